@@ -1,0 +1,65 @@
+using System.Net;
+
+namespace LoadBalancer.Domain.Services;
+
+/// <summary>What a Service of type LoadBalancer asks of the allocator.</summary>
+public sealed record LoadBalancerRequest
+{
+    public LoadBalancerRequest(
+        ServiceKey service,
+        IEnumerable<ServicePort> ports,
+        IPAddress? requestedIp = null,
+        IpSharing? sharing = null,
+        DateTimeOffset createdAt = default)
+    {
+        ArgumentNullException.ThrowIfNull(ports);
+        if (service == default)
+        {
+            throw new ArgumentException("a service key is required", nameof(service));
+        }
+
+        var sorted = ports.ToArray();
+        Array.Sort(sorted);
+        if (sorted.Length == 0)
+        {
+            throw new ArgumentException($"service {service} has no ports", nameof(ports));
+        }
+
+        for (var i = 1; i < sorted.Length; i++)
+        {
+            if (sorted[i] == sorted[i - 1])
+            {
+                throw new ArgumentException($"service {service} lists port {sorted[i]} twice", nameof(ports));
+            }
+        }
+
+        Service = service;
+        Ports = sorted;
+        RequestedIp = requestedIp is { IsIPv4MappedToIPv6: true } ? requestedIp.MapToIPv4() : requestedIp;
+        Sharing = sharing ?? IpSharing.Shared;
+        CreatedAt = createdAt;
+    }
+
+    public ServiceKey Service { get; }
+
+    /// <summary>The ports, sorted and distinct.</summary>
+    public IReadOnlyList<ServicePort> Ports { get; }
+
+    /// <summary>The Service's explicit <c>loadBalancerIP</c>, when it has one.</summary>
+    public IPAddress? RequestedIp { get; }
+
+    public IpSharing Sharing { get; }
+
+    /// <summary>When the Service was created: the older of two services wins a clash on restore.</summary>
+    public DateTimeOffset CreatedAt { get; }
+
+    /// <summary>True when allocating <paramref name="other"/> instead of this request would change nothing.</summary>
+    public bool AsksSameAs(LoadBalancerRequest other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return Service == other.Service
+            && Sharing == other.Sharing
+            && Equals(RequestedIp, other.RequestedIp)
+            && Ports.SequenceEqual(other.Ports);
+    }
+}

@@ -1,0 +1,7 @@
+namespace LoadBalancer.Domain.Services;
+
+public enum TransportProtocol
+{
+    Tcp,
+    Udp,
+}
