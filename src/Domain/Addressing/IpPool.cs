@@ -123,6 +123,26 @@ public sealed class IpPool
         _ => null,
     };
 
+    /// <summary>The lowest <paramref name="count"/> addresses that can be handed out, in order.</summary>
+    public IReadOnlyList<IPAddress> FirstAddresses(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var addresses = new List<IPAddress>(count);
+        foreach (var range in _allocatable)
+        {
+            for (var address = range.First; addresses.Count < count; address = address.Next())
+            {
+                addresses.Add(address.ToAddress());
+                if (address == range.Last)
+                {
+                    break;
+                }
+            }
+        }
+
+        return addresses;
+    }
+
     public bool Contains(IPAddress address) => IsAllocatable(IpNumber.From(address));
 
     internal bool IsAllocatable(IpNumber number) => FindContaining(_allocatable, number) >= 0;

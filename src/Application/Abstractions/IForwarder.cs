@@ -1,0 +1,27 @@
+using LoadBalancer.Domain.Addressing;
+using LoadBalancer.Domain.Endpoints;
+using LoadBalancer.Domain.Services;
+
+namespace LoadBalancer.Application.Abstractions;
+
+/// <summary>
+/// Forwards connections from a load-balancer IP:port to backends. Applying a listener that exists replaces its
+/// backend set for new connections and leaves open connections alone.
+/// </summary>
+public interface IForwarder
+{
+    ValueTask<ForwarderResult> ApplyAsync(ListenerSpec listener, CancellationToken cancellationToken);
+
+    /// <summary>Stops accepting, lets open connections finish until <paramref name="drainTimeout"/>, then closes them.</summary>
+    ValueTask StopAsync(PortBinding binding, TimeSpan drainTimeout, CancellationToken cancellationToken);
+}
+
+/// <param name="Policy">A balancing policy by name (round-robin, least-connections, power-of-two, source-hash).</param>
+public sealed record ListenerSpec(PortBinding Binding, ServiceKey Service, IReadOnlyList<Endpoint> Backends, string Policy);
+
+public sealed record ForwarderResult(bool Succeeded, string? Error = null)
+{
+    public static ForwarderResult Success { get; } = new(true);
+
+    public static ForwarderResult Failed(string error) => new(false, error);
+}

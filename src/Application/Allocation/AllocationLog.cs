@@ -1,0 +1,38 @@
+using System.Net;
+using LoadBalancer.Domain.Addressing;
+using LoadBalancer.Domain.Allocation;
+using LoadBalancer.Domain.Services;
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Application.Allocation;
+
+/// <summary>Allocation log lines with stable event ids, so operators can alert on them.</summary>
+internal static partial class AllocationLog
+{
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information,
+        Message = "Allocated {Ip} to {Service} ({Reason}): {Bindings}")]
+    public static partial void Allocated(ILogger logger, ServiceKey service, IPAddress ip, AllocationReason reason, IReadOnlyList<PortBinding> bindings);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "{Service} keeps {Ip}: nothing changed")]
+    public static partial void Unchanged(ILogger logger, ServiceKey service, IPAddress ip);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "{Message}")]
+    public static partial void Refused(ILogger logger, string message);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Information,
+        Message = "Released {Bindings} of {Service}; IP {Ip} unused: {IpUnused}")]
+    public static partial void Released(ILogger logger, ServiceKey service, IPAddress ip, IReadOnlyList<PortBinding> bindings, bool ipUnused);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "Restored {Count} assignments")]
+    public static partial void Restored(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning,
+        Message = "Could not restore {Ip} for {Service}: {Reason}")]
+    public static partial void RestoreConflict(ILogger logger, ServiceKey service, IPAddress ip, string reason);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "{Service} left {Ip}, which no service uses now")]
+    public static partial void Vacated(ILogger logger, ServiceKey service, IPAddress ip);
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "Not restoring {Service}: {Errors}")]
+    public static partial void RestoreSkipped(ILogger logger, string service, string errors);
+}

@@ -1,0 +1,37 @@
+using LoadBalancer.Application.Common.Validation;
+using LoadBalancer.Domain.Addressing;
+using Mediator;
+
+namespace LoadBalancer.Application.Allocation.GetAllocations;
+
+/// <summary>The IPs in use, lowest first; optionally only those holding ports of one namespace.</summary>
+public sealed record GetAllocations(string? Namespace = null) : IQuery<GetAllocationsResponse>;
+
+public sealed record GetAllocationsResponse : IValidationFailureResponse<GetAllocationsResponse>
+{
+    public IReadOnlyList<IpLease> Leases { get; init; } = [];
+
+    public string Pool { get; init; } = string.Empty;
+
+    public IReadOnlyList<ValidationError> ValidationErrors { get; init; } = [];
+
+    public static GetAllocationsResponse FromValidationErrors(IReadOnlyList<ValidationError> errors) =>
+        new() { ValidationErrors = errors };
+}
+
+public sealed class GetAllocationsHandler(IAllocationRegistry registry) : IQueryHandler<GetAllocations, GetAllocationsResponse>
+{
+    public ValueTask<GetAllocationsResponse> Handle(GetAllocations query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        IEnumerable<IpLease> leases = registry.Leases();
+        if (query.Namespace is { } ns)
+        {
+            leases = leases
+                .Select(lease => lease with { Ports = [.. lease.Ports.Where(port => port.Owner.Namespace == ns)] })
+                .Where(lease => lease.Ports.Count > 0);
+        }
+
+        return ValueTask.FromResult(new GetAllocationsResponse { Leases = [.. leases], Pool = registry.Pool.ToString() });
+    }
+}

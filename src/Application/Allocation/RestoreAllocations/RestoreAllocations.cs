@@ -1,0 +1,76 @@
+using System.Net;
+using FluentValidation;
+using LoadBalancer.Application.Common.Validation;
+using LoadBalancer.Domain.Addressing;
+using LoadBalancer.Domain.Allocation;
+using Mediator;
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Application.Allocation.RestoreAllocations;
+
+/// <summary>A Service and the IP it already has (read from its status).</summary>
+public sealed record RestoredService(ServiceSpec Service, string Ip);
+
+/// <summary>
+/// Seeds the allocator with the IPs Services already have, before anything new is allocated, so a restart changes no IP.
+/// One unreadable entry does not stop the others: it is reported in <see cref="RestoreAllocationsResponse.Skipped"/>.
+/// </summary>
+public sealed record RestoreAllocations(IReadOnlyList<RestoredService> Services) : ICommand<RestoreAllocationsResponse>;
+
+/// <summary>An entry that was not restored because it is not valid, with every reason.</summary>
+public sealed record SkippedRestore(string Service, IReadOnlyList<ValidationError> Errors);
+
+public sealed record RestoreAllocationsResponse : IValidationFailureResponse<RestoreAllocationsResponse>
+{
+    public RestoreReport? Report { get; init; }
+
+    public IReadOnlyList<SkippedRestore> Skipped { get; init; } = [];
+
+    public IReadOnlyList<ValidationError> ValidationErrors { get; init; } = [];
+
+    public bool Succeeded => Report is not null;
+
+    public static RestoreAllocationsResponse FromValidationErrors(IReadOnlyList<ValidationError> errors) =>
+        new() { ValidationErrors = errors };
+}
+
+public sealed class RestoreAllocationsHandler(
+    IAllocationRegistry registry,
+    IValidator<RestoredService> entryValidator,
+    ILogger<RestoreAllocationsHandler> logger)
+    : ICommandHandler<RestoreAllocations, RestoreAllocationsResponse>
+{
+    public ValueTask<RestoreAllocationsResponse> Handle(RestoreAllocations command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var valid = new List<RestoredAssignment>(command.Services.Count);
+        var skipped = new List<SkippedRestore>();
+        foreach (var entry in command.Services)
+        {
+            var check = entryValidator.Validate(entry);
+            IPAddress? ip = null;
+            if (!check.IsValid || !IpAddressText.TryParse(entry.Ip, out ip))
+            {
+                skipped.Add(new SkippedRestore($"{entry.Service?.Namespace}/{entry.Service?.Name}",
+                    [.. check.Errors.Select(error => new ValidationError(error.PropertyName, error.AttemptedValue?.ToString(), error.ErrorMessage))]));
+                continue;
+            }
+
+            valid.Add(new RestoredAssignment(entry.Service!.ToRequest(), ip));
+        }
+
+        var report = registry.Restore(valid);
+        AllocationLog.Restored(logger, report.Restored.Count);
+        foreach (var conflict in report.Conflicts)
+        {
+            AllocationLog.RestoreConflict(logger, conflict.Service, conflict.Ip, conflict.Reason);
+        }
+
+        foreach (var skip in skipped)
+        {
+            AllocationLog.RestoreSkipped(logger, skip.Service, string.Join("; ", skip.Errors));
+        }
+
+        return ValueTask.FromResult(new RestoreAllocationsResponse { Report = report, Skipped = skipped });
+    }
+}

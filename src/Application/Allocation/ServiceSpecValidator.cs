@@ -1,0 +1,87 @@
+using FluentValidation;
+using LoadBalancer.Domain.Addressing;
+using LoadBalancer.Domain.Services;
+
+namespace LoadBalancer.Application.Allocation;
+
+/// <summary>Checks a <see cref="ServiceSpec"/>; every message names the field and the value given.</summary>
+public sealed class ServiceSpecValidator : AbstractValidator<ServiceSpec>
+{
+    public const int MaxPorts = 16;
+    private const int MaxLabelLength = 63;
+    private const int MaxSharingKeyLength = 253;
+
+    public ServiceSpecValidator()
+    {
+        RuleFor(spec => spec.Namespace)
+            .Must(BeDnsLabel!)
+            .WithMessage(spec => $"namespace '{spec.Namespace}' must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit");
+        RuleFor(spec => spec.Name)
+            .Must(BeDnsLabel!)
+            .WithMessage(spec => $"name '{spec.Name}' must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit");
+
+        RuleFor(spec => spec.Ports)
+            .NotNull()
+            .WithMessage("ports: a Service of type LoadBalancer needs at least one port")
+            .Must(ports => ports is null || ports.Count is >= 1 and <= MaxPorts)
+            .WithMessage(spec => $"ports: {spec.Ports.Count} ports given; a Service needs 1 to {MaxPorts}");
+        RuleForEach(spec => spec.Ports).ChildRules(port =>
+        {
+            port.RuleFor(p => p.Protocol)
+                .Must(protocol => ServiceSpec.ParseProtocol(protocol) is not null)
+                .WithMessage(p => $"protocol '{p.Protocol}' of port {p.Port} must be TCP or UDP");
+            port.RuleFor(p => p.Port)
+                .InclusiveBetween(ServicePort.MinPort, ServicePort.MaxPort)
+                .WithMessage(p => $"port {p.Port} must be between {ServicePort.MinPort} and {ServicePort.MaxPort}");
+        }).When(spec => spec.Ports is not null);
+        RuleFor(spec => spec.Ports)
+            .Must(NotRepeatAPort)
+            .When(spec => spec.Ports is not null)
+            .WithMessage(spec => $"ports: {DescribeRepeats(spec.Ports)} listed more than once");
+
+        RuleFor(spec => spec.LoadBalancerIp)
+            .Must(ip => IpAddressText.TryParse(ip, out _))
+            .When(spec => spec.LoadBalancerIp is not null)
+            .WithMessage(spec => $"loadBalancerIP: {IpAddressText.InvalidAddressMessage(spec.LoadBalancerIp)}");
+
+        RuleFor(spec => spec.SharingKey)
+            .Must(key => !string.IsNullOrWhiteSpace(key) && key.Length <= MaxSharingKeyLength && key.Trim() == key)
+            .When(spec => spec.SharingKey is not null)
+            .WithMessage(spec => $"sharing key '{spec.SharingKey}' must be 1-{MaxSharingKeyLength} characters without surrounding spaces");
+        RuleFor(spec => spec)
+            .Must(spec => !(spec.ExclusiveIp && spec.SharingKey is not null))
+            .WithName("exclusiveIp")
+            .WithMessage(spec => $"exclusive IP and sharing key '{spec.SharingKey}' cannot both be set: an exclusive IP is never shared");
+    }
+
+    internal static bool BeDnsLabel(string? value)
+    {
+        if (string.IsNullOrEmpty(value) || value.Length > MaxLabelLength)
+        {
+            return false;
+        }
+
+        if (!char.IsAsciiLetterLower(value[0]) && !char.IsAsciiDigit(value[0]))
+        {
+            return false;
+        }
+
+        if (!char.IsAsciiLetterLower(value[^1]) && !char.IsAsciiDigit(value[^1]))
+        {
+            return false;
+        }
+
+        return value.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
+    }
+
+    private static bool NotRepeatAPort(IReadOnlyList<ServicePortSpec> ports) => Repeats(ports).Count == 0;
+
+    private static string DescribeRepeats(IReadOnlyList<ServicePortSpec> ports) => string.Join(", ", Repeats(ports));
+
+    private static List<string> Repeats(IReadOnlyList<ServicePortSpec> ports) =>
+        [.. ports
+            .Where(port => port is not null)
+            .GroupBy(port => (Protocol: port.Protocol?.ToUpperInvariant(), port.Port))
+            .Where(group => group.Count() > 1)
+            .Select(group => $"{group.Key.Protocol} {group.Key.Port}")];
+}

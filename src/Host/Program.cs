@@ -1,0 +1,3 @@
+using LoadBalancer.Host;
+
+return await LoadBalancerApp.RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);
