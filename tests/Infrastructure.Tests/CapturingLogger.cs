@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Infrastructure.Tests;
+
+internal sealed record LogEntry(LogLevel Level, EventId EventId, string Message);
+
+/// <summary>Keeps what was logged so tests can assert on level, event id and text.</summary>
+internal sealed class CapturingLogger<T> : ILogger<T>
+{
+    private readonly List<LogEntry> _entries = [];
+
+    public IReadOnlyList<LogEntry> Entries
+    {
+        get
+        {
+            lock (_entries)
+            {
+                return [.. _entries];
+            }
+        }
+    }
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        ArgumentNullException.ThrowIfNull(formatter);
+        lock (_entries)
+        {
+            _entries.Add(new LogEntry(logLevel, eventId, formatter(state, exception)));
+        }
+    }
+}
