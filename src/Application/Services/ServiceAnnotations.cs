@@ -1,0 +1,52 @@
+using LoadBalancer.Application.Common.Validation;
+
+namespace LoadBalancer.Application.Services;
+
+/// <summary>
+/// The annotations a Service uses to steer allocation (docs/annotations.md), read the same way from Kubernetes and from
+/// the standalone file.
+/// </summary>
+public static class ServiceAnnotations
+{
+    public const string Prefix = "littlelb.io/";
+    public const string SharingKey = Prefix + "sharing-key";
+    public const string ExclusiveIp = Prefix + "exclusive-ip";
+
+    /// <summary>MetalLB's equivalent of <see cref="SharingKey"/>, accepted so that Services move over unchanged.</summary>
+    public const string MetalLbSharingKey = "metallb.universe.tf/allow-shared-ip";
+
+    /// <summary>Reads the sharing annotations; a value that cannot be understood is an error naming it.</summary>
+    public static SharingAnnotations ReadSharing(IReadOnlyDictionary<string, string>? annotations)
+    {
+        if (annotations is null || annotations.Count == 0)
+        {
+            return new SharingAnnotations(null, false, []);
+        }
+
+        var errors = new List<ValidationError>();
+        annotations.TryGetValue(SharingKey, out var key);
+        if (key is null && annotations.TryGetValue(MetalLbSharingKey, out var metalLbKey))
+        {
+            key = metalLbKey;
+        }
+
+        var exclusive = false;
+        if (annotations.TryGetValue(ExclusiveIp, out var exclusiveText))
+        {
+            if (bool.TryParse(exclusiveText.Trim(), out var parsed))
+            {
+                exclusive = parsed;
+            }
+            else
+            {
+                errors.Add(new ValidationError(ExclusiveIp, exclusiveText,
+                    $"annotation {ExclusiveIp}: '{exclusiveText}' must be \"true\" or \"false\""));
+            }
+        }
+
+        return new SharingAnnotations(key, exclusive, errors);
+    }
+}
+
+/// <summary>What the sharing annotations ask for; the sharing key is validated with the rest of the Service.</summary>
+public sealed record SharingAnnotations(string? SharingKey, bool ExclusiveIp, IReadOnlyList<ValidationError> Errors);

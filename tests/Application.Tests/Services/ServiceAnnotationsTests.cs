@@ -1,0 +1,65 @@
+using LoadBalancer.Application.Services;
+
+namespace LoadBalancer.Application.Tests.Services;
+
+public sealed class ServiceAnnotationsTests
+{
+    [Fact]
+    public void ReadSharing_NoAnnotations_IsSharedWithoutKey()
+    {
+        var sharing = ServiceAnnotations.ReadSharing(null);
+
+        Assert.Equal((null, false), (sharing.SharingKey, sharing.ExclusiveIp));
+        Assert.Empty(sharing.Errors);
+    }
+
+    [Fact]
+    public void ReadSharing_SharingKey_IsRead()
+    {
+        var sharing = ServiceAnnotations.ReadSharing(new Dictionary<string, string> { ["littlelb.io/sharing-key"] = "dns" });
+
+        Assert.Equal("dns", sharing.SharingKey);
+    }
+
+    [Fact]
+    public void ReadSharing_MetalLbKeyOnly_IsAcceptedAsTheSharingKey()
+    {
+        var sharing = ServiceAnnotations.ReadSharing(new Dictionary<string, string> { ["metallb.universe.tf/allow-shared-ip"] = "web" });
+
+        Assert.Equal("web", sharing.SharingKey);
+    }
+
+    [Fact]
+    public void ReadSharing_BothKeys_OursWins()
+    {
+        var sharing = ServiceAnnotations.ReadSharing(new Dictionary<string, string>
+        {
+            ["metallb.universe.tf/allow-shared-ip"] = "theirs",
+            ["littlelb.io/sharing-key"] = "ours",
+        });
+
+        Assert.Equal("ours", sharing.SharingKey);
+    }
+
+    [Theory]
+    [InlineData("true", true)]
+    [InlineData("True", true)]
+    [InlineData("false", false)]
+    public void ReadSharing_ExclusiveIp_IsParsed(string value, bool expected)
+    {
+        var sharing = ServiceAnnotations.ReadSharing(new Dictionary<string, string> { ["littlelb.io/exclusive-ip"] = value });
+
+        Assert.Equal(expected, sharing.ExclusiveIp);
+        Assert.Empty(sharing.Errors);
+    }
+
+    [Fact]
+    public void ReadSharing_ExclusiveIpNotABoolean_IsAnErrorNamingAnnotationAndValue()
+    {
+        var sharing = ServiceAnnotations.ReadSharing(new Dictionary<string, string> { ["littlelb.io/exclusive-ip"] = "yes" });
+
+        var error = Assert.Single(sharing.Errors);
+        Assert.Equal("annotation littlelb.io/exclusive-ip: 'yes' must be \"true\" or \"false\"", error.Message);
+        Assert.False(sharing.ExclusiveIp);
+    }
+}
