@@ -25,6 +25,10 @@ public sealed class ServiceSpecValidator : AbstractValidator<ServiceSpec>
             .WithMessage("ports: a Service of type LoadBalancer needs at least one port")
             .Must(ports => ports is null || ports.Count is >= 1 and <= MaxPorts)
             .WithMessage(spec => $"ports: {spec.Ports.Count} ports given; a Service needs 1 to {MaxPorts}");
+        RuleForEach(spec => spec.Ports)
+            .NotNull()
+            .When(spec => spec.Ports is not null)
+            .WithMessage("ports: an entry is empty; each port needs a protocol and a number");
         RuleForEach(spec => spec.Ports).ChildRules(port =>
         {
             port.RuleFor(p => p.Protocol)

@@ -106,8 +106,13 @@ public sealed class IpAllocator
                 continue;
             }
 
+            // The assignment records what it satisfies: a Service whose loadBalancerIP no longer matches its status
+            // keeps the status IP for now, and its next allocation sees a changed request and moves it.
+            var satisfied = request.RequestedIp is null || Equals(request.RequestedIp, address.ToAddress())
+                ? request
+                : new LoadBalancerRequest(request.Service, request.Ports, address.ToAddress(), request.Sharing, request.CreatedAt);
             var lease = _leases.GetValueOrDefault(address) ?? TakeAddress(address, request.Sharing);
-            restored.Add(Bind(request, lease, AllocationReason.Kept));
+            restored.Add(Bind(satisfied, lease, AllocationReason.Kept));
         }
 
         return new RestoreReport(restored, conflicts);

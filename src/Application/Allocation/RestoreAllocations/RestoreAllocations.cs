@@ -51,8 +51,8 @@ public sealed class RestoreAllocationsHandler(
             IPAddress? ip = null;
             if (!check.IsValid || !IpAddressText.TryParse(entry.Ip, out ip))
             {
-                skipped.Add(new SkippedRestore($"{entry.Service?.Namespace}/{entry.Service?.Name}",
-                    [.. check.Errors.Select(error => new ValidationError(error.PropertyName, error.AttemptedValue?.ToString(), error.ErrorMessage))]));
+                var name = entry.Service is { } service ? $"{service.Namespace}/{service.Name}" : "(no service)";
+                skipped.Add(new SkippedRestore(name, [.. check.Errors.Select(ValidationError.From)]));
                 continue;
             }
 

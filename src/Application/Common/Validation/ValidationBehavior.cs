@@ -21,12 +21,11 @@ public sealed class ValidationBehavior<TMessage, TResponse>(IEnumerable<IValidat
         }
 
         var errors = new List<ValidationError>();
-        var context = new ValidationContext<TMessage>(message);
         foreach (var validator in _validators)
         {
-            var result = await validator.ValidateAsync(context, cancellationToken).ConfigureAwait(false);
-            errors.AddRange(result.Errors.Select(failure =>
-                new ValidationError(failure.PropertyName, failure.AttemptedValue?.ToString(), failure.ErrorMessage)));
+            // A context collects failures, so each validator gets its own; a shared one would repeat earlier errors.
+            var result = await validator.ValidateAsync(new ValidationContext<TMessage>(message), cancellationToken).ConfigureAwait(false);
+            errors.AddRange(result.Errors.Select(ValidationError.From));
         }
 
         if (errors.Count == 0)

@@ -1,9 +1,25 @@
+using FluentValidation.Results;
+
 namespace LoadBalancer.Application.Common.Validation;
 
 /// <summary>One problem with a request, naming the field and the value that was given.</summary>
 public sealed record ValidationError(string Field, string? AttemptedValue, string Message)
 {
+    public static ValidationError From(ValidationFailure failure)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        return new ValidationError(failure.PropertyName, Describe(failure.AttemptedValue), failure.ErrorMessage);
+    }
+
     public override string ToString() => Message;
+
+    private static string? Describe(object? value) => value switch
+    {
+        null => null,
+        string text => text,
+        System.Collections.IEnumerable items => $"[{string.Join(", ", items.Cast<object?>())}]",
+        _ => value.ToString(),
+    };
 }
 
 /// <summary>
