@@ -19,7 +19,8 @@ public static class IpAddressText
 
         if (text.Contains(':', StringComparison.Ordinal))
         {
-            if (text.Contains('%', StringComparison.Ordinal) || !IPAddress.TryParse(text, out var v6)
+            // IPAddress.TryParse also takes "[v6]" and "[v6]:port" (dropping the port) and "%scope": none is an address here.
+            if (text.AsSpan().IndexOfAny("%[]/") >= 0 || !IPAddress.TryParse(text, out var v6)
                 || v6.AddressFamily != AddressFamily.InterNetworkV6)
             {
                 return false;

@@ -253,7 +253,7 @@ public sealed class IpPool
         }
 
         var network = IpNumber.From(address);
-        if (prefixText.Length is 0 or > 3 || !prefixText.All(char.IsAsciiDigit)
+        if (prefixText.Length is 0 or > 3 || !prefixText.All(char.IsAsciiDigit) || (prefixText.Length > 1 && prefixText[0] == '0')
             || !int.TryParse(prefixText, NumberStyles.None, CultureInfo.InvariantCulture, out var prefix)
             || prefix > network.Bits)
         {
