@@ -173,6 +173,7 @@ public sealed class IpPoolTests
     [InlineData("10.0.0.0/", "pool entry '10.0.0.0/': prefix length '' must be a number from 0 to 32")]
     [InlineData("10.0.0.0/-1", "pool entry '10.0.0.0/-1': prefix length '-1' must be a number from 0 to 32")]
     [InlineData("10.0.0.0/x", "pool entry '10.0.0.0/x': prefix length 'x' must be a number from 0 to 32")]
+    [InlineData("10.0.0.0/08", "pool entry '10.0.0.0/08': prefix length '08' must be a number from 0 to 32")]
     [InlineData("10.0.0.1/24", "pool entry '10.0.0.1/24': host bits are set; the network is 10.0.0.0/24")]
     [InlineData("2001:db8::1/120", "pool entry '2001:db8::1/120': host bits are set; the network is 2001:db8::/120")]
     [InlineData("10.0.0.9-10.0.0.5", "pool entry '10.0.0.9-10.0.0.5': the first address 10.0.0.9 is above the last address 10.0.0.5")]

@@ -691,6 +691,20 @@ public sealed class IpAllocatorTests
     }
 
     [Fact]
+    public void Restore_StatusIpDiffersFromLoadBalancerIp_KeepsStatusIpThenMovesOnNextAllocate()
+    {
+        var allocator = Allocator();
+        var request = Request("web", [ServicePort.Tcp(80)], ip: "192.168.0.231");
+
+        var report = allocator.Restore([new RestoredAssignment(request, Ip("192.168.0.230"))]);
+        var moved = Allocated(allocator, request);
+
+        Assert.Equal(Ip("192.168.0.230"), Assert.Single(report.Restored).Ip);
+        Assert.Equal((Ip("192.168.0.231"), AllocationReason.Requested, true), (moved.Ip, moved.Reason, moved.Changed));
+        Assert.Equal(Ip("192.168.0.230"), moved.VacatedIp);
+    }
+
+    [Fact]
     public void Restore_ClashOnAPort_OlderServiceKeepsTheIp()
     {
         var allocator = Allocator();
