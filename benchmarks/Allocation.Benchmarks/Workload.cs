@@ -11,6 +11,12 @@ public enum PortMix
 
     /// <summary>1–3 of TCP/UDP 80, 443, 8080 and 53: services share IPs wherever their ports differ.</summary>
     Mixed,
+
+    /// <summary>
+    /// 60% TCP 443 only, 20% TCP 80 only, 20% both: HTTPS-only services outnumber HTTP ones, so many IPs have 80 free
+    /// but 443 taken, and a service asking for both must not walk through all of them.
+    /// </summary>
+    Skewed,
 }
 
 /// <summary>Requests built once, outside the measured code, so a benchmark times the allocator and nothing else.</summary>
@@ -34,7 +40,13 @@ internal static class Workload
         for (var i = 0; i < count; i++)
         {
             var service = new ServiceKey("bench", $"svc-{first + i:D6}");
-            requests[i] = new LoadBalancerRequest(service, mix == PortMix.SinglePort ? [ServicePort.Tcp(80)] : PickPorts(random));
+            ServicePort[] ports = mix switch
+            {
+                PortMix.SinglePort => [ServicePort.Tcp(80)],
+                PortMix.Skewed => PickSkewed(random),
+                _ => PickPorts(random),
+            };
+            requests[i] = new LoadBalancerRequest(service, ports);
         }
 
         return requests;
@@ -65,6 +77,13 @@ internal static class Workload
             throw new InvalidOperationException($"benchmark service {service} was not allocated");
         }
     }
+
+    private static ServicePort[] PickSkewed(Random random) => random.Next(10) switch
+    {
+        < 6 => [ServicePort.Tcp(443)],
+        < 8 => [ServicePort.Tcp(80)],
+        _ => [ServicePort.Tcp(80), ServicePort.Tcp(443)],
+    };
 
     private static ServicePort[] PickPorts(Random random)
     {

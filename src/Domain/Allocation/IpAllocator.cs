@@ -41,7 +41,7 @@ public sealed class IpAllocator
         if (current.Request.AsksSameAs(request))
         {
             _assignments[request.Service] = current with { Request = request };
-            return AllocationResult.Allocated(Describe(request.Service, current.Lease, AllocationReason.Kept, changed: false));
+            return AllocationResult.Allocated(Describe(request, current.Lease, AllocationReason.Kept, changed: false));
         }
 
         // A changed request is placed as if the service held nothing, preferring the IP it has; when that fails the old
@@ -66,9 +66,9 @@ public sealed class IpAllocator
             return new IpRelease(service, null, [], false);
         }
 
-        var freed = Bindings(current.Lease, service);
         Unbind(current);
-        return new IpRelease(service, current.Lease.Address.ToAddress(), freed, !_leases.ContainsKey(current.Lease.Address));
+        return new IpRelease(service, current.Lease.Ip, Bindings(current.Lease.Ip, current.Request.PortArray),
+            !_leases.ContainsKey(current.Lease.Address));
     }
 
     /// <summary>
@@ -126,7 +126,7 @@ public sealed class IpAllocator
 
     public IpAllocation? FindAssignment(ServiceKey service) =>
         _assignments.TryGetValue(service, out var assignment)
-            ? Describe(service, assignment.Lease, assignment.Reason, changed: false)
+            ? Describe(assignment.Request, assignment.Lease, assignment.Reason, changed: false)
             : null;
 
     /// <summary>Every IP in use, lowest first.</summary>
@@ -159,7 +159,7 @@ public sealed class IpAllocator
 
         if (request.Sharing.Mode != IpSharingMode.Exclusive
             && _reuse.TryGetValue(request.Sharing, out var index)
-            && index.FindLowestWithFreePorts(request.Ports) is { } shared)
+            && index.FindLowestWithFreePorts(request.PortArray) is { } shared)
         {
             return AllocationResult.Allocated(Bind(request, shared, AllocationReason.Reused));
         }
@@ -197,7 +197,7 @@ public sealed class IpAllocator
             return null;
         }
 
-        foreach (var port in request.Ports)
+        foreach (var port in request.PortArray)
         {
             if (lease.Bindings.TryGetValue(port, out var owner))
             {
@@ -251,21 +251,21 @@ public sealed class IpAllocator
     private IpAllocation Bind(LoadBalancerRequest request, LeasedIp lease, AllocationReason reason)
     {
         var index = _reuse.GetValueOrDefault(lease.Sharing);
-        foreach (var port in request.Ports)
+        foreach (var port in request.PortArray)
         {
             lease.Bindings.Add(port, request.Service);
             index?.PortTaken(lease, port);
         }
 
         _assignments[request.Service] = new Assignment(request, lease, reason);
-        return Describe(request.Service, lease, reason, changed: true);
+        return Describe(request, lease, reason, changed: true);
     }
 
     private void Unbind(Assignment assignment)
     {
         var lease = assignment.Lease;
         var index = _reuse.GetValueOrDefault(lease.Sharing);
-        foreach (var port in assignment.Request.Ports)
+        foreach (var port in assignment.Request.PortArray)
         {
             lease.Bindings.Remove(port);
             index?.PortFreed(lease, port);
@@ -290,23 +290,24 @@ public sealed class IpAllocator
         _free.Return(lease.Address);
     }
 
-    private static IpAllocation Describe(ServiceKey service, LeasedIp lease, AllocationReason reason, bool changed) =>
-        new(service, lease.Address.ToAddress(), reason, Bindings(lease, service), changed);
+    private static IpAllocation Describe(LoadBalancerRequest request, LeasedIp lease, AllocationReason reason, bool changed) =>
+        new(request.Service, lease.Ip, reason, Bindings(lease.Ip, request.PortArray), changed);
 
-    private static PortBinding[] Bindings(LeasedIp lease, ServiceKey service)
+    private static PortBinding[] Bindings(IPAddress ip, ServicePort[] ports)
     {
-        var address = lease.Address.ToAddress();
-        return [.. lease.Bindings.Where(binding => binding.Value == service)
-            .Select(binding => binding.Key).Order().Select(port => new PortBinding(address, port))];
+        var bindings = new PortBinding[ports.Length];
+        for (var i = 0; i < ports.Length; i++)
+        {
+            bindings[i] = new PortBinding(ip, ports[i]);
+        }
+
+        return bindings;
     }
 
-    private static IpLease ToLease(LeasedIp lease)
-    {
-        var address = lease.Address.ToAddress();
-        return new IpLease(address, lease.Sharing,
+    private static IpLease ToLease(LeasedIp lease) =>
+        new(lease.Ip, lease.Sharing,
             [.. lease.Bindings.OrderBy(binding => binding.Key)
-                .Select(binding => new LeasedPort(new PortBinding(address, binding.Key), binding.Value))]);
-    }
+                .Select(binding => new LeasedPort(new PortBinding(lease.Ip, binding.Key), binding.Value))]);
 
     private sealed record Assignment(LoadBalancerRequest Request, LeasedIp Lease, AllocationReason Reason);
 }

@@ -8,6 +8,9 @@ internal sealed class LeasedIp(IpNumber address, IpSharing sharing)
 {
     public IpNumber Address { get; } = address;
 
+    /// <summary>Converted once: results and leases hand out this address many times.</summary>
+    public System.Net.IPAddress Ip { get; } = address.ToAddress();
+
     /// <summary>Fixed while the IP is in use: it is the sharing of the service that took the IP first.</summary>
     public IpSharing Sharing { get; } = sharing;
 
@@ -15,7 +18,7 @@ internal sealed class LeasedIp(IpNumber address, IpSharing sharing)
 
     public bool IsFree(ServicePort port) => !Bindings.ContainsKey(port);
 
-    public bool AreFree(IReadOnlyList<ServicePort> ports)
+    public bool AreFree(ReadOnlySpan<ServicePort> ports)
     {
         foreach (var port in ports)
         {

@@ -34,7 +34,7 @@ public sealed record LoadBalancerRequest
         }
 
         Service = service;
-        Ports = sorted;
+        PortArray = sorted;
         RequestedIp = requestedIp is { IsIPv4MappedToIPv6: true } ? requestedIp.MapToIPv4() : requestedIp;
         Sharing = sharing ?? IpSharing.Shared;
         CreatedAt = createdAt;
@@ -43,7 +43,10 @@ public sealed record LoadBalancerRequest
     public ServiceKey Service { get; }
 
     /// <summary>The ports, sorted and distinct.</summary>
-    public IReadOnlyList<ServicePort> Ports { get; }
+    public IReadOnlyList<ServicePort> Ports => PortArray;
+
+    /// <summary>The same ports as an array, for the allocator's allocation-free loops.</summary>
+    internal ServicePort[] PortArray { get; }
 
     /// <summary>The Service's explicit <c>loadBalancerIP</c>, when it has one.</summary>
     public IPAddress? RequestedIp { get; }
@@ -60,6 +63,6 @@ public sealed record LoadBalancerRequest
         return Service == other.Service
             && Sharing == other.Sharing
             && Equals(RequestedIp, other.RequestedIp)
-            && Ports.SequenceEqual(other.Ports);
+            && PortArray.AsSpan().SequenceEqual(other.PortArray);
     }
 }

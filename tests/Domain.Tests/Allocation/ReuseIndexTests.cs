@@ -139,4 +139,54 @@ public sealed class ReuseIndexTests
         Take(leases[0], Http);
         Assert.Equal("10.0.0.2", Lowest(Http));
     }
+
+    [Fact]
+    public void FindLowestWithFreePorts_MultiPortSetPastTheWalkLimit_IsIndexedAndFollowsChanges()
+    {
+        // Port 80 busy on the first IPs and 443 busy on the next ones: the lowest IP with both free lies past the walk.
+        var count = (ReuseIndex.IndexThreshold * 2) + 2;
+        var leases = Enumerable.Range(1, count).Select(Open).ToList();
+        for (var i = 0; i < count - 1; i++)
+        {
+            Take(leases[i], i % 2 == 0 ? Http : Https);
+        }
+
+        Assert.Equal($"10.0.0.{count}", Lowest(Http, Https));
+        Assert.Equal(1, _index.IndexedPortSetCount);
+
+        Free(leases[4], Http);
+        Assert.Equal("10.0.0.5", Lowest(Http, Https));
+
+        Take(leases[4], Https);
+        Assert.Equal($"10.0.0.{count}", Lowest(Http, Https));
+
+        _index.RemoveIp(leases[count - 1]);
+        Assert.Null(Lowest(Http, Https));
+    }
+
+    [Fact]
+    public void FindLowestWithFreePorts_MorePortSetsThanKept_EvictsTheLeastRecentlyUsedAndStaysCorrect()
+    {
+        var count = ReuseIndex.IndexThreshold + 2;
+        var leases = Enumerable.Range(1, count).Select(Open).ToList();
+        foreach (var lease in leases.Take(count - 1))
+        {
+            Take(lease, Http);
+        }
+
+        for (var extra = 0; extra < ReuseIndex.MaxIndexedPortSets + 5; extra++)
+        {
+            Assert.Equal($"10.0.0.{count}", Lowest(Http, ServicePort.Tcp(1000 + extra)));
+        }
+
+        Assert.Equal(ReuseIndex.MaxIndexedPortSets, _index.IndexedPortSetCount);
+
+        // Changes after the evictions are seen by the sets still indexed and by those built again.
+        Free(leases[2], Http);
+        Assert.Equal("10.0.0.3", Lowest(Http, ServicePort.Tcp(1000)));
+        Assert.Equal("10.0.0.3", Lowest(Http, ServicePort.Tcp(1000 + ReuseIndex.MaxIndexedPortSets + 4)));
+        Take(leases[2], ServicePort.Tcp(1001));
+        Assert.Equal($"10.0.0.{count}", Lowest(Http, ServicePort.Tcp(1001)));
+        Assert.Equal("10.0.0.3", Lowest(Http, ServicePort.Tcp(1002)));
+    }
 }
