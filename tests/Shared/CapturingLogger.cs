@@ -1,10 +1,14 @@
 using Microsoft.Extensions.Logging;
 
-namespace LoadBalancer.Infrastructure.Tests;
+namespace LoadBalancer.Tests.Shared;
 
+/// <summary>One formatted log line.</summary>
 internal sealed record LogEntry(LogLevel Level, EventId EventId, string Message);
 
-/// <summary>Keeps what was logged so tests can assert on level, event id and text.</summary>
+/// <summary>
+/// Keeps every line logged through it, so tests can assert level, event id and text. Compiled into each test project
+/// that needs it (tests/Shared is linked, not referenced), so it can stay internal.
+/// </summary>
 internal sealed class CapturingLogger<T> : ILogger<T>
 {
     private readonly List<LogEntry> _entries = [];
