@@ -16,11 +16,20 @@ public sealed class IpAllocator
     private readonly Dictionary<IpSharing, ReuseIndex> _reuse = [];
     private readonly Dictionary<ServiceKey, Assignment> _assignments = [];
 
+    private readonly int _maxIndexedPortSets;
+
     public IpAllocator(IpPool pool)
+        : this(pool, ReuseIndex.MaxIndexedPortSets)
+    {
+    }
+
+    /// <summary>Lets tests shrink the reuse index's cache so that evictions happen in small scenarios.</summary>
+    internal IpAllocator(IpPool pool, int maxIndexedPortSets)
     {
         ArgumentNullException.ThrowIfNull(pool);
         Pool = pool;
         _free = new FreeAddressTracker(pool);
+        _maxIndexedPortSets = maxIndexedPortSets;
     }
 
     public IpPool Pool { get; }
@@ -28,6 +37,12 @@ public sealed class IpAllocator
     public int ServiceCount => _assignments.Count;
 
     public int IpCount => _leases.Count;
+
+    /// <summary>How many port sets the reuse indexes keep a free-set for (a diagnostic for tests).</summary>
+    internal int IndexedPortSetCount => _reuse.Values.Sum(index => index.IndexedPortSetCount);
+
+    /// <summary>How many indexed port sets were dropped to make room, while their sharing group lived.</summary>
+    internal long IndexEvictions => _reuse.Values.Sum(index => index.Evictions);
 
     public AllocationResult Allocate(LoadBalancerRequest request)
     {
@@ -238,7 +253,7 @@ public sealed class IpAllocator
         {
             if (!_reuse.TryGetValue(sharing, out var index))
             {
-                index = new ReuseIndex();
+                index = new ReuseIndex(_maxIndexedPortSets);
                 _reuse.Add(sharing, index);
             }
 

@@ -22,11 +22,20 @@ internal sealed class ReuseIndex
     private readonly Dictionary<PortSet, FreeSet> _indexed = [];
     private readonly Dictionary<ServicePort, List<FreeSet>> _indexedByPort = [];
     private readonly Dictionary<ServicePort, FreeSet> _indexedSinglePorts = [];
+    private readonly int _maxIndexedPortSets;
     private long _lookups;
+
+    public ReuseIndex(int maxIndexedPortSets = MaxIndexedPortSets)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxIndexedPortSets, 1);
+        _maxIndexedPortSets = maxIndexedPortSets;
+    }
 
     public bool IsEmpty => _inUse.Count == 0;
 
     internal int IndexedPortSetCount => _indexed.Count;
+
+    internal long Evictions { get; private set; }
 
     public void AddIp(LeasedIp lease)
     {
@@ -131,7 +140,7 @@ internal sealed class ReuseIndex
 
     private FreeSet Index(PortSet key, SortedSet<IpNumber> candidates)
     {
-        if (_indexed.Count >= MaxIndexedPortSets)
+        if (_indexed.Count >= _maxIndexedPortSets)
         {
             Evict(_indexed.Values.MinBy(set => set.LastUsed)!);
         }
@@ -167,6 +176,7 @@ internal sealed class ReuseIndex
 
     private void Evict(FreeSet set)
     {
+        Evictions++;
         _indexed.Remove(new PortSet(set.Ports));
         if (set.Ports.Length == 1)
         {

@@ -136,6 +136,45 @@ public sealed class IpAllocatorRandomizedTests
         Assert.Contains(holders, count => count < ReuseIndex.IndexThreshold);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void RandomOperations_WithPortSetIndexing_MatchReference(int seed)
+    {
+        // The threshold scenario packs IPs, so walks pass the limit and port sets get indexed; the default cache.
+        var scenario = Scenarios.Single(candidate => candidate.Name == "threshold");
+        var indexed = new List<int>();
+
+        Run(scenario, seed, new IpAllocator(Pool(scenario.Pool, scenario.Exclusions)), new ReferenceAllocator(scenario),
+            allocator => indexed.Add(allocator.IndexedPortSetCount));
+
+        Assert.Contains(indexed, count => count > 0);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void RandomOperations_WithATinyIndexCache_EvictAndStillMatchReference(int seed)
+    {
+        // Room for two indexed port sets while the scenario asks for many: sets are evicted and rebuilt all the time.
+        var scenario = Scenarios.Single(candidate => candidate.Name == "threshold");
+        var indexed = new List<int>();
+        long evictions = 0;
+
+        Run(scenario, seed, new IpAllocator(Pool(scenario.Pool, scenario.Exclusions), maxIndexedPortSets: 2), new ReferenceAllocator(scenario),
+            allocator =>
+            {
+                indexed.Add(allocator.IndexedPortSetCount);
+                evictions = Math.Max(evictions, allocator.IndexEvictions);
+            });
+
+        Assert.Contains(indexed, count => count > 0);
+        Assert.True(evictions > 0, "the scenario never evicted an indexed port set");
+        Assert.All(indexed, count => Assert.InRange(count, 0, 2 * 5));
+    }
+
     private static List<string> Run(
         Scenario scenario, int seed, IpAllocator allocator, ReferenceAllocator reference, Action<IpAllocator>? afterStep = null)
     {
