@@ -1,8 +1,6 @@
 using System.Reflection;
 using LoadBalancer.Application.Allocation;
-using LoadBalancer.Application.Allocation.GetAllocations;
 using LoadBalancer.Host.CommandLine;
-using Mediator;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -69,10 +67,8 @@ public static class LoadBalancerApp
             return UsageError;
         }
 
-        var mediator = provider.GetRequiredService<IMediator>();
-        var allocations = await mediator.Send(new GetAllocations()).ConfigureAwait(false);
         var pool = registry.Pool;
-        await output.WriteLineAsync($"pool: {allocations.Pool}").ConfigureAwait(false);
+        await output.WriteLineAsync($"pool: {pool}").ConfigureAwait(false);
         if (pool.Exclusions.Count > 0)
         {
             await output.WriteLineAsync($"excluded: {string.Join(", ", pool.Exclusions)}").ConfigureAwait(false);

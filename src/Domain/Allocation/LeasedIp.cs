@@ -16,8 +16,6 @@ internal sealed class LeasedIp(IpNumber address, IpSharing sharing)
 
     public Dictionary<ServicePort, ServiceKey> Bindings { get; } = [];
 
-    public bool IsFree(ServicePort port) => !Bindings.ContainsKey(port);
-
     public bool AreFree(ReadOnlySpan<ServicePort> ports)
     {
         foreach (var port in ports)

@@ -1,4 +1,3 @@
-using System.Net;
 using FluentValidation;
 using LoadBalancer.Application.Common.Validation;
 using LoadBalancer.Domain.Addressing;
@@ -9,7 +8,14 @@ using Microsoft.Extensions.Logging;
 namespace LoadBalancer.Application.Allocation.RestoreAllocations;
 
 /// <summary>A Service and the IP it already has (read from its status).</summary>
-public sealed record RestoredService(ServiceSpec Service, string Ip);
+public sealed record RestoredService(ServiceSpec Service, string Ip)
+{
+    /// <summary>The domain assignment. Call only on an entry that passed <see cref="RestoredServiceValidator"/>.</summary>
+    public RestoredAssignment ToAssignment() =>
+        IpAddressText.TryParse(Ip, out var ip)
+            ? new RestoredAssignment(Service.ToRequest(), ip)
+            : throw new InvalidOperationException(IpAddressText.InvalidAddressMessage(Ip));
+}
 
 /// <summary>
 /// Seeds the allocator with the IPs Services already have, before anything new is allocated, so a restart changes no IP.
@@ -48,15 +54,14 @@ public sealed class RestoreAllocationsHandler(
         foreach (var entry in command.Services)
         {
             var check = entryValidator.Validate(entry);
-            IPAddress? ip = null;
-            if (!check.IsValid || !IpAddressText.TryParse(entry.Ip, out ip))
+            if (!check.IsValid)
             {
                 var name = entry.Service is { } service ? $"{service.Namespace}/{service.Name}" : "(no service)";
                 skipped.Add(new SkippedRestore(name, [.. check.Errors.Select(ValidationError.From)]));
                 continue;
             }
 
-            valid.Add(new RestoredAssignment(entry.Service!.ToRequest(), ip));
+            valid.Add(entry.ToAssignment());
         }
 
         var report = registry.Restore(valid);
