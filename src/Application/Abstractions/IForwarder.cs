@@ -1,3 +1,4 @@
+using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Endpoints;
 using LoadBalancer.Domain.Services;
@@ -6,7 +7,7 @@ namespace LoadBalancer.Application.Abstractions;
 
 /// <summary>
 /// Forwards connections from a load-balancer IP:port to backends. Applying a listener that exists replaces its
-/// backend set for new connections and leaves open connections alone.
+/// backend set and settings for new connections and leaves open connections alone.
 /// </summary>
 public interface IForwarder
 {
@@ -16,8 +17,14 @@ public interface IForwarder
     ValueTask StopAsync(PortBinding binding, TimeSpan drainTimeout, CancellationToken cancellationToken);
 }
 
-/// <param name="Policy">A balancing policy by name (round-robin, least-connections, power-of-two, source-hash).</param>
-public sealed record ListenerSpec(PortBinding Binding, ServiceKey Service, IReadOnlyList<Endpoint> Backends, string Policy);
+/// <param name="Policy">A balancing policy by name (<see cref="LoadBalancingPolicyNames"/>).</param>
+public sealed record ListenerSpec(PortBinding Binding, ServiceKey Service, IReadOnlyList<Endpoint> Backends, string Policy)
+{
+    public HealthCheckSettings HealthCheck { get; init; } = HealthCheckSettings.Default;
+
+    /// <summary>Connections beyond this are accepted and closed at once, and counted; null means no limit.</summary>
+    public int? MaxConnections { get; init; }
+}
 
 public sealed record ForwarderResult(bool Succeeded, string? Error = null)
 {

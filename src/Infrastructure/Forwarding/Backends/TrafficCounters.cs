@@ -1,0 +1,50 @@
+namespace LoadBalancer.Infrastructure.Forwarding.Backends;
+
+/// <summary>Counters of one listener or one backend, updated lock-free by the connections that pass through it.</summary>
+public sealed class TrafficCounters
+{
+    private long _opened;
+    private long _active;
+    private long _failed;
+    private long _rejected;
+    private long _bytesFromClient;
+    private long _bytesFromBackend;
+
+    public long Active => Volatile.Read(ref _active);
+
+    internal void ConnectionOpened()
+    {
+        Interlocked.Increment(ref _opened);
+        Interlocked.Increment(ref _active);
+    }
+
+    internal void ConnectionClosed() => Interlocked.Decrement(ref _active);
+
+    /// <summary>A connection that could not be forwarded (no backend answered).</summary>
+    internal void ConnectionFailed() => Interlocked.Increment(ref _failed);
+
+    /// <summary>A connection refused because the listener was at its limit.</summary>
+    internal void ConnectionRejected() => Interlocked.Increment(ref _rejected);
+
+    internal void AddFromClient(long bytes) => Interlocked.Add(ref _bytesFromClient, bytes);
+
+    internal void AddFromBackend(long bytes) => Interlocked.Add(ref _bytesFromBackend, bytes);
+
+    public TrafficSnapshot Snapshot() => new(
+        Volatile.Read(ref _opened),
+        Volatile.Read(ref _active),
+        Volatile.Read(ref _failed),
+        Volatile.Read(ref _rejected),
+        Volatile.Read(ref _bytesFromClient),
+        Volatile.Read(ref _bytesFromBackend));
+}
+
+/// <param name="BytesFromClient">Bytes forwarded client → backend.</param>
+/// <param name="BytesFromBackend">Bytes forwarded backend → client.</param>
+public sealed record TrafficSnapshot(
+    long ConnectionsOpened,
+    long ConnectionsActive,
+    long ConnectionsFailed,
+    long ConnectionsRejected,
+    long BytesFromClient,
+    long BytesFromBackend);

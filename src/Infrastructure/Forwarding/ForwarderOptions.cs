@@ -1,0 +1,42 @@
+namespace LoadBalancer.Infrastructure.Forwarding;
+
+public enum ForwardingEngine
+{
+    /// <summary>socket → pipe → socket with splice(2): the bytes never enter user space.</summary>
+    Splice,
+
+    /// <summary>Managed sockets and pooled buffers: for kernels or sockets where splice is not available.</summary>
+    Copy,
+}
+
+/// <summary>How the forwarder treats every listener; per-listener settings come with <c>ListenerSpec</c>.</summary>
+public sealed record ForwarderOptions
+{
+    public ForwardingEngine Engine { get; init; } = ForwardingEngine.Splice;
+
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Backends tried for one client connection when a connect is refused or times out.</summary>
+    public int MaxConnectAttempts { get; init; } = 3;
+
+    /// <summary>A connection with no bytes either way for this long is closed.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Default for listeners that do not set their own; null means no limit.</summary>
+    public int? MaxConnectionsPerListener { get; init; }
+
+    /// <summary>Bytes a splice pipe holds (the kernel rounds up to pages; at most /proc/sys/fs/pipe-max-size).</summary>
+    public int PipeSize { get; init; } = 1024 * 1024;
+
+    /// <summary>Buffer per direction of the copy engine, rented only while bytes are in flight.</summary>
+    public int CopyBufferSize { get; init; } = 64 * 1024;
+
+    /// <summary>epoll loops of the splice engine; one per core by default, as HAProxy runs one thread per core.</summary>
+    public int EventLoops { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Consecutive connect failures that eject a backend until an active check passes.</summary>
+    public int PassiveEjectionThreshold { get; init; } = 3;
+
+    /// <summary>How long a passively ejected backend stays out when active checks are off.</summary>
+    public TimeSpan PassiveEjectionDuration { get; init; } = TimeSpan.FromSeconds(30);
+}
