@@ -2,25 +2,226 @@ using LoadBalancer.Application.Forwarding;
 
 namespace LoadBalancer.Infrastructure.Forwarding.Backends;
 
-// PLACEHOLDER: replaced by the health-check work (thresholds, passive ejection).
+/// <summary>
+/// Whether a backend should take new connections, from two sources. Active: the listener's health checks mark it
+/// unhealthy after <see cref="HealthCheckSettings.UnhealthyThreshold"/> failed checks in a row and healthy again after
+/// <see cref="HealthCheckSettings.HealthyThreshold"/> passes in a row. Passive: <see cref="ForwarderOptions.PassiveEjectionThreshold"/>
+/// failed connects in a row eject it until a check passes or, when checks are off, for
+/// <see cref="ForwarderOptions.PassiveEjectionDuration"/>. A connect that succeeds also ends an ejection: it can only
+/// happen when the backend was tried anyway (every backend was out, or the connect began before the ejection), and it
+/// shows the backend is answering. Reports may come from any thread.
+/// </summary>
 internal sealed class BackendHealth
 {
+    private readonly Lock _lock = new();
+    private readonly bool _checksEnabled;
+    private readonly int _healthyThreshold;
+    private readonly int _unhealthyThreshold;
+    private readonly int _ejectionThreshold;
+    private readonly TimeSpan _ejectionDuration;
+    private readonly TimeProvider _time;
+
+    private bool _healthy = true;
+    private int _checksFailed;
+    private int _checksPassed;
+    private int _connectsFailed;
+    private bool _ejected;
+    private int _ejection;
+    private ITimer? _ejectionTimer;
+
+    // Read without the lock by every snapshot rebuild; written only under it.
     private volatile bool _available = true;
 
     public BackendHealth(HealthCheckSettings settings, ForwarderOptions options, TimeProvider time)
     {
-        _ = settings;
-        _ = options;
-        _ = time;
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        _checksEnabled = settings.Enabled;
+        _healthyThreshold = Math.Max(1, settings.HealthyThreshold);
+        _unhealthyThreshold = Math.Max(1, settings.UnhealthyThreshold);
+        _ejectionThreshold = options.PassiveEjectionThreshold;
+        _ejectionDuration = options.PassiveEjectionDuration;
+        _time = time;
     }
 
+    /// <summary>Healthy by the checks and not ejected. A new backend starts available.</summary>
     public bool IsAvailable => _available;
 
+    /// <summary>What the active checks say, leaving passive ejection aside.</summary>
+    public bool IsHealthy
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _healthy;
+            }
+        }
+    }
+
+    /// <summary>Out after failed connects (passive ejection), until a check passes or the ejection times out.</summary>
+    public bool IsEjected
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _ejected;
+            }
+        }
+    }
+
+    /// <summary>Raised after <see cref="IsAvailable"/> changed, outside any lock; handlers read the new value.</summary>
     public event Action? AvailabilityChanged;
 
-    public void ReportProbe(bool success) => _available = success;
+    public void ReportProbe(bool success) => _ = RecordProbe(success);
 
-    public void ReportConnectSucceeded() => _available = true;
+    /// <summary>Counts one active check, as <see cref="ReportProbe"/> does, and says what it changed (for logging).</summary>
+    public HealthChanges RecordProbe(bool success)
+    {
+        var changes = HealthChanges.None;
+        bool availabilityChanged;
+        lock (_lock)
+        {
+            if (success)
+            {
+                _checksFailed = 0;
+                _checksPassed = Increment(_checksPassed);
+                if (!_healthy && _checksPassed >= _healthyThreshold)
+                {
+                    _healthy = true;
+                    changes |= HealthChanges.BecameHealthy;
+                }
 
-    public void ReportConnectFailed() => AvailabilityChanged?.Invoke();
+                if (_ejected)
+                {
+                    EndEjection();
+                    changes |= HealthChanges.EjectionEnded;
+                }
+            }
+            else
+            {
+                _checksPassed = 0;
+                _checksFailed = Increment(_checksFailed);
+                if (_healthy && _checksFailed >= _unhealthyThreshold)
+                {
+                    _healthy = false;
+                    changes |= HealthChanges.BecameUnhealthy;
+                }
+            }
+
+            availabilityChanged = UpdateAvailability();
+        }
+
+        RaiseIf(availabilityChanged);
+        return changes;
+    }
+
+    public void ReportConnectSucceeded()
+    {
+        bool availabilityChanged;
+        lock (_lock)
+        {
+            _connectsFailed = 0;
+            if (!_ejected)
+            {
+                return;
+            }
+
+            EndEjection();
+            availabilityChanged = UpdateAvailability();
+        }
+
+        RaiseIf(availabilityChanged);
+    }
+
+    public void ReportConnectFailed()
+    {
+        bool availabilityChanged;
+        lock (_lock)
+        {
+            _connectsFailed = Increment(_connectsFailed);
+            if (_ejected || !PassiveEjectionEnabled || _connectsFailed < _ejectionThreshold)
+            {
+                return;
+            }
+
+            _ejected = true;
+            _connectsFailed = 0;
+            var ejection = ++_ejection;
+            if (!_checksEnabled)
+            {
+                // No check will come to end it, so time does.
+                _ejectionTimer = _time.CreateTimer(_ => EndEjectionAfterDuration(ejection), null, _ejectionDuration, Timeout.InfiniteTimeSpan);
+            }
+
+            availabilityChanged = UpdateAvailability();
+        }
+
+        RaiseIf(availabilityChanged);
+    }
+
+    // Without checks, an ejection of no duration would take a backend out for nothing; without a threshold there is no
+    // ejection at all.
+    private bool PassiveEjectionEnabled => _ejectionThreshold > 0 && (_checksEnabled || _ejectionDuration > TimeSpan.Zero);
+
+    private void EndEjectionAfterDuration(int ejection)
+    {
+        bool availabilityChanged;
+        lock (_lock)
+        {
+            // A timer that fires as its ejection is being ended by a success must not end the next one.
+            if (!_ejected || ejection != _ejection)
+            {
+                return;
+            }
+
+            EndEjection();
+            availabilityChanged = UpdateAvailability();
+        }
+
+        RaiseIf(availabilityChanged);
+    }
+
+    private void EndEjection()
+    {
+        _ejected = false;
+        _connectsFailed = 0;
+        _ejectionTimer?.Dispose();
+        _ejectionTimer = null;
+    }
+
+    private bool UpdateAvailability()
+    {
+        var available = _healthy && !_ejected;
+        if (available == _available)
+        {
+            return false;
+        }
+
+        _available = available;
+        return true;
+    }
+
+    private void RaiseIf(bool availabilityChanged)
+    {
+        if (availabilityChanged)
+        {
+            AvailabilityChanged?.Invoke();
+        }
+    }
+
+    // Counts saturate instead of wrapping: only "at least the threshold" matters.
+    private static int Increment(int count) => count == int.MaxValue ? count : count + 1;
+}
+
+/// <summary>What one check result changed.</summary>
+[Flags]
+internal enum HealthChanges
+{
+    None = 0,
+    BecameHealthy = 1,
+    BecameUnhealthy = 2,
+    EjectionEnded = 4,
 }
