@@ -1,28 +1,128 @@
+using System.Collections.Concurrent;
 using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Domain.Addressing;
+using LoadBalancer.Domain.Services;
+using LoadBalancer.Infrastructure.Forwarding.Copy;
+using LoadBalancer.Infrastructure.Forwarding.Listeners;
+using LoadBalancer.Infrastructure.Forwarding.Splice;
 using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Infrastructure.Forwarding;
 
 /// <summary>The TCP forwarder: one listener per load-balancer IP:port, each with its own backends and policy.</summary>
-internal sealed class TcpForwarder : IForwarder, IAsyncDisposable
+internal sealed class TcpForwarder : IForwarder, IAsyncDisposable, IDisposable
 {
+    private readonly ForwarderOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly IForwardingEngine _engine;
+    private readonly ConcurrentDictionary<PortBinding, ForwardingListener> _listeners = new();
+    private readonly SemaphoreSlim _changes = new(1, 1);
+    private int _disposed;
+
     public TcpForwarder(ForwarderOptions options, TimeProvider time, ILoggerFactory loggerFactory)
     {
-        _ = options;
-        _ = time;
-        _ = loggerFactory;
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        _options = options;
+        _time = time;
+        _logger = loggerFactory.CreateLogger("LoadBalancer.Forwarding");
+        _engine = CreateEngine(options, _logger);
     }
 
-    public IReadOnlyList<PortBinding> Listeners => throw new NotImplementedException();
+    /// <summary>The engine actually running: the copy engine when splice was asked for but this kernel refuses it.</summary>
+    public ForwardingEngine Engine { get; private set; }
 
-    public ValueTask<ForwarderResult> ApplyAsync(ListenerSpec listener, CancellationToken cancellationToken) =>
-        throw new NotImplementedException();
+    public IReadOnlyList<PortBinding> Listeners => [.. _listeners.Keys];
 
-    public ValueTask StopAsync(PortBinding binding, TimeSpan drainTimeout, CancellationToken cancellationToken) =>
-        throw new NotImplementedException();
+    public async ValueTask<ForwarderResult> ApplyAsync(ListenerSpec listener, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        if (listener.Binding.Protocol != TransportProtocol.Tcp)
+        {
+            return ForwarderResult.Failed($"cannot forward {listener.Binding}: only TCP is forwarded so far");
+        }
 
-    public ListenerStatistics? GetStatistics(PortBinding binding) => throw new NotImplementedException();
+        if (listener.MaxConnections is < 1)
+        {
+            return ForwarderResult.Failed($"maxConnections: {listener.MaxConnections} must be at least 1");
+        }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        await _changes.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_listeners.TryGetValue(listener.Binding, out var existing))
+            {
+                return existing.Apply(listener);
+            }
+
+            var result = ForwardingListener.TryStart(listener, _engine, Engine, _options, _time, _logger, out var started);
+            if (started is not null)
+            {
+                _listeners[listener.Binding] = started;
+            }
+
+            return result;
+        }
+        finally
+        {
+            _changes.Release();
+        }
+    }
+
+    public async ValueTask StopAsync(PortBinding binding, TimeSpan drainTimeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(binding);
+        await _changes.WaitAsync(cancellationToken).ConfigureAwait(false);
+        ForwardingListener? listener;
+        try
+        {
+            _listeners.TryRemove(binding, out listener);
+        }
+        finally
+        {
+            _changes.Release();
+        }
+
+        if (listener is not null)
+        {
+            await listener.StopAsync(drainTimeout, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public ListenerStatistics? GetStatistics(PortBinding binding) =>
+        _listeners.TryGetValue(binding, out var listener) ? listener.Statistics() : null;
+
+    private IForwardingEngine CreateEngine(ForwarderOptions options, ILogger logger)
+    {
+        if (options.Engine == ForwardingEngine.Splice)
+        {
+            if (SpliceSupport.UnavailableReason is not { } reason)
+            {
+                Engine = ForwardingEngine.Splice;
+                return new SpliceEngine(options, logger);
+            }
+
+            ForwardingLog.SpliceUnavailable(logger, reason);
+        }
+
+        Engine = ForwardingEngine.Copy;
+        return new CopyEngine(options, logger);
+    }
+
+    /// <summary>For containers disposed synchronously; prefer <see cref="DisposeAsync"/>.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var binding in _listeners.Keys)
+        {
+            await StopAsync(binding, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            await _engine.DisposeAsync().ConfigureAwait(false);
+        }
+    }
 }

@@ -14,9 +14,19 @@ internal sealed class BackendState
         Endpoint = endpoint;
         EndPoint = endpoint.ToIPEndPoint();
         Health = health;
+        var address = EndPoint.Serialize();
+        NativeAddress = address.Buffer.Span[..address.Size].ToArray();
+        NativeAddressFamily = EndPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 10 : 2;
     }
 
-    public Endpoint Endpoint { get; }
+    /// <summary>The sockaddr the splice engine passes to connect(2), built once.</summary>
+    public byte[] NativeAddress { get; }
+
+    /// <summary>AF_INET or AF_INET6, for socket(2).</summary>
+    public int NativeAddressFamily { get; }
+
+    /// <summary>Replaced when the same address comes back with other details (readiness, node).</summary>
+    public Endpoint Endpoint { get; set; }
 
     public IPEndPoint EndPoint { get; }
 

@@ -1,0 +1,352 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using LoadBalancer.Infrastructure.Forwarding.Backends;
+using LoadBalancer.Infrastructure.Forwarding.Listeners;
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Infrastructure.Forwarding.Copy;
+
+/// <summary>
+/// The managed engine: .NET sockets and pooled buffers, for kernels or sockets where splice is not available. A
+/// direction waits for data with a zero-byte receive, so an idle connection holds no buffer.
+/// </summary>
+internal sealed class CopyEngine(ForwarderOptions options, ILogger logger) : IForwardingEngine
+{
+    public IListenerRuntime Start(Socket listeningSocket, ListenerContext context)
+    {
+        var runtime = new Runtime(listeningSocket, context, options, logger);
+        runtime.Start();
+        return runtime;
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private sealed class Runtime : IListenerRuntime, IDisposable
+    {
+        private readonly Socket _listeningSocket;
+        private readonly ListenerContext _context;
+        private readonly ForwarderOptions _options;
+        private readonly ILogger _logger;
+        private readonly CancellationTokenSource _stopAccepting = new();
+        private readonly ConcurrentDictionary<CopyConnection, Task> _connections = new();
+        private readonly Timer _housekeeping;
+        private Task _acceptLoop = Task.CompletedTask;
+
+        public Runtime(Socket listeningSocket, ListenerContext context, ForwarderOptions options, ILogger logger)
+        {
+            _listeningSocket = listeningSocket;
+            _context = context;
+            _options = options;
+            _logger = logger;
+            var period = TimeSpan.FromMilliseconds(Math.Clamp(options.IdleTimeout.TotalMilliseconds / 4, 10, 1000));
+            _housekeeping = new Timer(_ => CloseIdle(), null, period, period);
+        }
+
+        public void Start() => _acceptLoop = Task.Run(AcceptLoopAsync);
+
+        public async ValueTask StopAcceptingAsync()
+        {
+            await _stopAccepting.CancelAsync().ConfigureAwait(false);
+            await _acceptLoop.ConfigureAwait(false);
+        }
+
+        public async ValueTask CloseConnectionsAsync()
+        {
+            foreach (var connection in _connections.Keys)
+            {
+                connection.Abort(reset: false);
+            }
+
+            await Task.WhenAll(_connections.Values).ConfigureAwait(false);
+            Dispose();
+        }
+
+        public void Dispose()
+        {
+            _housekeeping.Dispose();
+            _stopAccepting.Dispose();
+        }
+
+        private async Task AcceptLoopAsync()
+        {
+            while (!_stopAccepting.IsCancellationRequested)
+            {
+                Socket client;
+                try
+                {
+                    client = await _listeningSocket.AcceptAsync(_stopAccepting.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                catch (SocketException exception) when (exception.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
+                {
+                    continue;
+                }
+                catch (SocketException exception)
+                {
+                    ForwardingLog.AcceptFailed(_logger, _context.Name, (int)exception.SocketErrorCode);
+                    await Task.Delay(100).ConfigureAwait(false);
+                    continue;
+                }
+
+                var route = _context.Route;
+                if (!_context.TryAdmit(route))
+                {
+                    client.Dispose();
+                    continue;
+                }
+
+                var connection = new CopyConnection(client, _context, route, _options, _logger);
+                var task = connection.RunAsync();
+                _connections[connection] = task;
+                _ = task.ContinueWith(
+                    (_, state) => _connections.TryRemove((CopyConnection)state!, out Task? _),
+                    connection,
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            }
+        }
+
+        private void CloseIdle()
+        {
+            var limit = Environment.TickCount64 - (long)_options.IdleTimeout.TotalMilliseconds;
+            foreach (var connection in _connections.Keys)
+            {
+                if (connection.LastActivity <= limit)
+                {
+                    connection.Abort(reset: false);
+                }
+            }
+        }
+    }
+}
+
+/// <summary>One client connection and its backend connection, copied both ways.</summary>
+internal sealed class CopyConnection(Socket client, ListenerContext context, ListenerRoute route, ForwarderOptions options, ILogger logger)
+    : IDisposable
+{
+    private readonly CancellationTokenSource _aborting = new();
+    private Socket? _backend;
+    private BackendState? _backendState;
+    private int _aborted;
+    private long _lastActivity = Environment.TickCount64;
+
+    public long LastActivity => Volatile.Read(ref _lastActivity);
+
+    public async Task RunAsync()
+    {
+        var connected = false;
+        try
+        {
+            client.NoDelay = true;
+            connected = await ConnectAsync().ConfigureAwait(false);
+            if (!connected)
+            {
+                if (!_aborting.IsCancellationRequested)
+                {
+                    context.Counters.ConnectionFailed();
+                }
+
+                Abort(reset: true);
+                return;
+            }
+
+            var upstream = CopyAsync(client, _backend!, fromClient: true);
+            var downstream = CopyAsync(_backend!, client, fromClient: false);
+            var first = await Task.WhenAny(upstream, downstream).ConfigureAwait(false);
+            if (!await first.ConfigureAwait(false))
+            {
+                // A reset on one side is passed on as a reset to the other.
+                Abort(reset: true);
+            }
+
+            if (!await (first == upstream ? downstream : upstream).ConfigureAwait(false))
+            {
+                Abort(reset: true);
+            }
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            ForwardingLog.ConnectionFailed(logger, exception, context.Name);
+            Abort(reset: true);
+        }
+        finally
+        {
+            client.Dispose();
+            _backend?.Dispose();
+            Dispose();
+            context.Counters.ConnectionClosed();
+            if (connected)
+            {
+                _backendState!.Counters.ConnectionClosed();
+            }
+        }
+    }
+
+    public void Dispose() => _aborting.Dispose();
+
+    /// <summary>Closes both sockets from outside (idle timeout, end of a drain); the copies end with it.</summary>
+    public void Abort(bool reset)
+    {
+        if (Interlocked.Exchange(ref _aborted, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _aborting.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The connection finished on its own meanwhile.
+        }
+
+        CloseQuietly(client, reset);
+        if (_backend is { } backend)
+        {
+            CloseQuietly(backend, reset);
+        }
+    }
+
+    /// <summary>A reset is passed on with SO_LINGER 0; otherwise both ways get a FIN before the socket goes.</summary>
+    private static void CloseQuietly(Socket socket, bool reset)
+    {
+        try
+        {
+            if (reset)
+            {
+                socket.LingerState = new LingerOption(true, 0);
+            }
+            else
+            {
+                socket.Shutdown(SocketShutdown.Both);
+            }
+        }
+        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+        {
+            // Already gone: nothing to pass on.
+        }
+
+        socket.Dispose();
+    }
+
+    private async Task<bool> ConnectAsync()
+    {
+        var clientEndPoint = route.NeedsClientAddress ? client.RemoteEndPoint as IPEndPoint : null;
+        List<BackendState>? tried = null;
+        var maxAttempts = Math.Max(1, options.MaxConnectAttempts);
+        for (var attempt = 0; attempt < maxAttempts; attempt++)
+        {
+            var backend = ListenerContext.PickBackend(route, clientEndPoint,
+                tried is null ? [] : System.Runtime.InteropServices.CollectionsMarshal.AsSpan(tried));
+            if (backend is null)
+            {
+                break;
+            }
+
+            var socket = new Socket(backend.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_aborting.Token);
+            timeout.CancelAfter(options.ConnectTimeout);
+            try
+            {
+                await socket.ConnectAsync(backend.EndPoint, timeout.Token).ConfigureAwait(false);
+                ListenerContext.ReportConnect(backend, succeeded: true);
+                _backend = socket;
+                _backendState = backend;
+                if (Volatile.Read(ref _aborted) != 0)
+                {
+                    socket.Dispose();
+                }
+
+                return true;
+            }
+            catch (Exception exception) when (exception is SocketException or OperationCanceledException)
+            {
+                socket.Dispose();
+                if (_aborting.IsCancellationRequested)
+                {
+                    // Closed from outside (drain deadline): not the backend's fault.
+                    return false;
+                }
+
+                var reason = exception is SocketException socketException ? socketException.Message : "connect timed out";
+                ForwardingLog.ConnectFailed(logger, context.Name, backend.EndPoint, reason);
+                ListenerContext.ReportConnect(backend, succeeded: false);
+                (tried ??= []).Add(backend);
+            }
+        }
+
+        if (route.Backends.All.Length == 0)
+        {
+            ForwardingLog.NoBackends(logger, context.Name);
+        }
+        else
+        {
+            ForwardingLog.NoBackendAccepted(logger, context.Name, tried?.Count ?? 0);
+        }
+
+        return false;
+    }
+
+    /// <summary>True when the source ended with EOF (passed on as a half-close), false when either side failed.</summary>
+    private async Task<bool> CopyAsync(Socket source, Socket target, bool fromClient)
+    {
+        var backendCounters = _backendState!.Counters;
+        byte[]? buffer = null;
+        try
+        {
+            while (true)
+            {
+                if (buffer is null)
+                {
+                    await source.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                    buffer = ArrayPool<byte>.Shared.Rent(options.CopyBufferSize);
+                }
+
+                var read = await source.ReceiveAsync(buffer.AsMemory(), SocketFlags.None).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    target.Shutdown(SocketShutdown.Send);
+                    return true;
+                }
+
+                await target.SendAsync(buffer.AsMemory(0, read), SocketFlags.None).ConfigureAwait(false);
+                Volatile.Write(ref _lastActivity, Environment.TickCount64);
+                if (fromClient)
+                {
+                    context.Counters.AddFromClient(read);
+                    backendCounters.AddFromClient(read);
+                }
+                else
+                {
+                    context.Counters.AddFromBackend(read);
+                    backendCounters.AddFromBackend(read);
+                }
+
+                // A short read means the socket is drained: give the buffer back while we wait for more.
+                if (read < buffer.Length)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = null;
+                }
+            }
+        }
+        catch (Exception exception) when (exception is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            return Volatile.Read(ref _aborted) != 0 && exception is not SocketException;
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Infrastructure.Forwarding;
+
+/// <summary>The forwarder's log lines, with stable EventIds 2001–2099.</summary>
+internal static partial class ForwardingLog
+{
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Listening on {Listener} ({Engine} engine, policy {Policy}, {Backends} backends)")]
+    public static partial void ListenerStarted(ILogger logger, string listener, ForwardingEngine engine, string policy, int backends);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Listener {Listener} now has {Backends} backends, policy {Policy}")]
+    public static partial void ListenerUpdated(ILogger logger, string listener, int backends, string policy);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Stopping {Listener}: draining {Connections} open connections for up to {DrainTimeout}")]
+    public static partial void ListenerDraining(ILogger logger, string listener, long connections, TimeSpan drainTimeout);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Stopped {Listener}; {Closed} connections were still open at the deadline and were closed")]
+    public static partial void ListenerStopped(ILogger logger, string listener, long closed);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Connect from {Listener} to backend {Backend} failed: {Reason}")]
+    public static partial void ConnectFailed(ILogger logger, string listener, IPEndPoint backend, string reason);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "No backend of {Listener} accepted the connection after {Attempts} attempts; closing the client")]
+    public static partial void NoBackendAccepted(ILogger logger, string listener, int attempts);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "Listener {Listener} has no backend; closing the client")]
+    public static partial void NoBackends(ILogger logger, string listener);
+
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Error, Message = "Accept on {Listener} failed with errno {Errno}; pausing accepts for 100 ms")]
+    public static partial void AcceptFailed(ILogger logger, string listener, int errno);
+
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Error, Message = "Forwarding event loop {Loop} failed; its connections were closed")]
+    public static partial void EventLoopFailed(ILogger logger, Exception exception, int loop);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Listener {Listener} fell back to backends that failed their health checks: none is healthy")]
+    public static partial void AllBackendsUnhealthy(ILogger logger, string listener);
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Error, Message = "Connection on {Listener} failed unexpectedly")]
+    public static partial void ConnectionFailed(ILogger logger, Exception exception, string listener);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "splice engine unavailable ({Reason}); using the copy engine")]
+    public static partial void SpliceUnavailable(ILogger logger, string reason);
+}

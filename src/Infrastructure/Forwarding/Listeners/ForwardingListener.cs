@@ -1,0 +1,225 @@
+using System.Net;
+using System.Net.Sockets;
+using LoadBalancer.Application.Abstractions;
+using LoadBalancer.Application.Forwarding;
+using LoadBalancer.Domain.Endpoints;
+using LoadBalancer.Infrastructure.Forwarding.Backends;
+using LoadBalancer.Infrastructure.Forwarding.Balancing;
+using LoadBalancer.Infrastructure.Forwarding.Health;
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Infrastructure.Forwarding.Listeners;
+
+/// <summary>
+/// One listening IP:port: its socket, its engine runtime, its backends (kept across updates so counters and health
+/// survive) and its health checker. Updates swap a new route; the engine reads it per accepted connection.
+/// </summary>
+internal sealed class ForwardingListener
+{
+    private readonly Socket _socket;
+    private readonly IListenerRuntime _runtime;
+    private readonly ForwarderOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+    private Dictionary<IPEndPoint, BackendState> _backends = [];
+    private HealthCheckSettings _healthCheck;
+    private ActiveHealthChecker? _checker;
+    private bool _stopped;
+
+    private ForwardingListener(Socket socket, ListenerContext context, IForwardingEngine engine, HealthCheckSettings healthCheck,
+        ForwarderOptions options, TimeProvider time, ILogger logger)
+    {
+        _socket = socket;
+        Context = context;
+        _healthCheck = healthCheck;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _runtime = engine.Start(socket, context);
+    }
+
+    public ListenerContext Context { get; }
+
+    /// <summary>Binds and starts a listener, or says why it cannot (the address is taken, not local, ...).</summary>
+    public static ForwarderResult TryStart(ListenerSpec spec, IForwardingEngine engine, ForwardingEngine engineKind,
+        ForwarderOptions options, TimeProvider time, ILogger logger, out ForwardingListener? listener)
+    {
+        listener = null;
+        if (!LoadBalancingPolicies.TryCreate(spec.Policy, out var policy))
+        {
+            return ForwarderResult.Failed(LoadBalancingPolicyNames.UnknownMessage(spec.Policy));
+        }
+
+        var endPoint = new IPEndPoint(spec.Binding.Ip, spec.Binding.Port.Port);
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (endPoint.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                socket.DualMode = false;
+            }
+
+            // Lets a restarted daemon bind while old connections sit in TIME_WAIT; a live listener still refuses it.
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            socket.Bind(endPoint);
+            socket.Listen(4096);
+        }
+        catch (SocketException exception)
+        {
+            socket.Dispose();
+            return ForwarderResult.Failed($"cannot listen on {spec.Binding}: {exception.Message}");
+        }
+
+        var name = $"{spec.Binding} ({spec.Service})";
+        var context = new ListenerContext(spec.Binding, name, new ListenerRoute(BackendSnapshot.Empty, policy, spec.MaxConnections ?? options.MaxConnectionsPerListener),
+            options, logger);
+        listener = new ForwardingListener(socket, context, engine, spec.HealthCheck, options, time, logger);
+        listener.Update(spec, policy);
+        ForwardingLog.ListenerStarted(logger, name, engineKind, policy.Name, spec.Backends.Count);
+        return ForwarderResult.Success;
+    }
+
+    public ForwarderResult Apply(ListenerSpec spec)
+    {
+        if (!LoadBalancingPolicies.TryCreate(spec.Policy, out var policy))
+        {
+            return ForwarderResult.Failed(LoadBalancingPolicyNames.UnknownMessage(spec.Policy));
+        }
+
+        Update(spec, policy);
+        ForwardingLog.ListenerUpdated(_logger, Context.Name, spec.Backends.Count, policy.Name);
+        return ForwarderResult.Success;
+    }
+
+    public ListenerStatistics Statistics()
+    {
+        var route = Context.Route;
+        var available = route.Backends.Available.ToHashSet();
+        var backends = route.Backends.All
+            .Select(backend => new BackendStatistics(backend.Endpoint, available.Contains(backend) && !route.Backends.IsFallback,
+                backend.Counters.Snapshot()))
+            .ToList();
+        return new ListenerStatistics(Context.Counters.Snapshot(), backends);
+    }
+
+    /// <summary>Stops accepting, waits for open connections up to the deadline, then closes what is left.</summary>
+    public async ValueTask StopAsync(TimeSpan drainTimeout, CancellationToken cancellationToken)
+    {
+        ActiveHealthChecker? checker;
+        lock (_gate)
+        {
+            if (_stopped)
+            {
+                return;
+            }
+
+            _stopped = true;
+            checker = _checker;
+            _checker = null;
+            foreach (var backend in _backends.Values)
+            {
+                backend.Health.AvailabilityChanged -= OnAvailabilityChanged;
+            }
+        }
+
+        await _runtime.StopAcceptingAsync().ConfigureAwait(false);
+        _socket.Dispose();
+        ForwardingLog.ListenerDraining(_logger, Context.Name, Context.Counters.Active, drainTimeout);
+        var deadline = _time.GetTimestamp() + (long)(drainTimeout.TotalSeconds * _time.TimestampFrequency);
+        try
+        {
+            while (Context.Counters.Active > 0 && _time.GetTimestamp() < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Asked to hurry: close what is left now.
+        }
+
+        var left = Context.Counters.Active;
+        await _runtime.CloseConnectionsAsync().ConfigureAwait(false);
+        if (checker is not null)
+        {
+            await checker.DisposeAsync().ConfigureAwait(false);
+        }
+
+        ForwardingLog.ListenerStopped(_logger, Context.Name, left);
+    }
+
+    private void Update(ListenerSpec spec, ILoadBalancingPolicy policy)
+    {
+        ActiveHealthChecker? retired = null;
+        lock (_gate)
+        {
+            var healthChanged = spec.HealthCheck != _healthCheck;
+            var next = new Dictionary<IPEndPoint, BackendState>();
+            foreach (var endpoint in spec.Backends)
+            {
+                var key = endpoint.ToIPEndPoint();
+                if (next.ContainsKey(key))
+                {
+                    continue;
+                }
+
+                if (!healthChanged && _backends.TryGetValue(key, out var existing))
+                {
+                    existing.Endpoint = endpoint;
+                    next[key] = existing;
+                }
+                else
+                {
+                    var created = new BackendState(endpoint, new BackendHealth(spec.HealthCheck, _options, _time));
+                    created.Health.AvailabilityChanged += OnAvailabilityChanged;
+                    next[key] = created;
+                }
+            }
+
+            foreach (var (key, old) in _backends)
+            {
+                if (!next.TryGetValue(key, out var kept) || !ReferenceEquals(kept, old))
+                {
+                    old.Health.AvailabilityChanged -= OnAvailabilityChanged;
+                }
+            }
+
+            _backends = next;
+            _healthCheck = spec.HealthCheck;
+            var states = next.Values.ToArray();
+            Context.Route = new ListenerRoute(new BackendSnapshot(states), policy, spec.MaxConnections ?? _options.MaxConnectionsPerListener);
+            if (healthChanged || (_checker is null && spec.HealthCheck.Enabled))
+            {
+                retired = _checker;
+                _checker = spec.HealthCheck.Enabled ? new ActiveHealthChecker(spec.HealthCheck, _time, _logger, Context.Name) : null;
+            }
+
+            _checker?.SetBackends(states);
+        }
+
+        if (retired is not null)
+        {
+            _ = retired.DisposeAsync().AsTask();
+        }
+    }
+
+    private void OnAvailabilityChanged()
+    {
+        lock (_gate)
+        {
+            if (_stopped)
+            {
+                return;
+            }
+
+            var route = Context.Route;
+            var snapshot = new BackendSnapshot(route.Backends.All);
+            Context.Route = route with { Backends = snapshot };
+            if (snapshot.IsFallback && !route.Backends.IsFallback)
+            {
+                ForwardingLog.AllBackendsUnhealthy(_logger, Context.Name);
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using System.Net;
+using LoadBalancer.Domain.Addressing;
+using LoadBalancer.Infrastructure.Forwarding.Backends;
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Infrastructure.Forwarding.Listeners;
+
+/// <summary>What an engine needs from its listener: the current route, the counters and the connect rules.</summary>
+internal sealed class ListenerContext
+{
+    private volatile ListenerRoute _route;
+
+    public ListenerContext(PortBinding binding, string name, ListenerRoute route, ForwarderOptions options, ILogger logger)
+    {
+        Binding = binding;
+        Name = name;
+        _route = route;
+        Options = options;
+        Logger = logger;
+    }
+
+    public PortBinding Binding { get; }
+
+    /// <summary>The binding and its Service, as logs name the listener.</summary>
+    public string Name { get; }
+
+    public ForwarderOptions Options { get; }
+
+    public ILogger Logger { get; }
+
+    public TrafficCounters Counters { get; } = new();
+
+    public ListenerRoute Route
+    {
+        get => _route;
+        set => _route = value;
+    }
+
+    /// <summary>False when the listener is at its connection limit; the caller closes the connection and it is counted.</summary>
+    public bool TryAdmit(ListenerRoute route)
+    {
+        if (route.MaxConnections is { } limit && Counters.Active >= limit)
+        {
+            Counters.ConnectionRejected();
+            return false;
+        }
+
+        Counters.ConnectionOpened();
+        return true;
+    }
+
+    /// <summary>
+    /// The backend for the next connect attempt. A retry skips the backends already tried, prefers the available
+    /// ones and then any other, so a client is refused only when every backend has failed it.
+    /// </summary>
+    public static BackendState? PickBackend(ListenerRoute route, IPEndPoint? client, ReadOnlySpan<BackendState> tried)
+    {
+        var available = route.Backends.Available;
+        if (tried.IsEmpty)
+        {
+            return available.Length == 0 ? null : route.Policy.Pick(available, client);
+        }
+
+        var untried = Untried(available, tried);
+        if (untried.Length == 0)
+        {
+            untried = Untried(route.Backends.All, tried);
+        }
+
+        return untried.Length == 0 ? null : route.Policy.Pick(untried, client);
+    }
+
+    public static void ReportConnect(BackendState backend, bool succeeded)
+    {
+        if (succeeded)
+        {
+            backend.Health.ReportConnectSucceeded();
+            backend.Counters.ConnectionOpened();
+        }
+        else
+        {
+            backend.Health.ReportConnectFailed();
+            backend.Counters.ConnectionFailed();
+        }
+    }
+
+    private static BackendState[] Untried(BackendState[] candidates, ReadOnlySpan<BackendState> tried)
+    {
+        var result = new List<BackendState>(candidates.Length);
+        foreach (var candidate in candidates)
+        {
+            if (!WasTried(candidate, tried))
+            {
+                result.Add(candidate);
+            }
+        }
+
+        return [.. result];
+    }
+
+    private static bool WasTried(BackendState candidate, ReadOnlySpan<BackendState> tried)
+    {
+        foreach (var backend in tried)
+        {
+            if (ReferenceEquals(backend, candidate))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,136 @@
+using LoadBalancer.Infrastructure.Forwarding.Listeners;
+
+namespace LoadBalancer.Infrastructure.Forwarding.Splice;
+
+/// <summary>A listening socket as one event loop sees it.</summary>
+internal sealed class LoopListener(int fd, ListenerContext context)
+{
+    public int Fd { get; } = fd;
+
+    public ListenerContext Context { get; } = context;
+
+    public int Slot { get; set; }
+
+    /// <summary>Out of fds: accepts wait a moment instead of spinning on a level-triggered listener.</summary>
+    public bool Paused { get; set; }
+
+    public long ResumeAt { get; set; }
+}
+
+internal sealed unsafe partial class EventLoop
+{
+    /// <summary>Every loop waits on the listening socket; EPOLLEXCLUSIVE wakes one of them per connection.</summary>
+    public void AddListener(int fd, ListenerContext context)
+    {
+        var listener = new LoopListener(fd, context);
+        listener.Slot = TakeSlot(listener);
+        Register(listener);
+    }
+
+    public void RemoveListener(ListenerContext context)
+    {
+        for (var slot = 0; slot < _slotHighWater; slot++)
+        {
+            if (_slots[slot] is LoopListener listener && listener.Context == context)
+            {
+                if (!listener.Paused)
+                {
+                    _ = Native.EpollControl(_epollFd, Native.EPOLL_CTL_DEL, listener.Fd, 0, 0);
+                }
+
+                _slots[slot] = null;
+                _slotsToFree.Add(slot);
+            }
+        }
+    }
+
+    /// <summary>Closes the connections of one listener (the end of its drain); returns how many were open.</summary>
+    public int CloseConnections(ListenerContext context)
+    {
+        var closed = 0;
+        for (var slot = 0; slot < _slotHighWater; slot++)
+        {
+            if (_slots[slot] is SpliceConnection connection && connection.Context == context && connection.Phase != SplicePhase.Closed)
+            {
+                Close(connection, reset: false);
+                closed++;
+            }
+        }
+
+        FreeClosedSlots();
+        return closed;
+    }
+
+    private void Register(LoopListener listener)
+    {
+        if (Native.EpollControl(_epollFd, Native.EPOLL_CTL_ADD, listener.Fd, Native.EPOLLIN | Native.EPOLLEXCLUSIVE,
+                Token(listener.Slot, backendSide: false)) != 0)
+        {
+            throw new System.Net.Sockets.SocketException(Native.LastError);
+        }
+    }
+
+    private void Accept(LoopListener listener)
+    {
+        if (listener.Paused)
+        {
+            return;
+        }
+
+        for (var accepted = 0; accepted < AcceptBatch; accepted++)
+        {
+            var route = listener.Context.Route;
+            int fd;
+            var addressLength = _addressBuffer.Length;
+            if (route.NeedsClientAddress)
+            {
+                fixed (byte* address = _addressBuffer)
+                {
+                    fd = Native.accept4(listener.Fd, address, &addressLength, Native.SOCK_NONBLOCK | Native.SOCK_CLOEXEC);
+                }
+            }
+            else
+            {
+                fd = Native.accept4(listener.Fd, null, null, Native.SOCK_NONBLOCK | Native.SOCK_CLOEXEC);
+            }
+
+            if (fd < 0)
+            {
+                var error = Native.LastError;
+                switch (error)
+                {
+                    case Native.EAGAIN:
+                        return;
+                    case Native.EINTR:
+                    case Native.ECONNABORTED:
+                        continue;
+                    default:
+                        ForwardingLog.AcceptFailed(_logger, listener.Context.Name, error);
+                        PauseAccepting(listener);
+                        return;
+                }
+            }
+
+            if (!listener.Context.TryAdmit(route))
+            {
+                _ = Native.close(fd);
+                continue;
+            }
+
+            var client = route.NeedsClientAddress ? DecodeAddress(addressLength) : null;
+            var connection = new SpliceConnection(listener.Context, route, fd, client, _now);
+            connection.Slot = TakeSlot(connection);
+            Native.SetNoDelay(fd);
+            _ = Native.EpollControl(_epollFd, Native.EPOLL_CTL_ADD, fd,
+                Native.EPOLLIN | Native.EPOLLOUT | Native.EPOLLRDHUP | Native.EPOLLET, Token(connection.Slot, backendSide: false));
+            StartConnect(connection);
+        }
+    }
+
+    private void PauseAccepting(LoopListener listener)
+    {
+        _ = Native.EpollControl(_epollFd, Native.EPOLL_CTL_DEL, listener.Fd, 0, 0);
+        listener.Paused = true;
+        listener.ResumeAt = _now + 100;
+    }
+}

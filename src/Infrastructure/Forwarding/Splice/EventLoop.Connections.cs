@@ -1,0 +1,326 @@
+using LoadBalancer.Infrastructure.Forwarding.Backends;
+using LoadBalancer.Infrastructure.Forwarding.Listeners;
+
+namespace LoadBalancer.Infrastructure.Forwarding.Splice;
+
+internal sealed unsafe partial class EventLoop
+{
+    private const uint Readable = Native.EPOLLIN | Native.EPOLLRDHUP | Native.EPOLLHUP | Native.EPOLLERR;
+    private const uint Writable = Native.EPOLLOUT | Native.EPOLLHUP | Native.EPOLLERR;
+
+    private enum PumpOutcome
+    {
+        Ok,
+        Failed,
+    }
+
+    private void StartConnect(SpliceConnection connection)
+    {
+        var maxAttempts = Math.Max(1, _options.MaxConnectAttempts);
+        while (connection.Attempts < maxAttempts)
+        {
+            var tried = connection.Tried is null ? [] : System.Runtime.InteropServices.CollectionsMarshal.AsSpan(connection.Tried);
+            var backend = ListenerContext.PickBackend(connection.Route, connection.Client, tried);
+            if (backend is null)
+            {
+                break;
+            }
+
+            connection.Attempts++;
+            connection.Backend = backend;
+            var fd = Native.socket(backend.NativeAddressFamily, Native.SOCK_STREAM | Native.SOCK_NONBLOCK | Native.SOCK_CLOEXEC, 0);
+            if (fd < 0)
+            {
+                // Out of fds is not the backend's fault: no retry and no mark against it.
+                break;
+            }
+
+            Native.SetNoDelay(fd);
+            int result;
+            fixed (byte* address = backend.NativeAddress)
+            {
+                result = Native.connect(fd, address, backend.NativeAddress.Length);
+            }
+
+            var error = result == 0 ? 0 : Native.LastError;
+            if (result == 0 || error == Native.EINPROGRESS)
+            {
+                connection.BackendFd = fd;
+                connection.ConnectDeadline = _now + (long)_options.ConnectTimeout.TotalMilliseconds;
+                _ = Native.EpollControl(_epollFd, Native.EPOLL_CTL_ADD, fd,
+                    Native.EPOLLIN | Native.EPOLLOUT | Native.EPOLLRDHUP | Native.EPOLLET, Token(connection.Slot, backendSide: true));
+                return;
+            }
+
+            _ = Native.close(fd);
+            RecordConnectFailure(connection, backend, new System.Net.Sockets.SocketException(error).Message);
+        }
+
+        if (connection.Route.Backends.All.Length == 0)
+        {
+            ForwardingLog.NoBackends(_logger, connection.Context.Name);
+        }
+        else
+        {
+            ForwardingLog.NoBackendAccepted(_logger, connection.Context.Name, connection.Attempts);
+        }
+
+        connection.Context.Counters.ConnectionFailed();
+        connection.Backend = null;
+        Close(connection, reset: true);
+    }
+
+    private void RecordConnectFailure(SpliceConnection connection, BackendState backend, string reason)
+    {
+        ForwardingLog.ConnectFailed(_logger, connection.Context.Name, backend.EndPoint, reason);
+        ListenerContext.ReportConnect(backend, succeeded: false);
+        (connection.Tried ??= []).Add(backend);
+        connection.Backend = null;
+    }
+
+    private void OnConnectFailed(SpliceConnection connection, string reason)
+    {
+        var backend = connection.Backend!;
+        _ = Native.close(connection.BackendFd);
+        connection.BackendFd = -1;
+        RecordConnectFailure(connection, backend, reason);
+        StartConnect(connection);
+    }
+
+    private void OnConnectionEvent(SpliceConnection connection, bool backendSide, uint flags)
+    {
+        if (backendSide)
+        {
+            if ((flags & Readable) != 0)
+            {
+                connection.Downstream.SourceReadable = true;
+            }
+
+            if ((flags & Writable) != 0)
+            {
+                connection.Upstream.TargetWritable = true;
+            }
+
+            if (connection.Phase == SplicePhase.Connecting)
+            {
+                var error = Native.GetSocketError(connection.BackendFd);
+                if (error != 0)
+                {
+                    OnConnectFailed(connection, new System.Net.Sockets.SocketException(error).Message);
+                    return;
+                }
+
+                if ((flags & Native.EPOLLOUT) == 0)
+                {
+                    return;
+                }
+
+                OnConnected(connection);
+            }
+        }
+        else
+        {
+            if ((flags & Readable) != 0)
+            {
+                connection.Upstream.SourceReadable = true;
+            }
+
+            if ((flags & Writable) != 0)
+            {
+                connection.Downstream.TargetWritable = true;
+            }
+        }
+
+        if (connection.Phase == SplicePhase.Open)
+        {
+            Transfer(connection);
+        }
+    }
+
+    private void OnConnected(SpliceConnection connection)
+    {
+        connection.Phase = SplicePhase.Open;
+        ListenerContext.ReportConnect(connection.Backend!, succeeded: true);
+        connection.Upstream.SourceFd = connection.ClientFd;
+        connection.Upstream.TargetFd = connection.BackendFd;
+        connection.Downstream.SourceFd = connection.BackendFd;
+        connection.Downstream.TargetFd = connection.ClientFd;
+        connection.LastActivity = _now;
+    }
+
+    private void Transfer(SpliceConnection connection)
+    {
+        if (Pump(connection, connection.Upstream) == PumpOutcome.Failed ||
+            Pump(connection, connection.Downstream) == PumpOutcome.Failed)
+        {
+            // A reset on either side is passed on as a reset to the other.
+            Close(connection, reset: true);
+            return;
+        }
+
+        if (connection.Upstream.Finished && connection.Downstream.Finished)
+        {
+            Close(connection, reset: false);
+        }
+    }
+
+    private PumpOutcome Pump(SpliceConnection connection, SpliceDirection direction)
+    {
+        var moved = false;
+        while (true)
+        {
+            var progressed = false;
+            if (!direction.SourceEof && direction.SourceReadable)
+            {
+                direction.Pipe ??= _pipes.Rent();
+                if (direction.Pipe is not { } pipe)
+                {
+                    return PumpOutcome.Failed;
+                }
+
+                var room = pipe.Capacity - direction.InPipe;
+                if (room > 0)
+                {
+                    var read = Native.splice(direction.SourceFd, null, pipe.WriteFd, null, (nuint)room,
+                        Native.SPLICE_F_MOVE | Native.SPLICE_F_NONBLOCK);
+                    if (read > 0)
+                    {
+                        direction.InPipe += (int)read;
+                        direction.Unreported += read;
+                        progressed = true;
+                    }
+                    else if (read == 0)
+                    {
+                        direction.SourceEof = true;
+                        progressed = true;
+                    }
+                    else
+                    {
+                        var error = Native.LastError;
+                        if (error == Native.EAGAIN)
+                        {
+                            // EAGAIN means "socket empty" or "pipe full"; only an empty pipe makes it the former.
+                            if (direction.InPipe == 0)
+                            {
+                                direction.SourceReadable = false;
+                            }
+                        }
+                        else if (error != Native.EINTR)
+                        {
+                            return PumpOutcome.Failed;
+                        }
+                    }
+                }
+            }
+
+            if (direction.InPipe > 0 && direction.TargetWritable)
+            {
+                var written = Native.splice(direction.Pipe!.Value.ReadFd, null, direction.TargetFd, null, (nuint)direction.InPipe,
+                    Native.SPLICE_F_MOVE | Native.SPLICE_F_NONBLOCK);
+                if (written > 0)
+                {
+                    direction.InPipe -= (int)written;
+                    progressed = true;
+                    moved = true;
+                }
+                else
+                {
+                    var error = Native.LastError;
+                    if (error == Native.EAGAIN)
+                    {
+                        direction.TargetWritable = false;
+                    }
+                    else if (error != Native.EINTR)
+                    {
+                        return PumpOutcome.Failed;
+                    }
+                }
+            }
+
+            if (!progressed)
+            {
+                break;
+            }
+        }
+
+        if (moved)
+        {
+            connection.LastActivity = _now;
+        }
+
+        if (direction.InPipe == 0)
+        {
+            if (direction.Pipe is { } idle && (direction.SourceEof || !direction.SourceReadable))
+            {
+                _pipes.Return(idle);
+                direction.Pipe = null;
+            }
+
+            if (direction.SourceEof && !direction.Finished)
+            {
+                _ = Native.shutdown(direction.TargetFd, Native.SHUT_WR);
+                direction.Finished = true;
+            }
+        }
+
+        return PumpOutcome.Ok;
+    }
+
+    private void Close(SpliceConnection connection, bool reset)
+    {
+        if (connection.Phase == SplicePhase.Closed)
+        {
+            return;
+        }
+
+        var wasOpen = connection.Phase == SplicePhase.Open;
+        connection.Phase = SplicePhase.Closed;
+        FlushCounters(connection);
+        CloseSocket(connection.ClientFd, reset);
+        if (connection.BackendFd >= 0)
+        {
+            CloseSocket(connection.BackendFd, reset);
+        }
+
+        ReleasePipe(connection.Upstream);
+        ReleasePipe(connection.Downstream);
+        connection.Context.Counters.ConnectionClosed();
+        if (wasOpen)
+        {
+            connection.Backend?.Counters.ConnectionClosed();
+        }
+
+        _slotsToFree.Add(connection.Slot);
+    }
+
+    private static void CloseSocket(int fd, bool reset)
+    {
+        if (reset)
+        {
+            Native.CloseWithReset(fd);
+        }
+        else
+        {
+            _ = Native.close(fd);
+        }
+    }
+
+    private void ReleasePipe(SpliceDirection direction)
+    {
+        if (direction.Pipe is not { } pipe)
+        {
+            return;
+        }
+
+        if (direction.InPipe == 0)
+        {
+            _pipes.Return(pipe);
+        }
+        else
+        {
+            PipePool.Close(pipe);
+        }
+
+        direction.Pipe = null;
+    }
+}
