@@ -1,20 +1,39 @@
 using LoadBalancer.Application;
 using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Common.Validation;
+using LoadBalancer.Application.Services;
 using LoadBalancer.Infrastructure;
+using LoadBalancer.Infrastructure.Forwarding;
+using LoadBalancer.Application.Abstractions;
+using LoadBalancer.Host.Standalone;
 using Mediator;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace LoadBalancer.Host;
 
 public static class DependencyInjection
 {
-    /// <summary>Every layer, composed: what the daemon runs and what integration tests start.</summary>
-    public static IServiceCollection AddLoadBalancer(this IServiceCollection services, AllocationOptions? allocation = null) =>
+    /// <summary>
+    /// Every layer, composed: what the daemon runs and what integration tests start. Without an adapter that writes
+    /// Service status somewhere (the Kubernetes one, later), status is kept in memory.
+    /// </summary>
+    public static IServiceCollection AddLoadBalancer(
+        this IServiceCollection services,
+        AllocationOptions? allocation = null,
+        ForwarderOptions? forwarding = null,
+        ServiceOptions? serviceOptions = null) =>
         services
-            .AddApplication(allocation)
-            .AddInfrastructure()
+            .AddApplication(allocation, serviceOptions)
+            .AddInfrastructure(forwarding)
+            .AddInMemoryStatus()
             .AddLoadBalancerMediator();
+
+    private static IServiceCollection AddInMemoryStatus(this IServiceCollection services)
+    {
+        services.TryAddSingleton<IServiceStatusWriter, StandaloneStatusWriter>();
+        return services;
+    }
 
     /// <summary>
     /// The source-generated mediator. It lives here because only the outermost project may run the generator; the

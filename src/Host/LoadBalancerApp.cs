@@ -1,6 +1,11 @@
 using System.Reflection;
 using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Services;
 using LoadBalancer.Host.CommandLine;
+using LoadBalancer.Host.Demo;
+using LoadBalancer.Host.Forward;
+using LoadBalancer.Host.Standalone;
+using LoadBalancer.Infrastructure.Forwarding;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,10 +18,19 @@ public static class LoadBalancerApp
     public const int Success = 0;
     public const int UsageError = 2;
 
-    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, TextWriter error)
+    public static Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, TextWriter error) =>
+        RunAsync(args, output, error, CancellationToken.None);
+
+    /// <param name="cancellationToken">Stops the serving modes (Program cancels it on SIGINT and SIGTERM); they drain
+    /// and exit 0.</param>
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
+
+        // The serving modes write from listener and watcher threads too.
+        output = TextWriter.Synchronized(output);
+        error = TextWriter.Synchronized(error);
         var parsed = CommandLineParser.Parse(args);
         if (!parsed.Succeeded)
         {
@@ -36,6 +50,24 @@ public static class LoadBalancerApp
                 return Success;
             case RunMode.CheckPool:
                 return await CheckPoolAsync(options, output, error).ConfigureAwait(false);
+            case RunMode.Standalone:
+                return await StandaloneMode.RunAsync(
+                    new StandaloneSettings(options.StandaloneFile!) { DefaultPolicy = options.Policy },
+                    new AllocationOptions { Pool = options.RestrictedCidr, Excluded = options.Exclude },
+                    new ForwarderOptions { Engine = options.Engine },
+                    new ServiceOptions(),
+                    output,
+                    error,
+                    cancellationToken).ConfigureAwait(false);
+            case RunMode.Forward:
+                return await ForwardMode.RunAsync(
+                    new ForwardSettings(options.Listen[0], options.Backends) { Policy = options.Policy, HealthCheck = !options.NoHealthCheck },
+                    new ForwarderOptions { Engine = options.Engine },
+                    output,
+                    error,
+                    cancellationToken).ConfigureAwait(false);
+            case RunMode.DemoBackend:
+                return await DemoBackend.RunAsync(options.Listen, output, error, cancellationToken).ConfigureAwait(false);
             default:
                 await output.WriteLineAsync(CommandLineParser.Usage).ConfigureAwait(false);
                 return Success;

@@ -40,7 +40,11 @@ public sealed class DependencyInjectionTests
             .ToList();
 
         Assert.Equal(
-            new[] { typeof(AllocateCommand), typeof(GetAllocationsQuery), typeof(ReleaseCommand), typeof(RestoreCommand), typeof(RestoredService), typeof(ServiceSpec) }
+            new[]
+                {
+                    typeof(AllocateCommand), typeof(GetAllocationsQuery), typeof(ReleaseCommand), typeof(RestoreCommand), typeof(RestoredService), typeof(ServiceSpec),
+                    typeof(LoadBalancer.Application.Services.ApplyService.ApplyService), typeof(LoadBalancer.Application.Services.RemoveService.RemoveService),
+                }
                 .Select(type => type.FullName).Order(StringComparer.Ordinal),
             validators.Select(service => service.ServiceType.GenericTypeArguments[0].FullName).Order(StringComparer.Ordinal));
         Assert.All(validators, service => Assert.Equal(ServiceLifetime.Singleton, service.Lifetime));

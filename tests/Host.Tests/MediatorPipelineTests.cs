@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace LoadBalancer.Host.Tests;
 
 /// <summary>The composed daemon: commands go through the generated mediator and the validation behaviour.</summary>
-public sealed class MediatorPipelineTests : IDisposable
+public sealed class MediatorPipelineTests : IAsyncLifetime
 {
     private readonly ServiceProvider _provider = new ServiceCollection()
         .AddLogging()
@@ -18,7 +18,10 @@ public sealed class MediatorPipelineTests : IDisposable
 
     private IMediator Mediator => _provider.GetRequiredService<IMediator>();
 
-    public void Dispose() => _provider.Dispose();
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // Async: the forwarder the Service handlers hold is async-disposable only.
+    public Task DisposeAsync() => _provider.DisposeAsync().AsTask();
 
     [Fact]
     public async Task SeedConflictScenario_ThroughTheMediator_BehavesAsTheOriginalDocuments()

@@ -1,3 +1,7 @@
+using LoadBalancer.Application.Forwarding;
+using LoadBalancer.Domain.Endpoints;
+using LoadBalancer.Infrastructure.Forwarding;
+
 namespace LoadBalancer.Host.CommandLine;
 
 public enum RunMode
@@ -5,11 +9,17 @@ public enum RunMode
     Help,
     Version,
     CheckPool,
+    Standalone,
+    Forward,
+    DemoBackend,
 }
 
 /// <summary>What the command line asked for, after parsing.</summary>
 public sealed record CommandLineOptions
 {
+    /// <summary>The pool of the standalone mode: a /24 inside 127/8, which Linux answers on without adding an address.</summary>
+    public const string StandalonePool = "127.0.100.0/24";
+
     public RunMode Mode { get; init; } = RunMode.Help;
 
     /// <summary>The pool (<c>--restricted-cidr</c>): CIDRs, ranges or addresses, comma-separated.</summary>
@@ -17,6 +27,24 @@ public sealed record CommandLineOptions
 
     /// <summary>Addresses never handed out (<c>--exclude</c>).</summary>
     public string? Exclude { get; init; }
+
+    /// <summary>The Services file of the standalone mode.</summary>
+    public string? StandaloneFile { get; init; }
+
+    /// <summary><c>--engine</c>: how the forwarder moves bytes.</summary>
+    public ForwardingEngine Engine { get; init; } = ForwardingEngine.Splice;
+
+    /// <summary><c>--policy</c>: the balancing policy where a Service (or <c>forward</c>) asks for none.</summary>
+    public string Policy { get; init; } = LoadBalancingPolicyNames.Default;
+
+    /// <summary><c>--listen</c>: the address of <c>forward</c> (exactly one) or of the demo backend (one or more).</summary>
+    public IReadOnlyList<Endpoint> Listen { get; init; } = Array.Empty<Endpoint>();
+
+    /// <summary><c>--backend</c>: where <c>forward</c> sends connections.</summary>
+    public IReadOnlyList<Endpoint> Backends { get; init; } = Array.Empty<Endpoint>();
+
+    /// <summary><c>--no-health-check</c>: <c>forward</c> sends to every backend without probing it.</summary>
+    public bool NoHealthCheck { get; init; }
 }
 
 public sealed record CommandLineParseResult(CommandLineOptions? Options, IReadOnlyList<string> Errors)

@@ -55,3 +55,109 @@ public sealed class CommandLineParserTests
         Assert.Equal(RunMode.Help, CommandLineParser.Parse(["check-pool", "--help"]).Options!.Mode);
     }
 }
+
+public sealed class CommandLineParserModeTests
+{
+    [Theory]
+    [InlineData("standalone", "services.yaml")]
+    [InlineData("--standalone", "services.yaml")]
+    [InlineData("--standalone=services.yaml")]
+    public void Parse_Standalone_ReadsTheFileAndDefaultsToTheLoopbackPool(params string[] args)
+    {
+        var result = CommandLineParser.Parse(args);
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        Assert.Equal(RunMode.Standalone, result.Options!.Mode);
+        Assert.Equal("services.yaml", result.Options.StandaloneFile);
+        Assert.Equal("127.0.100.0/24", result.Options.RestrictedCidr);
+        Assert.Equal(Infrastructure.Forwarding.ForwardingEngine.Splice, result.Options.Engine);
+    }
+
+    [Fact]
+    public void Parse_StandaloneWithOptions_ReadsThem()
+    {
+        var result = CommandLineParser.Parse(["standalone", "f.yaml", "--restricted-cidr", "127.0.5.0/24", "--engine", "copy", "--policy", "least-connections"]);
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        Assert.Equal("127.0.5.0/24", result.Options!.RestrictedCidr);
+        Assert.Equal(Infrastructure.Forwarding.ForwardingEngine.Copy, result.Options.Engine);
+        Assert.Equal("least-connections", result.Options.Policy);
+    }
+
+    [Fact]
+    public void Parse_StandaloneWithoutFile_SaysAFileIsRequired()
+    {
+        var result = CommandLineParser.Parse(["standalone"]);
+
+        Assert.Equal(["standalone: a FILE is required: loadbalancer standalone FILE (e.g. examples/standalone.yaml)"], result.Errors);
+    }
+
+    [Fact]
+    public void Parse_Forward_ReadsListenBackendsAndFlags()
+    {
+        var result = CommandLineParser.Parse(
+            ["forward", "--listen", "127.0.0.1:8080", "--backend", "127.0.0.1:9001", "--backend=[::1]:9002", "--policy", "source-hash", "--no-health-check"]);
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        var options = result.Options!;
+        Assert.Equal(RunMode.Forward, options.Mode);
+        Assert.Equal("127.0.0.1:8080", Assert.Single(options.Listen).ToString());
+        Assert.Equal(["127.0.0.1:9001", "[::1]:9002"], options.Backends.Select(backend => backend.ToString()));
+        Assert.Equal("source-hash", options.Policy);
+        Assert.True(options.NoHealthCheck);
+    }
+
+    [Fact]
+    public void Parse_ForwardWithBadValues_NamesEachFlagAndValue()
+    {
+        var result = CommandLineParser.Parse(
+            ["forward", "--listen", "127.0.0.1", "--backend", "127.0.0.1:99999", "--engine", "zero-copy", "--policy", "random"]);
+
+        Assert.Equal(
+            [
+                "--listen: '127.0.0.1' has no port; write 127.0.0.1:PORT",
+                "--backend: '127.0.0.1:99999': port '99999' must be a number from 1 to 65535",
+                "--engine: 'zero-copy' must be splice or copy",
+                $"--policy: {Application.Forwarding.LoadBalancingPolicyNames.UnknownMessage("random")}",
+                "forward: exactly one --listen IP:PORT is required (0 given)",
+                "forward: at least one --backend IP:PORT is required",
+            ],
+            result.Errors);
+    }
+
+    [Fact]
+    public void Parse_ForwardWithTwoListens_IsAnError()
+    {
+        var result = CommandLineParser.Parse(["forward", "--listen", "127.0.0.1:1", "--listen", "127.0.0.1:2", "--backend", "127.0.0.1:3"]);
+
+        Assert.Equal(["forward: exactly one --listen IP:PORT is required (2 given)"], result.Errors);
+    }
+
+    [Fact]
+    public void Parse_DemoBackend_TakesSeveralListens()
+    {
+        var result = CommandLineParser.Parse(["demo-backend", "--listen", "127.0.0.1:9001", "--listen", "127.0.0.1:9002"]);
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        Assert.Equal(["127.0.0.1:9001", "127.0.0.1:9002"], result.Options!.Listen.Select(listen => listen.ToString()));
+    }
+
+    [Fact]
+    public void Parse_FlagOfAnotherCommand_SaysWhereItBelongs()
+    {
+        var result = CommandLineParser.Parse(["demo-backend", "--listen", "127.0.0.1:9001", "--backend", "127.0.0.1:9002", "--exclude", "10.0.0.1"]);
+
+        Assert.Equal(
+            [
+                "option '--backend' does not apply to demo-backend; it is for forward",
+                "option '--exclude' does not apply to demo-backend; it is for check-pool, standalone",
+            ],
+            result.Errors);
+    }
+
+    [Fact]
+    public void Parse_CheckPool_KeepsTheOriginalsDefaultPool()
+    {
+        Assert.Equal("192.168.0.224/28", CommandLineParser.Parse(["check-pool"]).Options!.RestrictedCidr);
+    }
+}

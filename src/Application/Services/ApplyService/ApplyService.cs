@@ -1,0 +1,353 @@
+using System.Net;
+using LoadBalancer.Application.Abstractions;
+using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Common.Validation;
+using LoadBalancer.Application.Forwarding;
+using LoadBalancer.Domain.Addressing;
+using LoadBalancer.Domain.Allocation;
+using LoadBalancer.Domain.Services;
+using Mediator;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace LoadBalancer.Application.Services.ApplyService;
+
+/// <summary>
+/// Makes a Service run as asked: its IP allocated and on the link device, one listener per TCP port forwarding to its
+/// backends, its status written. All of it or nothing: when a step fails, what this command did is undone and the
+/// Service runs as before. The same command serves every source (the standalone file, Kubernetes).
+/// </summary>
+/// <param name="Backends">The backends per port; a port without an entry gets a listener with no backends.</param>
+public sealed record ApplyService(ServiceSpec Service, IReadOnlyList<PortBackends> Backends) : ICommand<ApplyServiceResponse>
+{
+    /// <summary>A balancing policy by name (<see cref="LoadBalancingPolicyNames"/>).</summary>
+    public string Policy { get; init; } = LoadBalancingPolicyNames.Default;
+
+    public HealthCheckSettings HealthCheck { get; init; } = HealthCheckSettings.Default;
+}
+
+/// <summary>Either <see cref="Applied"/> is set, or <see cref="Failure"/> (and <see cref="Refusal"/> when the allocator said no), or <see cref="ValidationErrors"/>.</summary>
+public sealed record ApplyServiceResponse : IValidationFailureResponse<ApplyServiceResponse>
+{
+    public AppliedService? Applied { get; init; }
+
+    /// <summary>False when the Service already ran exactly like this.</summary>
+    public bool Changed { get; init; }
+
+    public AllocationRefusal? Refusal { get; init; }
+
+    /// <summary>Why nothing was applied: the allocator's refusal, a listener that could not start, a link device that said no.</summary>
+    public string? Failure { get; init; }
+
+    public IReadOnlyList<ValidationError> ValidationErrors { get; init; } = [];
+
+    public bool Succeeded => Applied is not null;
+
+    public static ApplyServiceResponse FromValidationErrors(IReadOnlyList<ValidationError> errors) =>
+        new() { ValidationErrors = errors, Failure = string.Join("; ", errors.Select(error => error.Message)) };
+
+    internal static ApplyServiceResponse Failed(string reason, AllocationRefusal? refusal = null) =>
+        new() { Failure = reason, Refusal = refusal };
+}
+
+public sealed class ApplyServiceHandler(
+    IAllocationRegistry allocations,
+    IAppliedServiceRegistry applied,
+    ILinkDevice link,
+    IForwarder forwarder,
+    IServiceStatusWriter status,
+    IEventRecorder events,
+    IOptions<ServiceOptions> options,
+    ILogger<ApplyServiceHandler> logger)
+    : ICommandHandler<ApplyService, ApplyServiceResponse>
+{
+    public const string AllocatedReason = "IPAllocated";
+    public const string FailedReason = "ApplyFailed";
+    public const string NotForwardedReason = "NotForwarded";
+
+    public async ValueTask<ApplyServiceResponse> Handle(ApplyService command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        using (await applied.EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var response = await ApplyAsync(command, cancellationToken).ConfigureAwait(false);
+            if (response.Failure is { } failure)
+            {
+                ServiceLog.ApplyFailed(logger, command.Service.Key, failure);
+                await events.RecordAsync(new ServiceEvent(command.Service.Key, ServiceEventType.Warning, FailedReason, failure), cancellationToken)
+                    .ConfigureAwait(false);
+            }
+
+            return response;
+        }
+    }
+
+    private async Task<ApplyServiceResponse> ApplyAsync(ApplyService command, CancellationToken cancellationToken)
+    {
+        var key = command.Service.Key;
+        var previous = applied.Find(key);
+        var before = allocations.FindAssignment(key);
+        var result = allocations.Allocate(command.Service.ToRequest());
+        if (result.Refusal is { } refusal)
+        {
+            return ApplyServiceResponse.Failed(refusal.Message, refusal);
+        }
+
+        var allocation = result.Allocation!;
+        var undo = new Undo(command, allocation, before, previous);
+        try
+        {
+            var ip = allocation.Ip;
+            if (!Equals(previous?.Ip, ip) && !applied.IsIpHeld(ip, except: key))
+            {
+                var added = await link.AddAddressAsync(ip, cancellationToken).ConfigureAwait(false);
+                if (!added.Succeeded)
+                {
+                    await RollBackAsync(undo).ConfigureAwait(false);
+                    return ApplyServiceResponse.Failed($"link device {link.Name} refused {ip}: {added.Error}");
+                }
+
+                undo.AddedAddress = true;
+                ServiceLog.AddressAdded(logger, ip, link.Name);
+            }
+
+            var listeners = Listeners(command, allocation);
+            foreach (var listener in listeners)
+            {
+                var replaced = previous?.Listeners.FirstOrDefault(old => old.Binding == listener.Binding);
+                if (replaced is not null && SameListener(replaced, listener))
+                {
+                    continue;
+                }
+
+                var started = await forwarder.ApplyAsync(listener, cancellationToken).ConfigureAwait(false);
+                if (!started.Succeeded)
+                {
+                    await RollBackAsync(undo).ConfigureAwait(false);
+                    return ApplyServiceResponse.Failed($"listener {listener.Binding}: {started.Error}");
+                }
+
+                undo.Started.Add((listener, replaced));
+            }
+
+            var now = new AppliedService(command.Service, ip, listeners, command.Policy, command.HealthCheck);
+            applied.Put(now);
+            undo.Committed = true;
+            var stopped = await StopStaleAsync(previous, listeners, cancellationToken).ConfigureAwait(false);
+            await RemoveVacatedAsync(key, allocation.VacatedIp, cancellationToken).ConfigureAwait(false);
+            await ReportNotForwardedAsync(key, allocation, cancellationToken).ConfigureAwait(false);
+
+            var changed = previous is null || allocation.Changed || undo.Started.Count > 0 || stopped > 0;
+            if (previous is null || !Equals(previous.Ip, ip) || allocation.Changed)
+            {
+                await status.WriteAsync(key, ip, cancellationToken).ConfigureAwait(false);
+                var ports = string.Join(", ", allocation.Bindings.Select(binding => binding.Port));
+                await events.RecordAsync(new ServiceEvent(key, ServiceEventType.Normal, AllocatedReason,
+                    $"Assigned IP {ip} ({allocation.Reason.ToString().ToLowerInvariant()}) for ports {ports}"), cancellationToken).ConfigureAwait(false);
+            }
+
+            if (!changed)
+            {
+                ServiceLog.Unchanged(logger, key, ip);
+            }
+            else
+            {
+                ServiceLog.Applied(logger, key, ip, new ListenersText(listeners));
+            }
+
+            return new ApplyServiceResponse { Applied = now, Changed = changed };
+        }
+        catch when (!undo.Committed)
+        {
+            // A forwarder or link device that throws is a bug or a broken environment; it still must not leave the
+            // Service half applied.
+            await RollBackAsync(undo).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>One listener per TCP port of the allocation, lowest port first.</summary>
+    private static List<ListenerSpec> Listeners(ApplyService command, IpAllocation allocation) =>
+        [.. allocation.Bindings
+            .Where(binding => binding.Protocol == TransportProtocol.Tcp)
+            .Select(binding => new ListenerSpec(
+                binding,
+                allocation.Service,
+                command.Backends.FirstOrDefault(backends => backends.Port == binding.Port)?.Endpoints ?? [],
+                command.Policy)
+            {
+                HealthCheck = command.HealthCheck,
+            })];
+
+    private static bool SameListener(ListenerSpec left, ListenerSpec right) =>
+        left.Binding == right.Binding
+        && left.Service == right.Service
+        && left.Policy == right.Policy
+        && left.HealthCheck == right.HealthCheck
+        && left.MaxConnections == right.MaxConnections
+        && left.Backends.SequenceEqual(right.Backends);
+
+    private async Task<int> StopStaleAsync(AppliedService? previous, List<ListenerSpec> listeners, CancellationToken cancellationToken)
+    {
+        if (previous is null)
+        {
+            return 0;
+        }
+
+        var stale = previous.Listeners.Where(old => !listeners.Any(listener => listener.Binding == old.Binding)).ToList();
+        foreach (var listener in stale)
+        {
+            await forwarder.StopAsync(listener.Binding, options.Value.DrainTimeout, cancellationToken).ConfigureAwait(false);
+            ServiceLog.ListenerStopped(logger, previous.Key, listener.Binding);
+        }
+
+        return stale.Count;
+    }
+
+    private async Task RemoveVacatedAsync(ServiceKey service, IPAddress? vacated, CancellationToken cancellationToken)
+    {
+        if (vacated is null || applied.IsIpHeld(vacated, except: service))
+        {
+            return;
+        }
+
+        var removed = await link.RemoveAddressAsync(vacated, cancellationToken).ConfigureAwait(false);
+        if (removed.Succeeded)
+        {
+            ServiceLog.AddressRemoved(logger, vacated, link.Name);
+        }
+        else
+        {
+            // The Service runs on its new IP already; a stale address on the link is untidy, not wrong.
+            ServiceLog.AddressRemoveFailed(logger, vacated, link.Name, removed.Error ?? "unknown error");
+        }
+    }
+
+    private async Task ReportNotForwardedAsync(ServiceKey service, IpAllocation allocation, CancellationToken cancellationToken)
+    {
+        var udp = allocation.Bindings.Where(binding => binding.Protocol != TransportProtocol.Tcp).Select(binding => binding.Port).ToList();
+        if (udp.Count == 0)
+        {
+            return;
+        }
+
+        var ports = string.Join(", ", udp);
+        ServiceLog.NotForwarded(logger, service, ports);
+        await events.RecordAsync(new ServiceEvent(service, ServiceEventType.Warning, NotForwardedReason,
+            $"ports {ports} are allocated but not forwarded: the forwarder handles TCP only"), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Puts back what this command changed, newest first: listeners, the address, the allocation. It runs without the
+    /// caller's token, since a cancelled apply must still not stay half done.
+    /// </summary>
+    private async Task RollBackAsync(Undo undo)
+    {
+        if (undo.RolledBack)
+        {
+            return;
+        }
+
+        undo.RolledBack = true;
+        var key = undo.Command.Service.Key;
+        var problems = new List<string>();
+        for (var i = undo.Started.Count - 1; i >= 0; i--)
+        {
+            var (listener, replaced) = undo.Started[i];
+            try
+            {
+                if (replaced is null)
+                {
+                    await forwarder.StopAsync(listener.Binding, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
+                }
+                else
+                {
+                    var restored = await forwarder.ApplyAsync(replaced, CancellationToken.None).ConfigureAwait(false);
+                    if (!restored.Succeeded)
+                    {
+                        problems.Add($"listener {replaced.Binding} not restored: {restored.Error}");
+                    }
+                }
+            }
+            catch (Exception failure) when (failure is not OutOfMemoryException)
+            {
+                problems.Add($"listener {listener.Binding}: {failure.Message}");
+            }
+        }
+
+        UndoAllocation(undo, problems);
+
+        if (undo.AddedAddress)
+        {
+            try
+            {
+                var removed = await link.RemoveAddressAsync(undo.Allocation.Ip, CancellationToken.None).ConfigureAwait(false);
+                if (!removed.Succeeded)
+                {
+                    problems.Add($"address {undo.Allocation.Ip} left on {link.Name}: {removed.Error}");
+                }
+            }
+            catch (Exception failure) when (failure is not OutOfMemoryException)
+            {
+                problems.Add($"address {undo.Allocation.Ip} left on {link.Name}: {failure.Message}");
+            }
+        }
+
+        if (problems.Count == 0)
+        {
+            ServiceLog.RolledBack(logger, key);
+        }
+        else
+        {
+            ServiceLog.RollbackIncomplete(logger, key, string.Join("; ", problems));
+        }
+    }
+
+    private void UndoAllocation(Undo undo, List<string> problems)
+    {
+        if (!undo.Allocation.Changed)
+        {
+            return;
+        }
+
+        var key = undo.Command.Service.Key;
+        allocations.Release(key);
+        if (undo.Before is not { } before)
+        {
+            return;
+        }
+
+        // The registry keeps no requests, so the old one comes from the last applied spec, or, for an assignment that
+        // was restored but never applied, from the old ports with this command's sharing.
+        var request = undo.Previous?.Spec.ToRequest() ?? RequestFor(undo.Command.Service.ToRequest(), before.Bindings);
+        var report = allocations.Restore([new RestoredAssignment(request, before.Ip)]);
+        foreach (var conflict in report.Conflicts)
+        {
+            problems.Add($"allocation {before.Ip} not restored: {conflict.Reason}");
+        }
+    }
+
+    private static LoadBalancerRequest RequestFor(LoadBalancerRequest current, IReadOnlyList<PortBinding> bindings) =>
+        new(current.Service, bindings.Select(binding => binding.Port), null, current.Sharing, current.CreatedAt);
+
+    private sealed class Undo(ApplyService command, IpAllocation allocation, IpAllocation? before, AppliedService? previous)
+    {
+        public ApplyService Command { get; } = command;
+
+        public IpAllocation Allocation { get; } = allocation;
+
+        public IpAllocation? Before { get; } = before;
+
+        public AppliedService? Previous { get; } = previous;
+
+        public bool AddedAddress { get; set; }
+
+        /// <summary>Listeners this command applied, with the spec each one replaced (null for a new one).</summary>
+        public List<(ListenerSpec Listener, ListenerSpec? Replaced)> Started { get; } = [];
+
+        /// <summary>Set once the new state is recorded; later failures are reported, not undone.</summary>
+        public bool Committed { get; set; }
+
+        public bool RolledBack { get; set; }
+    }
+}

@@ -1,0 +1,93 @@
+using System.Net;
+using LoadBalancer.Application.Abstractions;
+using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Common.Validation;
+using LoadBalancer.Domain.Services;
+using Mediator;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace LoadBalancer.Application.Services.RemoveService;
+
+/// <summary>
+/// Takes a Service down: its listeners drain and stop, its ports are released, its IP leaves the link device when no
+/// other Service uses it, and its status is cleared. Removing a Service that runs nothing succeeds.
+/// </summary>
+public sealed record RemoveService(string Namespace, string Name) : ICommand<RemoveServiceResponse>;
+
+public sealed record RemoveServiceResponse : IValidationFailureResponse<RemoveServiceResponse>
+{
+    /// <summary>True when the Service ran or held an IP.</summary>
+    public bool Removed { get; init; }
+
+    /// <summary>The IP it had.</summary>
+    public IPAddress? Ip { get; init; }
+
+    public IReadOnlyList<ValidationError> ValidationErrors { get; init; } = [];
+
+    public bool Succeeded => ValidationErrors.Count == 0;
+
+    public static RemoveServiceResponse FromValidationErrors(IReadOnlyList<ValidationError> errors) =>
+        new() { ValidationErrors = errors };
+}
+
+public sealed class RemoveServiceHandler(
+    IAllocationRegistry allocations,
+    IAppliedServiceRegistry applied,
+    ILinkDevice link,
+    IForwarder forwarder,
+    IServiceStatusWriter status,
+    IEventRecorder events,
+    IOptions<ServiceOptions> options,
+    ILogger<RemoveServiceHandler> logger)
+    : ICommandHandler<RemoveService, RemoveServiceResponse>
+{
+    public const string ReleasedReason = "IPReleased";
+
+    public async ValueTask<RemoveServiceResponse> Handle(RemoveService command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var key = new ServiceKey(command.Namespace, command.Name);
+        using (await applied.EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var previous = applied.Find(key);
+
+            // Forgotten first: whatever happens while draining, the Service no longer counts as running.
+            applied.Remove(key);
+            var release = allocations.Release(key);
+            if (previous is not null)
+            {
+                foreach (var listener in previous.Listeners)
+                {
+                    await forwarder.StopAsync(listener.Binding, options.Value.DrainTimeout, cancellationToken).ConfigureAwait(false);
+                    ServiceLog.ListenerStopped(logger, key, listener.Binding);
+                }
+            }
+
+            var ip = release.Ip ?? previous?.Ip;
+            if (ip is not null && (release.IpUnused || !release.WasAllocated) && !applied.IsIpHeld(ip))
+            {
+                var removed = await link.RemoveAddressAsync(ip, cancellationToken).ConfigureAwait(false);
+                if (removed.Succeeded)
+                {
+                    ServiceLog.AddressRemoved(logger, ip, link.Name);
+                }
+                else
+                {
+                    ServiceLog.AddressRemoveFailed(logger, ip, link.Name, removed.Error ?? "unknown error");
+                }
+            }
+
+            if (previous is null && !release.WasAllocated)
+            {
+                return new RemoveServiceResponse();
+            }
+
+            await status.WriteAsync(key, null, cancellationToken).ConfigureAwait(false);
+            await events.RecordAsync(new ServiceEvent(key, ServiceEventType.Normal, ReleasedReason,
+                $"Released IP {ip}"), cancellationToken).ConfigureAwait(false);
+            ServiceLog.Removed(logger, key, ip);
+            return new RemoveServiceResponse { Removed = true, Ip = ip };
+        }
+    }
+}

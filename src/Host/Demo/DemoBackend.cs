@@ -1,0 +1,181 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using LoadBalancer.Domain.Endpoints;
+
+namespace LoadBalancer.Host.Demo;
+
+/// <summary>
+/// A tiny HTTP/1.1 server for trying the load balancer: every request on IP:PORT is answered with
+/// <c>hello from IP:PORT</c>, so a newcomer sees which backend served it. Keep-alive is honoured, bodies are skipped,
+/// and a connection silent for <see cref="IdleTimeout"/> is closed.
+/// </summary>
+public static class DemoBackend
+{
+    public const int ListenFailed = 1;
+
+    private const int MaxHeaderBytes = 16 * 1024;
+    private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(30);
+
+    public static async Task<int> RunAsync(IReadOnlyList<Endpoint> addresses, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(addresses);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        var listeners = new List<TcpListener>();
+        try
+        {
+            foreach (var address in addresses)
+            {
+                var listener = new TcpListener(address.ToIPEndPoint());
+                try
+                {
+                    listener.Start();
+                }
+                catch (SocketException failure)
+                {
+                    await error.WriteLineAsync($"error: --listen {address}: {failure.Message}").ConfigureAwait(false);
+                    return ListenFailed;
+                }
+
+                listeners.Add(listener);
+                await output.WriteLineAsync($"demo backend listening on {address}: answers \"hello from {address}\"").ConfigureAwait(false);
+            }
+
+            var loops = listeners.Select((listener, index) => AcceptAsync(listener, addresses[index], cancellationToken)).ToList();
+            await Task.WhenAll(loops).ConfigureAwait(false);
+            return 0;
+        }
+        finally
+        {
+            foreach (var listener in listeners)
+            {
+                listener.Dispose();
+            }
+        }
+    }
+
+    private static async Task AcceptAsync(TcpListener listener, Endpoint address, CancellationToken cancellationToken)
+    {
+        var connections = new List<Task>();
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var client = await listener.AcceptTcpClientAsync(cancellationToken).ConfigureAwait(false);
+                connections.RemoveAll(task => task.IsCompleted);
+                connections.Add(ServeAsync(client, $"hello from {address}\n", cancellationToken));
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+
+        await Task.WhenAll(connections).ConfigureAwait(false);
+    }
+
+    private static async Task ServeAsync(TcpClient client, string greeting, CancellationToken cancellationToken)
+    {
+        using var _ = client;
+        var body = Encoding.UTF8.GetBytes(greeting);
+        var buffer = new byte[MaxHeaderBytes];
+        var filled = 0;
+        try
+        {
+            var stream = client.GetStream();
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var headerEnd = IndexOfHeaderEnd(buffer.AsSpan(0, filled));
+                if (headerEnd < 0)
+                {
+                    if (filled == buffer.Length)
+                    {
+                        return;
+                    }
+
+                    using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    idle.CancelAfter(IdleTimeout);
+                    var read = await stream.ReadAsync(buffer.AsMemory(filled), idle.Token).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        return;
+                    }
+
+                    filled += read;
+                    continue;
+                }
+
+                var head = Encoding.ASCII.GetString(buffer, 0, headerEnd);
+                var keepAlive = KeepAlive(head);
+                var skip = headerEnd + 4 + (int)Math.Min(ContentLength(head), int.MaxValue - headerEnd - 4);
+                var response = Encoding.ASCII.GetBytes(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                    + $"Content-Length: {body.Length.ToString(CultureInfo.InvariantCulture)}\r\n"
+                    + (keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n"));
+                await stream.WriteAsync(response, cancellationToken).ConfigureAwait(false);
+                await stream.WriteAsync(body, cancellationToken).ConfigureAwait(false);
+                if (!keepAlive)
+                {
+                    return;
+                }
+
+                filled = await DiscardAsync(stream, buffer, filled, skip, cancellationToken).ConfigureAwait(false);
+                if (filled < 0)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception failure) when (failure is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // A client that goes away or stays silent ends only its own connection.
+        }
+    }
+
+    /// <summary>Drops the request just answered (and its body) from the buffer; -1 when the client left mid-body.</summary>
+    private static async Task<int> DiscardAsync(NetworkStream stream, byte[] buffer, int filled, int skip, CancellationToken cancellationToken)
+    {
+        while (skip > filled)
+        {
+            skip -= filled;
+            filled = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            if (filled == 0)
+            {
+                return -1;
+            }
+        }
+
+        Buffer.BlockCopy(buffer, skip, buffer, 0, filled - skip);
+        return filled - skip;
+    }
+
+    private static int IndexOfHeaderEnd(ReadOnlySpan<byte> data) => data.IndexOf("\r\n\r\n"u8);
+
+    private static bool KeepAlive(string head)
+    {
+        var firstLine = head.AsSpan(0, Math.Max(0, head.IndexOf('\r', StringComparison.Ordinal) is var end and >= 0 ? end : head.Length));
+        var http10 = firstLine.EndsWith("HTTP/1.0", StringComparison.Ordinal);
+        var connection = Header(head, "Connection");
+        return connection is null
+            ? !http10
+            : !connection.Contains("close", StringComparison.OrdinalIgnoreCase) && (!http10 || connection.Contains("keep-alive", StringComparison.OrdinalIgnoreCase));
+    }
+
+    private static long ContentLength(string head) =>
+        long.TryParse(Header(head, "Content-Length"), NumberStyles.None, CultureInfo.InvariantCulture, out var length) ? length : 0;
+
+    private static string? Header(string head, string name)
+    {
+        foreach (var line in head.Split("\r\n"))
+        {
+            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon > 0 && line.AsSpan(0, colon).Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
+            {
+                return line[(colon + 1)..].Trim();
+            }
+        }
+
+        return null;
+    }
+}

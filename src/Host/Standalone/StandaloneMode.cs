@@ -1,0 +1,54 @@
+using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Services;
+using LoadBalancer.Host.Logging;
+using LoadBalancer.Infrastructure.Forwarding;
+using Mediator;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace LoadBalancer.Host.Standalone;
+
+/// <summary>Composes the daemon for a file instead of a cluster and runs it until cancelled.</summary>
+public static class StandaloneMode
+{
+    public static async Task<int> RunAsync(
+        StandaloneSettings settings,
+        AllocationOptions allocation,
+        ForwarderOptions forwarding,
+        ServiceOptions serviceOptions,
+        TextWriter output,
+        TextWriter error,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(error);
+        var services = new ServiceCollection()
+            .AddLogging(logging => logging.ClearProviders()
+                .SetMinimumLevel(LogLevel.Information)
+                .AddProvider(new TextWriterLoggerProvider(error, LogLevel.Information)))
+            .AddLoadBalancer(allocation, forwarding, serviceOptions);
+        await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        try
+        {
+            _ = provider.GetRequiredService<IAllocationRegistry>();
+        }
+        catch (OptionsValidationException invalid)
+        {
+            foreach (var failure in invalid.Failures)
+            {
+                await error.WriteLineAsync($"error: --restricted-cidr/--exclude: {failure}").ConfigureAwait(false);
+            }
+
+            return LoadBalancerApp.UsageError;
+        }
+
+        var reconciler = new StandaloneReconciler(
+            settings,
+            provider.GetRequiredService<IMediator>(),
+            output,
+            error,
+            provider.GetRequiredService<ILogger<StandaloneReconciler>>());
+        return await reconciler.RunAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,366 @@
+using System.Globalization;
+using System.Text;
+using k8s;
+using k8s.Models;
+using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Forwarding;
+using LoadBalancer.Application.Services;
+using LoadBalancer.Domain.Endpoints;
+using LoadBalancer.Domain.Services;
+
+namespace LoadBalancer.Infrastructure.Standalone;
+
+/// <summary>
+/// Reads the standalone mode's file: Kubernetes YAML, several documents, of which the Services of type LoadBalancer are
+/// served, each with static backends from annotations (docs/standalone.md).
+/// </summary>
+public static class StandaloneServiceFile
+{
+    /// <summary>Backends of every port without its own list: <c>IP:PORT</c> or <c>IP</c> (then the port's targetPort), comma-separated.</summary>
+    public const string Backends = ServiceAnnotations.Prefix + "backends";
+
+    /// <summary>Prefix of the per-port list: <c>littlelb.io/backends.http</c> (port name) or <c>littlelb.io/backends.8080</c> (port number).</summary>
+    public const string PortBackendsPrefix = Backends + ".";
+
+    public const string DefaultNamespace = "default";
+
+    public static async Task<StandaloneFile> ReadAsync(string path, string defaultPolicy, CancellationToken cancellationToken)
+    {
+        string text;
+        try
+        {
+            text = await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception failure) when (failure is IOException or UnauthorizedAccessException)
+        {
+            return new StandaloneFile([], [], [$"{path}: cannot read the file: {failure.Message}"]);
+        }
+
+        return Parse(text, defaultPolicy);
+    }
+
+    /// <param name="defaultPolicy">The policy of Services that ask for none (neither annotation nor session affinity).</param>
+    public static StandaloneFile Parse(string yaml, string defaultPolicy = LoadBalancingPolicyNames.Default)
+    {
+        ArgumentNullException.ThrowIfNull(yaml);
+        var services = new List<StandaloneService>();
+        var notes = new List<string>();
+        var errors = new List<string>();
+        var seen = new Dictionary<ServiceKey, int>();
+        foreach (var document in SplitDocuments(yaml))
+        {
+            var mapped = ReadDocument(document, defaultPolicy, notes, errors);
+            if (mapped is null)
+            {
+                continue;
+            }
+
+            if (seen.TryGetValue(mapped.Key, out var first))
+            {
+                errors.Add($"{document.Where(mapped.Key)}: metadata.name: Service {mapped.Key} is already defined in document {first}");
+                continue;
+            }
+
+            seen.Add(mapped.Key, document.Number);
+            services.Add(mapped);
+        }
+
+        return new StandaloneFile(services, notes, errors);
+    }
+
+    private static StandaloneService? ReadDocument(Document document, string defaultPolicy, List<string> notes, List<string> errors)
+    {
+        DocumentHeader header;
+        try
+        {
+            header = KubernetesYaml.Deserialize<DocumentHeader>(document.Text);
+        }
+        catch (Exception failure) when (failure is not OutOfMemoryException)
+        {
+            errors.Add($"{document.Where()}: {Describe(failure)}");
+            return null;
+        }
+
+        if (header is null)
+        {
+            return null;
+        }
+
+        if (string.IsNullOrEmpty(header.Kind))
+        {
+            errors.Add($"{document.Where()}: kind: missing; a Service needs 'apiVersion: v1' and 'kind: Service'");
+            return null;
+        }
+
+        if (header.Kind != "Service")
+        {
+            notes.Add($"{document.Where()}: kind {header.Kind} skipped; only Services are read");
+            return null;
+        }
+
+        if (header.ApiVersion != "v1")
+        {
+            errors.Add($"{document.Where(header.Metadata)}: apiVersion: '{header.ApiVersion}' must be v1 for a Service");
+            return null;
+        }
+
+        V1Service service;
+        try
+        {
+            // Strict: a misspelt field (loadBalancerIp) is an error here, not a setting silently ignored.
+            service = KubernetesYaml.Deserialize<V1Service>(document.Text, strict: true);
+        }
+        catch (Exception failure) when (failure is not OutOfMemoryException)
+        {
+            errors.Add($"{document.Where(header.Metadata)}: {Describe(failure)}");
+            return null;
+        }
+
+        return Map(document, service, defaultPolicy, notes, errors);
+    }
+
+    private static StandaloneService? Map(Document document, V1Service service, string defaultPolicy, List<string> notes, List<string> errors)
+    {
+        var where = document.Where(service.Metadata);
+        var problems = new List<string>();
+        var name = service.Metadata?.Name;
+        if (string.IsNullOrEmpty(name))
+        {
+            errors.Add($"{where}: metadata.name: missing");
+            return null;
+        }
+
+        var type = service.Spec?.Type ?? "ClusterIP";
+        if (type != "LoadBalancer")
+        {
+            notes.Add($"{where}: spec.type {type} skipped; only type LoadBalancer is served");
+            return null;
+        }
+
+        var ns = string.IsNullOrEmpty(service.Metadata!.NamespaceProperty) ? DefaultNamespace : service.Metadata.NamespaceProperty;
+        var annotations = (IReadOnlyDictionary<string, string>?)service.Metadata.Annotations?.AsReadOnly();
+        var sharing = ServiceAnnotations.ReadSharing(annotations);
+        var forwarding = ForwardingAnnotations.Read(annotations);
+        problems.AddRange(sharing.Errors.Select(error => error.Message));
+        problems.AddRange(forwarding.Errors.Select(error => error.Message));
+
+        var ports = service.Spec!.Ports ?? [];
+        var portSpecs = ports.Select(port => new ServicePortSpec(port.Protocol ?? "TCP", port.Port, port.Name)).ToList();
+        var loadBalancerIp = string.IsNullOrEmpty(service.Spec.LoadBalancerIP) ? null : service.Spec.LoadBalancerIP;
+        var spec = new ServiceSpec(ns, name, portSpecs, loadBalancerIp, sharing.SharingKey, sharing.ExclusiveIp,
+            service.Metadata.CreationTimestamp is { } created ? new DateTimeOffset(DateTime.SpecifyKind(created, DateTimeKind.Utc)) : default);
+        var check = new ServiceSpecValidator().Validate(spec);
+        problems.AddRange(check.Errors.Select(failure => $"{FieldPath(failure.PropertyName)}: {failure.ErrorMessage}"));
+
+        var policy = forwarding.Policy;
+        switch (service.Spec.SessionAffinity)
+        {
+            case null or "" or "None":
+                break;
+            case "ClientIP":
+                policy ??= LoadBalancingPolicyNames.SourceHash;
+                break;
+            default:
+                problems.Add($"spec.sessionAffinity: '{service.Spec.SessionAffinity}' must be None or ClientIP");
+                break;
+        }
+
+        var backends = check.IsValid ? ReadBackends(ports, annotations, problems) : [];
+        if (problems.Count > 0)
+        {
+            errors.AddRange(problems.Select(problem => $"{where}: {problem}"));
+            return null;
+        }
+
+        return new StandaloneService(spec, backends, policy ?? defaultPolicy, forwarding.HealthCheck);
+    }
+
+    private static List<PortBackends> ReadBackends(IList<V1ServicePort> ports, IReadOnlyDictionary<string, string>? annotations, List<string> problems)
+    {
+        annotations ??= new Dictionary<string, string>();
+        var result = new List<PortBackends>();
+        var claimed = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < ports.Count; i++)
+        {
+            var port = ports[i];
+            var servicePort = new ServicePort(string.Equals(port.Protocol, "UDP", StringComparison.OrdinalIgnoreCase) ? TransportProtocol.Udp : TransportProtocol.Tcp, port.Port);
+            var byName = port.Name is { Length: > 0 } portName ? PortBackendsPrefix + portName : null;
+            var byNumber = PortBackendsPrefix + port.Port.ToString(CultureInfo.InvariantCulture);
+            string key;
+            if (byName is not null && annotations.ContainsKey(byName))
+            {
+                key = byName;
+            }
+            else if (annotations.ContainsKey(byNumber))
+            {
+                key = byNumber;
+            }
+            else if (annotations.ContainsKey(Backends))
+            {
+                key = Backends;
+            }
+            else
+            {
+                problems.Add($"spec.ports[{i}] (port {port.Port}): no backends; add the annotation {Backends} or {byName ?? byNumber}, e.g. \"127.0.0.1:9001,127.0.0.1:9002\"");
+                continue;
+            }
+
+            claimed.Add(key);
+            var defaultPort = TargetPort(port, i, problems);
+            var endpoints = new List<Endpoint>();
+            foreach (var entry in annotations[key].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (EndpointText.TryParse(entry, defaultPort, out var endpoint, out var error))
+                {
+                    endpoints.Add(endpoint);
+                }
+                else
+                {
+                    problems.Add($"annotation {key}: {error}");
+                }
+            }
+
+            if (endpoints.Count == 0 && !annotations[key].Split(',').Any(entry => entry.Trim().Length > 0))
+            {
+                problems.Add($"annotation {key}: '{annotations[key]}' lists no backends");
+            }
+
+            if (servicePort.Protocol == TransportProtocol.Tcp || endpoints.Count > 0)
+            {
+                result.Add(new PortBackends(servicePort, endpoints.Distinct().ToList()));
+            }
+        }
+
+        foreach (var key in annotations.Keys.Where(key => key.StartsWith(PortBackendsPrefix, StringComparison.Ordinal) && !claimed.Contains(key)))
+        {
+            problems.Add($"annotation {key}: names no port of the Service (ports: {string.Join(", ", ports.Select(port => port.Name is { Length: > 0 } n ? $"{n}/{port.Port}" : port.Port.ToString(CultureInfo.InvariantCulture)))})");
+        }
+
+        return result;
+    }
+
+    /// <summary>The port a backend written without one listens on: the numeric targetPort, else the Service port.</summary>
+    private static int? TargetPort(V1ServicePort port, int index, List<string> problems)
+    {
+        var target = port.TargetPort?.Value;
+        if (string.IsNullOrEmpty(target))
+        {
+            return port.Port;
+        }
+
+        if (int.TryParse(target, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number is >= ServicePort.MinPort and <= ServicePort.MaxPort)
+        {
+            return number;
+        }
+
+        // A named targetPort points at a container port; without pods there is none, so such entries must give a port.
+        if (!char.IsAsciiDigit(target[0]))
+        {
+            return null;
+        }
+
+        problems.Add($"spec.ports[{index}].targetPort: '{target}' must be a number from {ServicePort.MinPort} to {ServicePort.MaxPort}");
+        return null;
+    }
+
+    /// <summary>The validator's property path in the YAML's words: Ports[0].Port is spec.ports[0].port.</summary>
+    private static string FieldPath(string property) => property switch
+    {
+        "Namespace" => "metadata.namespace",
+        "Name" => "metadata.name",
+        "LoadBalancerIp" => "spec.loadBalancerIP",
+        "SharingKey" => $"metadata.annotations[{ServiceAnnotations.SharingKey}]",
+        "exclusiveIp" => $"metadata.annotations[{ServiceAnnotations.ExclusiveIp}]",
+        _ when property.StartsWith("Ports", StringComparison.Ordinal) => "spec.ports" + ToCamel(property["Ports".Length..]),
+        _ => property,
+    };
+
+    private static string ToCamel(string rest)
+    {
+        var builder = new StringBuilder(rest.Length);
+        for (var i = 0; i < rest.Length; i++)
+        {
+            builder.Append(i > 0 && rest[i - 1] == '.' ? char.ToLowerInvariant(rest[i]) : rest[i]);
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>
+    /// The position and the cause. YamlDotNet's exceptions write their position only in ToString ("(Line: 9, Col: 3,
+    /// Idx: 120) - (...): message") and the cause in an inner exception; the type itself is not referenced, as this
+    /// layer may use only the Kubernetes client's surface.
+    /// </summary>
+    private static string Describe(Exception failure)
+    {
+        var text = failure.ToString();
+        var firstLine = text[..(text.IndexOf('\n', StringComparison.Ordinal) is var end and >= 0 ? end : text.Length)].TrimEnd();
+        var position = firstLine.StartsWith("(Line:", StringComparison.Ordinal) ? firstLine.LastIndexOf("): ", StringComparison.Ordinal) : -1;
+        var described = position > 0 ? $"{firstLine[..(position + 1)]}: {failure.Message}" : failure.Message;
+        var innermost = failure;
+        while (innermost.InnerException is not null)
+        {
+            innermost = innermost.InnerException;
+        }
+
+        return ReferenceEquals(innermost, failure) || described.Contains(innermost.Message, StringComparison.Ordinal)
+            ? described
+            : $"{described}: {innermost.Message}";
+    }
+
+    /// <summary>
+    /// Splits the stream at <c>---</c> lines. Each document keeps its line numbers (earlier lines become blank), so a
+    /// YAML error names the line of the file. A marker is always at column 0, and no content line of a top-level
+    /// mapping can start with <c>---</c>, so the split is exact for the files this reads.
+    /// </summary>
+    private static List<Document> SplitDocuments(string yaml)
+    {
+        var lines = yaml.ReplaceLineEndings("\n").Split('\n');
+        var documents = new List<Document>();
+        var start = 0;
+        for (var i = 0; i <= lines.Length; i++)
+        {
+            var boundary = i == lines.Length || IsMarker(lines[i]);
+            if (!boundary)
+            {
+                continue;
+            }
+
+            if (lines[start..i].Any(line => line.Trim().Length > 0 && !line.TrimStart().StartsWith('#') && !line.StartsWith('%')))
+            {
+                var text = string.Concat(Enumerable.Repeat("\n", start)) + string.Join('\n', lines[start..i]);
+                documents.Add(new Document(documents.Count + 1, start + 1, text));
+            }
+
+            start = i + 1;
+        }
+
+        return documents;
+    }
+
+    private static bool IsMarker(string line) =>
+        (line.StartsWith("---", StringComparison.Ordinal) || line.StartsWith("...", StringComparison.Ordinal))
+        && (line.Length == 3 || char.IsWhiteSpace(line[3]));
+
+    /// <summary>Just enough of any document to tell a Service from the rest; other fields are ignored.</summary>
+    private sealed class DocumentHeader
+    {
+        public string? ApiVersion { get; set; }
+
+        public string? Kind { get; set; }
+
+        public V1ObjectMeta? Metadata { get; set; }
+    }
+
+    /// <param name="Line">The file line the document starts on (1-based).</param>
+    private sealed record Document(int Number, int Line, string Text)
+    {
+        public string Where() => $"document {Number} (line {Line})";
+
+        public string Where(ServiceKey service) => $"document {Number} ({service})";
+
+        public string Where(V1ObjectMeta? metadata) => metadata?.Name is { Length: > 0 } name
+            ? $"document {Number} ({(string.IsNullOrEmpty(metadata.NamespaceProperty) ? DefaultNamespace : metadata.NamespaceProperty)}/{name})"
+            : Where();
+    }
+}

@@ -1,0 +1,254 @@
+using LoadBalancer.Application.Abstractions;
+using LoadBalancer.Application.Forwarding;
+using LoadBalancer.Domain.Services;
+using NSubstitute;
+using NSubstitute.ExceptionExtensions;
+using static LoadBalancer.Application.Tests.Services.ServiceFakes;
+using static LoadBalancer.Application.Tests.TestData;
+using ApplyCommand = LoadBalancer.Application.Services.ApplyService.ApplyService;
+
+namespace LoadBalancer.Application.Tests.Services.ApplyService;
+
+public sealed class ApplyServiceTests : IDisposable
+{
+    private readonly ServiceFakes _fakes = new();
+
+    public void Dispose() => _fakes.Dispose();
+
+    [Fact]
+    public async Task Handle_NewService_AllocatesAddsTheIpStartsOneListenerPerPortAndWritesStatus()
+    {
+        var response = await _fakes.ApplyAsync(Spec("web", null, 80, 443), Backends(80, "10.0.0.1:8080", "10.0.0.2:8080"), Backends(443, "10.0.0.1:8443"));
+
+        Assert.True(response.Succeeded, response.Failure);
+        Assert.True(response.Changed);
+        Assert.Equal(Ip("192.168.0.225"), response.Applied!.Ip);
+        Assert.Equal(["add 192.168.0.225"], _fakes.LinkCalls());
+        Assert.Equal(["192.168.0.225:80", "192.168.0.225:443"], _fakes.AppliedListeners());
+        await _fakes.Forwarder.Received(1).ApplyAsync(
+            Arg.Is<ListenerSpec>(listener => listener.Binding.ToString() == "192.168.0.225:80"
+                && listener.Backends.Count == 2 && listener.Policy == LoadBalancingPolicyNames.RoundRobin
+                && listener.Service == new ServiceKey("default", "web")),
+            Arg.Any<CancellationToken>());
+        await _fakes.Status.Received(1).WriteAsync(new ServiceKey("default", "web"), Ip("192.168.0.225"), Arg.Any<CancellationToken>());
+        await _fakes.Events.Received(1).RecordAsync(
+            Arg.Is<ServiceEvent>(e => e.Type == ServiceEventType.Normal && e.Reason == "IPAllocated"), Arg.Any<CancellationToken>());
+        Assert.Same(response.Applied, _fakes.Applied.Find(new ServiceKey("default", "web")));
+    }
+
+    [Fact]
+    public async Task Handle_PolicyAndHealthCheck_ReachTheListener()
+    {
+        var command = new ApplyCommand(Spec("web", null, 80), [Backends(80, "10.0.0.1:80")])
+        {
+            Policy = LoadBalancingPolicyNames.SourceHash,
+            HealthCheck = NoChecks,
+        };
+
+        await _fakes.ApplyHandler().Handle(command, CancellationToken.None);
+
+        await _fakes.Forwarder.Received(1).ApplyAsync(
+            Arg.Is<ListenerSpec>(listener => listener.Policy == LoadBalancingPolicyNames.SourceHash && !listener.HealthCheck.Enabled),
+            Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task Handle_SecondListenerFails_UndoesTheFirstListenerTheAllocationAndTheAddress()
+    {
+        _fakes.FailListener("192.168.0.225:443", "bind: Address already in use");
+
+        var response = await _fakes.ApplyAsync(Spec("web", null, 80, 443), Backends(80, "10.0.0.1:80"), Backends(443, "10.0.0.1:443"));
+
+        Assert.False(response.Succeeded);
+        Assert.Equal("listener 192.168.0.225:443: bind: Address already in use", response.Failure);
+        Assert.Equal([("192.168.0.225:80", TimeSpan.Zero)], _fakes.StoppedListeners());
+        Assert.Equal(["add 192.168.0.225", "remove 192.168.0.225"], _fakes.LinkCalls());
+        Assert.Empty(_fakes.Allocations.Leases());
+        Assert.Empty(_fakes.Applied.All());
+        await _fakes.Status.DidNotReceiveWithAnyArgs().WriteAsync(default, default, default);
+        await _fakes.Events.Received(1).RecordAsync(
+            Arg.Is<ServiceEvent>(e => e.Type == ServiceEventType.Warning && e.Reason == "ApplyFailed" && e.Message.Contains("443")),
+            Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task Handle_ForwarderThrows_UndoesEverythingAndRethrows()
+    {
+        _fakes.Forwarder.ApplyAsync(default!, default).ThrowsAsyncForAnyArgs(new InvalidOperationException("broken"));
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => _fakes.ApplyAsync(Spec("web", null, 80), Backends(80, "10.0.0.1:80")));
+
+        Assert.Empty(_fakes.Allocations.Leases());
+        Assert.Empty(_fakes.Applied.All());
+        Assert.Equal(["add 192.168.0.225", "remove 192.168.0.225"], _fakes.LinkCalls());
+    }
+
+    [Fact]
+    public async Task Handle_LinkDeviceRefuses_ReleasesTheAllocationAndStartsNoListener()
+    {
+        _fakes.Link.AddAddressAsync(default!, default).ReturnsForAnyArgs(LinkOperationResult.Failed("operation not permitted"));
+
+        var response = await _fakes.ApplyAsync(Spec("web", null, 80), Backends(80, "10.0.0.1:80"));
+
+        Assert.Equal("link device eth-test refused 192.168.0.225: operation not permitted", response.Failure);
+        Assert.Empty(_fakes.AppliedListeners());
+        Assert.Empty(_fakes.Allocations.Leases());
+        Assert.Empty(_fakes.Applied.All());
+    }
+
+    [Fact]
+    public async Task Handle_RefusedAllocation_ChangesNothing()
+    {
+        await _fakes.ApplyAsync(Spec("web", "192.168.0.230", 80), Backends(80, "10.0.0.1:80"));
+        var leasesBefore = Describe(_fakes.Allocations.Leases());
+        _fakes.ClearCalls();
+
+        var response = await _fakes.ApplyAsync(Spec("api", "192.168.0.230", 80), Backends(80, "10.0.0.2:80"));
+
+        Assert.False(response.Succeeded);
+        Assert.NotNull(response.Refusal);
+        Assert.StartsWith("FAILED to allocate requested LoadBalancerIP 192.168.0.230:80", response.Failure, StringComparison.Ordinal);
+        Assert.Empty(_fakes.Forwarder.ReceivedCalls());
+        Assert.Empty(_fakes.LinkCalls());
+        await _fakes.Status.DidNotReceiveWithAnyArgs().WriteAsync(default, default, default);
+        Assert.Equal(leasesBefore, Describe(_fakes.Allocations.Leases()));
+        Assert.Equal([new ServiceKey("default", "web")], _fakes.Applied.All().Select(service => service.Key));
+    }
+
+    [Fact]
+    public async Task Handle_UnchangedService_AppliesNothingAgain()
+    {
+        await _fakes.ApplyAsync(Spec("web", null, 80), Backends(80, "10.0.0.1:80"));
+        _fakes.ClearCalls();
+
+        var response = await _fakes.ApplyAsync(Spec("web", null, 80), Backends(80, "10.0.0.1:80"));
+
+        Assert.True(response.Succeeded);
+        Assert.False(response.Changed);
+        Assert.Empty(_fakes.Forwarder.ReceivedCalls());
+        Assert.Empty(_fakes.LinkCalls());
+        await _fakes.Status.DidNotReceiveWithAnyArgs().WriteAsync(default, default, default);
+    }
+
+    [Fact]
+    public async Task Handle_BackendsChanged_ReappliesOnlyThatListener()
+    {
+        await _fakes.ApplyAsync(Spec("web", null, 80, 443), Backends(80, "10.0.0.1:80"), Backends(443, "10.0.0.1:443"));
+        _fakes.ClearCalls();
+
+        var response = await _fakes.ApplyAsync(Spec("web", null, 80, 443), Backends(80, "10.0.0.1:80", "10.0.0.2:80"), Backends(443, "10.0.0.1:443"));
+
+        Assert.True(response.Changed);
+        Assert.Equal(["192.168.0.225:80"], _fakes.AppliedListeners());
+        Assert.Empty(_fakes.StoppedListeners());
+        Assert.Empty(_fakes.LinkCalls());
+    }
+
+    [Fact]
+    public async Task Handle_PortRemoved_StopsItsListenerWithTheDrainTimeout()
+    {
+        await _fakes.ApplyAsync(Spec("web", null, 80, 443), Backends(80, "10.0.0.1:80"), Backends(443, "10.0.0.1:443"));
+        _fakes.ClearCalls();
+
+        var response = await _fakes.ApplyAsync(Spec("web", null, 80), Backends(80, "10.0.0.1:80"));
+
+        Assert.True(response.Succeeded);
+        Assert.Equal([("192.168.0.225:443", Drain)], _fakes.StoppedListeners());
+        Assert.Empty(_fakes.AppliedListeners());
+        Assert.Empty(_fakes.LinkCalls());
+        Assert.Equal(["192.168.0.225:80"], response.Applied!.Listeners.Select(listener => listener.Binding.ToString()));
+        Assert.Equal("192.168.0.225 (shared): 80=default/web", Describe(_fakes.Allocations.Leases()));
+    }
+
+    [Fact]
+    public async Task Handle_IpMoved_StartsOnTheNewIpStopsTheOldListenersAndRemovesTheOldIp()
+    {
+        await _fakes.ApplyAsync(Spec("web", null, 80), Backends(80, "10.0.0.1:80"));
+        _fakes.ClearCalls();
+
+        var response = await _fakes.ApplyAsync(Spec("web", "192.168.0.230", 80), Backends(80, "10.0.0.1:80"));
+
+        Assert.True(response.Succeeded);
+        Assert.Equal(["192.168.0.230:80"], _fakes.AppliedListeners());
+        Assert.Equal([("192.168.0.225:80", Drain)], _fakes.StoppedListeners());
+        Assert.Equal(["add 192.168.0.230", "remove 192.168.0.225"], _fakes.LinkCalls());
+        await _fakes.Status.Received(1).WriteAsync(new ServiceKey("default", "web"), Ip("192.168.0.230"), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task Handle_MoveFailsOnTheNewListener_KeepsTheOldIpListenerAndAllocation()
+    {
+        await _fakes.ApplyAsync(Spec("web", null, 80), Backends(80, "10.0.0.1:80"));
+        _fakes.ClearCalls();
+        _fakes.FailListener("192.168.0.230:80");
+
+        var response = await _fakes.ApplyAsync(Spec("web", "192.168.0.230", 80), Backends(80, "10.0.0.1:80"));
+
+        Assert.False(response.Succeeded);
+        Assert.Empty(_fakes.StoppedListeners());
+        Assert.Equal(["add 192.168.0.230", "remove 192.168.0.230"], _fakes.LinkCalls());
+        Assert.Equal("192.168.0.225 (shared): 80=default/web", Describe(_fakes.Allocations.Leases()));
+        Assert.Equal(Ip("192.168.0.225"), _fakes.Applied.Find(new ServiceKey("default", "web"))!.Ip);
+
+        // The restored assignment is the old request: applying the old spec again changes nothing.
+        _fakes.ClearCalls();
+        var again = await _fakes.ApplyAsync(Spec("web", null, 80), Backends(80, "10.0.0.1:80"));
+        Assert.False(again.Changed);
+    }
+
+    [Fact]
+    public async Task Handle_ReplacedListenerFailsLater_PutsTheOldListenerBack()
+    {
+        await _fakes.ApplyAsync(Spec("web", null, 80, 443), Backends(80, "10.0.0.1:80"), Backends(443, "10.0.0.1:443"));
+        _fakes.ClearCalls();
+        _fakes.FailListener("192.168.0.225:443");
+
+        var response = await _fakes.ApplyAsync(Spec("web", null, 80, 443), Backends(80, "10.0.0.9:80"), Backends(443, "10.0.0.9:443"));
+
+        Assert.False(response.Succeeded);
+        Assert.Equal(["192.168.0.225:80", "192.168.0.225:443", "192.168.0.225:80"], _fakes.AppliedListeners());
+        await _fakes.Forwarder.Received(1).ApplyAsync(
+            Arg.Is<ListenerSpec>(listener => listener.Binding.ToString() == "192.168.0.225:80" && listener.Backends[0].ToString() == "10.0.0.1:80"),
+            Arg.Any<CancellationToken>());
+        Assert.Empty(_fakes.StoppedListeners());
+        Assert.Equal("10.0.0.1:80", _fakes.Applied.Find(new ServiceKey("default", "web"))!.Listeners[0].Backends[0].ToString());
+    }
+
+    [Fact]
+    public async Task Handle_SecondServiceOnASharedIp_DoesNotAddTheAddressAgain()
+    {
+        await _fakes.ApplyAsync(Spec("web", null, 80), Backends(80, "10.0.0.1:80"));
+        _fakes.ClearCalls();
+
+        var response = await _fakes.ApplyAsync(Spec("api", null, 443), Backends(443, "10.0.0.2:443"));
+
+        Assert.Equal(Ip("192.168.0.225"), response.Applied!.Ip);
+        Assert.Empty(_fakes.LinkCalls());
+    }
+
+    [Fact]
+    public async Task Handle_FailureOfASecondServiceOnASharedIp_LeavesTheAddressForTheFirst()
+    {
+        await _fakes.ApplyAsync(Spec("web", null, 80), Backends(80, "10.0.0.1:80"));
+        _fakes.ClearCalls();
+        _fakes.FailListener("192.168.0.225:443");
+
+        await _fakes.ApplyAsync(Spec("api", null, 443), Backends(443, "10.0.0.2:443"));
+
+        Assert.Empty(_fakes.LinkCalls());
+        Assert.Equal("192.168.0.225 (shared): 80=default/web", Describe(_fakes.Allocations.Leases()));
+    }
+
+    [Fact]
+    public async Task Handle_UdpPort_IsAllocatedButGetsNoListenerAndAWarning()
+    {
+        var spec = TestData.Spec("dns", 53) with { Ports = [Tcp(53), Udp(53)] };
+
+        var response = await _fakes.ApplyAsync(spec, Backends(53, "10.0.0.1:53"));
+
+        Assert.True(response.Succeeded);
+        Assert.Equal(["192.168.0.225:53"], _fakes.AppliedListeners());
+        await _fakes.Events.Received(1).RecordAsync(
+            Arg.Is<ServiceEvent>(e => e.Type == ServiceEventType.Warning && e.Message.Contains("53/UDP")), Arg.Any<CancellationToken>());
+    }
+}

@@ -1,0 +1,52 @@
+using LoadBalancer.Application.Forwarding;
+using LoadBalancer.Application.Services.ApplyService;
+using static LoadBalancer.Application.Tests.Services.ServiceFakes;
+using static LoadBalancer.Application.Tests.TestData;
+using ApplyCommand = LoadBalancer.Application.Services.ApplyService.ApplyService;
+
+namespace LoadBalancer.Application.Tests.Services.ApplyService;
+
+public sealed class ApplyServiceValidatorTests
+{
+    private readonly ApplyServiceValidator _validator = new();
+
+    [Fact]
+    public void Validate_GoodCommand_HasNoErrors()
+    {
+        var result = _validator.Validate(new ApplyCommand(Spec("web", null, 80), [Backends(80, "10.0.0.1:80")]));
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+    }
+
+    [Fact]
+    public void Validate_UnknownPolicy_SaysWhichPoliciesExist()
+    {
+        var result = _validator.Validate(new ApplyCommand(Spec("web", null, 80), []) { Policy = "random" });
+
+        Assert.Equal([$"policy: {LoadBalancingPolicyNames.UnknownMessage("random")}"], result.Errors.Select(error => error.ErrorMessage));
+    }
+
+    [Fact]
+    public void Validate_BackendsForAPortTheServiceLacks_NamesThePort()
+    {
+        var result = _validator.Validate(new ApplyCommand(Spec("web", null, 80), [Backends(80, "10.0.0.1:80"), Backends(8080, "10.0.0.1:80")]));
+
+        Assert.Equal(["backends: given for 8080, which the Service does not expose"], result.Errors.Select(error => error.ErrorMessage));
+    }
+
+    [Fact]
+    public void Validate_BadSpecAndBadHealthCheck_ReportsEveryProblem()
+    {
+        var command = new ApplyCommand(Spec("Web", null, 70000), [])
+        {
+            HealthCheck = HealthCheckSettings.Default with { Interval = TimeSpan.Zero, HealthyThreshold = 0 },
+        };
+
+        var messages = Messages(_validator.Validate(command).Errors.Select(LoadBalancer.Application.Common.Validation.ValidationError.From));
+
+        Assert.Contains(messages, message => message.StartsWith("name 'Web'", StringComparison.Ordinal));
+        Assert.Contains("port 70000 must be between 1 and 65535", messages);
+        Assert.Contains("health check interval 00:00:00 must be positive", messages);
+        Assert.Contains("health check healthy threshold 0 must be at least 1", messages);
+    }
+}

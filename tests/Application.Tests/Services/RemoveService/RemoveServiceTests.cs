@@ -1,0 +1,70 @@
+using LoadBalancer.Domain.Services;
+using NSubstitute;
+using static LoadBalancer.Application.Tests.Services.ServiceFakes;
+using static LoadBalancer.Application.Tests.TestData;
+
+namespace LoadBalancer.Application.Tests.Services.RemoveService;
+
+public sealed class RemoveServiceTests : IDisposable
+{
+    private readonly ServiceFakes _fakes = new();
+
+    public void Dispose() => _fakes.Dispose();
+
+    [Fact]
+    public async Task Handle_OnlyServiceOnItsIp_StopsListenersReleasesRemovesTheIpAndClearsStatus()
+    {
+        await _fakes.ApplyAsync(Spec("web", null, 80, 443), Backends(80, "10.0.0.1:80"), Backends(443, "10.0.0.1:443"));
+        _fakes.ClearCalls();
+
+        var response = await _fakes.RemoveAsync("web");
+
+        Assert.True(response.Removed);
+        Assert.Equal(Ip("192.168.0.225"), response.Ip);
+        Assert.Equal([("192.168.0.225:80", Drain), ("192.168.0.225:443", Drain)], _fakes.StoppedListeners());
+        Assert.Equal(["remove 192.168.0.225"], _fakes.LinkCalls());
+        Assert.Empty(_fakes.Allocations.Leases());
+        Assert.Empty(_fakes.Applied.All());
+        await _fakes.Status.Received(1).WriteAsync(new ServiceKey("default", "web"), null, Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task Handle_SharedIp_IsKeptWhileOneUserRemainsAndRemovedWithTheLast()
+    {
+        await _fakes.ApplyAsync(Spec("web", null, 80), Backends(80, "10.0.0.1:80"));
+        await _fakes.ApplyAsync(Spec("api", null, 443), Backends(443, "10.0.0.2:443"));
+        _fakes.ClearCalls();
+
+        await _fakes.RemoveAsync("web");
+
+        Assert.Empty(_fakes.LinkCalls());
+        Assert.Equal("192.168.0.225 (shared): 443=default/api", Describe(_fakes.Allocations.Leases()));
+
+        await _fakes.RemoveAsync("api");
+
+        Assert.Equal(["remove 192.168.0.225"], _fakes.LinkCalls());
+    }
+
+    [Fact]
+    public async Task Handle_UnknownService_SucceedsAndTouchesNothing()
+    {
+        var response = await _fakes.RemoveAsync("ghost");
+
+        Assert.True(response.Succeeded);
+        Assert.False(response.Removed);
+        Assert.Empty(_fakes.Forwarder.ReceivedCalls());
+        Assert.Empty(_fakes.LinkCalls());
+        await _fakes.Status.DidNotReceiveWithAnyArgs().WriteAsync(default, default, default);
+    }
+
+    [Fact]
+    public async Task Handle_RemovedService_ItsPortCanBeAppliedByAnother()
+    {
+        await _fakes.ApplyAsync(Spec("web", "192.168.0.230", 80), Backends(80, "10.0.0.1:80"));
+        await _fakes.RemoveAsync("web");
+
+        var response = await _fakes.ApplyAsync(Spec("api", "192.168.0.230", 80), Backends(80, "10.0.0.2:80"));
+
+        Assert.True(response.Succeeded, response.Failure);
+    }
+}
