@@ -1,0 +1,242 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using LoadBalancer.Domain.Addressing;
+using LoadBalancer.Domain.Services;
+using LoadBalancer.Infrastructure.Forwarding;
+using LoadBalancer.Infrastructure.Tests.Forwarding.Support;
+using Xunit.Abstractions;
+
+namespace LoadBalancer.Infrastructure.Tests.Forwarding;
+
+/// <summary>Starting, refusing to start, stopping and disposing listeners.</summary>
+[Collection(TcpForwarderCollection.Name)]
+public sealed class TcpForwarderLifecycleTests(ITestOutputHelper output)
+{
+    private static readonly byte[] Chunk = new SeededBytes(31).Next(64 * 1024);
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Apply_NewBinding_ListensIsListedAndForwards(ForwardingEngine engine)
+    {
+        await using var echo = LoopbackServer.StartEcho();
+        await using var forwarder = TestForwarders.Create(engine, output);
+
+        var binding = await forwarder.ListenAsync(echo.Endpoint);
+
+        Assert.Equal([binding], forwarder.Listeners);
+        using var client = await TestSockets.ConnectAsync(binding);
+        await client.EchoAsync(Chunk);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Apply_UnknownPolicy_FailsNamingThePolicyAndListensNowhere(ForwardingEngine engine)
+    {
+        await using var echo = LoopbackServer.StartEcho();
+        await using var forwarder = TestForwarders.Create(engine, output);
+        var binding = LoopbackAddresses.NextListenerBinding();
+
+        var result = await forwarder.ApplyWithinLimitAsync(TestForwarders.Spec(binding, [echo.Endpoint], policy: "fastest-first"));
+
+        Assert.False(result.Succeeded);
+        Assert.Contains("fastest-first", result.Error, StringComparison.Ordinal);
+        Assert.Empty(forwarder.Listeners);
+        Assert.Null(forwarder.GetStatistics(binding));
+        Assert.Equal(SocketError.ConnectionRefused, await TestSockets.TryConnectAsync(binding.ToIPEndPoint(), TimeSpan.FromSeconds(2)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Apply_UdpPort_Fails(ForwardingEngine engine)
+    {
+        await using var echo = LoopbackServer.StartEcho();
+        await using var forwarder = TestForwarders.Create(engine, output);
+        var ip = LoopbackAddresses.NextListenerAddress();
+        var binding = new PortBinding(ip, ServicePort.Udp(LoopbackAddresses.FreePort(ip)));
+
+        var result = await forwarder.ApplyWithinLimitAsync(TestForwarders.Spec(binding, [echo.Endpoint]));
+
+        output.WriteLine($"{engine}: {result.Error}");
+        Assert.False(result.Succeeded);
+        Assert.False(string.IsNullOrWhiteSpace(result.Error));
+        Assert.Empty(forwarder.Listeners);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Apply_AddressAlreadyInUse_FailsClearlyRegistersNothingAndSucceedsOnceFreed(ForwardingEngine engine)
+    {
+        await using var echo = LoopbackServer.StartEcho();
+        await using var forwarder = TestForwarders.Create(engine, output);
+        var binding = LoopbackAddresses.NextListenerBinding();
+        var spec = TestForwarders.Spec(binding, [echo.Endpoint]);
+
+        using (var squatter = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            squatter.Bind(binding.ToIPEndPoint());
+            squatter.Listen();
+
+            var result = await forwarder.ApplyWithinLimitAsync(spec);
+
+            output.WriteLine($"{engine}: {result.Error}");
+            Assert.False(result.Succeeded);
+            Assert.Contains(binding.Port.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), result.Error, StringComparison.Ordinal);
+            Assert.Empty(forwarder.Listeners);
+            Assert.Null(forwarder.GetStatistics(binding));
+        }
+
+        // Nothing half-registered is left behind: once the port is free, the same spec starts a listener.
+        await forwarder.ApplySucceedsAsync(spec);
+        using var client = await TestSockets.ConnectAsync(binding);
+        await client.EchoAsync(Chunk);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Stop_ConnectionMidTransfer_FinishesItsExchangeWhileNewConnectsAreRefused(ForwardingEngine engine)
+    {
+        var drain = TimeSpan.FromSeconds(2);
+        await using var echo = LoopbackServer.StartEcho();
+        await using var forwarder = TestForwarders.Create(engine, output);
+        var binding = await forwarder.ListenAsync(echo.Endpoint);
+        using var client = await TestSockets.ConnectAsync(binding);
+        for (var i = 0; i < 3; i++)
+        {
+            await client.EchoAsync(Chunk);
+        }
+
+        var watch = Stopwatch.StartNew();
+        var stopping = forwarder.StopAsync(binding, drain, CancellationToken.None).AsTask();
+        var refusedAfter = await WaitUntilRefusedAsync(binding, TimeSpan.FromSeconds(1));
+        output.WriteLine($"{engine}: new connects refused {refusedAfter.TotalMilliseconds:F0} ms after StopAsync began");
+
+        for (var i = 0; i < 5; i++)
+        {
+            await client.EchoAsync(Chunk);
+        }
+
+        client.Shutdown(SocketShutdown.Send);
+        var closed = await client.WaitForCloseAsync(drain, "the draining connection after its FIN");
+        Assert.Equal(CloseKind.Eof, closed.Kind);
+        await Bounded.WithinAsync(stopping, drain + TimeSpan.FromSeconds(1), "StopAsync after its last connection finished");
+        output.WriteLine($"{engine}: StopAsync returned after {watch.Elapsed.TotalMilliseconds:F0} ms");
+
+        Assert.True(watch.Elapsed < drain, $"StopAsync should return when its last connection ends, not wait out the {drain.TotalSeconds} s deadline; took {watch.Elapsed.TotalMilliseconds:F0} ms");
+        Assert.DoesNotContain(binding, forwarder.Listeners);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Stop_ConnectionStillOpenAtTheDeadline_IsClosedAndStopReturnsSoonAfter(ForwardingEngine engine)
+    {
+        var drain = TimeSpan.FromSeconds(1);
+        await using var echo = LoopbackServer.StartEcho();
+        await using var forwarder = TestForwarders.Create(engine, output);
+        var binding = await forwarder.ListenAsync(echo.Endpoint);
+        using var client = await TestSockets.ConnectAsync(binding);
+        await client.EchoAsync(Chunk);
+
+        var watch = Stopwatch.StartNew();
+        await Bounded.WithinAsync(forwarder.StopAsync(binding, drain, CancellationToken.None), drain + TimeSpan.FromSeconds(2), "StopAsync with a lingering connection");
+        var stoppedAfter = watch.Elapsed;
+        var closed = await client.WaitForCloseAsync(TimeSpan.FromSeconds(1), "the lingering client after StopAsync returned");
+        output.WriteLine($"{engine}: StopAsync took {stoppedAfter.TotalMilliseconds:F0} ms; the client saw {closed}");
+
+        Assert.InRange(stoppedAfter, drain - TimeSpan.FromMilliseconds(100), drain + TimeSpan.FromSeconds(1));
+        Assert.True(closed.Kind is CloseKind.Eof or CloseKind.Reset, $"the client should be closed; it saw {closed}");
+        await Bounded.UntilAsync(() => echo.Open == 0, TimeSpan.FromSeconds(2), "the backend's side of the lingering connection to close", echo.ToString);
+        Assert.DoesNotContain(binding, forwarder.Listeners);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Stop_AtTheDeadline_ClosesWithFinNotReset(ForwardingEngine engine)
+    {
+        await using var echo = LoopbackServer.StartEcho();
+        await using var forwarder = TestForwarders.Create(engine, output);
+        var binding = await forwarder.ListenAsync(echo.Endpoint);
+        using var client = await TestSockets.ConnectAsync(binding);
+        await client.EchoAsync(Chunk);
+
+        await Bounded.WithinAsync(forwarder.StopAsync(binding, TimeSpan.FromMilliseconds(300), CancellationToken.None), TimeSpan.FromSeconds(3), "StopAsync");
+        var closed = await client.WaitForCloseAsync(TimeSpan.FromSeconds(1), "the client after StopAsync's deadline");
+
+        // The drain ran out, nothing failed: both engines mean to close what is left gracefully (reset: false).
+        Assert.True(closed.Kind == CloseKind.Eof, $"a connection closed at the end of a drain should get FIN; the client saw {closed}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Stop_ConnectionStillConnectingToASilentBackend_IsClosedAtTheDeadline(ForwardingEngine engine)
+    {
+        var drain = TimeSpan.FromMilliseconds(500);
+        using var blackhole = await BlackholeBackend.StartAsync();
+        await using var forwarder = TestForwarders.Create(engine, output, options => options with { ConnectTimeout = TimeSpan.FromSeconds(5) });
+        var binding = await forwarder.ListenAsync(blackhole.Endpoint);
+        using var client = await TestSockets.ConnectAsync(binding);
+        await forwarder.WaitForStatisticsAsync(binding, statistics => statistics.Listener.ConnectionsActive == 1, "the client is accepted (its connect to the backend hangs)");
+
+        var watch = Stopwatch.StartNew();
+        await Bounded.WithinAsync(forwarder.StopAsync(binding, drain, CancellationToken.None), TimeSpan.FromSeconds(10), "StopAsync");
+        var stoppedAfter = watch.Elapsed;
+        var closed = await client.WaitForCloseAsync(TimeSpan.FromSeconds(2), "the client after StopAsync returned");
+        output.WriteLine($"{engine}: StopAsync took {stoppedAfter.TotalMilliseconds:F0} ms; the client saw {closed}");
+
+        Assert.True(stoppedAfter < drain + TimeSpan.FromSeconds(1),
+            $"StopAsync should close a connection still connecting at its {drain.TotalMilliseconds} ms deadline; it took {stoppedAfter.TotalMilliseconds:F0} ms");
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Dispose_ClosesListenersAndOpenConnections(ForwardingEngine engine)
+    {
+        await using var echo = LoopbackServer.StartEcho();
+        var forwarder = TestForwarders.Create(engine, output);
+        Socket? client = null;
+        try
+        {
+            PortBinding binding;
+            try
+            {
+                binding = await forwarder.ListenAsync(echo.Endpoint);
+                client = await TestSockets.ConnectAsync(binding);
+                await client.EchoAsync(Chunk);
+            }
+            finally
+            {
+                await Bounded.WithinAsync(forwarder.DisposeAsync(), TimeSpan.FromSeconds(5), "DisposeAsync");
+            }
+
+            var closed = await client.WaitForCloseAsync(TimeSpan.FromSeconds(2), "the client after DisposeAsync");
+            Assert.True(closed.Kind is CloseKind.Eof or CloseKind.Reset, $"the client should be closed; it saw {closed}");
+            Assert.Equal(SocketError.ConnectionRefused, await TestSockets.TryConnectAsync(binding.ToIPEndPoint(), TimeSpan.FromSeconds(2)));
+            await Bounded.UntilAsync(() => echo.Open == 0, TimeSpan.FromSeconds(2), "the backend's side to close", echo.ToString);
+        }
+        finally
+        {
+            client?.Dispose();
+        }
+    }
+
+    /// <summary>Connects until the listener refuses; a connect that still gets in is closed at once and retried.</summary>
+    private static async Task<TimeSpan> WaitUntilRefusedAsync(PortBinding binding, TimeSpan limit)
+    {
+        var watch = Stopwatch.StartNew();
+        var seen = new List<string>();
+        while (watch.Elapsed < limit)
+        {
+            var error = await TestSockets.TryConnectAsync(binding.ToIPEndPoint(), TimeSpan.FromMilliseconds(500));
+            if (error == SocketError.ConnectionRefused)
+            {
+                return watch.Elapsed;
+            }
+
+            seen.Add(error?.ToString() ?? "connected");
+            await Task.Delay(20);
+        }
+
+        Assert.Fail($"connects to {binding} were not refused within {limit.TotalMilliseconds:F0} ms after StopAsync began; saw {string.Join(", ", seen)}");
+        return limit;
+    }
+}
