@@ -18,9 +18,31 @@ public sealed class TrafficCounters
         Interlocked.Increment(ref _active);
     }
 
+    /// <summary>Opens a connection unless <paramref name="limit"/> are open already; atomic, for many accepting threads.</summary>
+    internal bool TryConnectionOpened(long limit)
+    {
+        var active = Volatile.Read(ref _active);
+        while (active < limit)
+        {
+            var seen = Interlocked.CompareExchange(ref _active, active + 1, active);
+            if (seen == active)
+            {
+                Interlocked.Increment(ref _opened);
+                return true;
+            }
+
+            active = seen;
+        }
+
+        return false;
+    }
+
     internal void ConnectionClosed() => Interlocked.Decrement(ref _active);
 
-    /// <summary>A connection that could not be forwarded (no backend answered).</summary>
+    /// <summary>
+    /// For a listener, a client connection that could not be forwarded (no backend answered); for a backend, a
+    /// connect attempt to it that failed (refused or timed out).
+    /// </summary>
     internal void ConnectionFailed() => Interlocked.Increment(ref _failed);
 
     /// <summary>A connection refused because the listener was at its limit.</summary>

@@ -39,14 +39,19 @@ internal sealed class ListenerContext
     /// <summary>False when the listener is at its connection limit; the caller closes the connection and it is counted.</summary>
     public bool TryAdmit(ListenerRoute route)
     {
-        if (route.MaxConnections is { } limit && Counters.Active >= limit)
+        if (route.MaxConnections is not { } limit)
         {
-            Counters.ConnectionRejected();
-            return false;
+            Counters.ConnectionOpened();
+            return true;
         }
 
-        Counters.ConnectionOpened();
-        return true;
+        if (Counters.TryConnectionOpened(limit))
+        {
+            return true;
+        }
+
+        Counters.ConnectionRejected();
+        return false;
     }
 
     /// <summary>

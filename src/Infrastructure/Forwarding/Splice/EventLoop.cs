@@ -95,9 +95,12 @@ internal sealed unsafe partial class EventLoop : IDisposable
         return done.Task;
     }
 
+    /// <summary>The loop closes its connections and pipes, then its thread ends (<see cref="Stopped"/>).</summary>
+    public void RequestStop() => Post(loop => loop._stopping = true);
+
     public void Dispose()
     {
-        Post(loop => loop._stopping = true);
+        RequestStop();
         if (_thread.IsAlive && Thread.CurrentThread != _thread)
         {
             _thread.Join(TimeSpan.FromSeconds(10));

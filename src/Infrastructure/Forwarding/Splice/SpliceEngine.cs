@@ -51,7 +51,7 @@ internal sealed class SpliceEngine : IForwardingEngine
 
         foreach (var loop in loops)
         {
-            loop.Post(l => l.Dispose());
+            loop.RequestStop();
         }
 
         await Task.WhenAll(loops.Select(loop => loop.Stopped)).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
