@@ -17,6 +17,7 @@ internal sealed unsafe partial class EventLoop : IDisposable
     private const int MaxEvents = 256;
     private const int AcceptBatch = 64;
     private const ulong WakeToken = ulong.MaxValue;
+    private static readonly int PageSize = Environment.SystemPageSize;
 
     private readonly int _id;
     private readonly ForwarderOptions _options;

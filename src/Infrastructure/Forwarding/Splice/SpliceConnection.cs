@@ -22,7 +22,13 @@ internal sealed class SpliceDirection
     /// <summary>Edge-triggered epoll reports a socket once; this remembers it may still hold bytes.</summary>
     public bool SourceReadable;
     public bool SourceEof;
+
+    /// <summary>epoll reported the source's peer shut down or failed: read on until the read says so.</summary>
+    public bool SourceHungUp;
     public bool TargetWritable = true;
+
+    /// <summary>Bytes reached the target since the connection's last activity stamp.</summary>
+    public bool Moved;
 
     /// <summary>EOF was passed on (the target's send side is shut down).</summary>
     public bool Finished;
