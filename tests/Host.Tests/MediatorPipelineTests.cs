@@ -81,7 +81,7 @@ public sealed class MediatorPipelineTests : IAsyncLifetime
     {
         var response = await Mediator.Send(new ReleaseLoadBalancerIp("default", "Not_A_Label"));
 
-        Assert.Equal(["name 'Not_A_Label' must be a DNS label"], response.ValidationErrors.Select(error => error.Message));
+        Assert.Equal(["name 'Not_A_Label' must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit"], response.ValidationErrors.Select(error => error.Message));
     }
 
     private static AllocateLoadBalancerIp Allocate(string name, int port, string? ip = null) =>

@@ -1,4 +1,5 @@
 using FluentValidation;
+using LoadBalancer.Application.Common.Validation;
 using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Services;
 
@@ -14,11 +15,9 @@ public sealed class ServiceSpecValidator : AbstractValidator<ServiceSpec>
     public ServiceSpecValidator()
     {
         RuleFor(spec => spec.Namespace)
-            .Must(BeDnsLabel!)
-            .WithMessage(spec => $"namespace '{spec.Namespace}' must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit");
+            .MustBeDnsLabel("namespace");
         RuleFor(spec => spec.Name)
-            .Must(BeDnsLabel!)
-            .WithMessage(spec => $"name '{spec.Name}' must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit");
+            .MustBeDnsLabel("name");
 
         RuleFor(spec => spec.Ports)
             .NotNull()

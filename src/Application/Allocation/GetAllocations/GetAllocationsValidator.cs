@@ -1,4 +1,5 @@
 using FluentValidation;
+using LoadBalancer.Application.Common.Validation;
 
 namespace LoadBalancer.Application.Allocation.GetAllocations;
 
@@ -7,8 +8,7 @@ public sealed class GetAllocationsValidator : AbstractValidator<GetAllocations>
     public GetAllocationsValidator()
     {
         RuleFor(query => query.Namespace)
-            .Must(ServiceSpecValidator.BeDnsLabel)
-            .When(query => query.Namespace is not null)
-            .WithMessage(query => $"namespace '{query.Namespace}' must be a DNS label");
+            .MustBeDnsLabel("namespace")
+            .When(query => query.Namespace is not null);
     }
 }

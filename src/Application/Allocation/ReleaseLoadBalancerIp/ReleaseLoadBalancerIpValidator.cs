@@ -1,4 +1,5 @@
 using FluentValidation;
+using LoadBalancer.Application.Common.Validation;
 
 namespace LoadBalancer.Application.Allocation.ReleaseLoadBalancerIp;
 
@@ -7,10 +8,8 @@ public sealed class ReleaseLoadBalancerIpValidator : AbstractValidator<ReleaseLo
     public ReleaseLoadBalancerIpValidator()
     {
         RuleFor(command => command.Namespace)
-            .Must(ServiceSpecValidator.BeDnsLabel)
-            .WithMessage(command => $"namespace '{command.Namespace}' must be a DNS label");
+            .MustBeDnsLabel("namespace");
         RuleFor(command => command.Name)
-            .Must(ServiceSpecValidator.BeDnsLabel)
-            .WithMessage(command => $"name '{command.Name}' must be a DNS label");
+            .MustBeDnsLabel("name");
     }
 }

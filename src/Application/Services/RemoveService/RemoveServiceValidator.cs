@@ -1,5 +1,6 @@
 using FluentValidation;
 using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Common.Validation;
 
 namespace LoadBalancer.Application.Services.RemoveService;
 
@@ -8,10 +9,8 @@ public sealed class RemoveServiceValidator : AbstractValidator<RemoveService>
     public RemoveServiceValidator()
     {
         RuleFor(command => command.Namespace)
-            .Must(ServiceSpecValidator.BeDnsLabel)
-            .WithMessage(command => $"namespace '{command.Namespace}' must be a DNS label");
+            .MustBeDnsLabel("namespace");
         RuleFor(command => command.Name)
-            .Must(ServiceSpecValidator.BeDnsLabel)
-            .WithMessage(command => $"name '{command.Name}' must be a DNS label");
+            .MustBeDnsLabel("name");
     }
 }

@@ -23,6 +23,6 @@ public sealed class GetAllocationsValidatorTests
         var error = Assert.Single(_validator.Validate(new GetAllocationsQuery(ns)).Errors);
 
         Assert.Equal("Namespace", error.PropertyName);
-        Assert.Equal($"namespace '{ns}' must be a DNS label", error.ErrorMessage);
+        Assert.Equal($"namespace '{ns}' must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit", error.ErrorMessage);
     }
 }

@@ -22,8 +22,8 @@ public sealed class ReleaseLoadBalancerIpValidatorTests
 
         Assert.Equal(
             [
-                ("Namespace", "namespace 'Kube_System' must be a DNS label"),
-                ("Name", "name '-web' must be a DNS label"),
+                ("Namespace", "namespace 'Kube_System' must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit"),
+                ("Name", "name '-web' must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit"),
             ],
             result.Errors.Select(error => (error.PropertyName, error.ErrorMessage)));
     }
@@ -33,7 +33,7 @@ public sealed class ReleaseLoadBalancerIpValidatorTests
     {
         var result = _validator.Validate(new ReleaseCommand(null!, ""));
 
-        Assert.Equal(["namespace '' must be a DNS label", "name '' must be a DNS label"],
+        Assert.Equal(["namespace '' must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit", "name '' must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit"],
             result.Errors.Select(error => error.ErrorMessage));
     }
 }
