@@ -22,6 +22,11 @@ internal sealed unsafe partial class EventLoop
     /// <summary>Every loop waits on the listening socket; EPOLLEXCLUSIVE wakes one of them per connection.</summary>
     public void AddListener(int fd, ListenerContext context)
     {
+        if (_closed)
+        {
+            return;
+        }
+
         var listener = new LoopListener(fd, context);
         listener.Slot = TakeSlot(listener);
         Register(listener);
@@ -29,6 +34,11 @@ internal sealed unsafe partial class EventLoop
 
     public void RemoveListener(ListenerContext context)
     {
+        if (_closed)
+        {
+            return;
+        }
+
         for (var slot = 0; slot < _slotHighWater; slot++)
         {
             if (_slots[slot] is LoopListener listener && listener.Context == context)
@@ -48,6 +58,11 @@ internal sealed unsafe partial class EventLoop
     public int CloseConnections(ListenerContext context)
     {
         var closed = 0;
+        if (_closed)
+        {
+            return closed;
+        }
+
         for (var slot = 0; slot < _slotHighWater; slot++)
         {
             if (_slots[slot] is SpliceConnection connection && connection.Context == context && connection.Phase != SplicePhase.Closed)

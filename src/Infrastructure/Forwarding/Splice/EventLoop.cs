@@ -35,6 +35,8 @@ internal sealed unsafe partial class EventLoop : IDisposable
     private object?[] _slots = new object?[256];
     private int _slotHighWater;
     private bool _stopping;
+    private readonly Lock _wakeGate = new();
+    private volatile bool _closed;
     private long _now;
     private long _nextHousekeeping;
 
@@ -74,8 +76,19 @@ internal sealed unsafe partial class EventLoop : IDisposable
     public void Post(Action<EventLoop> command)
     {
         _commands.Enqueue(command);
-        ulong one = 1;
-        _ = Native.write(_wakeFd, &one, sizeof(ulong));
+        lock (_wakeGate)
+        {
+            if (!_closed)
+            {
+                ulong one = 1;
+                _ = Native.write(_wakeFd, &one, sizeof(ulong));
+                return;
+            }
+        }
+
+        // The loop is gone (stopped or failed): run the command here against its empty state, so that nobody waits
+        // forever for a thread that will not answer.
+        RunPendingCommands();
     }
 
     public Task PostAsync(Action<EventLoop> command)
@@ -157,9 +170,23 @@ internal sealed unsafe partial class EventLoop : IDisposable
         }
         finally
         {
+            lock (_wakeGate)
+            {
+                _closed = true;
+            }
+
             CloseEverything();
+            RunPendingCommands();
             NativeMemory.Free(events);
             _stopped.TrySetResult();
+        }
+    }
+
+    private void RunPendingCommands()
+    {
+        while (_commands.TryDequeue(out var command))
+        {
+            command(this);
         }
     }
 
@@ -169,11 +196,7 @@ internal sealed unsafe partial class EventLoop : IDisposable
         {
             ulong value;
             _ = Native.read(_wakeFd, &value, sizeof(ulong));
-            while (_commands.TryDequeue(out var command))
-            {
-                command(this);
-            }
-
+            RunPendingCommands();
             return;
         }
 
