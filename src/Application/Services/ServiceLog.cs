@@ -46,6 +46,12 @@ internal static partial class ServiceLog
     [LoggerMessage(EventId = 3021, Level = LogLevel.Warning,
         Message = "{Service}: {Ports} allocated but not forwarded; the forwarder handles TCP only")]
     public static partial void NotForwarded(ILogger logger, ServiceKey service, string ports);
+
+    [LoggerMessage(EventId = 3022, Level = LogLevel.Information, Message = "Removed stale address {Ip} from link {Device}: in the pool, wanted by no Service")]
+    public static partial void StaleAddressRemoved(ILogger logger, IPAddress ip, string device);
+
+    [LoggerMessage(EventId = 3023, Level = LogLevel.Warning, Message = "Could not remove stale address {Ip} from link {Device}: {Error}")]
+    public static partial void StaleAddressNotRemoved(ILogger logger, IPAddress ip, string device, string error);
 }
 
 /// <summary>Listeners as one log field, formatted only when the line is written.</summary>

@@ -5,6 +5,7 @@ using System.Threading.Channels;
 using LoadBalancer.Application.Services;
 using LoadBalancer.Application.Services.GetAppliedServices;
 using LoadBalancer.Application.Services.RemoveService;
+using LoadBalancer.Application.Services.RemoveStaleAddresses;
 using LoadBalancer.Domain.Services;
 using LoadBalancer.Infrastructure.Standalone;
 using Mediator;
@@ -51,6 +52,9 @@ internal sealed partial class StandaloneReconciler(
         {
             return FileError;
         }
+
+        // Only now that every Service of the file has been applied can an address nobody wants be called stale.
+        await mediator.Send(new RemoveStaleAddresses(), cancellationToken).ConfigureAwait(false);
 
         try
         {
