@@ -198,9 +198,14 @@ internal sealed partial class NetworkNamespace : IDisposable
         var command = "ip " + string.Join(' ', arguments);
         using var process = Process.Start(start)
             ?? throw new InvalidOperationException($"could not start: {command}");
+        // Disposing the Process does not close redirected streams; their pipes would stay open until a GC, and the
+        // forwarder tests count this process's pipes.
+        using var stdoutReader = process.StandardOutput;
+        using var stderrReader = process.StandardError;
+
         // Both pipes are drained concurrently so a chatty command cannot block on a full pipe.
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
+        var output = stdoutReader.ReadToEndAsync();
+        var error = stderrReader.ReadToEndAsync();
         if (!process.WaitForExit(CommandTimeout))
         {
             try
