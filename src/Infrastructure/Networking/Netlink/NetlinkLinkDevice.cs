@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using LoadBalancer.Application.Abstractions;
+using LoadBalancer.Infrastructure.Networking.Announcements;
 using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Infrastructure.Networking.Netlink;
@@ -23,17 +24,20 @@ internal sealed class NetlinkLinkDevice : ILinkDevice, IDisposable
     private readonly string? _unavailable;
     private readonly Lock _operations = new();
     private NetlinkAddressMonitor? _monitor;
+    private readonly IAddressAnnouncer _announcer;
+    private readonly CancellationTokenSource _stopping = new();
 
     // The addresses this process was asked to hold and the prefix each has on the device, kept for the monitor: it
     // puts an address back exactly as it was, even when the route that gave the prefix is gone at that moment (a
     // device coming up again before the node's own address is back).
     private readonly ConcurrentDictionary<IPAddress, int> _held = new();
 
-    public NetlinkLinkDevice(LinkDeviceOptions options, ILogger<NetlinkLinkDevice> logger)
+    public NetlinkLinkDevice(LinkDeviceOptions options, ILogger<NetlinkLinkDevice> logger, IAddressAnnouncer? announcer = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
         _logger = logger;
+        _announcer = announcer ?? NoAnnouncer.Instance;
         try
         {
             _socket = NetlinkSocket.Open();
@@ -83,9 +87,11 @@ internal sealed class NetlinkLinkDevice : ILinkDevice, IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         address = Normalize(address);
         LinkOperationResult result;
+        bool added;
+        int linkIndex;
         lock (_operations)
         {
-            result = Add(address, null, out _, out var prefixLength);
+            result = Add(address, null, out added, out var prefixLength, out linkIndex);
             if (result.Succeeded)
             {
                 _held[address] = prefixLength;
@@ -95,6 +101,10 @@ internal sealed class NetlinkLinkDevice : ILinkDevice, IDisposable
         if (!result.Succeeded)
         {
             NetlinkLog.OperationFailed(_logger, result.Error!);
+        }
+        else if (added)
+        {
+            Announce(linkIndex, address);
         }
 
         return ValueTask.FromResult(result);
@@ -148,6 +158,8 @@ internal sealed class NetlinkLinkDevice : ILinkDevice, IDisposable
     {
         // The monitor first, so it cannot ask for a restore through a closed socket.
         _monitor?.Dispose();
+        _stopping.Cancel();
+        _stopping.Dispose();
         _socket?.Dispose();
     }
 
@@ -158,6 +170,7 @@ internal sealed class NetlinkLinkDevice : ILinkDevice, IDisposable
         {
             LinkOperationResult result;
             bool added;
+            int linkIndex;
             lock (_operations)
             {
                 // Checked again under the lock: a remove that raced with the notification wins.
@@ -166,7 +179,7 @@ internal sealed class NetlinkLinkDevice : ILinkDevice, IDisposable
                     continue;
                 }
 
-                result = Add(address, heldPrefix, out added, out _);
+                result = Add(address, heldPrefix, out added, out _, out linkIndex);
             }
 
             if (!result.Succeeded)
@@ -176,6 +189,7 @@ internal sealed class NetlinkLinkDevice : ILinkDevice, IDisposable
             else if (added)
             {
                 NetlinkLog.AddressRestored(_logger, address, heldPrefix, Name, reason);
+                Announce(linkIndex, address);
             }
         }
     }
@@ -233,16 +247,21 @@ internal sealed class NetlinkLinkDevice : ILinkDevice, IDisposable
         return LinkDeviceSelector.Select(links.Items, addresses.Items, routes.Items);
     }
 
+    /// <summary>Neighbours learn the new address at once; best effort and in the background (it takes Count × Interval).</summary>
+    private void Announce(int linkIndex, IPAddress address) =>
+        _ = _announcer.AnnounceAsync(linkIndex, Name, address, _stopping.Token).AsTask();
+
     private static IPAddress Normalize(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
 
     private static byte FamilyOf(IPAddress address) =>
         address.AddressFamily == AddressFamily.InterNetworkV6 ? Rtnetlink.AF_INET6 : Rtnetlink.AF_INET;
 
     /// <summary>Adds the address unless present; the prefix is the given one, else derived from the routes.</summary>
-    private LinkOperationResult Add(IPAddress address, int? knownPrefix, out bool added, out int prefixLength)
+    private LinkOperationResult Add(IPAddress address, int? knownPrefix, out bool added, out int prefixLength, out int linkIndex)
     {
         added = false;
         prefixLength = 0;
+        linkIndex = 0;
         if (address.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6))
         {
             return LinkOperationResult.Failed($"{address} is neither an IPv4 nor an IPv6 address");
@@ -253,6 +272,8 @@ internal sealed class NetlinkLinkDevice : ILinkDevice, IDisposable
         {
             return LinkOperationResult.Failed(failure!);
         }
+
+        linkIndex = link.Index;
 
         // Present with any prefix counts: the kernel would accept the same address again under another prefix (a
         // second entry), which is never what the caller means.

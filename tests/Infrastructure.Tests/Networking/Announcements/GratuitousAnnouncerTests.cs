@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using LoadBalancer.Infrastructure.Networking.Announcements;
+using LoadBalancer.Infrastructure.Networking.Netlink;
 using LoadBalancer.Infrastructure.Tests.Networking.Support;
 using Microsoft.Extensions.Logging;
 
@@ -137,6 +138,33 @@ public sealed class GratuitousAnnouncerTests
 
             Assert.Single(first);
             Assert.Contains(log.Entries, entry => entry.EventId.Id == 4106);
+        }
+    }
+
+    [RootFact]
+    public async Task NetlinkDeviceAddingAnAddress_AnnouncesItAndReAddingAPresentOneDoesNot()
+    {
+        var added = IPAddress.Parse("192.0.2.60");
+        var (left, right) = NetworkNamespace.CreateVethPair(LeftDevice, RightDevice, "192.0.2.10/24", "192.0.2.20/24");
+        using (left)
+        using (right)
+        {
+            using var capture = Capture.Open(right, RightDevice, PacketSocket.EtherTypeArp);
+            var announcer = Announcer(new AnnouncementOptions { Count = 2, Interval = Interval }, out _);
+            using var device = left.Run(() => new NetlinkLinkDevice(
+                new LinkDeviceOptions { DeviceName = LeftDevice }, new CapturingLogger<NetlinkLinkDevice>(), announcer));
+
+            // Added from inside the namespace: the announcer opens its sockets in the caller's namespace, as the daemon,
+            // which lives in one, always does.
+            bool Add() => left.Run(() => device.AddAddressAsync(added, CancellationToken.None).AsTask().GetAwaiter().GetResult().Succeeded);
+
+            var collecting = capture.CollectInBackground(frame => IsArpFor(frame, added), expected: 2, TimeSpan.FromSeconds(4));
+            Assert.True(Add());
+            Assert.Equal(2, (await collecting).Count);
+
+            collecting = capture.CollectInBackground(frame => IsArpFor(frame, added), expected: 1, TimeSpan.FromSeconds(1));
+            Assert.True(Add());
+            Assert.Empty(await collecting);
         }
     }
 
