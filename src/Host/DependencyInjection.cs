@@ -4,6 +4,8 @@ using LoadBalancer.Application.Common.Validation;
 using LoadBalancer.Application.Services;
 using LoadBalancer.Infrastructure;
 using LoadBalancer.Infrastructure.Forwarding;
+using LoadBalancer.Infrastructure.Networking.Announcements;
+using LoadBalancer.Infrastructure.Networking.Netlink;
 using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Host.Standalone;
 using Mediator;
@@ -22,10 +24,12 @@ public static class DependencyInjection
         this IServiceCollection services,
         AllocationOptions? allocation = null,
         ForwarderOptions? forwarding = null,
-        ServiceOptions? serviceOptions = null) =>
+        ServiceOptions? serviceOptions = null,
+        LinkDeviceOptions? linkDevice = null,
+        AnnouncementOptions? announcements = null) =>
         services
             .AddApplication(allocation, serviceOptions)
-            .AddInfrastructure(forwarding)
+            .AddInfrastructure(forwarding, linkDevice, announcements)
             .AddInMemoryStatus()
             .AddLoadBalancerMediator();
 

@@ -2,6 +2,8 @@ using System.Reflection;
 using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Services;
 using LoadBalancer.Host.CommandLine;
+using LoadBalancer.Infrastructure.Networking.Announcements;
+using LoadBalancer.Infrastructure.Networking.Netlink;
 using LoadBalancer.Host.Demo;
 using LoadBalancer.Host.Forward;
 using LoadBalancer.Host.Standalone;
@@ -58,7 +60,9 @@ public static class LoadBalancerApp
                     new ServiceOptions(),
                     output,
                     error,
-                    cancellationToken).ConfigureAwait(false);
+                    cancellationToken,
+                    options.LinkDevice is null ? null : new LinkDeviceOptions { DeviceName = options.LinkDevice == "auto" ? null : options.LinkDevice },
+                    new AnnouncementOptions { Enabled = !options.NoAnnounce }).ConfigureAwait(false);
             case RunMode.Forward:
                 return await ForwardMode.RunAsync(
                     new ForwardSettings(options.Listen[0], options.Backends) { Policy = options.Policy, HealthCheck = !options.NoHealthCheck },

@@ -45,6 +45,12 @@ public sealed record CommandLineOptions
 
     /// <summary><c>--no-health-check</c>: <c>forward</c> sends to every backend without probing it.</summary>
     public bool NoHealthCheck { get; init; }
+
+    /// <summary>standalone: put addresses on this device over rtnetlink ("auto" picks one); null keeps the loopback device.</summary>
+    public string? LinkDevice { get; init; }
+
+    /// <summary>standalone with a link device: no gratuitous ARP / unsolicited NA after adding an address.</summary>
+    public bool NoAnnounce { get; init; }
 }
 
 public sealed record CommandLineParseResult(CommandLineOptions? Options, IReadOnlyList<string> Errors)

@@ -38,6 +38,9 @@ public static class CommandLineParser
           --listen IP:PORT        forward: the address to listen on; demo-backend: repeat for more.
           --backend IP:PORT       forward: a backend; repeat for more.
           --no-health-check       forward: do not probe the backends.
+          --link-device NAME      standalone: put the addresses on this device over rtnetlink ("auto": the
+                                  device of the default route); needed for a pool outside 127/8.
+          --no-announce           standalone: no gratuitous ARP / unsolicited NA after adding an address.
           -h, --help              Show this help.
           --version               Show the version.
         """;
@@ -127,6 +130,25 @@ public static class CommandLineParser
                     }
 
                     break;
+                case "--link-device":
+                    given.Add(flag);
+                    if (TakeValue(args, ref i, flag, inlineValue, errors) is { } device)
+                    {
+                        if (device.Length is 0 or > 15 || device.Any(character => char.IsWhiteSpace(character) || character == '/'))
+                        {
+                            errors.Add($"--link-device: '{device}' is not a Linux device name (1-15 characters, no spaces or '/') or \"auto\"");
+                        }
+                        else
+                        {
+                            options = options with { LinkDevice = device };
+                        }
+                    }
+
+                    break;
+                case "--no-announce":
+                    given.Add(flag);
+                    options = options with { NoAnnounce = true };
+                    break;
                 case "--policy":
                     given.Add(flag);
                     if (TakeValue(args, ref i, flag, inlineValue, errors) is { } policy)
@@ -213,7 +235,7 @@ public static class CommandLineParser
     private static string[] CommandFlags(string command) => command switch
     {
         "check-pool" => ["--restricted-cidr", "--exclude"],
-        "standalone" => ["--restricted-cidr", "--exclude", "--engine", "--policy"],
+        "standalone" => ["--restricted-cidr", "--exclude", "--engine", "--policy", "--link-device", "--no-announce"],
         "forward" => ["--engine", "--policy", "--listen", "--backend", "--no-health-check"],
         "demo-backend" => ["--listen"],
         _ => [],

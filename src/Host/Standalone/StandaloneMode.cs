@@ -2,6 +2,8 @@ using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Services;
 using LoadBalancer.Host.Logging;
 using LoadBalancer.Infrastructure.Forwarding;
+using LoadBalancer.Infrastructure.Networking.Announcements;
+using LoadBalancer.Infrastructure.Networking.Netlink;
 using Mediator;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -19,7 +21,9 @@ public static class StandaloneMode
         ServiceOptions serviceOptions,
         TextWriter output,
         TextWriter error,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        LinkDeviceOptions? linkDevice = null,
+        AnnouncementOptions? announcements = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(error);
@@ -27,7 +31,7 @@ public static class StandaloneMode
             .AddLogging(logging => logging.ClearProviders()
                 .SetMinimumLevel(LogLevel.Information)
                 .AddProvider(new TextWriterLoggerProvider(error, LogLevel.Information)))
-            .AddLoadBalancer(allocation, forwarding, serviceOptions);
+            .AddLoadBalancer(allocation, forwarding, serviceOptions, linkDevice, announcements);
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         try
         {

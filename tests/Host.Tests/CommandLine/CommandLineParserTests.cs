@@ -85,6 +85,36 @@ public sealed class CommandLineParserModeTests
     }
 
     [Fact]
+    public void Parse_StandaloneWithLinkDevice_ReadsTheDeviceAndTheAnnounceSwitch()
+    {
+        var result = CommandLineParser.Parse(["standalone", "services.yaml", "--restricted-cidr", "192.0.2.0/28", "--link-device", "eth0", "--no-announce"]);
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        Assert.Equal("eth0", result.Options!.LinkDevice);
+        Assert.True(result.Options.NoAnnounce);
+    }
+
+    [Theory]
+    [InlineData("a/b")]
+    [InlineData("a-name-longer-than-15")]
+    [InlineData("eth 0")]
+    public void Parse_LinkDeviceThatCannotBeADeviceName_IsRefusedNamingIt(string device)
+    {
+        var result = CommandLineParser.Parse(["standalone", "services.yaml", $"--link-device={device}"]);
+
+        Assert.Equal([$"--link-device: '{device}' is not a Linux device name (1-15 characters, no spaces or '/') or \"auto\""], result.Errors);
+    }
+
+    [Fact]
+    public void Parse_LinkDeviceWithForward_SaysItBelongsToStandalone()
+    {
+        var result = CommandLineParser.Parse(["forward", "--listen", "127.0.0.1:8080", "--backend", "127.0.0.1:9001", "--link-device", "eth0"]);
+
+        Assert.False(result.Succeeded);
+        Assert.Contains(result.Errors, problem => problem.Contains("--link-device", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Parse_StandaloneWithoutFile_SaysAFileIsRequired()
     {
         var result = CommandLineParser.Parse(["standalone"]);
