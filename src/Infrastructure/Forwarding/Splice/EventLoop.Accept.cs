@@ -1,4 +1,5 @@
 using LoadBalancer.Infrastructure.Forwarding.Listeners;
+using LoadBalancer.Infrastructure.Interop;
 
 namespace LoadBalancer.Infrastructure.Forwarding.Splice;
 
@@ -81,7 +82,7 @@ internal sealed unsafe partial class EventLoop
         if (Native.EpollControl(_epollFd, Native.EPOLL_CTL_ADD, listener.Fd, Native.EPOLLIN | Native.EPOLLEXCLUSIVE,
                 Token(listener.Slot, backendSide: false)) != 0)
         {
-            throw new System.Net.Sockets.SocketException(Native.LastError);
+            throw new System.Net.Sockets.SocketException(Libc.LastError);
         }
     }
 
@@ -111,7 +112,7 @@ internal sealed unsafe partial class EventLoop
 
             if (fd < 0)
             {
-                var error = Native.LastError;
+                var error = Libc.LastError;
                 switch (error)
                 {
                     case Native.EAGAIN:
@@ -128,7 +129,7 @@ internal sealed unsafe partial class EventLoop
 
             if (!listener.Context.TryAdmit(route))
             {
-                _ = Native.close(fd);
+                _ = Libc.close(fd);
                 continue;
             }
 

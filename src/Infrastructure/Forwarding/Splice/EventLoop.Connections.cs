@@ -1,5 +1,6 @@
 using LoadBalancer.Infrastructure.Forwarding.Backends;
 using LoadBalancer.Infrastructure.Forwarding.Listeners;
+using LoadBalancer.Infrastructure.Interop;
 
 namespace LoadBalancer.Infrastructure.Forwarding.Splice;
 
@@ -29,7 +30,7 @@ internal sealed unsafe partial class EventLoop
 
             connection.Attempts++;
             connection.Backend = backend;
-            var fd = Native.socket(backend.NativeAddressFamily, Native.SOCK_STREAM | Native.SOCK_NONBLOCK | Native.SOCK_CLOEXEC, 0);
+            var fd = Libc.socket(backend.NativeAddressFamily, Native.SOCK_STREAM | Native.SOCK_NONBLOCK | Native.SOCK_CLOEXEC, 0);
             if (fd < 0)
             {
                 // Out of fds is not the backend's fault: no retry and no mark against it.
@@ -43,7 +44,7 @@ internal sealed unsafe partial class EventLoop
                 result = Native.connect(fd, address, backend.NativeAddress.Length);
             }
 
-            var error = result == 0 ? 0 : Native.LastError;
+            var error = result == 0 ? 0 : Libc.LastError;
             if (result == 0 || error == Native.EINPROGRESS)
             {
                 connection.BackendFd = fd;
@@ -53,7 +54,7 @@ internal sealed unsafe partial class EventLoop
                 return;
             }
 
-            _ = Native.close(fd);
+            _ = Libc.close(fd);
             RecordConnectFailure(connection, backend, new System.Net.Sockets.SocketException(error).Message);
         }
 
@@ -82,7 +83,7 @@ internal sealed unsafe partial class EventLoop
     private void OnConnectFailed(SpliceConnection connection, string reason)
     {
         var backend = connection.Backend!;
-        _ = Native.close(connection.BackendFd);
+        _ = Libc.close(connection.BackendFd);
         connection.BackendFd = -1;
         RecordConnectFailure(connection, backend, reason);
         StartConnect(connection);
@@ -216,7 +217,7 @@ internal sealed unsafe partial class EventLoop
                     }
                     else
                     {
-                        var error = Native.LastError;
+                        var error = Libc.LastError;
                         if (error == Native.EAGAIN)
                         {
                             // EAGAIN means "socket empty" or "pipe full"; only an empty pipe makes it the former.
@@ -245,7 +246,7 @@ internal sealed unsafe partial class EventLoop
                 }
                 else
                 {
-                    var error = Native.LastError;
+                    var error = Libc.LastError;
                     if (error == Native.EAGAIN)
                     {
                         direction.TargetWritable = false;
@@ -321,7 +322,7 @@ internal sealed unsafe partial class EventLoop
         }
         else
         {
-            _ = Native.close(fd);
+            _ = Libc.close(fd);
         }
     }
 

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using LoadBalancer.Infrastructure.Forwarding.Backends;
 using LoadBalancer.Infrastructure.Forwarding.Listeners;
+using LoadBalancer.Infrastructure.Interop;
 
 namespace LoadBalancer.Infrastructure.Forwarding.Splice;
 
@@ -49,14 +50,14 @@ internal sealed unsafe partial class EventLoop : IDisposable
         _epollFd = Native.epoll_create1(Native.EPOLL_CLOEXEC);
         if (_epollFd < 0)
         {
-            throw new SocketException(Native.LastError);
+            throw new SocketException(Libc.LastError);
         }
 
         _wakeFd = Native.eventfd(0, Native.EFD_NONBLOCK | Native.EFD_CLOEXEC);
         if (_wakeFd < 0)
         {
-            var error = Native.LastError;
-            _ = Native.close(_epollFd);
+            var error = Libc.LastError;
+            _ = Libc.close(_epollFd);
             throw new SocketException(error);
         }
 
@@ -132,9 +133,9 @@ internal sealed unsafe partial class EventLoop : IDisposable
             while (!_stopping)
             {
                 var count = Native.epoll_wait(_epollFd, events, MaxEvents, (int)_housekeepingInterval);
-                if (count < 0 && Native.LastError != Native.EINTR)
+                if (count < 0 && Libc.LastError != Native.EINTR)
                 {
-                    throw new SocketException(Native.LastError);
+                    throw new SocketException(Libc.LastError);
                 }
 
                 _now = Environment.TickCount64;
@@ -294,8 +295,8 @@ internal sealed unsafe partial class EventLoop : IDisposable
 
         FreeClosedSlots();
         _pipes.Dispose();
-        _ = Native.close(_wakeFd);
-        _ = Native.close(_epollFd);
+        _ = Libc.close(_wakeFd);
+        _ = Libc.close(_epollFd);
     }
 
     private IPEndPoint? DecodeAddress(int length)

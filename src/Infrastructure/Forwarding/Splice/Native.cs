@@ -1,11 +1,12 @@
 using System.Runtime.InteropServices;
+using LoadBalancer.Infrastructure.Interop;
 
 namespace LoadBalancer.Infrastructure.Forwarding.Splice;
 
 /// <summary>The Linux calls the splice engine makes directly: it owns its fds and never hands them to .NET's event loop.</summary>
 internal static unsafe partial class Native
 {
-    private const string Libc = "libc";
+    private const string Library = "libc";
 
     public const int EINTR = 4;
     public const int EAGAIN = 11;
@@ -80,55 +81,46 @@ internal static unsafe partial class Native
 
     public static bool PackedEpollEvents { get; } = RuntimeInformation.ProcessArchitecture == Architecture.X64;
 
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     public static partial nint splice(int fdIn, long* offIn, int fdOut, long* offOut, nuint len, uint flags);
 
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     public static partial int pipe2(int* pipefd, int flags);
 
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     public static partial int fcntl(int fd, int cmd, int arg);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int close(int fd);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int socket(int domain, int type, int protocol);
 
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     public static partial int connect(int fd, byte* address, int addressLength);
 
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     public static partial int accept4(int fd, byte* address, int* addressLength, int flags);
 
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     public static partial int shutdown(int fd, int how);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int setsockopt(int fd, int level, int name, void* value, int length);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int getsockopt(int fd, int level, int name, void* value, int* length);
 
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     public static partial int epoll_create1(int flags);
 
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     public static partial int epoll_ctl(int epfd, int op, int fd, void* eventPointer);
 
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     public static partial int epoll_wait(int epfd, void* events, int maxEvents, int timeout);
 
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     public static partial int eventfd(uint initial, int flags);
 
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     public static partial nint write(int fd, void* buffer, nuint count);
 
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     public static partial nint read(int fd, void* buffer, nuint count);
 
-    public static int LastError => Marshal.GetLastPInvokeError();
 
     public static int EpollControl(int epfd, int op, int fd, uint events, ulong data)
     {
@@ -146,20 +138,20 @@ internal static unsafe partial class Native
     {
         int value = 0;
         int length = sizeof(int);
-        return getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) == 0 ? value : LastError;
+        return Libc.getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) == 0 ? value : Libc.LastError;
     }
 
     public static void SetNoDelay(int fd)
     {
         int on = 1;
-        _ = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(int));
+        _ = Libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(int));
     }
 
     /// <summary>Close with SO_LINGER 0: the peer gets a reset instead of a FIN, which is how a reset is passed on.</summary>
     public static void CloseWithReset(int fd)
     {
         var linger = new Linger { OnOff = 1, Seconds = 0 };
-        _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(Linger));
-        _ = close(fd);
+        _ = Libc.setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(Linger));
+        _ = Libc.close(fd);
     }
 }

@@ -1,3 +1,4 @@
+using LoadBalancer.Infrastructure.Interop;
 namespace LoadBalancer.Infrastructure.Forwarding.Splice;
 
 /// <summary>A kernel pipe: the buffer splice moves bytes through.</summary>
@@ -56,8 +57,8 @@ internal sealed unsafe class PipePool : IDisposable
     /// <summary>A pipe that may still hold bytes (its connection was cut) is closed, never reused.</summary>
     public static void Close(Pipe pipe)
     {
-        _ = Native.close(pipe.ReadFd);
-        _ = Native.close(pipe.WriteFd);
+        _ = Libc.close(pipe.ReadFd);
+        _ = Libc.close(pipe.WriteFd);
     }
 
     public void Dispose()

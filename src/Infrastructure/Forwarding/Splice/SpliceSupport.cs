@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using LoadBalancer.Infrastructure.Interop;
 
 namespace LoadBalancer.Infrastructure.Forwarding.Splice;
 
@@ -33,7 +34,7 @@ internal static unsafe class SpliceSupport
             int* fds = stackalloc int[2];
             if (Native.pipe2(fds, Native.O_NONBLOCK | Native.O_CLOEXEC) != 0)
             {
-                return $"pipe2 failed: {new SocketException(Native.LastError).Message}";
+                return $"pipe2 failed: {new SocketException(Libc.LastError).Message}";
             }
 
             try
@@ -48,7 +49,7 @@ internal static unsafe class SpliceSupport
                         return null;
                     }
 
-                    var error = Native.LastError;
+                    var error = Libc.LastError;
                     if (moved == 0 || (error != Native.EAGAIN && error != Native.EINTR))
                     {
                         return moved == 0 ? "splice returned EOF" : $"splice failed: {new SocketException(error).Message}";
@@ -61,8 +62,8 @@ internal static unsafe class SpliceSupport
             }
             finally
             {
-                _ = Native.close(fds[0]);
-                _ = Native.close(fds[1]);
+                _ = Libc.close(fds[0]);
+                _ = Libc.close(fds[1]);
             }
         }
         catch (Exception exception) when (exception is SocketException or EntryPointNotFoundException or DllNotFoundException)

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using LoadBalancer.Infrastructure.Interop;
 using Microsoft.Win32.SafeHandles;
 
 namespace LoadBalancer.Infrastructure.Networking.Announcements;
@@ -18,7 +19,7 @@ internal sealed unsafe partial class PacketSocket : SafeHandleMinusOneIsInvalid
 
     public const int EAGAIN = 11;
 
-    private const string Libc = "libc";
+    private const string Library = "libc";
     private const int AF_PACKET = 17;
     private const int SOCK_RAW = 3;
     private const int SOCK_CLOEXEC = 0x80000;
@@ -37,10 +38,10 @@ internal sealed unsafe partial class PacketSocket : SafeHandleMinusOneIsInvalid
     public static int TryOpen(ushort etherType, out PacketSocket socket)
     {
         socket = new PacketSocket();
-        var fd = socket_(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, BinaryPrimitives.ReverseEndianness(etherType));
+        var fd = Libc.socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, BinaryPrimitives.ReverseEndianness(etherType));
         if (fd < 0)
         {
-            return Marshal.GetLastPInvokeError();
+            return Libc.LastError;
         }
 
         socket.SetHandle(fd);
@@ -66,7 +67,7 @@ internal sealed unsafe partial class PacketSocket : SafeHandleMinusOneIsInvalid
         hardwareAddress = [];
         if (getsockname(Descriptor, &address, &length) != 0)
         {
-            return Marshal.GetLastPInvokeError();
+            return Libc.LastError;
         }
 
         hardwareType = address.HardwareType;
@@ -80,7 +81,7 @@ internal sealed unsafe partial class PacketSocket : SafeHandleMinusOneIsInvalid
         fixed (byte* data = frame)
         {
             var sent = sendto(Descriptor, data, (nuint)frame.Length, 0, &address, sizeof(SockaddrLl));
-            return sent < 0 ? Marshal.GetLastPInvokeError() : 0;
+            return sent < 0 ? Libc.LastError : 0;
         }
     }
 
@@ -91,7 +92,7 @@ internal sealed unsafe partial class PacketSocket : SafeHandleMinusOneIsInvalid
             Seconds = (long)timeout.TotalSeconds,
             Microseconds = timeout.Microseconds + (timeout.Milliseconds * 1000L),
         };
-        return Check(setsockopt(Descriptor, SOL_SOCKET, SO_RCVTIMEO, &value, sizeof(TimeValue)));
+        return Check(Libc.setsockopt(Descriptor, SOL_SOCKET, SO_RCVTIMEO, &value, sizeof(TimeValue)));
     }
 
     /// <summary>One frame into <paramref name="buffer"/>; EAGAIN when the receive timeout passed first.</summary>
@@ -101,15 +102,15 @@ internal sealed unsafe partial class PacketSocket : SafeHandleMinusOneIsInvalid
         {
             var received = recv(Descriptor, data, (nuint)buffer.Length, 0);
             length = (int)Math.Max(received, 0);
-            return received < 0 ? Marshal.GetLastPInvokeError() : 0;
+            return received < 0 ? Libc.LastError : 0;
         }
     }
 
-    protected override bool ReleaseHandle() => close((int)handle) == 0;
+    protected override bool ReleaseHandle() => Libc.close((int)handle) == 0;
 
     private int Descriptor => (int)handle;
 
-    private static int Check(int result) => result == 0 ? 0 : Marshal.GetLastPInvokeError();
+    private static int Check(int result) => result == 0 ? 0 : Libc.LastError;
 
     private static SockaddrLl LinkAddress(int interfaceIndex, ushort etherType, ReadOnlySpan<byte> hardwareAddress)
     {
@@ -144,24 +145,15 @@ internal sealed unsafe partial class PacketSocket : SafeHandleMinusOneIsInvalid
         public long Microseconds;
     }
 
-    [LibraryImport(Libc, EntryPoint = "socket", SetLastError = true)]
-    private static partial int socket_(int domain, int type, int protocol);
-
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     private static partial int bind(int fd, SockaddrLl* address, int length);
 
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     private static partial int getsockname(int fd, SockaddrLl* address, int* length);
 
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     private static partial nint sendto(int fd, byte* data, nuint length, int flags, SockaddrLl* address, int addressLength);
 
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     private static partial nint recv(int fd, byte* data, nuint length, int flags);
-
-    [LibraryImport(Libc, SetLastError = true)]
-    private static partial int setsockopt(int fd, int level, int name, void* value, int length);
-
-    [LibraryImport(Libc, SetLastError = true)]
-    private static partial int close(int fd);
 }

@@ -5,7 +5,7 @@ namespace LoadBalancer.Infrastructure.Networking.Netlink;
 /// <summary>The libc calls behind <see cref="NetlinkSocket"/>; the kernel ABI constants live in <see cref="Rtnetlink"/>.</summary>
 internal static unsafe partial class NetlinkNative
 {
-    private const string Libc = "libc";
+    private const string Library = "libc";
 
     public const int AF_NETLINK = 16;
     public const int SOCK_RAW = 3;
@@ -48,26 +48,19 @@ internal static unsafe partial class NetlinkNative
         public long Microseconds;
     }
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int socket(int domain, int type, int protocol);
 
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     public static partial int bind(int fd, SockaddrNl* address, int addressLength);
 
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     public static partial int getsockname(int fd, SockaddrNl* address, int* addressLength);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int setsockopt(int fd, int level, int name, void* value, int length);
 
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     public static partial nint send(int fd, byte* buffer, nuint length, int flags);
 
-    [LibraryImport(Libc, SetLastError = true)]
+    [LibraryImport(Library, SetLastError = true)]
     public static partial nint recvfrom(int fd, byte* buffer, nuint length, int flags, SockaddrNl* from, int* fromLength);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int close(int fd);
 
-    public static int LastError => Marshal.GetLastPInvokeError();
 }

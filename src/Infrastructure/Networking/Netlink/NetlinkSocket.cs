@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using LoadBalancer.Infrastructure.Interop;
 
 namespace LoadBalancer.Infrastructure.Networking.Netlink;
 
@@ -55,10 +56,10 @@ internal sealed unsafe class NetlinkSocket : IDisposable
     public static NetlinkSocket Open(uint groups = 0, TimeSpan? receiveTimeout = null)
     {
         var timeout = receiveTimeout ?? TimeSpan.FromSeconds(5);
-        var fd = NetlinkNative.socket(NetlinkNative.AF_NETLINK, NetlinkNative.SOCK_RAW | NetlinkNative.SOCK_CLOEXEC, NetlinkNative.NETLINK_ROUTE);
+        var fd = Libc.socket(NetlinkNative.AF_NETLINK, NetlinkNative.SOCK_RAW | NetlinkNative.SOCK_CLOEXEC, NetlinkNative.NETLINK_ROUTE);
         if (fd < 0)
         {
-            throw Failure("socket(AF_NETLINK, NETLINK_ROUTE)", NetlinkNative.LastError);
+            throw Failure("socket(AF_NETLINK, NETLINK_ROUTE)", Libc.LastError);
         }
 
         try
@@ -66,26 +67,26 @@ internal sealed unsafe class NetlinkSocket : IDisposable
             var address = new NetlinkNative.SockaddrNl { Family = NetlinkNative.AF_NETLINK, Groups = groups };
             if (NetlinkNative.bind(fd, &address, sizeof(NetlinkNative.SockaddrNl)) != 0)
             {
-                throw Failure("bind(AF_NETLINK)", NetlinkNative.LastError);
+                throw Failure("bind(AF_NETLINK)", Libc.LastError);
             }
 
             var length = sizeof(NetlinkNative.SockaddrNl);
             if (NetlinkNative.getsockname(fd, &address, &length) != 0)
             {
-                throw Failure("getsockname(AF_NETLINK)", NetlinkNative.LastError);
+                throw Failure("getsockname(AF_NETLINK)", Libc.LastError);
             }
 
             // Extended ack gives the kernel's reason in words; strict checking makes dumps honour the header filters
             // and refuse malformed requests instead of guessing. Both are best effort: older kernels lack them.
             var on = 1;
-            _ = NetlinkNative.setsockopt(fd, NetlinkNative.SOL_NETLINK, NetlinkNative.NETLINK_EXT_ACK, &on, sizeof(int));
-            _ = NetlinkNative.setsockopt(fd, NetlinkNative.SOL_NETLINK, NetlinkNative.NETLINK_GET_STRICT_CHK, &on, sizeof(int));
+            _ = Libc.setsockopt(fd, NetlinkNative.SOL_NETLINK, NetlinkNative.NETLINK_EXT_ACK, &on, sizeof(int));
+            _ = Libc.setsockopt(fd, NetlinkNative.SOL_NETLINK, NetlinkNative.NETLINK_GET_STRICT_CHK, &on, sizeof(int));
             if (groups != 0)
             {
                 // Notifications arrive in bursts (a device going down drops every address at once); a roomy buffer
                 // keeps the monitor from missing them, and ENOBUFS still says when it did.
                 var size = 1024 * 1024;
-                _ = NetlinkNative.setsockopt(fd, NetlinkNative.SOL_SOCKET, NetlinkNative.SO_RCVBUF, &size, sizeof(int));
+                _ = Libc.setsockopt(fd, NetlinkNative.SOL_SOCKET, NetlinkNative.SO_RCVBUF, &size, sizeof(int));
             }
 
             var timeval = new NetlinkNative.TimeVal
@@ -93,16 +94,16 @@ internal sealed unsafe class NetlinkSocket : IDisposable
                 Seconds = (long)timeout.TotalSeconds,
                 Microseconds = timeout.Milliseconds * 1000L + timeout.Microseconds,
             };
-            if (NetlinkNative.setsockopt(fd, NetlinkNative.SOL_SOCKET, NetlinkNative.SO_RCVTIMEO, &timeval, sizeof(NetlinkNative.TimeVal)) != 0)
+            if (Libc.setsockopt(fd, NetlinkNative.SOL_SOCKET, NetlinkNative.SO_RCVTIMEO, &timeval, sizeof(NetlinkNative.TimeVal)) != 0)
             {
-                throw Failure("setsockopt(SO_RCVTIMEO)", NetlinkNative.LastError);
+                throw Failure("setsockopt(SO_RCVTIMEO)", Libc.LastError);
             }
 
             return new NetlinkSocket(fd, address.PortId, timeout);
         }
         catch
         {
-            _ = NetlinkNative.close(fd);
+            _ = Libc.close(fd);
             throw;
         }
     }
@@ -155,7 +156,7 @@ internal sealed unsafe class NetlinkSocket : IDisposable
         {
             if (_fd >= 0)
             {
-                _ = NetlinkNative.close(_fd);
+                _ = Libc.close(_fd);
                 _fd = -1;
             }
         }
@@ -173,12 +174,12 @@ internal sealed unsafe class NetlinkSocket : IDisposable
             {
                 sent = NetlinkNative.send(_fd, pointer, (nuint)bytes.Length, 0);
             }
-            while (sent < 0 && NetlinkNative.LastError == NetlinkNative.EINTR);
+            while (sent < 0 && Libc.LastError == NetlinkNative.EINTR);
         }
 
         if (sent < 0)
         {
-            return NetlinkReply.Failed(NetlinkNative.LastError, "sending the request to the kernel failed");
+            return NetlinkReply.Failed(Libc.LastError, "sending the request to the kernel failed");
         }
 
         var messages = new List<NetlinkMessage>();
@@ -239,7 +240,7 @@ internal sealed unsafe class NetlinkSocket : IDisposable
 
             if (received < 0)
             {
-                errno = NetlinkNative.LastError;
+                errno = Libc.LastError;
                 if (errno == NetlinkNative.EINTR)
                 {
                     continue;
