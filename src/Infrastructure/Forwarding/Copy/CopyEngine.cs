@@ -147,11 +147,6 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
             connected = await ConnectAsync().ConfigureAwait(false);
             if (!connected)
             {
-                if (!_aborting.IsCancellationRequested)
-                {
-                    context.Counters.ConnectionFailed();
-                }
-
                 Abort(reset: true);
                 return;
             }
@@ -256,7 +251,7 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
             try
             {
                 await socket.ConnectAsync(backend.EndPoint, timeout.Token).ConfigureAwait(false);
-                ListenerContext.ReportConnect(backend, succeeded: true);
+                ListenerContext.ConnectSucceeded(backend);
                 _backend = socket;
                 _backendState = backend;
                 if (Volatile.Read(ref _aborted) != 0)
@@ -276,21 +271,12 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
                 }
 
                 var reason = exception is SocketException socketException ? socketException.Message : "connect timed out";
-                ForwardingLog.ConnectFailed(logger, context.Name, backend.EndPoint, reason);
-                ListenerContext.ReportConnect(backend, succeeded: false);
+                context.ConnectFailed(backend, reason);
                 (tried ??= []).Add(backend);
             }
         }
 
-        if (route.Backends.All.Length == 0)
-        {
-            ForwardingLog.NoBackends(logger, context.Name);
-        }
-        else
-        {
-            ForwardingLog.NoBackendAccepted(logger, context.Name, tried?.Count ?? 0);
-        }
-
+        context.NoBackendConnected(route, tried?.Count ?? 0);
         return false;
     }
 

@@ -75,18 +75,33 @@ internal sealed class ListenerContext
         return untried.Length == 0 ? null : route.Policy.Pick(untried, client);
     }
 
-    public static void ReportConnect(BackendState backend, bool succeeded)
+    public static void ConnectSucceeded(BackendState backend)
     {
-        if (succeeded)
+        backend.Health.ReportConnectSucceeded();
+        backend.Counters.ConnectionOpened();
+    }
+
+    /// <summary>A refused or timed-out connect: logged, counted against the backend and fed to passive ejection.</summary>
+    public void ConnectFailed(BackendState backend, string reason)
+    {
+        ForwardingLog.ConnectFailed(Logger, Name, backend.EndPoint, reason);
+        backend.Health.ReportConnectFailed();
+        backend.Counters.ConnectionFailed();
+    }
+
+    /// <summary>No backend took the client after <paramref name="attempts"/> tries: logged and counted; the engine resets the client.</summary>
+    public void NoBackendConnected(ListenerRoute route, int attempts)
+    {
+        if (route.Backends.All.Length == 0)
         {
-            backend.Health.ReportConnectSucceeded();
-            backend.Counters.ConnectionOpened();
+            ForwardingLog.NoBackends(Logger, Name);
         }
         else
         {
-            backend.Health.ReportConnectFailed();
-            backend.Counters.ConnectionFailed();
+            ForwardingLog.NoBackendAccepted(Logger, Name, attempts);
         }
+
+        Counters.ConnectionFailed();
     }
 
     private static BackendState[] Untried(BackendState[] candidates, ReadOnlySpan<BackendState> tried)

@@ -58,24 +58,14 @@ internal sealed unsafe partial class EventLoop
             RecordConnectFailure(connection, backend, new System.Net.Sockets.SocketException(error).Message);
         }
 
-        if (connection.Route.Backends.All.Length == 0)
-        {
-            ForwardingLog.NoBackends(_logger, connection.Context.Name);
-        }
-        else
-        {
-            ForwardingLog.NoBackendAccepted(_logger, connection.Context.Name, connection.Attempts);
-        }
-
-        connection.Context.Counters.ConnectionFailed();
+        connection.Context.NoBackendConnected(connection.Route, connection.Attempts);
         connection.Backend = null;
         Close(connection, reset: true);
     }
 
-    private void RecordConnectFailure(SpliceConnection connection, BackendState backend, string reason)
+    private static void RecordConnectFailure(SpliceConnection connection, BackendState backend, string reason)
     {
-        ForwardingLog.ConnectFailed(_logger, connection.Context.Name, backend.EndPoint, reason);
-        ListenerContext.ReportConnect(backend, succeeded: false);
+        connection.Context.ConnectFailed(backend, reason);
         (connection.Tried ??= []).Add(backend);
         connection.Backend = null;
     }
@@ -145,7 +135,7 @@ internal sealed unsafe partial class EventLoop
     private void OnConnected(SpliceConnection connection)
     {
         connection.Phase = SplicePhase.Open;
-        ListenerContext.ReportConnect(connection.Backend!, succeeded: true);
+        ListenerContext.ConnectSucceeded(connection.Backend!);
         connection.Upstream.SourceFd = connection.ClientFd;
         connection.Upstream.TargetFd = connection.BackendFd;
         connection.Downstream.SourceFd = connection.BackendFd;
