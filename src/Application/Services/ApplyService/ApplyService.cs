@@ -211,16 +211,7 @@ public sealed class ApplyServiceHandler(
             return;
         }
 
-        var removed = await link.RemoveAddressAsync(vacated, cancellationToken).ConfigureAwait(false);
-        if (removed.Succeeded)
-        {
-            ServiceLog.AddressRemoved(logger, vacated, link.Name);
-        }
-        else
-        {
-            // The Service runs on its new IP already; a stale address on the link is untidy, not wrong.
-            ServiceLog.AddressRemoveFailed(logger, vacated, link.Name, removed.Error ?? "unknown error");
-        }
+        await LinkAddresses.RemoveUnusedAsync(link, vacated, logger, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task ReportNotForwardedAsync(ServiceKey service, IpAllocation allocation, CancellationToken cancellationToken)

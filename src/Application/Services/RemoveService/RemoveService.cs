@@ -67,15 +67,7 @@ public sealed class RemoveServiceHandler(
             var ip = release.Ip ?? previous?.Ip;
             if (ip is not null && (release.IpUnused || !release.WasAllocated) && !applied.IsIpHeld(ip))
             {
-                var removed = await link.RemoveAddressAsync(ip, cancellationToken).ConfigureAwait(false);
-                if (removed.Succeeded)
-                {
-                    ServiceLog.AddressRemoved(logger, ip, link.Name);
-                }
-                else
-                {
-                    ServiceLog.AddressRemoveFailed(logger, ip, link.Name, removed.Error ?? "unknown error");
-                }
+                await LinkAddresses.RemoveUnusedAsync(link, ip, logger, cancellationToken).ConfigureAwait(false);
             }
 
             if (previous is null && !release.WasAllocated)
