@@ -52,6 +52,9 @@ internal static partial class ServiceLog
 
     [LoggerMessage(EventId = 3023, Level = LogLevel.Warning, Message = "Could not remove stale address {Ip} from link {Device}: {Error}")]
     public static partial void StaleAddressNotRemoved(ILogger logger, IPAddress ip, string device, string error);
+
+    [LoggerMessage(EventId = 3024, Level = LogLevel.Information, Message = "Stopped serving {Service} here (it had {Ip}); its status is kept for the next owner")]
+    public static partial void StoodDown(ILogger logger, ServiceKey service, IPAddress? ip);
 }
 
 /// <summary>Listeners as one log field, formatted only when the line is written.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Application.Allocation;
@@ -41,6 +42,7 @@ public sealed record ApplyServiceResponse : IValidationFailureResponse<ApplyServ
 
     public IReadOnlyList<ValidationError> ValidationErrors { get; init; } = [];
 
+    [MemberNotNullWhen(true, nameof(Applied))]
     public bool Succeeded => Applied is not null;
 
     public static ApplyServiceResponse FromValidationErrors(IReadOnlyList<ValidationError> errors) =>

@@ -13,7 +13,17 @@ namespace LoadBalancer.Application.Services.RemoveService;
 /// Takes a Service down: its listeners drain and stop, its ports are released, its IP leaves the link device when no
 /// other Service uses it, and its status is cleared. Removing a Service that runs nothing succeeds.
 /// </summary>
-public sealed record RemoveService(string Namespace, string Name) : ICommand<RemoveServiceResponse>;
+public sealed record RemoveService(string Namespace, string Name) : ICommand<RemoveServiceResponse>
+{
+    /// <summary>
+    /// Stop serving here but leave the Service's status and allocation record in the cluster alone: the daemon is shutting
+    /// down or lost leadership, and the IP must survive for the next owner. No Event is recorded either.
+    /// </summary>
+    public bool KeepStatus { get; init; }
+
+    /// <summary>How long open connections may drain; null takes <see cref="ServiceOptions.DrainTimeout"/>.</summary>
+    public TimeSpan? DrainTimeout { get; init; }
+}
 
 public sealed record RemoveServiceResponse : IValidationFailureResponse<RemoveServiceResponse>
 {
@@ -59,7 +69,7 @@ public sealed class RemoveServiceHandler(
             {
                 foreach (var listener in previous.Listeners)
                 {
-                    await forwarder.StopAsync(listener.Binding, options.Value.DrainTimeout, cancellationToken).ConfigureAwait(false);
+                    await forwarder.StopAsync(listener.Binding, command.DrainTimeout ?? options.Value.DrainTimeout, cancellationToken).ConfigureAwait(false);
                     ServiceLog.ListenerStopped(logger, key, listener.Binding);
                 }
             }
@@ -73,6 +83,12 @@ public sealed class RemoveServiceHandler(
             if (previous is null && !release.WasAllocated)
             {
                 return new RemoveServiceResponse();
+            }
+
+            if (command.KeepStatus)
+            {
+                ServiceLog.StoodDown(logger, key, ip);
+                return new RemoveServiceResponse { Removed = true, Ip = ip };
             }
 
             await status.WriteAsync(key, null, cancellationToken).ConfigureAwait(false);

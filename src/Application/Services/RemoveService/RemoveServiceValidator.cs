@@ -12,5 +12,8 @@ public sealed class RemoveServiceValidator : AbstractValidator<RemoveService>
             .MustBeDnsLabel("namespace");
         RuleFor(command => command.Name)
             .MustBeDnsLabel("name");
+        RuleFor(command => command.DrainTimeout)
+            .Must(timeout => timeout is null || timeout >= TimeSpan.Zero)
+            .WithMessage(command => $"drainTimeout: '{command.DrainTimeout}' must not be negative");
     }
 }

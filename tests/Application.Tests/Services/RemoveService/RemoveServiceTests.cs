@@ -67,4 +67,20 @@ public sealed class RemoveServiceTests : IDisposable
 
         Assert.True(response.Succeeded, response.Failure);
     }
+
+    [Fact]
+    public async Task Handle_KeepStatus_StopsAndReleasesHereButLeavesStatusAndRecordsNoEvent()
+    {
+        await _fakes.ApplyAsync(Spec("web", null, 80), Backends(80, "10.0.0.1:80"));
+        _fakes.ClearCalls();
+
+        var response = await _fakes.RemoveHandler().Handle(new Application.Services.RemoveService.RemoveService("default", "web") { KeepStatus = true, DrainTimeout = TimeSpan.Zero }, CancellationToken.None);
+
+        Assert.True(response.Removed);
+        Assert.Equal([("192.168.0.225:80", TimeSpan.Zero)], _fakes.StoppedListeners());
+        Assert.Equal(["remove 192.168.0.225"], _fakes.LinkCalls());
+        Assert.Empty(_fakes.Allocations.Leases());
+        await _fakes.Status.DidNotReceiveWithAnyArgs().WriteAsync(default, default, default);
+        await _fakes.Events.DidNotReceiveWithAnyArgs().RecordAsync(default!, default);
+    }
 }
