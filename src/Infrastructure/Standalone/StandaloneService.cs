@@ -3,6 +3,7 @@ using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Application.Services;
 using LoadBalancer.Application.Services.ApplyService;
 using LoadBalancer.Domain.Services;
+using LoadBalancer.Infrastructure.Kubernetes.Mapping;
 
 namespace LoadBalancer.Infrastructure.Standalone;
 
@@ -17,12 +18,7 @@ public sealed record StandaloneService(ServiceSpec Spec, IReadOnlyList<PortBacke
     public bool SameAs(StandaloneService other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        return Spec with { Ports = [] } == other.Spec with { Ports = [] }
-            && Spec.Ports.SequenceEqual(other.Spec.Ports)
-            && Policy == other.Policy
-            && HealthCheck == other.HealthCheck
-            && Backends.Count == other.Backends.Count
-            && Backends.Zip(other.Backends).All(pair => pair.First.Port == pair.Second.Port && pair.First.Endpoints.SequenceEqual(pair.Second.Endpoints));
+        return ApplyServiceComparer.SameCommand(ToCommand(), other.ToCommand());
     }
 }
 

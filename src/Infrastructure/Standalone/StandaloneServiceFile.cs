@@ -1,12 +1,11 @@
 using System.Globalization;
-using System.Text;
 using k8s;
 using k8s.Models;
-using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Application.Services;
 using LoadBalancer.Domain.Endpoints;
 using LoadBalancer.Domain.Services;
+using LoadBalancer.Infrastructure.Kubernetes.Mapping;
 
 namespace LoadBalancer.Infrastructure.Standalone;
 
@@ -122,9 +121,7 @@ public static class StandaloneServiceFile
     private static StandaloneService? Map(Document document, V1Service service, string defaultPolicy, List<string> notes, List<string> errors)
     {
         var where = document.Where(service.Metadata);
-        var problems = new List<string>();
-        var name = service.Metadata?.Name;
-        if (string.IsNullOrEmpty(name))
+        if (string.IsNullOrEmpty(service.Metadata?.Name))
         {
             errors.Add($"{where}: metadata.name: missing");
             return null;
@@ -137,42 +134,16 @@ public static class StandaloneServiceFile
             return null;
         }
 
-        var ns = string.IsNullOrEmpty(service.Metadata!.NamespaceProperty) ? DefaultNamespace : service.Metadata.NamespaceProperty;
-        var annotations = (IReadOnlyDictionary<string, string>?)service.Metadata.Annotations?.AsReadOnly();
-        var sharing = ServiceAnnotations.ReadSharing(annotations);
-        var forwarding = ForwardingAnnotations.Read(annotations);
-        problems.AddRange(sharing.Errors.Select(error => error.Message));
-        problems.AddRange(forwarding.Errors.Select(error => error.Message));
-
-        var ports = service.Spec!.Ports ?? [];
-        var portSpecs = ports.Select(port => new ServicePortSpec(port.Protocol ?? "TCP", port.Port, port.Name)).ToList();
-        var loadBalancerIp = string.IsNullOrEmpty(service.Spec.LoadBalancerIP) ? null : service.Spec.LoadBalancerIP;
-        var spec = new ServiceSpec(ns, name, portSpecs, loadBalancerIp, sharing.SharingKey, sharing.ExclusiveIp,
-            service.Metadata.CreationTimestamp is { } created ? new DateTimeOffset(DateTime.SpecifyKind(created, DateTimeKind.Utc)) : default);
-        var check = new ServiceSpecValidator().Validate(spec);
-        problems.AddRange(check.Errors.Select(failure => $"{FieldPath(failure.PropertyName)}: {failure.ErrorMessage}"));
-
-        var policy = forwarding.Policy;
-        switch (service.Spec.SessionAffinity)
-        {
-            case null or "" or "None":
-                break;
-            case "ClientIP":
-                policy ??= LoadBalancingPolicyNames.SourceHash;
-                break;
-            default:
-                problems.Add($"spec.sessionAffinity: '{service.Spec.SessionAffinity}' must be None or ClientIP");
-                break;
-        }
-
-        var backends = check.IsValid ? ReadBackends(ports, annotations, problems) : [];
+        var reading = ServiceReader.Read(service, DefaultNamespace, defaultPolicy);
+        var problems = new List<string>(reading.Errors);
+        var backends = reading.SpecIsValid ? ReadBackends(service.Spec!.Ports ?? [], reading.Annotations, problems) : [];
         if (problems.Count > 0)
         {
             errors.AddRange(problems.Select(problem => $"{where}: {problem}"));
             return null;
         }
 
-        return new StandaloneService(spec, backends, policy ?? defaultPolicy, forwarding.HealthCheck);
+        return new StandaloneService(reading.Spec!, backends, reading.Policy, reading.HealthCheck);
     }
 
     private static List<PortBackends> ReadBackends(IList<V1ServicePort> ports, IReadOnlyDictionary<string, string>? annotations, List<string> problems)
@@ -261,29 +232,6 @@ public static class StandaloneServiceFile
 
         problems.Add($"spec.ports[{index}].targetPort: '{target}' must be a number from {ServicePort.MinPort} to {ServicePort.MaxPort}");
         return null;
-    }
-
-    /// <summary>The validator's property path in the YAML's words: Ports[0].Port is spec.ports[0].port.</summary>
-    private static string FieldPath(string property) => property switch
-    {
-        "Namespace" => "metadata.namespace",
-        "Name" => "metadata.name",
-        "LoadBalancerIp" => "spec.loadBalancerIP",
-        "SharingKey" => $"metadata.annotations[{ServiceAnnotations.SharingKey}]",
-        "exclusiveIp" => $"metadata.annotations[{ServiceAnnotations.ExclusiveIp}]",
-        _ when property.StartsWith("Ports", StringComparison.Ordinal) => "spec.ports" + ToCamel(property["Ports".Length..]),
-        _ => property,
-    };
-
-    private static string ToCamel(string rest)
-    {
-        var builder = new StringBuilder(rest.Length);
-        for (var i = 0; i < rest.Length; i++)
-        {
-            builder.Append(i > 0 && rest[i - 1] == '.' ? char.ToLowerInvariant(rest[i]) : rest[i]);
-        }
-
-        return builder.ToString();
     }
 
     /// <summary>

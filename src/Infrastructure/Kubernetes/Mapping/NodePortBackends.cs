@@ -1,0 +1,92 @@
+using System.Net;
+using k8s.Models;
+using LoadBalancer.Application.Services;
+using LoadBalancer.Domain.Endpoints;
+
+namespace LoadBalancer.Infrastructure.Kubernetes.Mapping;
+
+/// <summary>Backends from outside the cluster: each ready worker's address with the port's NodePort.</summary>
+internal static class NodePortBackends
+{
+    private const string ReadyCondition = "Ready";
+    public const string LocalTrafficPolicy = "Local";
+
+    public static List<PortBackends> Find(
+        V1ServiceSpec spec,
+        IReadOnlyCollection<V1Node> nodes,
+        NodeSelector workers,
+        IReadOnlyList<string> addressTypes,
+        IReadOnlyList<V1EndpointSlice> slices,
+        List<string> diagnostics)
+    {
+        var candidates = nodes.Where(node => node is not null && IsReadyWorker(node, workers));
+        if (spec.ExternalTrafficPolicy == LocalTrafficPolicy)
+        {
+            // Local keeps the client's address by never forwarding between nodes, so only a node running one of the
+            // Service's pods can answer. kube-proxy tells that on healthCheckNodePort; the EndpointSlices say the
+            // same without probing every node, so the probe is not made here.
+            var local = EndpointSliceBackends.NodesWithReadyEndpoints(slices);
+            candidates = candidates.Where(node => local.Contains(node.Metadata.Name));
+        }
+
+        var addressed = new List<(string Node, IPAddress Address)>();
+        foreach (var node in candidates)
+        {
+            if (PreferredAddress(node, addressTypes) is { } address)
+            {
+                addressed.Add((node.Metadata.Name, address));
+            }
+            else
+            {
+                diagnostics.Add($"node {node.Metadata.Name}: skipped; no {string.Join(" or ", addressTypes)} address");
+            }
+        }
+
+        var ports = spec.Ports!;
+        var result = new List<PortBackends>(ports.Count);
+        for (var i = 0; i < ports.Count; i++)
+        {
+            var port = ports[i];
+            List<Endpoint> endpoints = [];
+            if (port.NodePort is > 0 and <= 65535 and var nodePort)
+            {
+                endpoints = DesiredServiceMapper.Canonical(addressed.Select(node => new Endpoint(node.Address, nodePort, node.Node)));
+            }
+            else
+            {
+                diagnostics.Add($"{DesiredServiceMapper.Describe(port, i)}: no backends; spec.ports[{i}].nodePort is not allocated");
+            }
+
+            result.Add(new PortBackends(DesiredServiceMapper.ToServicePort(port), endpoints));
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// A node being deleted is on its way out, so new connections are not sent there. An unschedulable (cordoned) node
+    /// still runs kube-proxy and answers on its NodePorts, so it stays.
+    /// </summary>
+    private static bool IsReadyWorker(V1Node node, NodeSelector workers) =>
+        !string.IsNullOrEmpty(node.Metadata?.Name)
+        && node.Metadata.DeletionTimestamp is null
+        && node.Status?.Conditions?.Any(condition => condition.Type == ReadyCondition && condition.Status == "True") == true
+        && workers.Matches(node.Metadata.Labels);
+
+    private static IPAddress? PreferredAddress(V1Node node, IReadOnlyList<string> addressTypes)
+    {
+        var addresses = node.Status?.Addresses ?? [];
+        foreach (var type in addressTypes)
+        {
+            foreach (var address in addresses)
+            {
+                if (address.Type == type && IPAddress.TryParse(address.Address, out var parsed))
+                {
+                    return parsed;
+                }
+            }
+        }
+
+        return null;
+    }
+}
