@@ -1,0 +1,412 @@
+using System.Collections;
+using System.Collections.Immutable;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Infrastructure.Kubernetes.Watching;
+
+/// <summary>
+/// Lists every object of a kind (page by page, from one snapshot), then watches from the list's resourceVersion,
+/// keeping an immutable cache that readers on any thread see swapped whole.
+/// </summary>
+/// <remarks>
+/// <para>A watch that ends (its server-side timeout, a dropped connection) is started again from the last
+/// resourceVersion seen, bookmarks included, so nothing is listed again. Only when the server no longer has that
+/// version (410 Gone) is everything listed again; the new list is diffed against the cache, so changes missed while
+/// disconnected, deletions included, are raised like any other.</para>
+/// <para>Failures are retried after an exponential backoff with jitter, reset once a watch works again.</para>
+/// <para>The objects handed out are the cached instances, shared with every other reader: callers must never mutate
+/// them (see <see cref="IResourceInformer{T}"/>).</para>
+/// </remarks>
+public sealed class ResourceInformer<T> : IResourceInformer<T>
+    where T : class, IKubernetesObject<V1ObjectMeta>
+{
+    private const int MaxListRestarts = 3;
+
+    /// <summary>A watch that ends sooner without an event is treated as a failure, so a server that closes watches at once is not hammered.</summary>
+    private static readonly TimeSpan HealthyWatchDuration = TimeSpan.FromSeconds(1);
+
+    private readonly IResourceSource<T> _source;
+    private readonly InformerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly TaskCompletionSource _firstSync = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile ImmutableDictionary<ObjectKey, T> _cache = ImmutableDictionary<ObjectKey, T>.Empty;
+    private volatile string? _resourceVersion;
+    private int _running;
+    private int _failures;
+
+    public ResourceInformer(IResourceSource<T> source, InformerOptions options, TimeProvider time, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        var problems = options.Validate();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(string.Join("; ", problems), nameof(options));
+        }
+
+        _source = source;
+        _options = options;
+        _time = time;
+        _logger = logger;
+    }
+
+    private enum WatchOutcome
+    {
+        /// <summary>Ended after working: watch again at once.</summary>
+        Ended,
+
+        /// <summary>Ended at once without an event: watch again after a backoff.</summary>
+        EndedEarly,
+
+        /// <summary>Silent for too long and cancelled: watch again at once.</summary>
+        Silent,
+
+        /// <summary>The resourceVersion has expired: list again.</summary>
+        Expired,
+
+        /// <summary>Failed: watch again from the same resourceVersion after a backoff.</summary>
+        Failed,
+    }
+
+    public event Action<ResourceChange<T>>? Changed;
+
+    public event Action? Synced;
+
+    public string Kind => _source.Kind;
+
+    public bool HasSynced => _firstSync.Task.IsCompleted;
+
+    public string? ResourceVersion => _resourceVersion;
+
+    public int Count => _cache.Count;
+
+    public IReadOnlyCollection<T> List() => new Snapshot(_cache);
+
+    public T? Get(string? @namespace, string name) => Get(new ObjectKey(@namespace, name));
+
+    public T? Get(ObjectKey key) => _cache.GetValueOrDefault(key);
+
+    public Task WaitForSyncAsync(CancellationToken cancellationToken) => _firstSync.Task.WaitAsync(cancellationToken);
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _running, 1) == 1)
+        {
+            throw new InvalidOperationException($"The {Kind} informer is already running.");
+        }
+
+        try
+        {
+            var mustList = true;
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                TimeSpan? backoff = null;
+                if (mustList)
+                {
+                    try
+                    {
+                        await ListAndReplaceAsync(cancellationToken).ConfigureAwait(false);
+                        mustList = false;
+                    }
+                    catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        backoff = NextBackoff();
+                        WatchingLog.ListFailed(_logger, Kind, e.Message, backoff.Value, e);
+                    }
+                }
+                else
+                {
+                    var outcome = await WatchOnceAsync(cancellationToken).ConfigureAwait(false);
+                    mustList = outcome.Result == WatchOutcome.Expired;
+                    backoff = outcome.Backoff;
+                }
+
+                if (backoff is { } delay)
+                {
+                    await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping is the only way out.
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    /// <summary>
+    /// The wait before retrying after <paramref name="failures"/> failures in a row: the initial backoff doubled per
+    /// further failure, capped, and then scaled by <paramref name="random"/> (0 to 1) into its upper half, so replicas
+    /// that failed together do not retry together.
+    /// </summary>
+    internal static TimeSpan Backoff(int failures, TimeSpan initial, TimeSpan max, double random)
+    {
+        var exponent = Math.Clamp(failures - 1, 0, 30);
+        var ceiling = Math.Min(max.Ticks, initial.Ticks * (1L << exponent));
+        return TimeSpan.FromTicks((long)(ceiling * (0.5 + (Math.Clamp(random, 0, 1) / 2))));
+    }
+
+    private TimeSpan NextBackoff()
+    {
+        _failures++;
+        return Backoff(_failures, _options.InitialBackoff, _options.MaxBackoff, Random.Shared.NextDouble());
+    }
+
+    private async Task ListAndReplaceAsync(CancellationToken cancellationToken)
+    {
+        var (items, resourceVersion, pages) = await ListAllAsync(cancellationToken).ConfigureAwait(false);
+        var previous = _cache;
+        var next = ImmutableDictionary.CreateBuilder<ObjectKey, T>();
+        var changes = new List<ResourceChange<T>>();
+        var (added, modified, deleted) = (0, 0, 0);
+        foreach (var item in items)
+        {
+            if (ObjectKey.Of(item) is not { } key)
+            {
+                WatchingLog.NamelessObject(_logger, Kind, "list");
+                continue;
+            }
+
+            if (!previous.TryGetValue(key, out var old))
+            {
+                next[key] = item;
+                changes.Add(new ResourceChange<T>(ChangeType.Added, null, item));
+                added++;
+            }
+            else if (SameVersion(old, item))
+            {
+                // The cached instance stays, so readers holding it still hold the current object.
+                next[key] = old;
+            }
+            else
+            {
+                next[key] = item;
+                changes.Add(new ResourceChange<T>(ChangeType.Modified, old, item));
+                modified++;
+            }
+        }
+
+        foreach (var (key, old) in previous)
+        {
+            if (!next.ContainsKey(key))
+            {
+                changes.Add(new ResourceChange<T>(ChangeType.Deleted, old, null));
+                deleted++;
+            }
+        }
+
+        _cache = next.ToImmutable();
+        _resourceVersion = resourceVersion;
+        WatchingLog.Listed(_logger, Kind, next.Count, pages, resourceVersion, added, modified, deleted);
+        foreach (var change in changes)
+        {
+            RaiseChanged(change);
+        }
+
+        if (_firstSync.TrySetResult())
+        {
+            WatchingLog.FirstSync(_logger, Kind, next.Count, resourceVersion);
+        }
+
+        RaiseSynced();
+    }
+
+    /// <summary>All pages of one list. A continue token that expires midway makes the pages inconsistent, so the list starts over.</summary>
+    private async Task<(List<T> Items, string ResourceVersion, int Pages)> ListAllAsync(CancellationToken cancellationToken)
+    {
+        for (var restarts = 0; ; restarts++)
+        {
+            var items = new List<T>();
+            string? continueToken = null;
+            var pages = 0;
+            try
+            {
+                while (true)
+                {
+                    var page = await _source.ListAsync(continueToken, _options.PageSize, cancellationToken).ConfigureAwait(false);
+                    pages++;
+                    items.AddRange(page.Items);
+                    if (page.Continue is null)
+                    {
+                        return (items, page.ResourceVersion, pages);
+                    }
+
+                    continueToken = page.Continue;
+                }
+            }
+            catch (ResourceExpiredException) when (continueToken is not null && restarts < MaxListRestarts)
+            {
+                WatchingLog.ListRestarted(_logger, Kind, pages);
+            }
+        }
+    }
+
+    private async Task<(WatchOutcome Result, TimeSpan? Backoff)> WatchOnceAsync(CancellationToken cancellationToken)
+    {
+        var from = _resourceVersion ?? string.Empty;
+        var started = _time.GetTimestamp();
+        var events = 0;
+        using var silence = new CancellationTokenSource(_options.SilenceTimeout, _time);
+        using var watchCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, silence.Token);
+        WatchingLog.WatchStarted(_logger, Kind, from);
+        try
+        {
+            var watch = _source.WatchAsync(from, _options.WatchTimeout, watchCancellation.Token).WithCancellation(watchCancellation.Token);
+            await foreach (var (type, obj) in watch.ConfigureAwait(false))
+            {
+                silence.CancelAfter(_options.SilenceTimeout);
+                if (type is not (WatchEventType.Added or WatchEventType.Modified or WatchEventType.Deleted or WatchEventType.Bookmark))
+                {
+                    var delay = NextBackoff();
+                    WatchingLog.UnexpectedWatchEvent(_logger, Kind, type.ToString(), _resourceVersion ?? string.Empty, delay);
+                    return (WatchOutcome.Failed, delay);
+                }
+
+                if (events++ == 0)
+                {
+                    _failures = 0;
+                }
+
+                Apply(type, obj);
+            }
+        }
+        catch (OperationCanceledException) when (silence.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            WatchingLog.WatchSilent(_logger, Kind, _options.SilenceTimeout, _resourceVersion ?? string.Empty);
+            return (WatchOutcome.Silent, null);
+        }
+        catch (ResourceExpiredException)
+        {
+            // Right after a list the version cannot have expired; if it keeps doing so, something is wrong, so slow down.
+            TimeSpan? delay = events == 0 ? NextBackoff() : null;
+            WatchingLog.WatchExpired(_logger, Kind, _resourceVersion ?? string.Empty, delay ?? TimeSpan.Zero);
+            return (WatchOutcome.Expired, delay);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            var delay = NextBackoff();
+            WatchingLog.WatchFailed(_logger, Kind, e.Message, _resourceVersion ?? string.Empty, delay, e);
+            return (WatchOutcome.Failed, delay);
+        }
+
+        if (events == 0 && _time.GetElapsedTime(started) < HealthyWatchDuration)
+        {
+            var delay = NextBackoff();
+            WatchingLog.WatchEndedEarly(_logger, Kind, from, _resourceVersion ?? string.Empty, delay);
+            return (WatchOutcome.EndedEarly, delay);
+        }
+
+        _failures = 0;
+        WatchingLog.WatchEnded(_logger, Kind, from, events, _resourceVersion ?? string.Empty);
+        return (WatchOutcome.Ended, null);
+    }
+
+    private void Apply(WatchEventType type, T obj)
+    {
+        if (type != WatchEventType.Bookmark)
+        {
+            if (ObjectKey.Of(obj) is not { } key)
+            {
+                WatchingLog.NamelessObject(_logger, Kind, "watch event");
+            }
+            else if (type == WatchEventType.Deleted)
+            {
+                Remove(key);
+            }
+            else
+            {
+                Upsert(key, obj);
+            }
+        }
+
+        if (obj?.Metadata?.ResourceVersion is { Length: > 0 } resourceVersion)
+        {
+            _resourceVersion = resourceVersion;
+        }
+    }
+
+    private void Upsert(ObjectKey key, T obj)
+    {
+        var cache = _cache;
+        var old = cache.GetValueOrDefault(key);
+        if (old is not null && SameVersion(old, obj))
+        {
+            return;
+        }
+
+        _cache = cache.SetItem(key, obj);
+        RaiseChanged(new ResourceChange<T>(old is null ? ChangeType.Added : ChangeType.Modified, old, obj));
+    }
+
+    private void Remove(ObjectKey key)
+    {
+        var cache = _cache;
+        if (cache.TryGetValue(key, out var old))
+        {
+            _cache = cache.Remove(key);
+            RaiseChanged(new ResourceChange<T>(ChangeType.Deleted, old, null));
+        }
+    }
+
+    private static bool SameVersion(T cached, T candidate) =>
+        cached.Metadata?.ResourceVersion is { Length: > 0 } version
+        && string.Equals(version, candidate.Metadata?.ResourceVersion, StringComparison.Ordinal);
+
+    private void RaiseChanged(ResourceChange<T> change)
+    {
+        if (Changed is not { } handlers)
+        {
+            return;
+        }
+
+        foreach (var handler in handlers.GetInvocationList())
+        {
+            try
+            {
+                ((Action<ResourceChange<T>>)handler)(change);
+            }
+            catch (Exception e)
+            {
+                WatchingLog.ChangeHandlerFailed(_logger, Kind, change.Type, ObjectKey.Of(change.Latest)?.ToString() ?? "?", e);
+            }
+        }
+    }
+
+    private void RaiseSynced()
+    {
+        if (Synced is not { } handlers)
+        {
+            return;
+        }
+
+        foreach (var handler in handlers.GetInvocationList())
+        {
+            try
+            {
+                ((Action)handler)();
+            }
+            catch (Exception e)
+            {
+                WatchingLog.SyncHandlerFailed(_logger, Kind, e);
+            }
+        }
+    }
+
+    /// <summary>The values of one cache version, without copying them.</summary>
+    private sealed class Snapshot(ImmutableDictionary<ObjectKey, T> cache) : IReadOnlyCollection<T>
+    {
+        public int Count => cache.Count;
+
+        public IEnumerator<T> GetEnumerator() => cache.Values.GetEnumerator();
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+}

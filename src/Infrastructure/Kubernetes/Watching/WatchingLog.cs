@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Infrastructure.Kubernetes.Watching;
+
+/// <summary>The informers' log lines, with stable EventIds 5101–5149.</summary>
+internal static partial class WatchingLog
+{
+    [LoggerMessage(EventId = 5101, Level = LogLevel.Debug, Message = "{Kind}: listed {Count} objects in {Pages} pages at resourceVersion {ResourceVersion}: {Added} added, {Modified} modified, {Deleted} deleted")]
+    public static partial void Listed(ILogger logger, string kind, int count, int pages, string resourceVersion, int added, int modified, int deleted);
+
+    [LoggerMessage(EventId = 5102, Level = LogLevel.Information, Message = "{Kind}: cache synced with {Count} objects at resourceVersion {ResourceVersion}")]
+    public static partial void FirstSync(ILogger logger, string kind, int count, string resourceVersion);
+
+    [LoggerMessage(EventId = 5103, Level = LogLevel.Information, Message = "{Kind}: the list's continue token expired after {Pages} pages; listing again from the start")]
+    public static partial void ListRestarted(ILogger logger, string kind, int pages);
+
+    [LoggerMessage(EventId = 5104, Level = LogLevel.Warning, Message = "{Kind}: list failed ({Reason}); retrying in {Delay}")]
+    public static partial void ListFailed(ILogger logger, string kind, string reason, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(EventId = 5105, Level = LogLevel.Debug, Message = "{Kind}: watching from resourceVersion {ResourceVersion}")]
+    public static partial void WatchStarted(ILogger logger, string kind, string resourceVersion);
+
+    [LoggerMessage(EventId = 5106, Level = LogLevel.Debug, Message = "{Kind}: the watch from resourceVersion {From} ended after {Events} events; watching again from {ResourceVersion}")]
+    public static partial void WatchEnded(ILogger logger, string kind, string from, int events, string resourceVersion);
+
+    [LoggerMessage(EventId = 5107, Level = LogLevel.Warning, Message = "{Kind}: the watch from resourceVersion {From} ended at once without an event; watching again from {ResourceVersion} in {Delay}")]
+    public static partial void WatchEndedEarly(ILogger logger, string kind, string from, string resourceVersion, TimeSpan delay);
+
+    [LoggerMessage(EventId = 5108, Level = LogLevel.Information, Message = "{Kind}: resourceVersion {ResourceVersion} is too old for the server (410 Gone); listing again in {Delay}")]
+    public static partial void WatchExpired(ILogger logger, string kind, string resourceVersion, TimeSpan delay);
+
+    [LoggerMessage(EventId = 5109, Level = LogLevel.Warning, Message = "{Kind}: the watch sent nothing for {Silence}; restarting it from resourceVersion {ResourceVersion}")]
+    public static partial void WatchSilent(ILogger logger, string kind, TimeSpan silence, string resourceVersion);
+
+    [LoggerMessage(EventId = 5110, Level = LogLevel.Warning, Message = "{Kind}: the watch failed ({Reason}); watching again from resourceVersion {ResourceVersion} in {Delay}")]
+    public static partial void WatchFailed(ILogger logger, string kind, string reason, string resourceVersion, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(EventId = 5111, Level = LogLevel.Warning, Message = "{Kind}: the watch sent an {Type} event; watching again from resourceVersion {ResourceVersion} in {Delay}")]
+    public static partial void UnexpectedWatchEvent(ILogger logger, string kind, string type, string resourceVersion, TimeSpan delay);
+
+    [LoggerMessage(EventId = 5112, Level = LogLevel.Error, Message = "{Kind}: a change handler threw on {ChangeType} {Key}; the informer goes on")]
+    public static partial void ChangeHandlerFailed(ILogger logger, string kind, ChangeType changeType, string key, Exception exception);
+
+    [LoggerMessage(EventId = 5113, Level = LogLevel.Error, Message = "{Kind}: a sync handler threw; the informer goes on")]
+    public static partial void SyncHandlerFailed(ILogger logger, string kind, Exception exception);
+
+    [LoggerMessage(EventId = 5114, Level = LogLevel.Warning, Message = "{Kind}: ignored an object without a name in a {Source}")]
+    public static partial void NamelessObject(ILogger logger, string kind, string source);
+}

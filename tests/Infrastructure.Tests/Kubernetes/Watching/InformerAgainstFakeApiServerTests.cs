@@ -1,0 +1,256 @@
+using System.Collections.Concurrent;
+using k8s;
+using k8s.Models;
+using LoadBalancer.Infrastructure.Kubernetes.Watching;
+using LoadBalancer.Tests.FakeKubernetesApi;
+
+namespace LoadBalancer.Infrastructure.Tests.Kubernetes.Watching;
+
+/// <summary>The client-backed sources and the informer against the fake API server, over the real wire protocol.</summary>
+public sealed class InformerAgainstFakeApiServerTests : IAsyncLifetime, IDisposable
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(5);
+
+    private static readonly InformerOptions Options = new()
+    {
+        PageSize = 2,
+        InitialBackoff = TimeSpan.FromMilliseconds(20),
+        MaxBackoff = TimeSpan.FromMilliseconds(200),
+    };
+
+    private readonly CancellationTokenSource _timeout = new(TimeSpan.FromSeconds(30));
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ConcurrentQueue<ResourceChange<V1Service>> _changes = new();
+    private readonly CapturingLogger<InformerAgainstFakeApiServerTests> _logger = new();
+    private FakeApiServer _server = null!;
+    private IKubernetes _client = null!;
+    private Task? _running;
+    private int _syncs;
+
+    public async Task InitializeAsync()
+    {
+        _server = await FakeApiServer.StartAsync(_timeout.Token);
+        _client = _server.CreateClient();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try
+        {
+            if (_running is not null)
+            {
+                await _running.WaitAsync(Deadline);
+            }
+        }
+        finally
+        {
+            _client.Dispose();
+            await _server.DisposeAsync();
+        }
+    }
+
+    public void Dispose()
+    {
+        _timeout.Dispose();
+        _stop.Dispose();
+    }
+
+    [Fact]
+    public async Task Informer_ListsInPagesThenFollowsLiveChanges()
+    {
+        foreach (var name in new[] { "a", "b", "c" })
+        {
+            _server.PutService(Service(name));
+        }
+
+        var informer = await StartSyncedAsync();
+        Assert.Equal(["a", "b", "c"], Names(informer));
+        Assert.Equal(2, ServiceLists().Count);
+        Assert.NotNull(ServiceLists()[1].Query("continue"));
+
+        _server.PutService(Service("d"));
+        _server.PutService(Service("a", port: 8080));
+        _server.DeleteService("default", "b");
+        await Until(() => _changes.Count == 6, "live changes arrived");
+
+        Assert.Equal(
+            [(ChangeType.Added, "d"), (ChangeType.Modified, "a"), (ChangeType.Deleted, "b")],
+            _changes.Skip(3).Select(c => (c.Type, c.Latest.Metadata.Name)));
+        Assert.Equal(["a", "c", "d"], Names(informer));
+        Assert.Equal(8080, informer.Get("default", "a")?.Spec.Ports[0].Port);
+        Assert.Equal(_server.ResourceVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), informer.ResourceVersion);
+        Assert.Equal(2, ServiceLists().Count);
+    }
+
+    [Fact]
+    public async Task Informer_AfterCompactionWhileDisconnected_ListsAgainAndRaisesWhatChangedIncludingDeletions()
+    {
+        _server.PutService(Service("kept"));
+        _server.PutService(Service("deleted"));
+        _server.PutService(Service("changed"));
+        var informer = await StartSyncedAsync();
+        _changes.Clear();
+        await Until(() => _server.OpenWatches == 1, "the watch was open");
+
+        // Changes made while no watch is open, and then history the old resourceVersion needs is compacted away.
+        _server.Unavailable = true;
+        _server.DeleteService("default", "deleted");
+        _server.PutService(Service("changed", port: 9090));
+        _server.PutService(Service("added"));
+        _server.Compact();
+        _server.Unavailable = false;
+        await Until(() => Volatile.Read(ref _syncs) == 2, "the relist completed");
+
+        Assert.Equal(["added", "changed", "kept"], Names(informer));
+        Assert.Equal(
+            [(ChangeType.Added, "added"), (ChangeType.Modified, "changed"), (ChangeType.Deleted, "deleted")],
+            _changes.Select(c => (c.Type, c.Latest.Metadata.Name)).Order());
+        Assert.Equal(2, ServiceLists().Count(r => r.Query("continue") is null));
+        Assert.Contains(_logger.Entries, e => e.EventId.Id == 5108);
+    }
+
+    [Fact]
+    public async Task Informer_WatchDropped_WatchesAgainFromTheLastResourceVersionWithoutListing()
+    {
+        var informer = await StartSyncedAsync();
+        var put = _server.PutService(Service("a"));
+        await Until(() => informer.ResourceVersion == put.Metadata.ResourceVersion, "a arrived");
+
+        _server.DropWatches();
+        await Until(() => ServiceWatches().Any(w => w.Query("resourceVersion") == put.Metadata.ResourceVersion), "a watch from a's resourceVersion was opened");
+        _server.PutService(Service("b"));
+        await Until(() => Names(informer).SequenceEqual(["a", "b"]), "b arrived on the new watch");
+
+        Assert.Single(ServiceLists());
+        Assert.Equal(1, Volatile.Read(ref _syncs));
+    }
+
+    [Fact]
+    public async Task Informer_ServerUnavailableForAWhile_BacksOffThenCatchesUpWithoutListing()
+    {
+        _server.PutService(Service("a"));
+        var informer = await StartSyncedAsync();
+        await Until(() => _server.OpenWatches == 1, "the watch was open");
+
+        _server.Unavailable = true;
+        _server.PutService(Service("b"));
+        _server.DeleteService("default", "a");
+        await Until(() => Unavailable().Count >= 4, "the informer retried during the outage");
+        var retries = Unavailable();
+        _server.Unavailable = false;
+        await Until(() => _changes.Count == 3, "the changes made during the outage arrived");
+
+        Assert.Equal(["b"], Names(informer));
+        Assert.Single(ServiceLists());
+        var gaps = retries.Zip(retries.Skip(1), (first, second) => second.At - first.At).ToList();
+        Assert.True(gaps[^1] >= TimeSpan.FromMilliseconds(20), $"retries were not backed off: {string.Join(", ", gaps)}");
+        Assert.Contains(_logger.Entries, e => e.EventId.Id == 5110);
+        Assert.Equal([(ChangeType.Added, "b"), (ChangeType.Deleted, "a")], _changes.Skip(1).Select(c => (c.Type, c.Latest.Metadata.Name)));
+    }
+
+    [Fact]
+    public async Task Informer_Bookmark_AdvancesTheResourceVersionTheNextWatchStartsFrom()
+    {
+        _server.PutService(Service("a"));
+        var informer = await StartSyncedAsync();
+        _server.PutNode(new V1Node { Metadata = new V1ObjectMeta { Name = "n1" } });
+        var latest = _server.ResourceVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.NotEqual(latest, informer.ResourceVersion);
+        await Until(() => _server.OpenWatches == 1, "the watch was open");
+
+        _server.SendBookmarks();
+        await Until(() => informer.ResourceVersion == latest, "the bookmark arrived");
+        _server.DropWatches();
+        await Until(() => ServiceWatches().Any(w => w.Query("resourceVersion") == latest), "a watch from the bookmark's resourceVersion was opened");
+
+        Assert.Single(_changes);
+        Assert.All(ServiceWatches(), w => Assert.Equal("true", w.Query("allowWatchBookmarks")));
+    }
+
+    [Fact]
+    public async Task NodeSource_WithALabelSelector_ListsAndWatchesOnlyTheSelectedNodes()
+    {
+        _server.PutNode(Node("worker-1", worker: true));
+        _server.PutNode(Node("control-plane", worker: false));
+        var informer = new ResourceInformer<V1Node>(
+            KubernetesResourceSources.Nodes(_client, "node-role.kubernetes.io/worker"), Options, TimeProvider.System, _logger);
+        _running = informer.RunAsync(_stop.Token);
+        await informer.WaitForSyncAsync(_timeout.Token).WaitAsync(Deadline);
+
+        _server.PutNode(Node("worker-2", worker: true));
+        _server.PutNode(Node("control-plane-2", worker: false));
+        await Until(() => informer.Count == 2 && informer.Get(null, "worker-2") is not null, "worker-2 arrived");
+
+        Assert.Equal(["worker-1", "worker-2"], informer.List().Select(n => n.Metadata.Name).Order());
+        Assert.Same(informer.Get(null, "worker-1"), informer.Get("", "worker-1"));
+    }
+
+    [Fact]
+    public async Task EndpointSliceSource_ListsAndWatchesSlicesOfAllNamespaces()
+    {
+        _server.PutEndpointSlice(Slice("web-abc", "default"));
+        var informer = new ResourceInformer<V1EndpointSlice>(KubernetesResourceSources.EndpointSlices(_client), Options, TimeProvider.System, _logger);
+        _running = informer.RunAsync(_stop.Token);
+        await informer.WaitForSyncAsync(_timeout.Token).WaitAsync(Deadline);
+
+        _server.PutEndpointSlice(Slice("api-xyz", "other"));
+        await Until(() => informer.Get("other", "api-xyz") is not null, "the slice in another namespace arrived");
+
+        Assert.Equal(2, informer.Count);
+    }
+
+    private async Task<ResourceInformer<V1Service>> StartSyncedAsync()
+    {
+        var informer = new ResourceInformer<V1Service>(KubernetesResourceSources.Services(_client), Options, TimeProvider.System, _logger);
+        informer.Changed += _changes.Enqueue;
+        informer.Synced += () => Interlocked.Increment(ref _syncs);
+        _running = informer.RunAsync(_stop.Token);
+        await informer.WaitForSyncAsync(_timeout.Token).WaitAsync(Deadline);
+        return informer;
+    }
+
+    private List<RecordedRequest> ServiceRequests() =>
+        [.. _server.Requests.Where(r => r.Method == "GET" && r.Path == "/api/v1/services")];
+
+    private List<RecordedRequest> ServiceLists() => [.. ServiceRequests().Where(r => !r.IsWatch)];
+
+    private List<RecordedRequest> ServiceWatches() => [.. ServiceRequests().Where(r => r.IsWatch)];
+
+    /// <summary>Requests made while the server was unavailable: every one after the last request that preceded the outage.</summary>
+    private List<RecordedRequest> Unavailable() => [.. ServiceWatches().Skip(1)];
+
+    private static IEnumerable<string> Names(ResourceInformer<V1Service> informer) => informer.List().Select(s => s.Metadata.Name).Order();
+
+    private static V1Service Service(string name, int port = 80) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "default" },
+        Spec = new V1ServiceSpec { Type = "LoadBalancer", Ports = [new V1ServicePort { Port = port }] },
+    };
+
+    private static V1Node Node(string name, bool worker) => new()
+    {
+        Metadata = new V1ObjectMeta
+        {
+            Name = name,
+            Labels = worker ? new Dictionary<string, string> { ["node-role.kubernetes.io/worker"] = "" } : new Dictionary<string, string>(),
+        },
+    };
+
+    private static V1EndpointSlice Slice(string name, string ns) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns },
+        AddressType = "IPv4",
+        Endpoints = [],
+    };
+
+    private static async Task Until(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Deadline;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");
+            await Task.Delay(10);
+        }
+    }
+}
