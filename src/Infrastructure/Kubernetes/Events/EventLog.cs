@@ -1,0 +1,17 @@
+using LoadBalancer.Domain.Services;
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Infrastructure.Kubernetes.Events;
+
+/// <summary>The Kubernetes event recorder's log lines, with stable EventIds 5220–5239.</summary>
+internal static partial class EventLog
+{
+    [LoggerMessage(EventId = 5220, Level = LogLevel.Information, Message = "{Service} {Reason}: {Message}")]
+    public static partial void Normal(ILogger logger, ServiceKey service, string reason, string message);
+
+    [LoggerMessage(EventId = 5221, Level = LogLevel.Warning, Message = "{Service} {Reason}: {Message}")]
+    public static partial void Warning(ILogger logger, ServiceKey service, string reason, string message);
+
+    [LoggerMessage(EventId = 5222, Level = LogLevel.Warning, Message = "Could not create the {Reason} Event on {Service}: {Error}")]
+    public static partial void CreateFailed(ILogger logger, ServiceKey service, string reason, string error);
+}

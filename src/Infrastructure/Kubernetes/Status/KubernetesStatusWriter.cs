@@ -1,0 +1,156 @@
+using System.Collections.Concurrent;
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using LoadBalancer.Application.Abstractions;
+using LoadBalancer.Domain.Services;
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Infrastructure.Kubernetes.Status;
+
+/// <summary>
+/// Writes a Service's assigned IP to <c>status.loadBalancer.ingress</c> (and, when asked, <c>spec.externalIPs</c>) with
+/// merge patches, only when the value changes: the Service as the informer last saw it tells what the cluster holds, so a
+/// restart with unchanged IPs writes nothing.
+/// </summary>
+/// <remarks>
+/// The informer lags behind a write. Until it shows a newer version of the Service than the one a write was based on,
+/// what was written is taken as the truth, so a burst of identical writes patches once; once it moves on (our own patch
+/// arriving, or someone else's edit) the Service's own status is the truth again, and an edited status is written back.
+/// </remarks>
+internal sealed class KubernetesStatusWriter(
+    IKubernetes client,
+    IServiceLookup services,
+    KubernetesStatusOptions options,
+    ILogger<KubernetesStatusWriter> logger)
+    : IServiceStatusWriter
+{
+    private readonly ConcurrentDictionary<ServiceKey, Written> _written = new();
+
+    /// <summary>
+    /// Writes the status. A Service that no longer exists (unknown to the lookup, or 404 from the API server) is not an
+    /// error: there is nothing left to write to.
+    /// </summary>
+    /// <exception cref="HttpOperationException">The API server refused the patch or is unavailable; the caller retries.</exception>
+    /// <exception cref="HttpRequestException">The API server could not be reached; the caller retries.</exception>
+    public async ValueTask WriteAsync(ServiceKey service, IPAddress? ip, CancellationToken cancellationToken)
+    {
+        var current = services.Find(service);
+        if (current is null)
+        {
+            _written.TryRemove(service, out _);
+            StatusLog.ServiceGone(logger, service);
+            return;
+        }
+
+        var version = current.Metadata?.ResourceVersion;
+        var last = _written.TryGetValue(service, out var written) ? written : null;
+
+        // The informer still shows the version our last write started from, so its status and spec are stale.
+        var stale = last is not null && last.ResourceVersion == version;
+        if (stale && Equals(last!.Ip, ip))
+        {
+            LogUnchanged(service, ip);
+            return;
+        }
+
+        try
+        {
+            var wroteSpec = options.SetExternalIps
+                && await WriteExternalIpsAsync(service, current, ip, last, stale, cancellationToken).ConfigureAwait(false);
+            var wroteStatus = await WriteIngressAsync(service, current, ip, stale, cancellationToken).ConfigureAwait(false);
+            if (!wroteSpec && !wroteStatus)
+            {
+                // The informer's copy is up to date, so there is nothing to remember it by.
+                _written.TryRemove(service, out _);
+                LogUnchanged(service, ip);
+                return;
+            }
+        }
+        catch (HttpOperationException failure) when (failure.Response?.StatusCode == HttpStatusCode.NotFound)
+        {
+            _written.TryRemove(service, out _);
+            StatusLog.ServiceGone(logger, service);
+            return;
+        }
+
+        _written[service] = new Written(ip, version);
+    }
+
+    private async Task<bool> WriteIngressAsync(
+        ServiceKey service, V1Service current, IPAddress? ip, bool stale, CancellationToken cancellationToken)
+    {
+        if (!stale && LoadBalancerIngress.Holds(current, ip))
+        {
+            return false;
+        }
+
+        var patch = new V1Patch(LoadBalancerIngress.StatusPatch(current, ip), V1Patch.PatchType.MergePatch);
+        await client.CoreV1.PatchNamespacedServiceStatusAsync(
+            patch, service.Name, service.Namespace, fieldManager: options.FieldManager, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        if (ip is null)
+        {
+            StatusLog.IngressCleared(logger, service);
+        }
+        else
+        {
+            StatusLog.IngressWritten(logger, service, ip);
+        }
+
+        return true;
+    }
+
+    private async Task<bool> WriteExternalIpsAsync(
+        ServiceKey service, V1Service current, IPAddress? ip, Written? last, bool stale, CancellationToken cancellationToken)
+    {
+        var ours = LoadBalancerIngress.StatusIps(current).ToHashSet();
+        if (last?.Ip is { } lastIp)
+        {
+            ours.Add(lastIp);
+        }
+
+        var wanted = LoadBalancerIngress.ExternalIps(current, ip, ours);
+        if (!stale && wanted.SequenceEqual(current.Spec?.ExternalIPs ?? []))
+        {
+            return false;
+        }
+
+        var patch = new V1Patch(LoadBalancerIngress.ExternalIpsPatch(wanted), V1Patch.PatchType.MergePatch);
+        await client.CoreV1.PatchNamespacedServiceAsync(
+            patch, service.Name, service.Namespace, fieldManager: options.FieldManager, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        StatusLog.ExternalIpsWritten(logger, service, wanted);
+        return true;
+    }
+
+    private void LogUnchanged(ServiceKey service, IPAddress? ip)
+    {
+        if (ip is null)
+        {
+            StatusLog.AlreadyCleared(logger, service);
+        }
+        else
+        {
+            StatusLog.Unchanged(logger, service, ip);
+        }
+    }
+
+    /// <summary>What was last written, and the version of the Service the write was based on.</summary>
+    private sealed record Written(IPAddress? Ip, string? ResourceVersion);
+}
+
+/// <summary>Builds the Kubernetes status writer for the composition root, which cannot see the internal class.</summary>
+public static class KubernetesStatusWriterFactory
+{
+    public static IServiceStatusWriter Create(
+        IKubernetes client, IServiceLookup services, KubernetesStatusOptions options, ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        return new KubernetesStatusWriter(client, services, options, loggerFactory.CreateLogger<KubernetesStatusWriter>());
+    }
+}

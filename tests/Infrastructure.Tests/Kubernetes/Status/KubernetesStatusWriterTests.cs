@@ -1,0 +1,383 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using LoadBalancer.Domain.Services;
+using LoadBalancer.Infrastructure.Kubernetes.Status;
+using LoadBalancer.Tests.FakeKubernetesApi;
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Infrastructure.Tests.Kubernetes.Status;
+
+public sealed class KubernetesStatusWriterTests : IAsyncLifetime
+{
+    private static readonly ServiceKey Web = new("shop", "web");
+    private static readonly IPAddress Ip = IPAddress.Parse("192.0.2.10");
+    private static readonly IPAddress OtherIp = IPAddress.Parse("192.0.2.11");
+
+    private readonly CapturingLogger<KubernetesStatusWriter> _logger = new();
+    private FakeApiServer _server = null!;
+    private IKubernetes _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await FakeApiServer.StartAsync();
+        _client = _server.CreateClient();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Write_NewIp_MergePatchesIngressWithIpProxyModeAndTheServicesPorts()
+    {
+        _server.PutService(Service());
+        var writer = Writer();
+
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+
+        var patch = Assert.Single(_server.StatusPatches);
+        Assert.Equal(("services", "shop", "web", "status"), (patch.Resource, patch.Namespace, patch.Name, patch.Subresource));
+        Assert.StartsWith("application/merge-patch+json", patch.ContentType, StringComparison.Ordinal);
+        Assert.Equal("little-load-balancer", patch.FieldManager);
+        var ingress = Assert.Single(IngressOf(patch.Body));
+        Assert.Equal("192.0.2.10", (string?)ingress!["ip"]);
+        Assert.Equal("Proxy", (string?)ingress["ipMode"]);
+        var ports = ingress["ports"]!.AsArray().Select(port => ((int)port!["port"]!, (string?)port["protocol"])).ToList();
+        Assert.Equal([(80, "TCP"), (53, "UDP")], ports);
+
+        var stored = Assert.Single(_server.GetService("shop", "web")!.Status.LoadBalancer.Ingress);
+        Assert.Equal("192.0.2.10", stored.Ip);
+        Assert.Contains(_logger.Entries, entry => entry.EventId.Id == 5201 && entry.Level == LogLevel.Information);
+    }
+
+    [Fact]
+    public async Task Write_StatusAlreadyHoldsTheIp_SendsNoRequest()
+    {
+        // As after a restart: the cluster already shows what the daemon assigns again.
+        _server.PutService(Service(ingressIp: Ip));
+        var before = _server.Requests.Count;
+        var writer = Writer();
+
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+
+        Assert.Empty(_server.StatusPatches);
+        Assert.Equal(before, _server.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Write_StatusHoldsAnotherIp_IsWritten()
+    {
+        _server.PutService(Service(ingressIp: OtherIp));
+        var writer = Writer();
+
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+
+        Assert.Single(_server.StatusPatches);
+        Assert.Equal("192.0.2.10", Assert.Single(_server.GetService("shop", "web")!.Status.LoadBalancer.Ingress).Ip);
+    }
+
+    [Fact]
+    public async Task Write_StatusWithoutIpModeFromAnOlderApiServer_CountsAsWritten()
+    {
+        var service = Service(ingressIp: Ip);
+        service.Status.LoadBalancer.Ingress[0].IpMode = null;
+        _server.PutService(service);
+        var writer = Writer();
+
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+
+        Assert.Empty(_server.StatusPatches);
+    }
+
+    [Fact]
+    public async Task Write_StatusWithOtherPorts_IsWritten()
+    {
+        var service = Service(ingressIp: Ip);
+        service.Status.LoadBalancer.Ingress[0].Ports = [new V1PortStatus { Port = 80, Protocol = "TCP" }];
+        _server.PutService(service);
+        var writer = Writer();
+
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+
+        Assert.Single(_server.StatusPatches);
+    }
+
+    [Fact]
+    public async Task Write_SameIpTwiceBeforeTheCacheCatchesUp_PatchesOnce()
+    {
+        var cached = _server.PutService(Service());
+        var writer = Writer(_ => cached);
+
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+
+        Assert.Single(_server.StatusPatches);
+    }
+
+    [Fact]
+    public async Task Write_BackToTheOldIpBeforeTheCacheCatchesUp_IsWrittenAgain()
+    {
+        // The cache still shows the old IP, but the cluster holds the one written in between.
+        var cached = _server.PutService(Service(ingressIp: OtherIp));
+        var writer = Writer(_ => cached);
+
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, OtherIp, CancellationToken.None);
+
+        Assert.Equal(2, _server.StatusPatches.Count);
+        Assert.Equal("192.0.2.11", Assert.Single(_server.GetService("shop", "web")!.Status.LoadBalancer.Ingress).Ip);
+    }
+
+    [Fact]
+    public async Task Write_StatusEditedBySomeoneElseAfterTheWrite_IsWrittenAgain()
+    {
+        _server.PutService(Service());
+        var writer = Writer();
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+
+        _server.PutService(Service(ingressIp: OtherIp));
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+
+        Assert.Equal(2, _server.StatusPatches.Count);
+        Assert.Equal("192.0.2.10", Assert.Single(_server.GetService("shop", "web")!.Status.LoadBalancer.Ingress).Ip);
+    }
+
+    [Fact]
+    public async Task Write_SameIpAfterTheCacheCaughtUp_SendsNoPatch()
+    {
+        _server.PutService(Service());
+        var writer = Writer();
+
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+
+        Assert.Single(_server.StatusPatches);
+    }
+
+    [Fact]
+    public async Task Write_Null_WritesAnEmptyIngressList()
+    {
+        _server.PutService(Service(ingressIp: Ip));
+        var writer = Writer();
+
+        await writer.WriteAsync(Web, null, CancellationToken.None);
+
+        var patch = Assert.Single(_server.StatusPatches);
+        Assert.Empty(IngressOf(patch.Body));
+        Assert.Empty(_server.GetService("shop", "web")!.Status?.LoadBalancer?.Ingress ?? []);
+        Assert.Contains(_logger.Entries, entry => entry.EventId.Id == 5202);
+    }
+
+    [Fact]
+    public async Task Write_NullWhenTheStatusIsAlreadyEmpty_SendsNoPatch()
+    {
+        _server.PutService(Service());
+        var writer = Writer();
+
+        await writer.WriteAsync(Web, null, CancellationToken.None);
+
+        Assert.Empty(_server.StatusPatches);
+    }
+
+    [Fact]
+    public async Task Write_ExternalIpsOff_LeavesTheSpecAlone()
+    {
+        _server.PutService(Service(externalIps: ["10.0.0.1"]));
+        var writer = Writer();
+
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+
+        Assert.Empty(_server.Patches);
+        Assert.Equal(["10.0.0.1"], _server.GetService("shop", "web")!.Spec.ExternalIPs);
+    }
+
+    [Fact]
+    public async Task Write_ExternalIpsOn_AddsTheIpAndKeepsOtherEntries()
+    {
+        _server.PutService(Service(externalIps: ["10.0.0.1"]));
+        var writer = Writer(setExternalIps: true);
+
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+
+        var patch = Assert.Single(_server.Patches);
+        Assert.Equal(("services", "shop", "web", (string?)null), (patch.Resource, patch.Namespace, patch.Name, patch.Subresource));
+        Assert.StartsWith("application/merge-patch+json", patch.ContentType, StringComparison.Ordinal);
+        Assert.Equal("little-load-balancer", patch.FieldManager);
+        Assert.Equal(["10.0.0.1", "192.0.2.10"], _server.GetService("shop", "web")!.Spec.ExternalIPs);
+        Assert.Single(_server.StatusPatches);
+    }
+
+    [Fact]
+    public async Task Write_ExternalIpsOnAndAlreadyThere_SendsNoPatch()
+    {
+        _server.PutService(Service(ingressIp: Ip, externalIps: ["10.0.0.1", "192.0.2.10"]));
+        var writer = Writer(setExternalIps: true);
+
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+
+        Assert.Empty(_server.Patches);
+        Assert.Empty(_server.StatusPatches);
+    }
+
+    [Fact]
+    public async Task Write_ExternalIpsOnAndIpChanges_ReplacesOnlyTheOldIp()
+    {
+        _server.PutService(Service(ingressIp: OtherIp, externalIps: ["192.0.2.11", "10.0.0.1"]));
+        var writer = Writer(setExternalIps: true);
+
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+
+        Assert.Equal(["10.0.0.1", "192.0.2.10"], _server.GetService("shop", "web")!.Spec.ExternalIPs);
+    }
+
+    [Fact]
+    public async Task Write_ExternalIpsOnAndBackToTheOldIpBeforeTheCacheCatchesUp_IsWrittenAgain()
+    {
+        var cached = _server.PutService(Service(ingressIp: OtherIp, externalIps: ["10.0.0.1", "192.0.2.11"]));
+        var writer = Writer(_ => cached, setExternalIps: true);
+
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, OtherIp, CancellationToken.None);
+
+        Assert.Equal(2, _server.Patches.Count);
+        Assert.Equal(["10.0.0.1", "192.0.2.11"], _server.GetService("shop", "web")!.Spec.ExternalIPs);
+    }
+
+    [Fact]
+    public async Task Write_ExternalIpsOnAndCleared_RemovesOnlyOurIp()
+    {
+        _server.PutService(Service(ingressIp: Ip, externalIps: ["10.0.0.1", "192.0.2.10"]));
+        var writer = Writer(setExternalIps: true);
+
+        await writer.WriteAsync(Web, null, CancellationToken.None);
+
+        Assert.Equal(["10.0.0.1"], _server.GetService("shop", "web")!.Spec.ExternalIPs);
+        Assert.Empty(_server.GetService("shop", "web")!.Status?.LoadBalancer?.Ingress ?? []);
+    }
+
+    [Fact]
+    public async Task Write_ExternalIpsOnAndOursWasTheOnlyEntry_RemovesTheField()
+    {
+        _server.PutService(Service(ingressIp: Ip, externalIps: ["192.0.2.10"]));
+        var writer = Writer(setExternalIps: true);
+
+        await writer.WriteAsync(Web, null, CancellationToken.None);
+
+        Assert.Empty(_server.GetService("shop", "web")!.Spec.ExternalIPs ?? []);
+    }
+
+    [Fact]
+    public async Task Write_ServiceUnknownToTheLookup_SendsNothingAndLogsAtDebug()
+    {
+        var writer = Writer(_ => null);
+
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+
+        Assert.Empty(_server.Requests);
+        var entry = Assert.Single(_logger.Entries, entry => entry.EventId.Id == 5204);
+        Assert.Equal(LogLevel.Debug, entry.Level);
+    }
+
+    [Fact]
+    public async Task Write_ServiceDeletedFromTheServerMeanwhile_IsNotAnError()
+    {
+        var cached = _server.PutService(Service());
+        _server.DeleteService("shop", "web");
+        var writer = Writer(_ => cached);
+
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+
+        Assert.Equal(404, Assert.Single(_server.StatusPatches).StatusCode);
+        Assert.Contains(_logger.Entries, entry => entry.EventId.Id == 5204 && entry.Level == LogLevel.Debug);
+    }
+
+    [Fact]
+    public async Task Write_ServiceDeletedMeanwhileWithExternalIpsOn_IsNotAnError()
+    {
+        var cached = _server.PutService(Service());
+        _server.DeleteService("shop", "web");
+        var writer = Writer(_ => cached, setExternalIps: true);
+
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+
+        Assert.Equal(404, Assert.Single(_server.Patches).StatusCode);
+        Assert.Empty(_server.StatusPatches);
+    }
+
+    [Fact]
+    public async Task Write_ApiServerUnavailable_ThrowsAndALaterRetryWrites()
+    {
+        _server.PutService(Service());
+        var writer = Writer();
+        _server.Unavailable = true;
+
+        var failure = await Assert.ThrowsAsync<HttpOperationException>(() => writer.WriteAsync(Web, Ip, CancellationToken.None).AsTask());
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, failure.Response.StatusCode);
+
+        _server.Unavailable = false;
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+
+        Assert.Equal(2, _server.Requests.Count(request => request.Method == "PATCH" && request.Path.EndsWith("/status", StringComparison.Ordinal)));
+        Assert.Equal(200, Assert.Single(_server.StatusPatches).StatusCode);
+        Assert.Equal("192.0.2.10", Assert.Single(_server.GetService("shop", "web")!.Status.LoadBalancer.Ingress).Ip);
+    }
+
+    [Fact]
+    public async Task Write_CustomFieldManager_IsSent()
+    {
+        _server.PutService(Service());
+        var writer = new KubernetesStatusWriter(_client, Lookup(Live), new KubernetesStatusOptions { FieldManager = "someone" }, _logger);
+
+        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+
+        Assert.Equal("someone", Assert.Single(_server.StatusPatches).FieldManager);
+    }
+
+    private V1Service? Live(ServiceKey key) => _server.GetService(key.Namespace, key.Name);
+
+    private KubernetesStatusWriter Writer(Func<ServiceKey, V1Service?>? find = null, bool setExternalIps = false) =>
+        new(_client, Lookup(find ?? Live), new KubernetesStatusOptions { SetExternalIps = setExternalIps }, _logger);
+
+    private static ServiceLookupStub Lookup(Func<ServiceKey, V1Service?> find) => new(find);
+
+    private static JsonArray IngressOf(string body) => JsonNode.Parse(body)!["status"]!["loadBalancer"]!["ingress"]!.AsArray();
+
+    private static V1Service Service(IPAddress? ingressIp = null, IList<string>? externalIps = null) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "Service",
+        Metadata = new V1ObjectMeta { Name = "web", NamespaceProperty = "shop" },
+        Spec = new V1ServiceSpec
+        {
+            Type = "LoadBalancer",
+            Ports =
+            [
+                new V1ServicePort { Name = "http", Port = 80, Protocol = "TCP" },
+                new V1ServicePort { Name = "dns", Port = 53, Protocol = "UDP" },
+            ],
+            ExternalIPs = externalIps,
+        },
+        Status = new V1ServiceStatus
+        {
+            LoadBalancer = new V1LoadBalancerStatus
+            {
+                Ingress = ingressIp is null
+                    ? []
+                    :
+                    [
+                        new V1LoadBalancerIngress
+                        {
+                            Ip = ingressIp.ToString(),
+                            IpMode = "Proxy",
+                            Ports = [new V1PortStatus { Port = 80, Protocol = "TCP" }, new V1PortStatus { Port = 53, Protocol = "UDP" }],
+                        },
+                    ],
+            },
+        },
+    };
+}
