@@ -1,0 +1,66 @@
+namespace LoadBalancer.Infrastructure.Kubernetes.Leadership;
+
+/// <summary>
+/// The Lease that decides which replica owns the addresses. The defaults give a takeover within about 2.5 s of a crash
+/// (lease duration plus one retry) and at once after a graceful shutdown, which releases the Lease.
+/// </summary>
+public sealed record LeaderElectionOptions
+{
+    public bool Enabled { get; init; } = true;
+
+    public string Namespace { get; init; } = "kube-system";
+
+    public string Name { get; init; } = "little-load-balancer";
+
+    /// <summary>This replica's name in the Lease (the pod name in a cluster).</summary>
+    public string Identity { get; init; } = $"{Environment.MachineName}-{Environment.ProcessId}";
+
+    /// <summary>How long a standby waits, after it last saw the Lease change, before it takes the Lease over.</summary>
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long the leader keeps leading without a successful renewal. Shorter than <see cref="LeaseDuration"/>, so the
+    /// old leader has stood down before a standby can take over.
+    /// </summary>
+    public TimeSpan RenewDeadline { get; init; } = TimeSpan.FromMilliseconds(1500);
+
+    /// <summary>How often the leader renews and a standby looks at the Lease.</summary>
+    public TimeSpan RetryPeriod { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Every problem with these values, naming the option and its value.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(Namespace))
+        {
+            problems.Add($"--lease-namespace: '{Namespace}' must not be empty");
+        }
+
+        if (string.IsNullOrWhiteSpace(Name))
+        {
+            problems.Add($"--lease-name: '{Name}' must not be empty");
+        }
+
+        if (string.IsNullOrWhiteSpace(Identity))
+        {
+            problems.Add($"--lease-identity: '{Identity}' must not be empty");
+        }
+
+        if (RetryPeriod <= TimeSpan.Zero)
+        {
+            problems.Add($"--lease-retry-period: '{RetryPeriod}' must be positive");
+        }
+
+        if (RenewDeadline <= RetryPeriod)
+        {
+            problems.Add($"--lease-renew-deadline: '{RenewDeadline}' must be longer than the retry period ({RetryPeriod})");
+        }
+
+        if (LeaseDuration <= RenewDeadline)
+        {
+            problems.Add($"--lease-duration: '{LeaseDuration}' must be longer than the renew deadline ({RenewDeadline})");
+        }
+
+        return problems;
+    }
+}

@@ -1,0 +1,317 @@
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Infrastructure.Kubernetes.Leadership;
+
+/// <summary>
+/// Leader election on a coordination.k8s.io Lease. Ours rather than the client's <c>LeaderElector</c> because that one
+/// does not release the Lease on shutdown (a standby would wait out the whole duration) and reads the wall clock, which
+/// tests cannot drive.
+/// </summary>
+/// <remarks>
+/// A standby takes the Lease over when it has seen no change to it for the holder's lease duration: time is measured
+/// on this replica's own clock from when it observed the change, so clock skew between nodes does not matter. The
+/// leader stands down when it has not renewed for <see cref="LeaderElectionOptions.RenewDeadline"/>, which is shorter
+/// than the duration, so two replicas never lead at once while the API server answers both.
+/// </remarks>
+public sealed partial class LeaseElector(IKubernetes client, LeaderElectionOptions options, TimeProvider time, ILogger<LeaseElector> logger)
+{
+    private LeaseRecord? _observed;
+    private long _observedAt;
+    private volatile string? _leader;
+    private volatile bool _leading;
+
+    /// <summary>The holder this replica last saw in the Lease; null before the first look or when nobody holds it.</summary>
+    public string? Leader => _leader;
+
+    public bool IsLeader => _leading;
+
+    public string Identity => options.Identity;
+
+    /// <summary>
+    /// Campaigns until <paramref name="cancellationToken"/> is cancelled. Each time this replica wins, <paramref name="lead"/>
+    /// runs with a token that is cancelled when leadership ends; it must then stand down before it returns. On
+    /// cancellation the Lease is released after <paramref name="lead"/> has returned, so a standby takes over at once.
+    /// </summary>
+    public async Task RunAsync(Func<CancellationToken, Task> lead, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lead);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (!await AcquireAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            using var leadership = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _leading = true;
+            LogStartedLeading(options.Identity, options.Namespace, options.Name);
+            var leading = LeadAsync(lead, leadership.Token);
+            await Task.WhenAny(leading, RenewUntilLostAsync(leadership.Token)).ConfigureAwait(false);
+            _leading = false;
+            await leadership.CancelAsync().ConfigureAwait(false);
+            await leading.ConfigureAwait(false);
+            LogStoppedLeading(options.Identity);
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                await ReleaseAsync().ConfigureAwait(false);
+                return;
+            }
+        }
+    }
+
+    private async Task LeadAsync(Func<CancellationToken, Task> lead, CancellationToken leadership)
+    {
+        try
+        {
+            await lead(leadership).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (leadership.IsCancellationRequested)
+        {
+        }
+        catch (Exception failure) when (failure is not OutOfMemoryException)
+        {
+            // Leading failed: let another replica try rather than hold a Lease that does no work.
+            LogLeadFailed(failure);
+            await ReleaseAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <returns>False when cancelled before winning.</returns>
+    private async Task<bool> AcquireAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (await TryAcquireOrRenewAsync(options.RetryPeriod * 2, cancellationToken).ConfigureAwait(false))
+            {
+                return true;
+            }
+
+            try
+            {
+                // A little jitter, so that standbys started together do not race for every change.
+                var jitter = options.RetryPeriod * (Random.Shared.NextDouble() * 0.2);
+                await Task.Delay(options.RetryPeriod + jitter, time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Renews every retry period; returns once renewal has failed for the whole renew deadline, or on cancellation.</summary>
+    private async Task RenewUntilLostAsync(CancellationToken leadership)
+    {
+        var lastRenewal = time.GetTimestamp();
+        while (!leadership.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(options.RetryPeriod, time, leadership).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            var left = options.RenewDeadline - time.GetElapsedTime(lastRenewal);
+            if (left > TimeSpan.Zero && await TryAcquireOrRenewAsync(left, leadership).ConfigureAwait(false))
+            {
+                lastRenewal = time.GetTimestamp();
+                continue;
+            }
+
+            if (time.GetElapsedTime(lastRenewal) >= options.RenewDeadline && !leadership.IsCancellationRequested)
+            {
+                LogLostLease(options.Identity, options.RenewDeadline.TotalMilliseconds);
+                return;
+            }
+        }
+    }
+
+    private async Task<bool> TryAcquireOrRenewAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        attempt.CancelAfter(timeout);
+        try
+        {
+            return await TryAcquireOrRenewAsync(attempt.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogLeaseTimedOut(timeout.TotalMilliseconds);
+            return false;
+        }
+        catch (HttpOperationException failure)
+        {
+            LogLeaseRequestRefused((int)failure.Response.StatusCode, failure.Response.ReasonPhrase);
+            return false;
+        }
+        catch (HttpRequestException failure)
+        {
+            LogLeaseRequestFailed(failure.Message);
+            return false;
+        }
+    }
+
+    private async Task<bool> TryAcquireOrRenewAsync(CancellationToken cancellationToken)
+    {
+        var leases = client.CoordinationV1;
+        var now = time.GetUtcNow().UtcDateTime;
+        V1Lease? lease;
+        try
+        {
+            lease = await leases.ReadNamespacedLeaseAsync(options.Name, options.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException failure) when (failure.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            lease = null;
+        }
+
+        if (lease is null)
+        {
+            var created = new V1Lease
+            {
+                ApiVersion = "coordination.k8s.io/v1",
+                Kind = "Lease",
+                Metadata = new V1ObjectMeta { Name = options.Name, NamespaceProperty = options.Namespace },
+                Spec = Holding(now, now, transitions: 0),
+            };
+            return await WriteAsync(() => leases.CreateNamespacedLeaseAsync(created, options.Namespace, cancellationToken: cancellationToken))
+                .ConfigureAwait(false);
+        }
+
+        var spec = lease.Spec ?? new V1LeaseSpec();
+        Observe(new LeaseRecord(spec.HolderIdentity, spec.RenewTime, lease.Metadata?.ResourceVersion));
+        var holder = spec.HolderIdentity;
+        var mine = holder == options.Identity;
+        if (!string.IsNullOrEmpty(holder) && !mine && time.GetElapsedTime(_observedAt) < HolderDuration(spec))
+        {
+            return false;
+        }
+
+        if (!mine)
+        {
+            LogTakingOver(options.Identity, string.IsNullOrEmpty(holder) ? "nobody (released)" : holder + " (expired)");
+        }
+
+        lease.Spec = mine
+            ? Holding(spec.AcquireTime ?? now, now, spec.LeaseTransitions ?? 0)
+            : Holding(now, now, (spec.LeaseTransitions ?? 0) + 1);
+        return await WriteAsync(() => leases.ReplaceNamespacedLeaseAsync(lease, options.Name, options.Namespace, cancellationToken: cancellationToken))
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>Writes the Lease; a conflict (someone else wrote first) is a lost race, not an error.</summary>
+    private async Task<bool> WriteAsync(Func<Task<V1Lease>> write)
+    {
+        try
+        {
+            var written = await write().ConfigureAwait(false);
+            Observe(new LeaseRecord(written.Spec?.HolderIdentity, written.Spec?.RenewTime, written.Metadata?.ResourceVersion));
+            return written.Spec?.HolderIdentity == options.Identity;
+        }
+        catch (HttpOperationException failure) when (failure.Response.StatusCode is HttpStatusCode.Conflict)
+        {
+            return false;
+        }
+    }
+
+    private void Observe(LeaseRecord record)
+    {
+        if (record != _observed)
+        {
+            _observed = record;
+            _observedAt = time.GetTimestamp();
+        }
+
+        var holder = string.IsNullOrEmpty(record.Holder) ? null : record.Holder;
+        if (holder != _leader)
+        {
+            _leader = holder;
+            LogNewLeader(holder ?? "(nobody)");
+        }
+    }
+
+    private TimeSpan HolderDuration(V1LeaseSpec spec) =>
+        spec.LeaseDurationSeconds is { } seconds and > 0 ? TimeSpan.FromSeconds(seconds) : options.LeaseDuration;
+
+    private V1LeaseSpec Holding(DateTime acquired, DateTime renewed, int transitions) => new()
+    {
+        HolderIdentity = options.Identity,
+        LeaseDurationSeconds = (int)Math.Ceiling(options.LeaseDuration.TotalSeconds),
+        AcquireTime = acquired,
+        RenewTime = renewed,
+        LeaseTransitions = transitions,
+    };
+
+    /// <summary>Gives the Lease up so a standby need not wait for it to expire. Best effort: on failure it expires.</summary>
+    private async Task ReleaseAsync()
+    {
+        using var timeout = new CancellationTokenSource(options.RenewDeadline);
+        try
+        {
+            var lease = await client.CoordinationV1.ReadNamespacedLeaseAsync(options.Name, options.Namespace, cancellationToken: timeout.Token)
+                .ConfigureAwait(false);
+            if (lease.Spec?.HolderIdentity != options.Identity)
+            {
+                return;
+            }
+
+            // An empty holder (not a missing one) is what standbys read as "released".
+            lease.Spec.HolderIdentity = string.Empty;
+            lease.Spec.LeaseDurationSeconds = 1;
+            lease.Spec.RenewTime = time.GetUtcNow().UtcDateTime;
+            await client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, options.Name, options.Namespace, cancellationToken: timeout.Token)
+                .ConfigureAwait(false);
+            _leader = null;
+            LogReleased(options.Identity, options.Namespace, options.Name);
+        }
+        catch (Exception failure) when (failure is HttpOperationException or HttpRequestException or OperationCanceledException)
+        {
+            LogReleaseFailed(failure.Message);
+        }
+    }
+
+    private sealed record LeaseRecord(string? Holder, DateTime? RenewTime, string? ResourceVersion);
+
+    [LoggerMessage(EventId = 5301, Level = LogLevel.Information, Message = "{Identity} is now the leader (Lease {Namespace}/{Name}): this replica owns the addresses")]
+    private partial void LogStartedLeading(string identity, string @namespace, string name);
+
+    [LoggerMessage(EventId = 5302, Level = LogLevel.Information, Message = "{Identity} stopped leading")]
+    private partial void LogStoppedLeading(string identity);
+
+    [LoggerMessage(EventId = 5303, Level = LogLevel.Warning, Message = "{Identity} could not renew the Lease for {DeadlineMs} ms and stands down")]
+    private partial void LogLostLease(string identity, double deadlineMs);
+
+    [LoggerMessage(EventId = 5304, Level = LogLevel.Information, Message = "The leader is now {Leader}")]
+    private partial void LogNewLeader(string leader);
+
+    [LoggerMessage(EventId = 5305, Level = LogLevel.Information, Message = "{Identity} takes the Lease over from {Previous}")]
+    private partial void LogTakingOver(string identity, string previous);
+
+    [LoggerMessage(EventId = 5306, Level = LogLevel.Information, Message = "{Identity} released the Lease {Namespace}/{Name}")]
+    private partial void LogReleased(string identity, string @namespace, string name);
+
+    [LoggerMessage(EventId = 5307, Level = LogLevel.Warning, Message = "Could not release the Lease; it expires on its own: {Reason}")]
+    private partial void LogReleaseFailed(string reason);
+
+    [LoggerMessage(EventId = 5308, Level = LogLevel.Debug, Message = "Lease request failed: {Reason}")]
+    private partial void LogLeaseRequestFailed(string reason);
+
+    [LoggerMessage(EventId = 5310, Level = LogLevel.Debug, Message = "Lease request got no answer within {TimeoutMs} ms")]
+    private partial void LogLeaseTimedOut(double timeoutMs);
+
+    [LoggerMessage(EventId = 5311, Level = LogLevel.Debug, Message = "Lease request refused: {Status} {Reason}")]
+    private partial void LogLeaseRequestRefused(int status, string? reason);
+
+    [LoggerMessage(EventId = 5309, Level = LogLevel.Error, Message = "Leading failed; releasing the Lease so that another replica can lead")]
+    private partial void LogLeadFailed(Exception failure);
+}
