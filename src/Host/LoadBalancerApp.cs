@@ -1,6 +1,7 @@
 using System.Reflection;
 using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Services;
+using LoadBalancer.Host.Cluster;
 using LoadBalancer.Host.CommandLine;
 using LoadBalancer.Infrastructure.Networking.Announcements;
 using LoadBalancer.Infrastructure.Networking.Netlink;
@@ -72,6 +73,16 @@ public static class LoadBalancerApp
                     cancellationToken).ConfigureAwait(false);
             case RunMode.DemoBackend:
                 return await DemoBackend.RunAsync(options.Listen, output, error, cancellationToken).ConfigureAwait(false);
+            case RunMode.Cluster:
+                return await ClusterMode.RunAsync(
+                    ClusterSettings.From(options),
+                    new AllocationOptions { Pool = options.RestrictedCidr, Excluded = options.Exclude },
+                    new ForwarderOptions { Engine = options.Engine },
+                    ClusterSettings.LinkDevice(options),
+                    new AnnouncementOptions { Enabled = !options.NoAnnounce },
+                    options.Cluster.Kubeconfig,
+                    error,
+                    cancellationToken).ConfigureAwait(false);
             default:
                 await output.WriteLineAsync(CommandLineParser.Usage).ConfigureAwait(false);
                 return Success;

@@ -12,6 +12,9 @@ public enum RunMode
     Standalone,
     Forward,
     DemoBackend,
+
+    /// <summary>No command, options only: the daemon against a Kubernetes cluster.</summary>
+    Cluster,
 }
 
 /// <summary>What the command line asked for, after parsing.</summary>
@@ -51,6 +54,45 @@ public sealed record CommandLineOptions
 
     /// <summary>standalone with a link device: no gratuitous ARP / unsolicited NA after adding an address.</summary>
     public bool NoAnnounce { get; init; }
+
+    /// <summary>The cluster mode's own settings; unused by the other modes.</summary>
+    public ClusterOptions Cluster { get; init; } = new();
+}
+
+/// <summary>The flags that only the cluster mode reads.</summary>
+public sealed record ClusterOptions
+{
+    /// <summary><c>--kubeconfig</c>; null: in-cluster config in a pod, else $KUBECONFIG or ~/.kube/config.</summary>
+    public string? Kubeconfig { get; init; }
+
+    /// <summary><c>--load-balancer-class</c>: the spec.loadBalancerClass that is ours.</summary>
+    public string? LoadBalancerClass { get; init; }
+
+    /// <summary><c>--ignore-unclassed</c>: leave Services without a loadBalancerClass to another implementation.</summary>
+    public bool IgnoreUnclassed { get; init; }
+
+    /// <summary><c>--backends nodeports|endpoints</c>; null picks endpoints inside a pod and NodePorts outside.</summary>
+    public string? Backends { get; init; }
+
+    /// <summary><c>--worker-selector</c>: which nodes take NodePort traffic.</summary>
+    public string? WorkerSelector { get; init; }
+
+    /// <summary><c>--node-address-types</c>: which node address to use, in order of preference.</summary>
+    public IReadOnlyList<string>? NodeAddressTypes { get; init; }
+
+    public bool TagWorkerNodes { get; init; }
+
+    /// <summary><c>--set-external-ips</c>: also write the IP into spec.externalIPs, as the original did.</summary>
+    public bool SetExternalIps { get; init; }
+
+    public string? LeaseNamespace { get; init; }
+
+    public string? LeaseName { get; init; }
+
+    public string? LeaseIdentity { get; init; }
+
+    /// <summary><c>--no-leader-election</c>: a single replica that owns the addresses from the start.</summary>
+    public bool NoLeaderElection { get; init; }
 }
 
 public sealed record CommandLineParseResult(CommandLineOptions? Options, IReadOnlyList<string> Errors)

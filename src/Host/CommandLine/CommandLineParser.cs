@@ -25,6 +25,9 @@ public static class CommandLineParser
           demo-backend            A tiny HTTP server answering "hello from IP:PORT" on each --listen IP:PORT.
           check-pool              Parse the pool, print its size and first addresses, and exit
                                   (0 when it is valid, 2 when it is not).
+          (no command)            Run against a Kubernetes cluster: watch Services of type LoadBalancer, Nodes
+                                  and EndpointSlices, allocate, forward and write status. In a pod the
+                                  in-cluster config is used; elsewhere --kubeconfig, $KUBECONFIG or ~/.kube/config.
           Modes that serve run until Ctrl-C or SIGTERM, then drain open connections and exit 0.
 
         Options:
@@ -41,11 +44,29 @@ public static class CommandLineParser
           --link-device NAME      standalone: put the addresses on this device over rtnetlink ("auto": the
                                   device of the default route); needed for a pool outside 127/8.
           --no-announce           standalone: no gratuitous ARP / unsolicited NA after adding an address.
+
+        Cluster options:
+          --kubeconfig FILE       The cluster to watch.
+          --load-balancer-class NAME  Serve Services with this spec.loadBalancerClass (and those with none).
+          --ignore-unclassed      Leave Services without a loadBalancerClass alone.
+          --backends nodeports|endpoints  Forward to worker NodeIP:NodePort (default outside a pod) or to
+                                  the ready pod endpoints (default inside a pod).
+          --worker-selector SEL   Label selector of the nodes that take traffic
+                                  (default node-role.kubernetes.io/worker).
+          --node-address-types LIST  Node address types by preference (default InternalIP,ExternalIP).
+          --tag-worker-nodes      Label nodes that lack the worker label.
+          --set-external-ips      Also write the IP into spec.externalIPs.
+          --lease-namespace NS, --lease-name NAME, --lease-identity ID
+                                  The Lease of the leader election (default kube-system/little-load-balancer,
+                                  identity $POD_NAME or the host name).
+          --no-leader-election    One replica only: own the addresses from the start.
+          The pool, --exclude, --engine, --policy, --link-device (default auto) and --no-announce apply too.
+
           -h, --help              Show this help.
           --version               Show the version.
         """;
 
-    private static readonly string[] Commands = ["check-pool", "standalone", "forward", "demo-backend"];
+    private static readonly string[] Commands = ["check-pool", "standalone", "forward", "demo-backend", "cluster mode (no command)"];
 
     public static CommandLineParseResult Parse(IReadOnlyList<string> args)
     {
@@ -176,6 +197,31 @@ public static class CommandLineParser
                     given.Add(flag);
                     options = options with { NoHealthCheck = true };
                     break;
+                case "--kubeconfig" or "--load-balancer-class" or "--backends" or "--worker-selector" or "--node-address-types"
+                    or "--lease-namespace" or "--lease-name" or "--lease-identity":
+                    given.Add(flag);
+                    if (TakeValue(args, ref i, flag, inlineValue, errors) is { } value)
+                    {
+                        options = options with { Cluster = ClusterValue(options.Cluster, flag, value, errors) };
+                    }
+
+                    break;
+                case "--ignore-unclassed":
+                    given.Add(flag);
+                    options = options with { Cluster = options.Cluster with { IgnoreUnclassed = true } };
+                    break;
+                case "--tag-worker-nodes":
+                    given.Add(flag);
+                    options = options with { Cluster = options.Cluster with { TagWorkerNodes = true } };
+                    break;
+                case "--set-external-ips":
+                    given.Add(flag);
+                    options = options with { Cluster = options.Cluster with { SetExternalIps = true } };
+                    break;
+                case "--no-leader-election":
+                    given.Add(flag);
+                    options = options with { Cluster = options.Cluster with { NoLeaderElection = true } };
+                    break;
                 default:
                     errors.Add(arg.StartsWith('-')
                         ? $"unknown option '{arg}' (see --help)"
@@ -184,14 +230,15 @@ public static class CommandLineParser
             }
         }
 
-        var chosen = help ? RunMode.Help : mode ?? RunMode.Help;
+        // The original's command line: options only, e.g. --kubeconfig FILE --restricted-cidr CIDR --link-device DEV.
+        var chosen = help ? RunMode.Help : mode ?? (given.Count > 0 ? RunMode.Cluster : RunMode.Help);
         options = options with { Mode = chosen, Listen = Endpoints(listen), Backends = Endpoints(backends) };
         if (chosen == RunMode.Standalone && !given.Contains("--restricted-cidr"))
         {
             options = options with { RestrictedCidr = CommandLineOptions.StandalonePool };
         }
 
-        if (chosen is RunMode.CheckPool or RunMode.Standalone or RunMode.Forward or RunMode.DemoBackend)
+        if (chosen is RunMode.CheckPool or RunMode.Standalone or RunMode.Forward or RunMode.DemoBackend or RunMode.Cluster)
         {
             CheckMode(options, given, errors);
         }
@@ -238,6 +285,9 @@ public static class CommandLineParser
         "standalone" => ["--restricted-cidr", "--exclude", "--engine", "--policy", "--link-device", "--no-announce"],
         "forward" => ["--engine", "--policy", "--listen", "--backend", "--no-health-check"],
         "demo-backend" => ["--listen"],
+        "cluster mode (no command)" => ["--restricted-cidr", "--exclude", "--engine", "--policy", "--link-device", "--no-announce",
+            "--kubeconfig", "--load-balancer-class", "--ignore-unclassed", "--backends", "--worker-selector", "--node-address-types",
+            "--tag-worker-nodes", "--set-external-ips", "--lease-namespace", "--lease-name", "--lease-identity", "--no-leader-election"],
         _ => [],
     };
 
@@ -247,9 +297,46 @@ public static class CommandLineParser
         RunMode.Standalone => "standalone",
         RunMode.Forward => "forward",
         RunMode.DemoBackend => "demo-backend",
+        RunMode.Cluster => "cluster mode (no command)",
         RunMode.Version => "--version",
         _ => "no command",
     };
+
+    private static ClusterOptions ClusterValue(ClusterOptions cluster, string flag, string value, List<string> errors)
+    {
+        switch (flag)
+        {
+            case "--kubeconfig":
+                return cluster with { Kubeconfig = value };
+            case "--load-balancer-class":
+                return cluster with { LoadBalancerClass = value };
+            case "--backends" when value is "nodeports" or "endpoints":
+                return cluster with { Backends = value };
+            case "--backends":
+                errors.Add($"--backends: '{value}' must be nodeports or endpoints");
+                return cluster;
+            case "--worker-selector":
+                return cluster with { WorkerSelector = value };
+            case "--node-address-types":
+                var types = value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+                var unknown = types.Where(type => !NodeAddressTypes.Contains(type)).ToList();
+                if (types.Length == 0 || unknown.Count > 0)
+                {
+                    errors.Add($"--node-address-types: '{value}' must list {string.Join(", ", NodeAddressTypes)} (comma-separated)");
+                    return cluster;
+                }
+
+                return cluster with { NodeAddressTypes = types };
+            case "--lease-namespace":
+                return cluster with { LeaseNamespace = value };
+            case "--lease-name":
+                return cluster with { LeaseName = value };
+            default:
+                return cluster with { LeaseIdentity = value };
+        }
+    }
+
+    private static readonly string[] NodeAddressTypes = ["InternalIP", "ExternalIP"];
 
     private static void TakeEndpoint(IReadOnlyList<string> args, ref int index, string flag, string? inlineValue, List<string> errors, List<Endpoint> into)
     {

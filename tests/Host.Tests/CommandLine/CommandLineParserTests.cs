@@ -180,7 +180,7 @@ public sealed class CommandLineParserModeTests
         Assert.Equal(
             [
                 "option '--backend' does not apply to demo-backend; it is for forward",
-                "option '--exclude' does not apply to demo-backend; it is for check-pool, standalone",
+                "option '--exclude' does not apply to demo-backend; it is for check-pool, standalone, cluster mode (no command)",
             ],
             result.Errors);
     }

@@ -1,0 +1,313 @@
+using System.Diagnostics;
+using System.Net;
+using k8s.Models;
+using LoadBalancer.Infrastructure.Kubernetes.Mapping;
+using LoadBalancer.Tests.FakeKubernetesApi;
+using static LoadBalancer.Host.Tests.Cluster.ClusterObjects;
+
+namespace LoadBalancer.Host.Tests.Cluster;
+
+/// <summary>
+/// The daemon in cluster mode end to end: the real KubernetesClient against an in-process API server speaking the real
+/// protocol, the real forwarder on loopback, asserting on what the API server received and on traffic.
+/// Each test has its own pool inside 127/8, so tests never share an address.
+/// </summary>
+public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(15);
+
+    private readonly EchoBackend _backend = new("A", IPAddress.Loopback, 0);
+    private FakeApiServer _api = null!;
+
+    public async Task InitializeAsync()
+    {
+        _api = await FakeApiServer.StartAsync();
+        _api.PutNode(Node("worker-1", "127.0.0.1"));
+    }
+
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    public void Dispose() => _backend.Dispose();
+
+    [Fact]
+    public async Task ConflictingExplicitIp_IsRefusedWithAWarningEvent_OthersMoveOn_AndItGetsTheIpOnceReleased()
+    {
+        await using var daemon = ClusterHarness.Start(_api, "127.0.111.0/29");
+        await daemon.ReadyAsync();
+        _api.PutService(Service("svc1", 8080, _backend.Port));
+        var first = await IngressEventuallyAsync("svc1");
+
+        _api.PutService(Service("svc2", 8080, _backend.Port, loadBalancerIp: first));
+        var refusal = await EventuallyAsync(() => _api.Events.FirstOrDefault(e => e.RegardingName == "svc2" && e.Type == "Warning"));
+        _api.PutService(Service("svc3", 8080, _backend.Port));
+        var third = await IngressEventuallyAsync("svc3");
+
+        Assert.NotEqual(first, third);
+        Assert.Contains(first, refusal.Note, StringComparison.Ordinal);
+        Assert.Contains("8080", refusal.Note, StringComparison.Ordinal);
+        Assert.DoesNotContain(_api.StatusPatches, patch => patch.Name == "svc2");
+        Assert.Equal("A:who", await AskAsync(first, 8080));
+        Assert.Equal("A:who", await AskAsync(third, 8080));
+
+        // Refused once, then left alone: no Event storm while nothing changes.
+        await Task.Delay(500);
+        Assert.Single(_api.Events, e => e.RegardingName == "svc2" && e.Type == "Warning");
+
+        _api.DeleteService("default", "svc1");
+        Assert.Equal(first, await IngressEventuallyAsync("svc2"));
+        Assert.Equal("A:who", await AskAsync(first, 8080));
+        Assert.Equal(0, await daemon.StopAsync());
+    }
+
+    [Fact]
+    public async Task NodeDeleted_LeavesTheServiceWithoutBackendsAndAWarning_AndANewNodeBringsTrafficBack()
+    {
+        await using var daemon = ClusterHarness.Start(_api, "127.0.112.0/29");
+        _api.PutService(Service("web", 8080, _backend.Port));
+        await daemon.ReadyAsync();
+        var ip = await IngressEventuallyAsync("web");
+        Assert.Equal("A:who", await AskAsync(ip, 8080));
+
+        _api.DeleteNode("worker-1");
+
+        var warning = await EventuallyAsync(() => _api.Events.FirstOrDefault(e => e.RegardingName == "web" && e.Reason == "NoBackends"));
+        Assert.Contains("8080", warning.Note, StringComparison.Ordinal);
+        Assert.True(await EventuallyTrueAsync(async () => await AskAsync(ip, 8080) is null));
+        Assert.False(daemon.Run.IsCompleted, daemon.Log.ToString());
+
+        _api.PutNode(Node("worker-2", "127.0.0.1"));
+        Assert.True(await EventuallyTrueAsync(async () => await AskAsync(ip, 8080) == "A:who"), daemon.Log.ToString());
+        Assert.Equal(ip, IngressIp(_api.GetService("default", "web")));
+    }
+
+    [Fact]
+    public async Task TypeChangedToClusterIp_ReleasesTheServiceAndClearsItsStatus()
+    {
+        await using var daemon = ClusterHarness.Start(_api, "127.0.113.0/29");
+        _api.PutService(Service("web", 8080, _backend.Port));
+        await daemon.ReadyAsync();
+        var ip = await IngressEventuallyAsync("web");
+
+        var changed = _api.GetService("default", "web")!;
+        changed.Spec.Type = "ClusterIP";
+        _api.PutService(changed);
+
+        Assert.True(await EventuallyTrueAsync(() => Task.FromResult(IngressIp(_api.GetService("default", "web")) is null)), daemon.Log.ToString());
+        Assert.Contains(_api.StatusPatches, patch => patch.Name == "web" && patch.Body.Contains("\"ingress\":[]", StringComparison.Ordinal));
+        Assert.True(await EventuallyTrueAsync(async () => await AskAsync(ip, 8080) is null));
+        await EventuallyAsync(() => _api.Events.FirstOrDefault(e => e.RegardingName == "web" && e.Reason == "IPReleased"));
+    }
+
+    [Fact]
+    public async Task ClassFilter_ServesItsClassAndUnclassed_AndNeverTouchesAnotherClass()
+    {
+        await using var daemon = ClusterHarness.Start(_api, "127.0.114.0/29", ClusterHarness.Options(loadBalancerClass: "littlelb.io/lb"));
+        _api.PutService(Service("ours", 8080, _backend.Port, loadBalancerClass: "littlelb.io/lb"));
+        _api.PutService(Service("theirs", 8081, _backend.Port, loadBalancerClass: "other.example/lb"));
+        _api.PutService(Service("plain", 8082, _backend.Port));
+        await daemon.ReadyAsync();
+
+        await IngressEventuallyAsync("ours");
+        await IngressEventuallyAsync("plain");
+        await Task.Delay(300);
+
+        Assert.DoesNotContain(_api.StatusPatches, patch => patch.Name == "theirs");
+        Assert.DoesNotContain(_api.Events, e => e.RegardingName == "theirs");
+        Assert.Null(IngressIp(_api.GetService("default", "theirs")));
+    }
+
+    [Fact]
+    public async Task EndpointSliceChurn_MovesNewConnections_WithoutCuttingOpenOnes()
+    {
+        var (a, b) = EchoBackend.Pair("127.0.0.2", "127.0.0.3");
+        await using var first = a;
+        await using var second = b;
+        await using var daemon = ClusterHarness.Start(_api, "127.0.115.0/29", ClusterHarness.Options(backends: BackendMode.Endpoints));
+        _api.PutService(Service("web", 8080, nodePort: 30080, targetPort: a.Port));
+        _api.PutEndpointSlice(Slice("web", a.Port, "127.0.0.2"));
+        await daemon.ReadyAsync();
+        var ip = await IngressEventuallyAsync("web");
+        using var open = await EchoConnection.OpenAsync(ip, 8080);
+        Assert.NotNull(open);
+        Assert.Equal("A:before", await open.AskAsync("before"));
+
+        _api.PutEndpointSlice(Slice("web", a.Port, "127.0.0.3"));
+
+        Assert.True(await EventuallyTrueAsync(async () => await EchoConnection.WhoAnswersAsync(ip, 8080) == "B"), daemon.Log.ToString());
+        Assert.Equal("A:after", await open.AskAsync("after"));
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal("B", await EchoConnection.WhoAnswersAsync(ip, 8080));
+        }
+    }
+
+    [Fact]
+    public async Task Restart_KeepsEveryIp_WritesNoStatusForThem_AndAllocatesNewServicesAround()
+    {
+        var before = new Dictionary<string, string>();
+        await using (var daemon = ClusterHarness.Start(_api, "127.0.116.0/29"))
+        {
+            await daemon.ReadyAsync();
+            foreach (var name in new[] { "b", "c", "d" })
+            {
+                _api.PutService(Service(name, 8080, _backend.Port));
+                before[name] = await IngressEventuallyAsync(name);
+            }
+
+            Assert.Equal(0, await daemon.StopAsync());
+        }
+
+        // The status survived the stop; a Service that sorts first and would take the first address on a fresh
+        // allocation arrives while the daemon is down.
+        Assert.All(before, entry => Assert.Equal(entry.Value, IngressIp(_api.GetService("default", entry.Key))));
+        _api.PutService(Service("a", 8080, _backend.Port, created: DateTime.UtcNow.AddDays(-1)));
+        var patchesBefore = _api.StatusPatches.Count;
+
+        await using var restarted = ClusterHarness.Start(_api, "127.0.116.0/29");
+        await restarted.ReadyAsync();
+
+        var a = await IngressEventuallyAsync("a");
+        Assert.DoesNotContain(a, before.Values);
+        Assert.All(before, entry => Assert.Equal(entry.Value, IngressIp(_api.GetService("default", entry.Key))));
+        Assert.Equal(["a"], _api.StatusPatches.Skip(patchesBefore).Select(patch => patch.Name).Distinct());
+        foreach (var ip in before.Values)
+        {
+            Assert.Equal("A:who", await AskAsync(ip, 8080));
+        }
+    }
+
+    [Fact]
+    public async Task ApiOutageWithCompaction_KeepsForwarding_ThenRelistsAndConverges()
+    {
+        await using var daemon = ClusterHarness.Start(_api, "127.0.117.0/29");
+        _api.PutService(Service("keep", 8080, _backend.Port));
+        _api.PutService(Service("gone", 8081, _backend.Port));
+        await daemon.ReadyAsync();
+        var keep = await IngressEventuallyAsync("keep");
+        var gone = await IngressEventuallyAsync("gone");
+
+        _api.Unavailable = true;
+        _api.DropWatches();
+        _api.DeleteService("default", "gone");
+        _api.PutService(Service("new", 8082, _backend.Port));
+        _api.Compact();
+        Assert.Equal("A:who", await AskAsync(keep, 8080));
+        Assert.Equal("A:who", await AskAsync(gone, 8081));
+        _api.Unavailable = false;
+
+        Assert.True(await EventuallyTrueAsync(async () => await AskAsync(gone, 8081) is null), daemon.Log.ToString());
+        var added = await IngressEventuallyAsync("new");
+        Assert.Equal("A:who", await AskAsync(added, 8082));
+        Assert.Equal("A:who", await AskAsync(keep, 8080));
+        Assert.Equal(keep, IngressIp(_api.GetService("default", "keep")));
+        Assert.Contains(_api.Requests, request => request.Method == "GET" && request.Path.Contains("/services", StringComparison.Ordinal)
+            && !request.Path.Contains("watch", StringComparison.Ordinal) && request.At > DateTimeOffset.UtcNow.AddSeconds(-30));
+    }
+
+    [Fact]
+    public async Task TwoReplicasOneLease_ExactlyOneServes_AndTheStandbyTakesOverWhenTheLeaderStops()
+    {
+        _api.PutService(Service("web", 8080, _backend.Port));
+        await using var one = ClusterHarness.Start(_api, "127.0.118.0/29", ClusterHarness.Options("one", leaderElection: true));
+        await one.ReadyAsync();
+        await using var two = ClusterHarness.Start(_api, "127.0.118.0/29", ClusterHarness.Options("two", leaderElection: true));
+        var ip = await IngressEventuallyAsync("web");
+        await (await two.ControllerAsync()).CachesSynced.WaitAsync(TimeSpan.FromSeconds(10));
+        await Task.Delay(1500);
+
+        Assert.True((await one.ControllerAsync()).IsLeading);
+        Assert.False((await two.ControllerAsync()).IsLeading);
+        Assert.Equal("one", _api.GetLease("kube-system", "llb-test")?.Spec.HolderIdentity);
+        Assert.Equal("A:who", await AskAsync(ip, 8080));
+
+        var stopped = Stopwatch.StartNew();
+        Assert.Equal(0, await one.StopAsync());
+        await two.ReadyAsync(TimeSpan.FromSeconds(10));
+        var takeover = stopped.Elapsed;
+
+        Assert.True(takeover < TimeSpan.FromSeconds(3), $"takeover took {takeover}");
+        Assert.Equal("two", _api.GetLease("kube-system", "llb-test")?.Spec.HolderIdentity);
+        Assert.Equal("A:who", await AskAsync(ip, 8080));
+        Assert.Equal(ip, IngressIp(_api.GetService("default", "web")));
+    }
+
+    [Fact]
+    public async Task StatusWriteFailing_IsRetriedUntilWritten_WithoutMovingTheService()
+    {
+        var failing = new FailingStatusPatches(times: 2);
+        var client = new k8s.Kubernetes(new k8s.KubernetesClientConfiguration { Host = _api.BaseAddress.ToString() }, failing);
+        await using var daemon = ClusterHarness.Start(_api, "127.0.119.8/29", client: client);
+        await daemon.ReadyAsync();
+
+        _api.PutService(Service("web", 8080, _backend.Port));
+
+        var ip = await IngressEventuallyAsync("web");
+        Assert.Equal(2, failing.Failed);
+        Assert.Equal("A:who", await AskAsync(ip, 8080));
+        Assert.Single(_api.StatusPatches, patch => patch.Name == "web");
+    }
+
+    [Fact]
+    public async Task TagWorkerNodes_LabelsUnlabelledNodesAtStartAndWhenAdded_WithAPatch()
+    {
+        _api.PutNode(Node("plain-1", "127.0.0.1", worker: false));
+        var options = ClusterHarness.Options();
+        await using var daemon = ClusterHarness.Start(_api, "127.0.119.16/29", options with { Controller = options.Controller with { TagWorkerNodes = true } });
+        await daemon.ReadyAsync();
+
+        _api.PutNode(Node("plain-2", "127.0.0.1", worker: false));
+
+        Assert.True(await EventuallyTrueAsync(() => Task.FromResult(
+            IsWorker("plain-1") && IsWorker("plain-2"))));
+        Assert.DoesNotContain(_api.Patches, patch => patch.Name == "worker-1");
+        Assert.Equal(["plain-1", "plain-2"], _api.Patches.Where(patch => patch.Resource == "nodes").Select(patch => patch.Name).Order());
+        Assert.All(_api.Patches, patch => Assert.StartsWith("application/merge-patch+json", patch.ContentType, StringComparison.Ordinal));
+    }
+
+    private bool IsWorker(string node) => _api.GetNode(node)?.Metadata.Labels?.ContainsKey("node-role.kubernetes.io/worker") == true;
+
+    private async Task<string> IngressEventuallyAsync(string name)
+    {
+        string? ip = null;
+        Assert.True(await EventuallyTrueAsync(() => Task.FromResult((ip = IngressIp(_api.GetService("default", name))) is not null)),
+            $"no ingress IP for {name}; status patches: {string.Join(" | ", _api.StatusPatches.Select(p => $"{p.Name} {p.Body}"))}; events: {string.Join(" | ", _api.Events.Select(e => $"{e.RegardingName} {e.Reason} {e.Note}"))}");
+        return ip!;
+    }
+
+    private static async Task<string?> AskAsync(string ip, int port)
+    {
+        using var connection = await EchoConnection.OpenAsync(ip, port);
+        return connection is null ? null : await connection.AskAsync("who");
+    }
+
+    private static async Task<T> EventuallyAsync<T>(Func<T?> find)
+        where T : class
+    {
+        T? found = null;
+        Assert.True(await Net.EventuallyAsync(() => (found = find()) is not null, Limit), $"nothing found within {Limit}");
+        return found!;
+    }
+
+    private static Task<bool> EventuallyTrueAsync(Func<Task<bool>> condition) => Net.EventuallyAsync(condition, Limit);
+
+    /// <summary>Answers the first status patches with 503 without passing them on, as an overloaded API server does.</summary>
+    private sealed class FailingStatusPatches(int times) : DelegatingHandler
+    {
+        private int _seen;
+        private int _failed;
+
+        public int Failed => Volatile.Read(ref _failed);
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Method == HttpMethod.Patch && request.RequestUri!.AbsolutePath.EndsWith("/status", StringComparison.Ordinal)
+                && Interlocked.Increment(ref _seen) <= times)
+            {
+                Interlocked.Increment(ref _failed);
+                return Task.FromResult(new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) { RequestMessage = request, Content = new StringContent("{}") });
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+}
