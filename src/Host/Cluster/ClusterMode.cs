@@ -1,7 +1,6 @@
 using k8s;
 using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Services;
-using LoadBalancer.Host.Logging;
 using LoadBalancer.Infrastructure;
 using LoadBalancer.Infrastructure.Forwarding;
 using LoadBalancer.Infrastructure.Kubernetes;
@@ -9,8 +8,6 @@ using LoadBalancer.Infrastructure.Kubernetes.Reconciliation;
 using LoadBalancer.Infrastructure.Networking.Announcements;
 using LoadBalancer.Infrastructure.Networking.Netlink;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace LoadBalancer.Host.Cluster;
 
@@ -58,24 +55,12 @@ public static class ClusterMode
 
         try
         {
-            var services = new ServiceCollection()
-                .AddLogging(logging => logging.ClearProviders()
-                    .SetMinimumLevel(LogLevel.Information)
-                    .AddProvider(new TextWriterLoggerProvider(error, LogLevel.Information)))
+            var services = DaemonServices.Create(error)
                 .AddKubernetesAdapter(api, adapter)
                 .AddLoadBalancer(allocation, forwarding, new ServiceOptions(), linkDevice, announcements);
-            await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
-            try
+            await using var provider = await DaemonServices.BuildAsync(services, error).ConfigureAwait(false);
+            if (provider is null)
             {
-                _ = provider.GetRequiredService<IAllocationRegistry>();
-            }
-            catch (OptionsValidationException invalid)
-            {
-                foreach (var failure in invalid.Failures)
-                {
-                    await error.WriteLineAsync($"error: --restricted-cidr/--exclude: {failure}").ConfigureAwait(false);
-                }
-
                 return LoadBalancerApp.UsageError;
             }
 

@@ -1,13 +1,11 @@
 using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Services;
-using LoadBalancer.Host.Logging;
 using LoadBalancer.Infrastructure.Forwarding;
 using LoadBalancer.Infrastructure.Networking.Announcements;
 using LoadBalancer.Infrastructure.Networking.Netlink;
 using Mediator;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace LoadBalancer.Host.Standalone;
 
@@ -27,23 +25,10 @@ public static class StandaloneMode
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(error);
-        var services = new ServiceCollection()
-            .AddLogging(logging => logging.ClearProviders()
-                .SetMinimumLevel(LogLevel.Information)
-                .AddProvider(new TextWriterLoggerProvider(error, LogLevel.Information)))
-            .AddLoadBalancer(allocation, forwarding, serviceOptions, linkDevice, announcements);
-        await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
-        try
+        var services = DaemonServices.Create(error).AddLoadBalancer(allocation, forwarding, serviceOptions, linkDevice, announcements);
+        await using var provider = await DaemonServices.BuildAsync(services, error).ConfigureAwait(false);
+        if (provider is null)
         {
-            _ = provider.GetRequiredService<IAllocationRegistry>();
-        }
-        catch (OptionsValidationException invalid)
-        {
-            foreach (var failure in invalid.Failures)
-            {
-                await error.WriteLineAsync($"error: --restricted-cidr/--exclude: {failure}").ConfigureAwait(false);
-            }
-
             return LoadBalancerApp.UsageError;
         }
 

@@ -161,19 +161,3 @@ internal sealed class KubernetesEventRecorder(
         return string.Concat(note.AsSpan(0, length), Ellipsis);
     }
 }
-
-/// <summary>Builds the Kubernetes event recorder for the composition root, which cannot see the internal class.</summary>
-public static class KubernetesEventRecorderFactory
-{
-    /// <returns>The recorder; it is also an <see cref="IServiceEventMemory"/>.</returns>
-    public static IEventRecorder Create(
-        IKubernetes client, IServiceLookup services, KubernetesEventOptions options, TimeProvider time, ILoggerFactory loggerFactory)
-    {
-        ArgumentNullException.ThrowIfNull(client);
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(time);
-        ArgumentNullException.ThrowIfNull(loggerFactory);
-        return new KubernetesEventRecorder(client, services, options, time, loggerFactory.CreateLogger<KubernetesEventRecorder>());
-    }
-}

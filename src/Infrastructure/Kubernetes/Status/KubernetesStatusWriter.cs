@@ -140,17 +140,3 @@ internal sealed class KubernetesStatusWriter(
     /// <summary>What was last written, and the version of the Service the write was based on.</summary>
     private sealed record Written(IPAddress? Ip, string? ResourceVersion);
 }
-
-/// <summary>Builds the Kubernetes status writer for the composition root, which cannot see the internal class.</summary>
-public static class KubernetesStatusWriterFactory
-{
-    public static IServiceStatusWriter Create(
-        IKubernetes client, IServiceLookup services, KubernetesStatusOptions options, ILoggerFactory loggerFactory)
-    {
-        ArgumentNullException.ThrowIfNull(client);
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(loggerFactory);
-        return new KubernetesStatusWriter(client, services, options, loggerFactory.CreateLogger<KubernetesStatusWriter>());
-    }
-}

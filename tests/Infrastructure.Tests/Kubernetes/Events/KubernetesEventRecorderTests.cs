@@ -1,3 +1,4 @@
+using LoadBalancer.Infrastructure.Tests.Kubernetes.Support;
 using System.Text;
 using System.Text.Json.Nodes;
 using k8s;
@@ -12,37 +13,22 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace LoadBalancer.Infrastructure.Tests.Kubernetes.Events;
 
-public sealed class KubernetesEventRecorderTests : IAsyncLifetime
+public sealed class KubernetesEventRecorderTests : FakeApiServerTest
 {
     private static readonly ServiceKey Web = new("shop", "web");
     private static readonly ServiceEvent Allocated = new(Web, ServiceEventType.Normal, "IPAllocated", "Assigned IP 192.0.2.10 (new) for ports 80");
 
     private readonly CapturingLogger<KubernetesEventRecorder> _logger = new();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 3, 1, 12, 30, 45, 123, TimeSpan.Zero));
-    private FakeApiServer _server = null!;
-    private IKubernetes _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await FakeApiServer.StartAsync();
-        _client = _server.CreateClient();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
-    }
-
     [Fact]
     public async Task Record_CreatesAnEventsV1EventRegardingTheService()
     {
-        var service = _server.PutService(new V1Service { Metadata = new V1ObjectMeta { Name = "web", NamespaceProperty = "shop", Uid = "uid-1234" } });
+        var service = Server.PutService(new V1Service { Metadata = new V1ObjectMeta { Name = "web", NamespaceProperty = "shop", Uid = "uid-1234" } });
         var recorder = Recorder();
 
         await recorder.RecordAsync(Allocated, CancellationToken.None);
 
-        var recorded = Assert.Single(_server.Events);
+        var recorded = Assert.Single(Server.Events);
         Assert.Equal(("events.k8s.io/v1", "shop", "IPAllocated", "Normal", "web", false, 201),
             (recorded.ApiGroup, recorded.Namespace, recorded.Reason, recorded.Type, recorded.RegardingName, recorded.IsUpdate, recorded.StatusCode));
         Assert.Equal(Allocated.Message, recorded.Note);
@@ -67,7 +53,7 @@ public sealed class KubernetesEventRecorderTests : IAsyncLifetime
         await recorder.RecordAsync(Allocated, CancellationToken.None);
         await recorder.RecordAsync(Allocated with { Reason = "IPReleased", Message = "Released IP 192.0.2.10" }, CancellationToken.None);
 
-        Assert.Equal(2, _server.Events.Select(recorded => recorded.Name).Distinct().Count());
+        Assert.Equal(2, Server.Events.Select(recorded => recorded.Name).Distinct().Count());
     }
 
     [Fact]
@@ -77,7 +63,7 @@ public sealed class KubernetesEventRecorderTests : IAsyncLifetime
 
         await recorder.RecordAsync(Allocated, CancellationToken.None);
 
-        Assert.Null(JsonNode.Parse(Assert.Single(_server.Events).Body)!["regarding"]!["uid"]);
+        Assert.Null(JsonNode.Parse(Assert.Single(Server.Events).Body)!["regarding"]!["uid"]);
     }
 
     [Theory]
@@ -92,7 +78,7 @@ public sealed class KubernetesEventRecorderTests : IAsyncLifetime
 
         await recorder.RecordAsync(Allocated with { Reason = reason }, CancellationToken.None);
 
-        Assert.Equal(action, (string?)JsonNode.Parse(Assert.Single(_server.Events).Body)!["action"]);
+        Assert.Equal(action, (string?)JsonNode.Parse(Assert.Single(Server.Events).Body)!["action"]);
     }
 
     [Fact]
@@ -103,7 +89,7 @@ public sealed class KubernetesEventRecorderTests : IAsyncLifetime
 
         await recorder.RecordAsync(failed, CancellationToken.None);
 
-        Assert.Equal("Warning", Assert.Single(_server.Events).Type);
+        Assert.Equal("Warning", Assert.Single(Server.Events).Type);
         var entry = Assert.Single(_logger.Entries);
         Assert.Equal((LogLevel.Warning, 5221, "shop/web ApplyFailed: listener 192.0.2.10:80: address in use"), (entry.Level, entry.EventId.Id, entry.Message));
     }
@@ -127,7 +113,7 @@ public sealed class KubernetesEventRecorderTests : IAsyncLifetime
         await recorder.RecordAsync(Allocated, CancellationToken.None);
         await recorder.RecordAsync(Allocated with { }, CancellationToken.None);
 
-        Assert.Single(_server.Events);
+        Assert.Single(Server.Events);
         Assert.Single(_logger.Entries);
     }
 
@@ -139,7 +125,7 @@ public sealed class KubernetesEventRecorderTests : IAsyncLifetime
         await recorder.RecordAsync(Allocated, CancellationToken.None);
         await recorder.RecordAsync(Allocated with { Message = "Assigned IP 192.0.2.11 (new) for ports 80" }, CancellationToken.None);
 
-        Assert.Equal(2, _server.Events.Count);
+        Assert.Equal(2, Server.Events.Count);
     }
 
     [Fact]
@@ -153,7 +139,7 @@ public sealed class KubernetesEventRecorderTests : IAsyncLifetime
         await recorder.RecordAsync(Allocated, CancellationToken.None);
         await recorder.RecordAsync(notForwarded, CancellationToken.None);
 
-        Assert.Equal(["IPAllocated", "NotForwarded"], _server.Events.Select(recorded => recorded.Reason));
+        Assert.Equal(["IPAllocated", "NotForwarded"], Server.Events.Select(recorded => recorded.Reason));
     }
 
     [Fact]
@@ -164,7 +150,7 @@ public sealed class KubernetesEventRecorderTests : IAsyncLifetime
         await recorder.RecordAsync(Allocated, CancellationToken.None);
         await recorder.RecordAsync(Allocated with { Service = new ServiceKey("shop", "api") }, CancellationToken.None);
 
-        Assert.Equal(["web", "api"], _server.Events.Select(recorded => recorded.RegardingName));
+        Assert.Equal(["web", "api"], Server.Events.Select(recorded => recorded.RegardingName));
     }
 
     [Fact]
@@ -176,14 +162,14 @@ public sealed class KubernetesEventRecorderTests : IAsyncLifetime
         recorder.Forget(Web);
         await recorder.RecordAsync(Allocated, CancellationToken.None);
 
-        Assert.Equal(2, _server.Events.Count);
+        Assert.Equal(2, Server.Events.Count);
     }
 
     [Fact]
     public async Task Record_ApiServerUnavailable_IsLoggedSwallowedAndRetriedByTheNextIdenticalEvent()
     {
         var recorder = Recorder();
-        _server.Unavailable = true;
+        Server.Unavailable = true;
 
         await recorder.RecordAsync(Allocated, CancellationToken.None);
 
@@ -191,17 +177,17 @@ public sealed class KubernetesEventRecorderTests : IAsyncLifetime
         Assert.Equal(LogLevel.Warning, failure.Level);
         Assert.Contains("IPAllocated", failure.Message, StringComparison.Ordinal);
 
-        _server.Unavailable = false;
+        Server.Unavailable = false;
         await recorder.RecordAsync(Allocated, CancellationToken.None);
 
-        Assert.Single(_server.Events, recorded => recorded.StatusCode == 201);
+        Assert.Single(Server.Events, recorded => recorded.StatusCode == 201);
     }
 
     [Fact]
     public async Task Record_ApiServerUnreachable_IsSwallowed()
     {
-        var address = _server.BaseAddress;
-        await _server.DisposeAsync();
+        var address = Server.BaseAddress;
+        await Server.DisposeAsync();
         using var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = address.ToString() });
         var recorder = new KubernetesEventRecorder(client, new ServiceLookupStub(_ => null), Options(), _time, _logger);
 
@@ -220,7 +206,7 @@ public sealed class KubernetesEventRecorderTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => recorder.RecordAsync(Allocated, cancelled.Token).AsTask());
         await recorder.RecordAsync(Allocated, CancellationToken.None);
 
-        Assert.Single(_server.Events, recorded => recorded.StatusCode == 201);
+        Assert.Single(Server.Events, recorded => recorded.StatusCode == 201);
     }
 
     [Fact]
@@ -231,7 +217,7 @@ public sealed class KubernetesEventRecorderTests : IAsyncLifetime
 
         await recorder.RecordAsync(Allocated with { Message = message }, CancellationToken.None);
 
-        var note = Assert.Single(_server.Events).Note!;
+        var note = Assert.Single(Server.Events).Note!;
         Assert.True(Encoding.UTF8.GetByteCount(note) <= 1024);
         Assert.EndsWith("é…", note, StringComparison.Ordinal);
         Assert.StartsWith(new string('é', 500), note, StringComparison.Ordinal);
@@ -264,5 +250,5 @@ public sealed class KubernetesEventRecorderTests : IAsyncLifetime
     private static KubernetesEventOptions Options() => new() { ReportingInstance = "node-a" };
 
     private KubernetesEventRecorder Recorder() =>
-        new(_client, new ServiceLookupStub(key => _server.GetService(key.Namespace, key.Name)), Options(), _time, _logger);
+        new(Client, new ServiceLookupStub(key => Server.GetService(key.Namespace, key.Name)), Options(), _time, _logger);
 }

@@ -1,3 +1,4 @@
+using LoadBalancer.Infrastructure.Tests.Kubernetes.Support;
 using System.Net;
 using System.Text.Json.Nodes;
 using k8s;
@@ -10,37 +11,22 @@ using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Infrastructure.Tests.Kubernetes.Status;
 
-public sealed class KubernetesStatusWriterTests : IAsyncLifetime
+public sealed class KubernetesStatusWriterTests : FakeApiServerTest
 {
     private static readonly ServiceKey Web = new("shop", "web");
     private static readonly IPAddress Ip = IPAddress.Parse("192.0.2.10");
     private static readonly IPAddress OtherIp = IPAddress.Parse("192.0.2.11");
 
     private readonly CapturingLogger<KubernetesStatusWriter> _logger = new();
-    private FakeApiServer _server = null!;
-    private IKubernetes _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await FakeApiServer.StartAsync();
-        _client = _server.CreateClient();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
-    }
-
     [Fact]
     public async Task Write_NewIp_MergePatchesIngressWithIpProxyModeAndTheServicesPorts()
     {
-        _server.PutService(Service());
+        Server.PutService(Service());
         var writer = Writer();
 
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
 
-        var patch = Assert.Single(_server.StatusPatches);
+        var patch = Assert.Single(Server.StatusPatches);
         Assert.Equal(("services", "shop", "web", "status"), (patch.Resource, patch.Namespace, patch.Name, patch.Subresource));
         Assert.StartsWith("application/merge-patch+json", patch.ContentType, StringComparison.Ordinal);
         Assert.Equal("little-load-balancer", patch.FieldManager);
@@ -50,7 +36,7 @@ public sealed class KubernetesStatusWriterTests : IAsyncLifetime
         var ports = ingress["ports"]!.AsArray().Select(port => ((int)port!["port"]!, (string?)port["protocol"])).ToList();
         Assert.Equal([(80, "TCP"), (53, "UDP")], ports);
 
-        var stored = Assert.Single(_server.GetService("shop", "web")!.Status.LoadBalancer.Ingress);
+        var stored = Assert.Single(Server.GetService("shop", "web")!.Status.LoadBalancer.Ingress);
         Assert.Equal("192.0.2.10", stored.Ip);
         Assert.Contains(_logger.Entries, entry => entry.EventId.Id == 5201 && entry.Level == LogLevel.Information);
     }
@@ -59,26 +45,26 @@ public sealed class KubernetesStatusWriterTests : IAsyncLifetime
     public async Task Write_StatusAlreadyHoldsTheIp_SendsNoRequest()
     {
         // As after a restart: the cluster already shows what the daemon assigns again.
-        _server.PutService(Service(ingressIp: Ip));
-        var before = _server.Requests.Count;
+        Server.PutService(Service(ingressIp: Ip));
+        var before = Server.Requests.Count;
         var writer = Writer();
 
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
 
-        Assert.Empty(_server.StatusPatches);
-        Assert.Equal(before, _server.Requests.Count);
+        Assert.Empty(Server.StatusPatches);
+        Assert.Equal(before, Server.Requests.Count);
     }
 
     [Fact]
     public async Task Write_StatusHoldsAnotherIp_IsWritten()
     {
-        _server.PutService(Service(ingressIp: OtherIp));
+        Server.PutService(Service(ingressIp: OtherIp));
         var writer = Writer();
 
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
 
-        Assert.Single(_server.StatusPatches);
-        Assert.Equal("192.0.2.10", Assert.Single(_server.GetService("shop", "web")!.Status.LoadBalancer.Ingress).Ip);
+        Assert.Single(Server.StatusPatches);
+        Assert.Equal("192.0.2.10", Assert.Single(Server.GetService("shop", "web")!.Status.LoadBalancer.Ingress).Ip);
     }
 
     [Fact]
@@ -86,12 +72,12 @@ public sealed class KubernetesStatusWriterTests : IAsyncLifetime
     {
         var service = Service(ingressIp: Ip);
         service.Status.LoadBalancer.Ingress[0].IpMode = null;
-        _server.PutService(service);
+        Server.PutService(service);
         var writer = Writer();
 
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
 
-        Assert.Empty(_server.StatusPatches);
+        Assert.Empty(Server.StatusPatches);
     }
 
     [Fact]
@@ -99,176 +85,176 @@ public sealed class KubernetesStatusWriterTests : IAsyncLifetime
     {
         var service = Service(ingressIp: Ip);
         service.Status.LoadBalancer.Ingress[0].Ports = [new V1PortStatus { Port = 80, Protocol = "TCP" }];
-        _server.PutService(service);
+        Server.PutService(service);
         var writer = Writer();
 
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
 
-        Assert.Single(_server.StatusPatches);
+        Assert.Single(Server.StatusPatches);
     }
 
     [Fact]
     public async Task Write_SameIpTwiceBeforeTheCacheCatchesUp_PatchesOnce()
     {
-        var cached = _server.PutService(Service());
+        var cached = Server.PutService(Service());
         var writer = Writer(_ => cached);
 
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
 
-        Assert.Single(_server.StatusPatches);
+        Assert.Single(Server.StatusPatches);
     }
 
     [Fact]
     public async Task Write_BackToTheOldIpBeforeTheCacheCatchesUp_IsWrittenAgain()
     {
         // The cache still shows the old IP, but the cluster holds the one written in between.
-        var cached = _server.PutService(Service(ingressIp: OtherIp));
+        var cached = Server.PutService(Service(ingressIp: OtherIp));
         var writer = Writer(_ => cached);
 
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
         await writer.WriteAsync(Web, OtherIp, CancellationToken.None);
 
-        Assert.Equal(2, _server.StatusPatches.Count);
-        Assert.Equal("192.0.2.11", Assert.Single(_server.GetService("shop", "web")!.Status.LoadBalancer.Ingress).Ip);
+        Assert.Equal(2, Server.StatusPatches.Count);
+        Assert.Equal("192.0.2.11", Assert.Single(Server.GetService("shop", "web")!.Status.LoadBalancer.Ingress).Ip);
     }
 
     [Fact]
     public async Task Write_StatusEditedBySomeoneElseAfterTheWrite_IsWrittenAgain()
     {
-        _server.PutService(Service());
+        Server.PutService(Service());
         var writer = Writer();
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
 
-        _server.PutService(Service(ingressIp: OtherIp));
+        Server.PutService(Service(ingressIp: OtherIp));
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
 
-        Assert.Equal(2, _server.StatusPatches.Count);
-        Assert.Equal("192.0.2.10", Assert.Single(_server.GetService("shop", "web")!.Status.LoadBalancer.Ingress).Ip);
+        Assert.Equal(2, Server.StatusPatches.Count);
+        Assert.Equal("192.0.2.10", Assert.Single(Server.GetService("shop", "web")!.Status.LoadBalancer.Ingress).Ip);
     }
 
     [Fact]
     public async Task Write_SameIpAfterTheCacheCaughtUp_SendsNoPatch()
     {
-        _server.PutService(Service());
+        Server.PutService(Service());
         var writer = Writer();
 
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
 
-        Assert.Single(_server.StatusPatches);
+        Assert.Single(Server.StatusPatches);
     }
 
     [Fact]
     public async Task Write_Null_WritesAnEmptyIngressList()
     {
-        _server.PutService(Service(ingressIp: Ip));
+        Server.PutService(Service(ingressIp: Ip));
         var writer = Writer();
 
         await writer.WriteAsync(Web, null, CancellationToken.None);
 
-        var patch = Assert.Single(_server.StatusPatches);
+        var patch = Assert.Single(Server.StatusPatches);
         Assert.Empty(IngressOf(patch.Body));
-        Assert.Empty(_server.GetService("shop", "web")!.Status?.LoadBalancer?.Ingress ?? []);
+        Assert.Empty(Server.GetService("shop", "web")!.Status?.LoadBalancer?.Ingress ?? []);
         Assert.Contains(_logger.Entries, entry => entry.EventId.Id == 5202);
     }
 
     [Fact]
     public async Task Write_NullWhenTheStatusIsAlreadyEmpty_SendsNoPatch()
     {
-        _server.PutService(Service());
+        Server.PutService(Service());
         var writer = Writer();
 
         await writer.WriteAsync(Web, null, CancellationToken.None);
 
-        Assert.Empty(_server.StatusPatches);
+        Assert.Empty(Server.StatusPatches);
     }
 
     [Fact]
     public async Task Write_ExternalIpsOff_LeavesTheSpecAlone()
     {
-        _server.PutService(Service(externalIps: ["10.0.0.1"]));
+        Server.PutService(Service(externalIps: ["10.0.0.1"]));
         var writer = Writer();
 
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
 
-        Assert.Empty(_server.Patches);
-        Assert.Equal(["10.0.0.1"], _server.GetService("shop", "web")!.Spec.ExternalIPs);
+        Assert.Empty(Server.Patches);
+        Assert.Equal(["10.0.0.1"], Server.GetService("shop", "web")!.Spec.ExternalIPs);
     }
 
     [Fact]
     public async Task Write_ExternalIpsOn_AddsTheIpAndKeepsOtherEntries()
     {
-        _server.PutService(Service(externalIps: ["10.0.0.1"]));
+        Server.PutService(Service(externalIps: ["10.0.0.1"]));
         var writer = Writer(setExternalIps: true);
 
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
 
-        var patch = Assert.Single(_server.Patches);
+        var patch = Assert.Single(Server.Patches);
         Assert.Equal(("services", "shop", "web", (string?)null), (patch.Resource, patch.Namespace, patch.Name, patch.Subresource));
         Assert.StartsWith("application/merge-patch+json", patch.ContentType, StringComparison.Ordinal);
         Assert.Equal("little-load-balancer", patch.FieldManager);
-        Assert.Equal(["10.0.0.1", "192.0.2.10"], _server.GetService("shop", "web")!.Spec.ExternalIPs);
-        Assert.Single(_server.StatusPatches);
+        Assert.Equal(["10.0.0.1", "192.0.2.10"], Server.GetService("shop", "web")!.Spec.ExternalIPs);
+        Assert.Single(Server.StatusPatches);
     }
 
     [Fact]
     public async Task Write_ExternalIpsOnAndAlreadyThere_SendsNoPatch()
     {
-        _server.PutService(Service(ingressIp: Ip, externalIps: ["10.0.0.1", "192.0.2.10"]));
+        Server.PutService(Service(ingressIp: Ip, externalIps: ["10.0.0.1", "192.0.2.10"]));
         var writer = Writer(setExternalIps: true);
 
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
 
-        Assert.Empty(_server.Patches);
-        Assert.Empty(_server.StatusPatches);
+        Assert.Empty(Server.Patches);
+        Assert.Empty(Server.StatusPatches);
     }
 
     [Fact]
     public async Task Write_ExternalIpsOnAndIpChanges_ReplacesOnlyTheOldIp()
     {
-        _server.PutService(Service(ingressIp: OtherIp, externalIps: ["192.0.2.11", "10.0.0.1"]));
+        Server.PutService(Service(ingressIp: OtherIp, externalIps: ["192.0.2.11", "10.0.0.1"]));
         var writer = Writer(setExternalIps: true);
 
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
 
-        Assert.Equal(["10.0.0.1", "192.0.2.10"], _server.GetService("shop", "web")!.Spec.ExternalIPs);
+        Assert.Equal(["10.0.0.1", "192.0.2.10"], Server.GetService("shop", "web")!.Spec.ExternalIPs);
     }
 
     [Fact]
     public async Task Write_ExternalIpsOnAndBackToTheOldIpBeforeTheCacheCatchesUp_IsWrittenAgain()
     {
-        var cached = _server.PutService(Service(ingressIp: OtherIp, externalIps: ["10.0.0.1", "192.0.2.11"]));
+        var cached = Server.PutService(Service(ingressIp: OtherIp, externalIps: ["10.0.0.1", "192.0.2.11"]));
         var writer = Writer(_ => cached, setExternalIps: true);
 
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
         await writer.WriteAsync(Web, OtherIp, CancellationToken.None);
 
-        Assert.Equal(2, _server.Patches.Count);
-        Assert.Equal(["10.0.0.1", "192.0.2.11"], _server.GetService("shop", "web")!.Spec.ExternalIPs);
+        Assert.Equal(2, Server.Patches.Count);
+        Assert.Equal(["10.0.0.1", "192.0.2.11"], Server.GetService("shop", "web")!.Spec.ExternalIPs);
     }
 
     [Fact]
     public async Task Write_ExternalIpsOnAndCleared_RemovesOnlyOurIp()
     {
-        _server.PutService(Service(ingressIp: Ip, externalIps: ["10.0.0.1", "192.0.2.10"]));
+        Server.PutService(Service(ingressIp: Ip, externalIps: ["10.0.0.1", "192.0.2.10"]));
         var writer = Writer(setExternalIps: true);
 
         await writer.WriteAsync(Web, null, CancellationToken.None);
 
-        Assert.Equal(["10.0.0.1"], _server.GetService("shop", "web")!.Spec.ExternalIPs);
-        Assert.Empty(_server.GetService("shop", "web")!.Status?.LoadBalancer?.Ingress ?? []);
+        Assert.Equal(["10.0.0.1"], Server.GetService("shop", "web")!.Spec.ExternalIPs);
+        Assert.Empty(Server.GetService("shop", "web")!.Status?.LoadBalancer?.Ingress ?? []);
     }
 
     [Fact]
     public async Task Write_ExternalIpsOnAndOursWasTheOnlyEntry_RemovesTheField()
     {
-        _server.PutService(Service(ingressIp: Ip, externalIps: ["192.0.2.10"]));
+        Server.PutService(Service(ingressIp: Ip, externalIps: ["192.0.2.10"]));
         var writer = Writer(setExternalIps: true);
 
         await writer.WriteAsync(Web, null, CancellationToken.None);
 
-        Assert.Empty(_server.GetService("shop", "web")!.Spec.ExternalIPs ?? []);
+        Assert.Empty(Server.GetService("shop", "web")!.Spec.ExternalIPs ?? []);
     }
 
     [Fact]
@@ -278,7 +264,7 @@ public sealed class KubernetesStatusWriterTests : IAsyncLifetime
 
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
 
-        Assert.Empty(_server.Requests);
+        Assert.Empty(Server.Requests);
         var entry = Assert.Single(_logger.Entries, entry => entry.EventId.Id == 5204);
         Assert.Equal(LogLevel.Debug, entry.Level);
     }
@@ -286,62 +272,62 @@ public sealed class KubernetesStatusWriterTests : IAsyncLifetime
     [Fact]
     public async Task Write_ServiceDeletedFromTheServerMeanwhile_IsNotAnError()
     {
-        var cached = _server.PutService(Service());
-        _server.DeleteService("shop", "web");
+        var cached = Server.PutService(Service());
+        Server.DeleteService("shop", "web");
         var writer = Writer(_ => cached);
 
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
 
-        Assert.Equal(404, Assert.Single(_server.StatusPatches).StatusCode);
+        Assert.Equal(404, Assert.Single(Server.StatusPatches).StatusCode);
         Assert.Contains(_logger.Entries, entry => entry.EventId.Id == 5204 && entry.Level == LogLevel.Debug);
     }
 
     [Fact]
     public async Task Write_ServiceDeletedMeanwhileWithExternalIpsOn_IsNotAnError()
     {
-        var cached = _server.PutService(Service());
-        _server.DeleteService("shop", "web");
+        var cached = Server.PutService(Service());
+        Server.DeleteService("shop", "web");
         var writer = Writer(_ => cached, setExternalIps: true);
 
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
 
-        Assert.Equal(404, Assert.Single(_server.Patches).StatusCode);
-        Assert.Empty(_server.StatusPatches);
+        Assert.Equal(404, Assert.Single(Server.Patches).StatusCode);
+        Assert.Empty(Server.StatusPatches);
     }
 
     [Fact]
     public async Task Write_ApiServerUnavailable_ThrowsAndALaterRetryWrites()
     {
-        _server.PutService(Service());
+        Server.PutService(Service());
         var writer = Writer();
-        _server.Unavailable = true;
+        Server.Unavailable = true;
 
         var failure = await Assert.ThrowsAsync<HttpOperationException>(() => writer.WriteAsync(Web, Ip, CancellationToken.None).AsTask());
         Assert.Equal(HttpStatusCode.ServiceUnavailable, failure.Response.StatusCode);
 
-        _server.Unavailable = false;
+        Server.Unavailable = false;
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
 
-        Assert.Equal(2, _server.Requests.Count(request => request.Method == "PATCH" && request.Path.EndsWith("/status", StringComparison.Ordinal)));
-        Assert.Equal(200, Assert.Single(_server.StatusPatches).StatusCode);
-        Assert.Equal("192.0.2.10", Assert.Single(_server.GetService("shop", "web")!.Status.LoadBalancer.Ingress).Ip);
+        Assert.Equal(2, Server.Requests.Count(request => request.Method == "PATCH" && request.Path.EndsWith("/status", StringComparison.Ordinal)));
+        Assert.Equal(200, Assert.Single(Server.StatusPatches).StatusCode);
+        Assert.Equal("192.0.2.10", Assert.Single(Server.GetService("shop", "web")!.Status.LoadBalancer.Ingress).Ip);
     }
 
     [Fact]
     public async Task Write_CustomFieldManager_IsSent()
     {
-        _server.PutService(Service());
-        var writer = new KubernetesStatusWriter(_client, Lookup(Live), new KubernetesStatusOptions { FieldManager = "someone" }, _logger);
+        Server.PutService(Service());
+        var writer = new KubernetesStatusWriter(Client, Lookup(Live), new KubernetesStatusOptions { FieldManager = "someone" }, _logger);
 
         await writer.WriteAsync(Web, Ip, CancellationToken.None);
 
-        Assert.Equal("someone", Assert.Single(_server.StatusPatches).FieldManager);
+        Assert.Equal("someone", Assert.Single(Server.StatusPatches).FieldManager);
     }
 
-    private V1Service? Live(ServiceKey key) => _server.GetService(key.Namespace, key.Name);
+    private V1Service? Live(ServiceKey key) => Server.GetService(key.Namespace, key.Name);
 
     private KubernetesStatusWriter Writer(Func<ServiceKey, V1Service?>? find = null, bool setExternalIps = false) =>
-        new(_client, Lookup(find ?? Live), new KubernetesStatusOptions { SetExternalIps = setExternalIps }, _logger);
+        new(Client, Lookup(find ?? Live), new KubernetesStatusOptions { SetExternalIps = setExternalIps }, _logger);
 
     private static ServiceLookupStub Lookup(Func<ServiceKey, V1Service?> find) => new(find);
 
