@@ -1,0 +1,76 @@
+using k8s;
+using k8s.Models;
+using LoadBalancer.Host.CommandLine;
+
+namespace LoadBalancer.Host.Tests.Cluster;
+
+/// <summary>The shipped manifest reads as Kubernetes objects, grants what the daemon calls, and runs cluster mode.</summary>
+public sealed class DeploymentManifestTests
+{
+    private static readonly IReadOnlyList<object> Objects = KubernetesYaml.LoadAllFromString(File.ReadAllText(ManifestPath()));
+
+    [Theory]
+    [InlineData("", "services", "list")]
+    [InlineData("", "services", "watch")]
+    [InlineData("", "services/status", "patch")]
+    [InlineData("", "services", "patch")]
+    [InlineData("", "nodes", "list")]
+    [InlineData("", "nodes", "watch")]
+    [InlineData("", "nodes", "patch")]
+    [InlineData("discovery.k8s.io", "endpointslices", "list")]
+    [InlineData("discovery.k8s.io", "endpointslices", "watch")]
+    [InlineData("events.k8s.io", "events", "create")]
+    public void ClusterRole_GrantsWhatTheDaemonCalls(string group, string resource, string verb)
+    {
+        var role = Objects.OfType<V1ClusterRole>().Single();
+
+        Assert.Contains(role.Rules, rule => rule.ApiGroups.Contains(group) && rule.Resources.Contains(resource) && rule.Verbs.Contains(verb));
+    }
+
+    [Theory]
+    [InlineData("get")]
+    [InlineData("create")]
+    [InlineData("update")]
+    public void LeaseRole_InTheLeasesNamespace_GrantsWhatTheElectorCalls(string verb)
+    {
+        var role = Objects.OfType<V1Role>().Single();
+
+        Assert.Equal("kube-system", role.Metadata.NamespaceProperty);
+        Assert.Contains(role.Rules, rule => rule.ApiGroups.Contains("coordination.k8s.io") && rule.Resources.Contains("leases") && rule.Verbs.Contains(verb));
+    }
+
+    [Fact]
+    public void Deployment_ArgumentsRunClusterMode_WithTheLeaseWhereTheRoleIs_AndThePodNameAsIdentity()
+    {
+        var deployment = Objects.OfType<V1Deployment>().Single();
+        var container = deployment.Spec.Template.Spec.Containers.Single();
+
+        var parsed = CommandLineParser.Parse([.. container.Args]);
+
+        Assert.True(parsed.Succeeded, string.Join("; ", parsed.Errors));
+        Assert.Equal(RunMode.Cluster, parsed.Options!.Mode);
+        // The Lease lives in the pod's namespace (POD_NAMESPACE), where the Role grants it.
+        Assert.Null(parsed.Options.Cluster.LeaseNamespace);
+        Assert.Contains(container.Env, env => env.Name == "POD_NAMESPACE" && env.ValueFrom?.FieldRef?.FieldPath == "metadata.namespace");
+        Assert.Equal(Objects.OfType<V1Role>().Single().Metadata.NamespaceProperty, deployment.Metadata.NamespaceProperty);
+        Assert.Contains(container.Env, env => env.Name == "POD_NAME" && env.ValueFrom?.FieldRef?.FieldPath == "metadata.name");
+        Assert.True(deployment.Spec.Template.Spec.HostNetwork);
+        Assert.Contains("NET_ADMIN", container.SecurityContext.Capabilities.Add);
+        Assert.Contains("NET_RAW", container.SecurityContext.Capabilities.Add);
+        Assert.Equal("little-load-balancer", deployment.Spec.Template.Spec.ServiceAccountName);
+    }
+
+    private static string ManifestPath()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var candidate = Path.Combine(directory.FullName, "deploy", "little-load-balancer.yaml");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException("deploy/little-load-balancer.yaml not found above " + AppContext.BaseDirectory);
+    }
+}
