@@ -78,6 +78,13 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
         _api.PutNode(Node("worker-2", "127.0.0.1"));
         Assert.True(await EventuallyTrueAsync(async () => await AskAsync(ip, 8080) == "A:who"), daemon.Log.ToString());
         Assert.Equal(ip, IngressIp(_api.GetService("default", "web")));
+        await EventuallyAsync(() => _api.Events.FirstOrDefault(e => e.RegardingName == "web" && e.Reason == "BackendsAvailable"));
+
+        // The same outage again is news again: one more warning, not zero and not one per resync.
+        _api.DeleteNode("worker-2");
+        Assert.True(await EventuallyTrueAsync(() => Task.FromResult(_api.Events.Count(e => e.RegardingName == "web" && e.Reason == "NoBackends") == 2)));
+        await Task.Delay(300);
+        Assert.Equal(2, _api.Events.Count(e => e.RegardingName == "web" && e.Reason == "NoBackends"));
     }
 
     [Fact]

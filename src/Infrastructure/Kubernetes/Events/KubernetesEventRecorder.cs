@@ -50,6 +50,16 @@ internal sealed class KubernetesEventRecorder(
             return;
         }
 
+        if (serviceEvent.Type == ServiceEventType.Normal)
+        {
+            // Something good happened (allocated, released, backends back): the situation has moved on, so a warning
+            // or an allocation identical to an earlier one is news again.
+            foreach (var reason in sent.Keys.Where(reason => reason != serviceEvent.Reason))
+            {
+                sent.TryRemove(reason, out _);
+            }
+        }
+
         Log(serviceEvent);
         try
         {

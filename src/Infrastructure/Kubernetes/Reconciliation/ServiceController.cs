@@ -28,6 +28,7 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Reconciliation;
 public sealed partial class ServiceController
 {
     public const string NoBackendsReason = "NoBackends";
+    public const string BackendsAvailableReason = "BackendsAvailable";
     public const string InvalidServiceReason = "InvalidService";
 
     private readonly IResourceInformer<V1Service> _services;
@@ -328,7 +329,12 @@ public sealed partial class ServiceController
     {
         if (desired.PortsWithoutBackends.Count == 0)
         {
-            _reported.TryRemove((key, NoBackendsReason), out _);
+            if (_reported.TryRemove((key, NoBackendsReason), out _))
+            {
+                await _events.RecordAsync(new ServiceEvent(key, ServiceEventType.Normal, BackendsAvailableReason, "every port has backends again"),
+                    cancellationToken).ConfigureAwait(false);
+            }
+
             return;
         }
 

@@ -143,6 +143,23 @@ public sealed class KubernetesEventRecorderTests : FakeApiServerTest
     }
 
     [Fact]
+    public async Task Record_NormalEventOfAnotherReasonInBetween_MakesEarlierEventsNewsAgain()
+    {
+        var recorder = Recorder();
+        var refused = new ServiceEvent(Web, ServiceEventType.Warning, "ApplyFailed", "FAILED to allocate requested LoadBalancerIP 192.0.2.10:80");
+        var released = new ServiceEvent(Web, ServiceEventType.Normal, "IPReleased", "Released IP 192.0.2.10");
+
+        await recorder.RecordAsync(refused, CancellationToken.None);
+        await recorder.RecordAsync(Allocated, CancellationToken.None);
+        await recorder.RecordAsync(released, CancellationToken.None);
+        await recorder.RecordAsync(Allocated, CancellationToken.None);
+        await recorder.RecordAsync(refused, CancellationToken.None);
+        await recorder.RecordAsync(refused, CancellationToken.None);
+
+        Assert.Equal(["ApplyFailed", "IPAllocated", "IPReleased", "IPAllocated", "ApplyFailed"], Server.Events.Select(recorded => recorded.Reason));
+    }
+
+    [Fact]
     public async Task Record_SameEventForAnotherService_IsSent()
     {
         var recorder = Recorder();
