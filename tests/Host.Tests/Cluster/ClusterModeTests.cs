@@ -169,6 +169,7 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
         Assert.All(before, entry => Assert.Equal(entry.Value, IngressIp(_api.GetService("default", entry.Key))));
         _api.PutService(Service("a", 8080, _backend.Port, created: DateTime.UtcNow.AddDays(-1)));
         var patchesBefore = _api.StatusPatches.Count;
+        var eventsBefore = _api.Events.Count;
 
         await using var restarted = ClusterHarness.Start(_api, "127.0.116.0/29");
         await restarted.ReadyAsync();
@@ -177,6 +178,7 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
         Assert.DoesNotContain(a, before.Values);
         Assert.All(before, entry => Assert.Equal(entry.Value, IngressIp(_api.GetService("default", entry.Key))));
         Assert.Equal(["a"], _api.StatusPatches.Skip(patchesBefore).Select(patch => patch.Name).Distinct());
+        Assert.Equal(["a"], _api.Events.Skip(eventsBefore).Select(e => e.RegardingName).Distinct());
         foreach (var ip in before.Values)
         {
             Assert.Equal("A:who", await AskAsync(ip, 8080));

@@ -143,6 +143,12 @@ public sealed class ApplyServiceHandler(
             if (previous is null || !Equals(previous.Ip, ip) || allocation.Changed)
             {
                 await status.WriteAsync(key, ip, cancellationToken).ConfigureAwait(false);
+            }
+
+            // An IP restored from the status after a restart is news to nobody: thousands of Services would each get
+            // an Event on every restart or change of leader.
+            if (allocation.Changed || (previous is not null && !Equals(previous.Ip, ip)))
+            {
                 var ports = string.Join(", ", allocation.Bindings.Select(binding => binding.Port));
                 await events.RecordAsync(new ServiceEvent(key, ServiceEventType.Normal, AllocatedReason,
                     $"Assigned IP {ip} ({allocation.Reason.ToString().ToLowerInvariant()}) for ports {ports}"), cancellationToken).ConfigureAwait(false);

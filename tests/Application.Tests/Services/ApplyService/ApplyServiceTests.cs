@@ -37,6 +37,21 @@ public sealed class ApplyServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task Handle_ServiceRestoredFromItsStatus_IsServedAndItsStatusCheckedWithoutAnAllocatedEvent()
+    {
+        var spec = Spec("web", null, 80);
+        _fakes.Allocations.Restore([new Domain.Allocation.RestoredAssignment(spec.ToRequest(), Ip("192.168.0.230"))]);
+
+        var response = await _fakes.ApplyAsync(spec, Backends(80, "10.0.0.1:8080"));
+
+        Assert.True(response.Succeeded, response.Failure);
+        Assert.Equal(Ip("192.168.0.230"), response.Applied.Ip);
+        Assert.Equal(["add 192.168.0.230"], _fakes.LinkCalls());
+        await _fakes.Status.Received(1).WriteAsync(new ServiceKey("default", "web"), Ip("192.168.0.230"), Arg.Any<CancellationToken>());
+        await _fakes.Events.DidNotReceive().RecordAsync(Arg.Is<ServiceEvent>(e => e.Reason == "IPAllocated"), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
     public async Task Handle_PolicyAndHealthCheck_ReachTheListener()
     {
         var command = new ApplyCommand(Spec("web", null, 80), [Backends(80, "10.0.0.1:80")])
