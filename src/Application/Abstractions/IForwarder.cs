@@ -15,6 +15,13 @@ public interface IForwarder
 
     /// <summary>Stops accepting, lets open connections finish until <paramref name="drainTimeout"/>, then closes them.</summary>
     ValueTask StopAsync(PortBinding binding, TimeSpan drainTimeout, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stops accepting and frees <paramref name="binding"/> before it returns, so another listener can take the IP:port
+    /// at once. The task it returns completes when the open connections have finished, or were closed at
+    /// <paramref name="drainTimeout"/>: a caller that holds a lock others wait on awaits it after letting go.
+    /// </summary>
+    ValueTask<Task> DetachAsync(PortBinding binding, TimeSpan drainTimeout, CancellationToken cancellationToken);
 }
 
 /// <param name="Policy">A balancing policy by name (<see cref="LoadBalancingPolicyNames"/>).</param>

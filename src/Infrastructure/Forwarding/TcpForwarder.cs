@@ -18,6 +18,7 @@ internal sealed class TcpForwarder : IForwarder, IAsyncDisposable, IDisposable
     private readonly IForwardingEngine _engine;
     private readonly ConcurrentDictionary<PortBinding, ForwardingListener> _listeners = new();
     private readonly SemaphoreSlim _changes = new(1, 1);
+    private readonly ConcurrentDictionary<Task, ForwardingListener> _draining = new();
     private int _disposed;
 
     public TcpForwarder(ForwarderOptions options, TimeProvider time, ILoggerFactory loggerFactory)
@@ -72,21 +73,38 @@ internal sealed class TcpForwarder : IForwarder, IAsyncDisposable, IDisposable
 
     public async ValueTask StopAsync(PortBinding binding, TimeSpan drainTimeout, CancellationToken cancellationToken)
     {
+        if (await RemoveAsync(binding, cancellationToken).ConfigureAwait(false) is { } listener)
+        {
+            await listener.StopAsync(drainTimeout, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask<Task> DetachAsync(PortBinding binding, TimeSpan drainTimeout, CancellationToken cancellationToken)
+    {
+        if (await RemoveAsync(binding, cancellationToken).ConfigureAwait(false) is not { } listener
+            || !await listener.StopAcceptingAsync().ConfigureAwait(false))
+        {
+            return Task.CompletedTask;
+        }
+
+        // Not the caller's token: the caller has let go, and the drain has its own deadline. Disposal waits for it.
+        var drain = listener.DrainAsync(drainTimeout, CancellationToken.None).AsTask();
+        _draining[drain] = listener;
+        _ = drain.ContinueWith(done => _draining.TryRemove(done, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return drain;
+    }
+
+    private async ValueTask<ForwardingListener?> RemoveAsync(PortBinding binding, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(binding);
         await _changes.WaitAsync(cancellationToken).ConfigureAwait(false);
-        ForwardingListener? listener;
         try
         {
-            _listeners.TryRemove(binding, out listener);
+            return _listeners.TryRemove(binding, out var listener) ? listener : null;
         }
         finally
         {
             _changes.Release();
-        }
-
-        if (listener is not null)
-        {
-            await listener.StopAsync(drainTimeout, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -119,6 +137,9 @@ internal sealed class TcpForwarder : IForwarder, IAsyncDisposable, IDisposable
         {
             await StopAsync(binding, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
         }
+
+        // Detached listeners finish their drains (each bounded by its own deadline) before the engine goes.
+        await Task.WhenAll(_draining.Keys).ConfigureAwait(false);
 
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {

@@ -27,6 +27,7 @@ internal sealed class ServiceFakes : IDisposable
     {
         Allocations = TestData.Registry(pool);
         Forwarder.ApplyAsync(default!, default).ReturnsForAnyArgs(ForwarderResult.Success);
+        Forwarder.DetachAsync(default!, default, default).ReturnsForAnyArgs(Task.CompletedTask);
         Link.Name.Returns("eth-test");
         Link.AddAddressAsync(default!, default).ReturnsForAnyArgs(LinkOperationResult.Success);
         Link.RemoveAddressAsync(default!, default).ReturnsForAnyArgs(LinkOperationResult.Success);
@@ -81,7 +82,7 @@ internal sealed class ServiceFakes : IDisposable
     /// <summary>The bindings the forwarder was asked to stop, with the drain timeout given, in order.</summary>
     public (string Binding, TimeSpan Drain)[] StoppedListeners() =>
         [.. Forwarder.ReceivedCalls()
-            .Where(call => call.GetMethodInfo().Name == nameof(IForwarder.StopAsync))
+            .Where(call => call.GetMethodInfo().Name is nameof(IForwarder.StopAsync) or nameof(IForwarder.DetachAsync))
             .Select(call => (((PortBinding)call.GetArguments()[0]!).ToString(), (TimeSpan)call.GetArguments()[1]!))];
 
     public string[] LinkCalls() =>

@@ -128,6 +128,42 @@ public sealed class TcpForwarderLifecycleTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Detach_FreesTheBindingAtOnce_WhileTheOpenConnectionDrainsUntilItsDeadline(ForwardingEngine engine)
+    {
+        var drain = TimeSpan.FromSeconds(1);
+        await using var first = LoopbackServer.StartEcho();
+        await using var second = LoopbackServer.StartEcho();
+        await using var forwarder = TestForwarders.Create(engine, output);
+        var binding = await forwarder.ListenAsync(first.Endpoint);
+        using var lingering = await TestSockets.ConnectAsync(binding);
+        await lingering.EchoAsync(Chunk);
+
+        var watch = Stopwatch.StartNew();
+        var draining = await Bounded.WithinAsync(forwarder.DetachAsync(binding, drain, CancellationToken.None).AsTask(), TimeSpan.FromSeconds(1), "DetachAsync");
+        var detachedAfter = watch.Elapsed;
+
+        // The IP:port is free for a new listener (another Service) while the old connection still works.
+        Assert.False(draining.IsCompleted);
+        await forwarder.ApplySucceedsAsync(TestForwarders.Spec(binding, [second.Endpoint]));
+        await lingering.EchoAsync(Chunk);
+        using (var fresh = await TestSockets.ConnectAsync(binding))
+        {
+            await fresh.EchoAsync(Chunk);
+        }
+
+        Assert.Equal(1, first.Accepted);
+        Assert.Equal(1, second.Accepted);
+        await Bounded.WithinAsync(draining, drain + TimeSpan.FromSeconds(2), "the drain of the detached listener");
+        var closed = await lingering.WaitForCloseAsync(TimeSpan.FromSeconds(1), "the lingering client after the drain");
+        output.WriteLine($"{engine}: detached in {detachedAfter.TotalMilliseconds:F0} ms; drained after {watch.Elapsed.TotalMilliseconds:F0} ms; the client saw {closed}");
+
+        Assert.True(detachedAfter < TimeSpan.FromMilliseconds(500), $"detaching took {detachedAfter.TotalMilliseconds:F0} ms");
+        Assert.True(closed.Kind is CloseKind.Eof or CloseKind.Reset, $"the lingering client should be closed at the deadline; it saw {closed}");
+        Assert.Equal([binding], forwarder.Listeners);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
     public async Task Stop_ConnectionStillOpenAtTheDeadline_IsClosedAndStopReturnsSoonAfter(ForwardingEngine engine)
     {
         var drain = TimeSpan.FromSeconds(1);

@@ -70,21 +70,29 @@ public sealed class ApplyServiceHandler(
     public async ValueTask<ApplyServiceResponse> Handle(ApplyService command, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(command);
-        using (await applied.EnterAsync(cancellationToken).ConfigureAwait(false))
+        var left = new LeftBehind();
+        try
         {
-            var response = await ApplyAsync(command, cancellationToken).ConfigureAwait(false);
-            if (response.Failure is { } failure)
+            using (await applied.EnterAsync(cancellationToken).ConfigureAwait(false))
             {
-                ServiceLog.ApplyFailed(logger, command.Service.Key, failure);
-                await events.RecordAsync(new ServiceEvent(command.Service.Key, ServiceEventType.Warning, FailedReason, failure), cancellationToken)
-                    .ConfigureAwait(false);
-            }
+                var response = await ApplyAsync(command, left, cancellationToken).ConfigureAwait(false);
+                if (response.Failure is { } failure)
+                {
+                    ServiceLog.ApplyFailed(logger, command.Service.Key, failure);
+                    await events.RecordAsync(new ServiceEvent(command.Service.Key, ServiceEventType.Warning, FailedReason, failure), cancellationToken)
+                        .ConfigureAwait(false);
+                }
 
-            return response;
+                return response;
+            }
+        }
+        finally
+        {
+            await LinkAddresses.RemoveAfterDrainsAsync(applied, link, left.Drains, left.VacatedIp, logger).ConfigureAwait(false);
         }
     }
 
-    private async Task<ApplyServiceResponse> ApplyAsync(ApplyService command, CancellationToken cancellationToken)
+    private async Task<ApplyServiceResponse> ApplyAsync(ApplyService command, LeftBehind left, CancellationToken cancellationToken)
     {
         var key = command.Service.Key;
         var previous = applied.Find(key);
@@ -135,8 +143,12 @@ public sealed class ApplyServiceHandler(
             var now = new AppliedService(command.Service, ip, listeners, command.Policy, command.HealthCheck);
             applied.Put(now);
             undo.Committed = true;
-            var stopped = await StopStaleAsync(previous, listeners, cancellationToken).ConfigureAwait(false);
-            await RemoveVacatedAsync(key, allocation.VacatedIp, cancellationToken).ConfigureAwait(false);
+            var stopped = await DetachStaleAsync(previous, listeners, left, cancellationToken).ConfigureAwait(false);
+            if (allocation.VacatedIp is { } vacated && !applied.IsIpHeld(vacated, except: key))
+            {
+                left.VacatedIp = vacated;
+            }
+
             await ReportNotForwardedAsync(key, allocation, cancellationToken).ConfigureAwait(false);
 
             var changed = previous is null || allocation.Changed || undo.Started.Count > 0 || stopped > 0;
@@ -195,7 +207,8 @@ public sealed class ApplyServiceHandler(
         && left.MaxConnections == right.MaxConnections
         && left.Backends.SequenceEqual(right.Backends);
 
-    private async Task<int> StopStaleAsync(AppliedService? previous, List<ListenerSpec> listeners, CancellationToken cancellationToken)
+    /// <summary>Detaches the listeners of ports that went away (or of the IP the Service left); their drains are left behind.</summary>
+    private async Task<int> DetachStaleAsync(AppliedService? previous, List<ListenerSpec> listeners, LeftBehind left, CancellationToken cancellationToken)
     {
         if (previous is null)
         {
@@ -205,21 +218,11 @@ public sealed class ApplyServiceHandler(
         var stale = previous.Listeners.Where(old => !listeners.Any(listener => listener.Binding == old.Binding)).ToList();
         foreach (var listener in stale)
         {
-            await forwarder.StopAsync(listener.Binding, options.Value.DrainTimeout, cancellationToken).ConfigureAwait(false);
+            left.Drains.Add(await forwarder.DetachAsync(listener.Binding, options.Value.DrainTimeout, cancellationToken).ConfigureAwait(false));
             ServiceLog.ListenerStopped(logger, previous.Key, listener.Binding);
         }
 
         return stale.Count;
-    }
-
-    private async Task RemoveVacatedAsync(ServiceKey service, IPAddress? vacated, CancellationToken cancellationToken)
-    {
-        if (vacated is null || applied.IsIpHeld(vacated, except: service))
-        {
-            return;
-        }
-
-        await LinkAddresses.RemoveUnusedAsync(link, vacated, logger, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task ReportNotForwardedAsync(ServiceKey service, IpAllocation allocation, CancellationToken cancellationToken)
@@ -328,6 +331,14 @@ public sealed class ApplyServiceHandler(
 
     private static LoadBalancerRequest RequestFor(LoadBalancerRequest current, IReadOnlyList<PortBinding> bindings) =>
         new(current.Service, bindings.Select(binding => binding.Port), null, current.Sharing, current.CreatedAt);
+
+    /// <summary>What an apply leaves to finish once the lock is released: drains of detached listeners, then the IP the Service left.</summary>
+    private sealed class LeftBehind
+    {
+        public List<Task> Drains { get; } = [];
+
+        public IPAddress? VacatedIp { get; set; }
+    }
 
     private sealed class Undo(ApplyService command, IpAllocation allocation, IpAllocation? before, AppliedService? previous)
     {

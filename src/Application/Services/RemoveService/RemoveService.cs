@@ -58,44 +58,63 @@ public sealed class RemoveServiceHandler(
     {
         ArgumentNullException.ThrowIfNull(command);
         var key = new ServiceKey(command.Namespace, command.Name);
-        using (await applied.EnterAsync(cancellationToken).ConfigureAwait(false))
+        var drains = new List<Task>();
+        IPAddress? unused = null;
+        RemoveServiceResponse response;
+        try
         {
-            var previous = applied.Find(key);
-
-            // Forgotten first: whatever happens while draining, the Service no longer counts as running.
-            applied.Remove(key);
-            var release = allocations.Release(key);
-            if (previous is not null)
+            using (await applied.EnterAsync(cancellationToken).ConfigureAwait(false))
             {
-                foreach (var listener in previous.Listeners)
+                var previous = applied.Find(key);
+
+                // Forgotten first: whatever happens while draining, the Service no longer counts as running.
+                applied.Remove(key);
+                var release = allocations.Release(key);
+                if (previous is not null)
                 {
-                    await forwarder.StopAsync(listener.Binding, command.DrainTimeout ?? options.Value.DrainTimeout, cancellationToken).ConfigureAwait(false);
-                    ServiceLog.ListenerStopped(logger, key, listener.Binding);
+                    foreach (var listener in previous.Listeners)
+                    {
+                        drains.Add(await forwarder.DetachAsync(listener.Binding, command.DrainTimeout ?? options.Value.DrainTimeout, cancellationToken)
+                            .ConfigureAwait(false));
+                        ServiceLog.ListenerStopped(logger, key, listener.Binding);
+                    }
                 }
-            }
 
-            var ip = release.Ip ?? previous?.Ip;
-            if (ip is not null && (release.IpUnused || !release.WasAllocated) && !applied.IsIpHeld(ip))
-            {
-                await LinkAddresses.RemoveUnusedAsync(link, ip, logger, cancellationToken).ConfigureAwait(false);
-            }
+                var ip = release.Ip ?? previous?.Ip;
+                if (ip is not null && (release.IpUnused || !release.WasAllocated) && !applied.IsIpHeld(ip))
+                {
+                    unused = ip;
+                }
 
-            if (previous is null && !release.WasAllocated)
-            {
-                return new RemoveServiceResponse();
+                response = await ReportAsync(command, key, previous is not null || release.WasAllocated, ip, cancellationToken).ConfigureAwait(false);
             }
+        }
+        finally
+        {
+            // Also when the status write failed: the listeners are detached, and an unused address must not stay.
+            await LinkAddresses.RemoveAfterDrainsAsync(applied, link, drains, unused, logger).ConfigureAwait(false);
+        }
 
-            if (command.KeepStatus)
-            {
-                ServiceLog.StoodDown(logger, key, ip);
-                return new RemoveServiceResponse { Removed = true, Ip = ip };
-            }
+        return response;
+    }
 
-            await status.WriteAsync(key, null, cancellationToken).ConfigureAwait(false);
-            await events.RecordAsync(new ServiceEvent(key, ServiceEventType.Normal, ReleasedReason,
-                $"Released IP {ip}"), cancellationToken).ConfigureAwait(false);
-            ServiceLog.Removed(logger, key, ip);
+    private async Task<RemoveServiceResponse> ReportAsync(RemoveService command, ServiceKey key, bool ran, IPAddress? ip, CancellationToken cancellationToken)
+    {
+        if (!ran)
+        {
+            return new RemoveServiceResponse();
+        }
+
+        if (command.KeepStatus)
+        {
+            ServiceLog.StoodDown(logger, key, ip);
             return new RemoveServiceResponse { Removed = true, Ip = ip };
         }
+
+        await status.WriteAsync(key, null, cancellationToken).ConfigureAwait(false);
+        await events.RecordAsync(new ServiceEvent(key, ServiceEventType.Normal, ReleasedReason, $"Released IP {ip}"), cancellationToken)
+            .ConfigureAwait(false);
+        ServiceLog.Removed(logger, key, ip);
+        return new RemoveServiceResponse { Removed = true, Ip = ip };
     }
 }

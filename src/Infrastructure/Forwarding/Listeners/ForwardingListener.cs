@@ -25,6 +25,7 @@ internal sealed class ForwardingListener
     private Dictionary<IPEndPoint, BackendState> _backends = [];
     private HealthCheckSettings _healthCheck;
     private ActiveHealthChecker? _checker;
+    private ActiveHealthChecker? _retiredChecker;
     private bool _stopped;
 
     private ForwardingListener(Socket socket, ListenerContext context, IForwardingEngine engine, HealthCheckSettings healthCheck,
@@ -106,16 +107,25 @@ internal sealed class ForwardingListener
     /// <summary>Stops accepting, waits for open connections up to the deadline, then closes what is left.</summary>
     public async ValueTask StopAsync(TimeSpan drainTimeout, CancellationToken cancellationToken)
     {
-        ActiveHealthChecker? checker;
+        if (await StopAcceptingAsync().ConfigureAwait(false))
+        {
+            await DrainAsync(drainTimeout, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stops accepting and closes the listening socket, which frees the IP:port.</summary>
+    /// <returns>False when the listener was stopped before (its drain is someone else's).</returns>
+    public async ValueTask<bool> StopAcceptingAsync()
+    {
         lock (_gate)
         {
             if (_stopped)
             {
-                return;
+                return false;
             }
 
             _stopped = true;
-            checker = _checker;
+            _retiredChecker = _checker;
             _checker = null;
             foreach (var backend in _backends.Values)
             {
@@ -125,6 +135,13 @@ internal sealed class ForwardingListener
 
         await _runtime.StopAcceptingAsync().ConfigureAwait(false);
         _socket.Dispose();
+        return true;
+    }
+
+    /// <summary>After <see cref="StopAcceptingAsync"/>: waits for open connections up to the deadline, then closes what is left.</summary>
+    /// <param name="cancellationToken">Cancelled: close what is left now.</param>
+    public async ValueTask DrainAsync(TimeSpan drainTimeout, CancellationToken cancellationToken)
+    {
         ForwardingLog.ListenerDraining(_logger, Context.Name, Context.Counters.Active, drainTimeout);
         var deadline = _time.GetTimestamp() + (long)(drainTimeout.TotalSeconds * _time.TimestampFrequency);
         try
@@ -141,7 +158,7 @@ internal sealed class ForwardingListener
 
         var left = Context.Counters.Active;
         await _runtime.CloseConnectionsAsync().ConfigureAwait(false);
-        if (checker is not null)
+        if (Interlocked.Exchange(ref _retiredChecker, null) is { } checker)
         {
             await checker.DisposeAsync().ConfigureAwait(false);
         }

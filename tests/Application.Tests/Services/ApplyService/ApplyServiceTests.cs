@@ -191,6 +191,25 @@ public sealed class ApplyServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task Handle_IpMoved_TheOldIpStaysUntilTheOldListenersHaveDrained_WithoutHoldingUpOtherServices()
+    {
+        await _fakes.ApplyAsync(Spec("web", null, 80), Backends(80, "10.0.0.1:80"));
+        var drain = new TaskCompletionSource();
+        _fakes.Forwarder.DetachAsync(default!, default, default).ReturnsForAnyArgs(drain.Task);
+        _fakes.ClearCalls();
+
+        var moving = _fakes.ApplyAsync(Spec("web", "192.168.0.230", 80), Backends(80, "10.0.0.1:80"));
+        var other = await _fakes.ApplyAsync(Spec("api", "192.168.0.231", 443), Backends(443, "10.0.0.2:443")).WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.True(other.Succeeded, other.Failure);
+        Assert.Equal(["add 192.168.0.230", "add 192.168.0.231"], _fakes.LinkCalls());
+
+        drain.SetResult();
+        Assert.True((await moving.WaitAsync(TimeSpan.FromSeconds(5))).Succeeded);
+        Assert.Equal(["add 192.168.0.230", "add 192.168.0.231", "remove 192.168.0.225"], _fakes.LinkCalls());
+    }
+
+    [Fact]
     public async Task Handle_MoveFailsOnTheNewListener_KeepsTheOldIpListenerAndAllocation()
     {
         await _fakes.ApplyAsync(Spec("web", null, 80), Backends(80, "10.0.0.1:80"));

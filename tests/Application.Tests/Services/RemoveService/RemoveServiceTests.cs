@@ -83,4 +83,43 @@ public sealed class RemoveServiceTests : IDisposable
         await _fakes.Status.DidNotReceiveWithAnyArgs().WriteAsync(default, default, default);
         await _fakes.Events.DidNotReceiveWithAnyArgs().RecordAsync(default!, default);
     }
+
+    [Fact]
+    public async Task Handle_WhileConnectionsDrain_OtherServicesApply_AndTheAddressGoesOnlyAfterTheDrain()
+    {
+        await _fakes.ApplyAsync(Spec("web", "192.168.0.230", 80), Backends(80, "10.0.0.1:80"));
+        var drain = new TaskCompletionSource();
+        _fakes.Forwarder.DetachAsync(default!, default, default).ReturnsForAnyArgs(drain.Task);
+        _fakes.ClearCalls();
+
+        var removing = _fakes.RemoveAsync("web");
+        var other = await _fakes.ApplyAsync(Spec("api", null, 443), Backends(443, "10.0.0.2:443")).WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.True(other.Succeeded, other.Failure);
+        Assert.False(removing.IsCompleted);
+        Assert.DoesNotContain("remove 192.168.0.230", _fakes.LinkCalls());
+
+        drain.SetResult();
+        var removed = await removing.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.True(removed.Removed);
+        Assert.Contains("remove 192.168.0.230", _fakes.LinkCalls());
+    }
+
+    [Fact]
+    public async Task Handle_AddressTakenAgainDuringTheDrain_StaysOnTheLink()
+    {
+        await _fakes.ApplyAsync(Spec("web", "192.168.0.230", 80), Backends(80, "10.0.0.1:80"));
+        var drain = new TaskCompletionSource();
+        _fakes.Forwarder.DetachAsync(default!, default, default).ReturnsForAnyArgs(drain.Task);
+
+        var removing = _fakes.RemoveAsync("web");
+        var again = await _fakes.ApplyAsync(Spec("api", "192.168.0.230", 80), Backends(80, "10.0.0.2:80")).WaitAsync(TimeSpan.FromSeconds(5));
+        _fakes.ClearCalls();
+        drain.SetResult();
+        await removing.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.True(again.Succeeded, again.Failure);
+        Assert.Empty(_fakes.LinkCalls());
+    }
 }
