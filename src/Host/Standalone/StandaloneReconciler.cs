@@ -280,16 +280,29 @@ internal sealed partial class StandaloneReconciler(
     /// <summary>Takes every Service down: listeners drain, addresses are released. Runs after cancellation, so without a token.</summary>
     private async Task ShutdownAsync()
     {
-        foreach (var key in _applied.Keys.Order().ToList())
+        // All at once: each removal holds the apply lock only to detach its listeners, so the drains overlap.
+        var outcomes = await Task.WhenAll(_applied.Keys.Order().Select(async key =>
         {
             try
             {
                 await mediator.Send(new RemoveService(key.Namespace, key.Name), CancellationToken.None).ConfigureAwait(false);
-                _applied.Remove(key);
+                return (Key: key, Failure: (string?)null);
             }
             catch (Exception failure) when (failure is not OutOfMemoryException)
             {
-                await error.WriteLineAsync($"error: stopping {key}: {failure.Message}").ConfigureAwait(false);
+                return (Key: key, Failure: failure.Message);
+            }
+        })).ConfigureAwait(false);
+
+        foreach (var (key, failure) in outcomes)
+        {
+            if (failure is null)
+            {
+                _applied.Remove(key);
+            }
+            else
+            {
+                await error.WriteLineAsync($"error: stopping {key}: {failure}").ConfigureAwait(false);
             }
         }
 

@@ -273,6 +273,35 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
         Assert.All(_api.Patches, patch => Assert.StartsWith("application/merge-patch+json", patch.ContentType, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Shutdown_DrainsEveryServicesConnectionsAtOnce_NotOneServiceAfterAnother()
+    {
+        var options = ClusterHarness.Options();
+        var drain = TimeSpan.FromMilliseconds(1500);
+        await using var daemon = ClusterHarness.Start(_api, "127.0.119.24/29", options with { Controller = options.Controller with { ShutdownDrain = drain } });
+        await daemon.ReadyAsync();
+        var open = new List<EchoConnection>();
+        foreach (var name in new[] { "one", "two", "three" })
+        {
+            _api.PutService(Service(name, 8080, _backend.Port));
+            var connection = await EchoConnection.OpenAsync(await IngressEventuallyAsync(name), 8080);
+            Assert.NotNull(connection);
+            Assert.Equal("A:hi", await connection.AskAsync("hi"));
+            open.Add(connection);
+        }
+
+        var stopping = Stopwatch.StartNew();
+        Assert.Equal(0, await daemon.StopAsync());
+        var took = stopping.Elapsed;
+
+        Assert.InRange(took, drain - TimeSpan.FromMilliseconds(100), drain * 2);
+        foreach (var connection in open)
+        {
+            Assert.Null(await connection.AskAsync("after"));
+            connection.Dispose();
+        }
+    }
+
     private bool IsWorker(string node) => _api.GetNode(node)?.Metadata.Labels?.ContainsKey("node-role.kubernetes.io/worker") == true;
 
     private async Task<string> IngressEventuallyAsync(string name)

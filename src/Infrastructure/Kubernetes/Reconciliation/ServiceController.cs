@@ -31,6 +31,8 @@ public sealed partial class ServiceController
     public const string BackendsAvailableReason = "BackendsAvailable";
     public const string InvalidServiceReason = "InvalidService";
 
+    private const int StandDownParallelism = 64;
+
     private readonly IResourceInformer<V1Service> _services;
     private readonly IResourceInformer<V1Node> _nodes;
     private readonly IResourceInformer<V1EndpointSlice> _slices;
@@ -370,7 +372,10 @@ public sealed partial class ServiceController
     {
         var drain = _stopping.IsCancellationRequested ? _options.ShutdownDrain : TimeSpan.Zero;
         var running = await _sender.Send(new GetAppliedServices(), CancellationToken.None).ConfigureAwait(false);
-        foreach (var service in running)
+
+        // In parallel: each removal holds the apply lock only to detach, so the drains overlap and shutdown takes one
+        // drain timeout, not one per Service.
+        await Parallel.ForEachAsync(running, new ParallelOptions { MaxDegreeOfParallelism = StandDownParallelism }, async (service, _) =>
         {
             try
             {
@@ -381,7 +386,7 @@ public sealed partial class ServiceController
             {
                 LogStandDownFailed(service.Key, failure.Message);
             }
-        }
+        }).ConfigureAwait(false);
 
         _applied.Clear();
         _refused.Clear();
