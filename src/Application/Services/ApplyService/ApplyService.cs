@@ -73,18 +73,32 @@ public sealed class ApplyServiceHandler(
         var left = new LeftBehind();
         try
         {
+            ApplyServiceResponse response;
             using (await applied.EnterAsync(cancellationToken).ConfigureAwait(false))
             {
-                var response = await ApplyAsync(command, left, cancellationToken).ConfigureAwait(false);
-                if (response.Failure is { } failure)
-                {
-                    ServiceLog.ApplyFailed(logger, command.Service.Key, failure);
-                    await events.RecordAsync(new ServiceEvent(command.Service.Key, ServiceEventType.Warning, FailedReason, failure), cancellationToken)
-                        .ConfigureAwait(false);
-                }
-
-                return response;
+                response = await ApplyAsync(command, left, cancellationToken).ConfigureAwait(false);
             }
+
+            // Status and Events are API round trips: outside the lock, so that Services being applied side by side
+            // wait for each other only while the state changes. The caller sends one command per Service at a time,
+            // so this Service's writes cannot overtake each other.
+            if (response.Failure is { } failure)
+            {
+                ServiceLog.ApplyFailed(logger, command.Service.Key, failure);
+                left.Events.Add(new ServiceEvent(command.Service.Key, ServiceEventType.Warning, FailedReason, failure));
+            }
+
+            if (left.StatusIp is { } ip)
+            {
+                await status.WriteAsync(command.Service.Key, ip, cancellationToken).ConfigureAwait(false);
+            }
+
+            foreach (var serviceEvent in left.Events)
+            {
+                await events.RecordAsync(serviceEvent, cancellationToken).ConfigureAwait(false);
+            }
+
+            return response;
         }
         finally
         {
@@ -149,12 +163,10 @@ public sealed class ApplyServiceHandler(
                 left.VacatedIp = vacated;
             }
 
-            await ReportNotForwardedAsync(key, allocation, cancellationToken).ConfigureAwait(false);
-
             var changed = previous is null || allocation.Changed || undo.Started.Count > 0 || stopped > 0;
             if (previous is null || !Equals(previous.Ip, ip) || allocation.Changed)
             {
-                await status.WriteAsync(key, ip, cancellationToken).ConfigureAwait(false);
+                left.StatusIp = ip;
             }
 
             // An IP restored from the status after a restart is news to nobody: thousands of Services would each get
@@ -162,9 +174,11 @@ public sealed class ApplyServiceHandler(
             if (allocation.Changed || (previous is not null && !Equals(previous.Ip, ip)))
             {
                 var ports = string.Join(", ", allocation.Bindings.Select(binding => binding.Port));
-                await events.RecordAsync(new ServiceEvent(key, ServiceEventType.Normal, AllocatedReason,
-                    $"Assigned IP {ip} ({allocation.Reason.ToString().ToLowerInvariant()}) for ports {ports}"), cancellationToken).ConfigureAwait(false);
+                left.Events.Add(new ServiceEvent(key, ServiceEventType.Normal, AllocatedReason,
+                    $"Assigned IP {ip} ({allocation.Reason.ToString().ToLowerInvariant()}) for ports {ports}"));
             }
+
+            NoteNotForwarded(key, allocation, left);
 
             if (!changed)
             {
@@ -225,7 +239,7 @@ public sealed class ApplyServiceHandler(
         return stale.Count;
     }
 
-    private async Task ReportNotForwardedAsync(ServiceKey service, IpAllocation allocation, CancellationToken cancellationToken)
+    private void NoteNotForwarded(ServiceKey service, IpAllocation allocation, LeftBehind left)
     {
         var udp = allocation.Bindings.Where(binding => binding.Protocol != TransportProtocol.Tcp).Select(binding => binding.Port).ToList();
         if (udp.Count == 0)
@@ -235,8 +249,8 @@ public sealed class ApplyServiceHandler(
 
         var ports = string.Join(", ", udp);
         ServiceLog.NotForwarded(logger, service, ports);
-        await events.RecordAsync(new ServiceEvent(service, ServiceEventType.Warning, NotForwardedReason,
-            $"ports {ports} are allocated but not forwarded: the forwarder handles TCP only"), cancellationToken).ConfigureAwait(false);
+        left.Events.Add(new ServiceEvent(service, ServiceEventType.Warning, NotForwardedReason,
+            $"ports {ports} are allocated but not forwarded: the forwarder handles TCP only"));
     }
 
     /// <summary>
@@ -332,9 +346,16 @@ public sealed class ApplyServiceHandler(
     private static LoadBalancerRequest RequestFor(LoadBalancerRequest current, IReadOnlyList<PortBinding> bindings) =>
         new(current.Service, bindings.Select(binding => binding.Port), null, current.Sharing, current.CreatedAt);
 
-    /// <summary>What an apply leaves to finish once the lock is released: drains of detached listeners, then the IP the Service left.</summary>
+    /// <summary>
+    /// What an apply leaves to finish once the lock is released: the status to write and the Events to record, then
+    /// the drains of detached listeners and the IP the Service left.
+    /// </summary>
     private sealed class LeftBehind
     {
+        public IPAddress? StatusIp { get; set; }
+
+        public List<ServiceEvent> Events { get; } = [];
+
         public List<Task> Drains { get; } = [];
 
         public IPAddress? VacatedIp { get; set; }

@@ -60,6 +60,8 @@ public sealed class RemoveServiceHandler(
         var key = new ServiceKey(command.Namespace, command.Name);
         var drains = new List<Task>();
         IPAddress? unused = null;
+        IPAddress? ip;
+        bool ran;
         RemoveServiceResponse response;
         try
         {
@@ -80,14 +82,16 @@ public sealed class RemoveServiceHandler(
                     }
                 }
 
-                var ip = release.Ip ?? previous?.Ip;
+                ip = release.Ip ?? previous?.Ip;
+                ran = previous is not null || release.WasAllocated;
                 if (ip is not null && (release.IpUnused || !release.WasAllocated) && !applied.IsIpHeld(ip))
                 {
                     unused = ip;
                 }
-
-                response = await ReportAsync(command, key, previous is not null || release.WasAllocated, ip, cancellationToken).ConfigureAwait(false);
             }
+
+            // API round trips, outside the lock (the caller sends one command per Service at a time).
+            response = await ReportAsync(command, key, ran, ip, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

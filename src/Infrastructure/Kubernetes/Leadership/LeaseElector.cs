@@ -19,8 +19,15 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Leadership;
 /// </remarks>
 public sealed partial class LeaseElector(IKubernetes client, LeaderElectionOptions options, TimeProvider time, ILogger<LeaseElector> logger)
 {
+    /// <summary>Past the holder's duration when a standby wakes to take over, so that its own look sees the Lease expired.</summary>
+    private static readonly TimeSpan ExpiryMargin = TimeSpan.FromMilliseconds(5);
+
     private LeaseRecord? _observed;
     private long _observedAt;
+    private TimeSpan _holderDuration;
+
+    /// <summary>The Lease as this replica last wrote it while holding it: renewing needs no read first.</summary>
+    private V1Lease? _written;
     private volatile string? _leader;
     private volatile bool _leading;
 
@@ -53,7 +60,7 @@ public sealed partial class LeaseElector(IKubernetes client, LeaderElectionOptio
             await Task.WhenAny(leading, RenewUntilLostAsync(leadership.Token)).ConfigureAwait(false);
             _leading = false;
             await leadership.CancelAsync().ConfigureAwait(false);
-            await leading.ConfigureAwait(false);
+            var failed = await leading.ConfigureAwait(false);
             LogStoppedLeading(options.Identity);
 
             if (cancellationToken.IsCancellationRequested)
@@ -61,23 +68,40 @@ public sealed partial class LeaseElector(IKubernetes client, LeaderElectionOptio
                 await ReleaseAsync().ConfigureAwait(false);
                 return;
             }
+
+            if (failed)
+            {
+                // Give the others a whole lease duration to take over before this replica campaigns again.
+                try
+                {
+                    await Task.Delay(options.LeaseDuration, time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
         }
     }
 
-    private async Task LeadAsync(Func<CancellationToken, Task> lead, CancellationToken leadership)
+    /// <returns>True when leading failed (threw).</returns>
+    private async Task<bool> LeadAsync(Func<CancellationToken, Task> lead, CancellationToken leadership)
     {
         try
         {
             await lead(leadership).ConfigureAwait(false);
+            return false;
         }
         catch (OperationCanceledException) when (leadership.IsCancellationRequested)
         {
+            return false;
         }
         catch (Exception failure) when (failure is not OutOfMemoryException)
         {
             // Leading failed: let another replica try rather than hold a Lease that does no work.
             LogLeadFailed(failure);
             await ReleaseAsync().ConfigureAwait(false);
+            return true;
         }
     }
 
@@ -93,9 +117,7 @@ public sealed partial class LeaseElector(IKubernetes client, LeaderElectionOptio
 
             try
             {
-                // A little jitter, so that standbys started together do not race for every change.
-                var jitter = options.RetryPeriod * (Random.Shared.NextDouble() * 0.2);
-                await Task.Delay(options.RetryPeriod + jitter, time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(NextLook(), time, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -104,6 +126,26 @@ public sealed partial class LeaseElector(IKubernetes client, LeaderElectionOptio
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// When a standby looks again: after a retry period (with a little jitter, so that standbys started together do not
+    /// race), or exactly when the holder's Lease runs out if that is sooner, so a crashed leader is not replaced a whole
+    /// period late.
+    /// </summary>
+    private TimeSpan NextLook()
+    {
+        var next = options.RetryPeriod + (options.RetryPeriod * (Random.Shared.NextDouble() * 0.2));
+        if (_leader is not null && _leader != options.Identity)
+        {
+            var untilExpiry = _holderDuration - time.GetElapsedTime(_observedAt) + ExpiryMargin;
+            if (untilExpiry > TimeSpan.Zero && untilExpiry < next)
+            {
+                next = untilExpiry;
+            }
+        }
+
+        return next;
     }
 
     /// <summary>Renews every retry period; returns once renewal has failed for the whole renew deadline, or on cancellation.</summary>
@@ -165,6 +207,18 @@ public sealed partial class LeaseElector(IKubernetes client, LeaderElectionOptio
     {
         var leases = client.CoordinationV1;
         var now = time.GetUtcNow().UtcDateTime;
+        if (_written is { Spec: { } held } written && held.HolderIdentity == options.Identity)
+        {
+            // Renewing what we wrote last, with its resourceVersion: one request instead of a read and a write. A
+            // conflict means someone else wrote the Lease since; then read it like a candidate does.
+            written.Spec = Holding(held.AcquireTime ?? now, now, held.LeaseTransitions ?? 0);
+            if (await WriteAsync(() => leases.ReplaceNamespacedLeaseAsync(written, options.Name, options.Namespace, cancellationToken: cancellationToken))
+                .ConfigureAwait(false))
+            {
+                return true;
+            }
+        }
+
         V1Lease? lease;
         try
         {
@@ -190,9 +244,10 @@ public sealed partial class LeaseElector(IKubernetes client, LeaderElectionOptio
 
         var spec = lease.Spec ?? new V1LeaseSpec();
         Observe(new LeaseRecord(spec.HolderIdentity, spec.RenewTime, lease.Metadata?.ResourceVersion));
+        _holderDuration = HolderDuration(spec);
         var holder = spec.HolderIdentity;
         var mine = holder == options.Identity;
-        if (!string.IsNullOrEmpty(holder) && !mine && time.GetElapsedTime(_observedAt) < HolderDuration(spec))
+        if (!string.IsNullOrEmpty(holder) && !mine && time.GetElapsedTime(_observedAt) < _holderDuration)
         {
             return false;
         }
@@ -216,10 +271,13 @@ public sealed partial class LeaseElector(IKubernetes client, LeaderElectionOptio
         {
             var written = await write().ConfigureAwait(false);
             Observe(new LeaseRecord(written.Spec?.HolderIdentity, written.Spec?.RenewTime, written.Metadata?.ResourceVersion));
-            return written.Spec?.HolderIdentity == options.Identity;
+            var mine = written.Spec?.HolderIdentity == options.Identity;
+            _written = mine ? written : null;
+            return mine;
         }
         catch (HttpOperationException failure) when (failure.Response.StatusCode is HttpStatusCode.Conflict)
         {
+            _written = null;
             return false;
         }
     }
@@ -272,6 +330,7 @@ public sealed partial class LeaseElector(IKubernetes client, LeaderElectionOptio
             await client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, options.Name, options.Namespace, cancellationToken: timeout.Token)
                 .ConfigureAwait(false);
             _leader = null;
+            _written = null;
             LogReleased(options.Identity, options.Namespace, options.Name);
         }
         catch (Exception failure) when (failure is HttpOperationException or HttpRequestException or OperationCanceledException)
