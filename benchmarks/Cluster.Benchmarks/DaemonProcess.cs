@@ -9,11 +9,14 @@ namespace LoadBalancer.Cluster.Benchmarks;
 /// </summary>
 internal sealed partial class DaemonProcess : IDisposable
 {
-    private const int SigTerm = 15;
+    public const int SigKill = 9;
+    public const int SigTerm = 15;
 
     private readonly Process _process;
     private readonly StreamWriter _logFile;
     private readonly List<(string Marker, TaskCompletionSource<(long At, string Line)> Seen)> _markers = [];
+    private readonly List<(string Marker, long At, string Line)> _hits = [];
+    private readonly List<(string Marker, long Since, TaskCompletionSource<(long At, string Line)> Seen)> _waiters = [];
     private readonly long _startedAt;
     private int _lines;
 
@@ -27,6 +30,8 @@ internal sealed partial class DaemonProcess : IDisposable
             _markers.Add((marker, new TaskCompletionSource<(long At, string Line)>(TaskCreationOptions.RunContinuationsAsynchronously)));
         }
     }
+
+    public bool HasExited => _process.HasExited;
 
     public int Pid => _process.Id;
 
@@ -77,6 +82,80 @@ internal sealed partial class DaemonProcess : IDisposable
         return ((await seen.ConfigureAwait(false)).At - _startedAt) * 1000.0 / Stopwatch.Frequency;
     }
 
+    /// <summary>
+    /// The <see cref="Stopwatch"/> timestamp and text of the first line holding <paramref name="marker"/> that arrived at or after
+    /// <paramref name="since"/> (a marker can be logged again, e.g. on a second term as leader).
+    /// </summary>
+    public async Task<(long At, string Line)> WhenLoggedAfterAsync(string marker, long since, TimeSpan limit)
+    {
+        if (!_markers.Any(entry => entry.Marker == marker))
+        {
+            throw new ArgumentException($"'{marker}' is not one of the markers this daemon was started with", nameof(marker));
+        }
+
+        var seen = new TaskCompletionSource<(long At, string Line)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_hits)
+        {
+            var earlier = _hits.FirstOrDefault(hit => hit.Marker == marker && hit.At >= since);
+            if (earlier.Marker is not null)
+            {
+                return (earlier.At, earlier.Line);
+            }
+
+            _waiters.Add((marker, since, seen));
+        }
+
+        try
+        {
+            var exited = _process.WaitForExitAsync();
+            var first = await Task.WhenAny(seen.Task, exited, Task.Delay(limit)).ConfigureAwait(false);
+            if (first != seen.Task)
+            {
+                throw new InvalidOperationException(first == exited
+                    ? $"the daemon (PID {Pid}) exited with {_process.ExitCode} before logging '{marker}'"
+                    : $"the daemon (PID {Pid}) did not log '{marker}' within {limit}");
+            }
+
+            return await seen.Task.ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_hits)
+            {
+                _waiters.RemoveAll(waiter => waiter.Seen == seen);
+            }
+        }
+    }
+
+    /// <summary>Sends <paramref name="signal"/> to this process only (by its PID) and returns the moment it was sent.</summary>
+    public long Signal(int signal)
+    {
+        var sent = Stopwatch.GetTimestamp();
+        if (Kill(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        return sent;
+    }
+
+    /// <summary>The moment the process was seen to have exited (reaped), or null if it did not within <paramref name="limit"/>.</summary>
+    public async Task<long?> WhenExitedAsync(TimeSpan limit)
+    {
+        using var deadline = new CancellationTokenSource(limit);
+        try
+        {
+            await _process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
+            return Stopwatch.GetTimestamp();
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+
     /// <summary>The first line that held <paramref name="marker"/>, once logged.</summary>
     public string? LineOf(string marker) =>
         _markers.Single(entry => entry.Marker == marker).Seen.Task is { IsCompletedSuccessfully: true } seen ? seen.Result.Line : null;
@@ -84,12 +163,7 @@ internal sealed partial class DaemonProcess : IDisposable
     /// <summary>Sends SIGTERM (to this process only) and returns the ms until it exited and its exit code, or null on timeout.</summary>
     public async Task<(double Ms, int ExitCode)?> TerminateAsync(TimeSpan limit)
     {
-        var sent = Stopwatch.GetTimestamp();
-        if (Kill(_process.Id, SigTerm) != 0)
-        {
-            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-
+        var sent = Signal(SigTerm);
         using var deadline = new CancellationTokenSource(limit);
         try
         {
@@ -117,9 +191,19 @@ internal sealed partial class DaemonProcess : IDisposable
         Interlocked.Increment(ref _lines);
         foreach (var (marker, seen) in _markers)
         {
-            if (!seen.Task.IsCompleted && line.Contains(marker, StringComparison.Ordinal))
+            if (!line.Contains(marker, StringComparison.Ordinal))
             {
-                seen.TrySetResult((at, line));
+                continue;
+            }
+
+            seen.TrySetResult((at, line));
+            lock (_hits)
+            {
+                _hits.Add((marker, at, line));
+                foreach (var waiter in _waiters.Where(waiter => waiter.Marker == marker && waiter.Since <= at))
+                {
+                    waiter.Seen.TrySetResult((at, line));
+                }
             }
         }
 

@@ -17,6 +17,8 @@ internal sealed class Distribution
     public double Percentile(double p) =>
         _sorted.Length == 0 ? double.NaN : _sorted[Math.Clamp((int)Math.Ceiling(p / 100 * _sorted.Length) - 1, 0, _sorted.Length - 1)];
 
+    public double Min => _sorted.Length == 0 ? double.NaN : _sorted[0];
+
     public double Max => _sorted.Length == 0 ? double.NaN : _sorted[^1];
 
     public double Mean => _sorted.Length == 0 ? double.NaN : _sorted.Average();

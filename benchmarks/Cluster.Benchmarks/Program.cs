@@ -3,29 +3,35 @@ using LoadBalancer.Cluster.Benchmarks;
 
 // End-to-end figures of the daemon in cluster mode against the fake API server; see docs/benchmarks.md, "Cluster mode".
 const string Usage = """
-    usage: LoadBalancer.Cluster.Benchmarks [latency|scale|both] [options]
+    usage: LoadBalancer.Cluster.Benchmarks [latency|scale|failover|both|all] [options]
       latency                 Services added one at a time to a ready in-process daemon: ADDED → status, ADDED → accepting
       scale                   the Release daemon as its own process against many Services: start to ready, memory, shutdown
-      --services N            Services for the scenario named (latency 200, scale 5000)
-      --latency-services N    Services for latency when both run (200)
-      --scale-services N      Services for scale when both run (5000)
+      failover                two Release daemons with leader election: leader killed (SIGKILL, then SIGTERM) → standby serving
+      both                    latency, then scale
+      all                     (default) latency, scale, then failover
+      --services N            Services for the scenario named (latency 200, scale 5000, failover 50)
+      --latency-services N    Services for latency when several run (200)
+      --scale-services N      Services for scale when several run (5000)
+      --failover-services N   Services for failover when several run (50)
       --warmup N              latency Services added first and not counted (20)
+      --rounds N              failover: leader crashes (SIGKILL), each followed by a restart of the dead replica (5)
       --no-leader-election    scale: run the daemon without leader election
-      --keep                  scale: keep the daemon's logs and kubeconfig (their directory is printed)
-      --markdown FILE         also write the Markdown block to FILE
+      --keep                  scale, failover: keep the daemons' logs and kubeconfig (their directory is printed)
+      --markdown FILE         also write the Markdown blocks, one after the other, to FILE
+      --markdown-dir DIR      also write each scenario's Markdown block to DIR/<scenario>.md
       --shell-ulimit TEXT     the shell's `ulimit -n` / `ulimit -Hn`, for the report
     """;
 
-string scenario = "both", command = "dotnet run -c Release --project benchmarks/Cluster.Benchmarks";
+string scenario = "all", command = "dotnet run -c Release --project benchmarks/Cluster.Benchmarks";
 int? services = null;
-int latencyServices = 200, scaleServices = 5000, warmup = 20;
+int latencyServices = 200, scaleServices = 5000, failoverServices = 50, warmup = 20, rounds = 5;
 bool leaderElection = true, keep = false;
-string? markdownPath = null, shellUlimit = null;
+string? markdownPath = null, markdownDirectory = null, shellUlimit = null;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
     {
-        case "latency" or "scale" or "both":
+        case "latency" or "scale" or "failover" or "both" or "all":
             scenario = args[i];
             break;
         case "--services":
@@ -37,8 +43,14 @@ for (var i = 0; i < args.Length; i++)
         case "--scale-services":
             scaleServices = Number(++i);
             break;
+        case "--failover-services":
+            failoverServices = Number(++i);
+            break;
         case "--warmup":
             warmup = Number(++i);
+            break;
+        case "--rounds":
+            rounds = Number(++i);
             break;
         case "--no-leader-election":
             leaderElection = false;
@@ -49,12 +61,18 @@ for (var i = 0; i < args.Length; i++)
         case "--markdown":
             markdownPath = Text(++i);
             break;
+        case "--markdown-dir":
+            markdownDirectory = Text(++i);
+            break;
         case "--shell-ulimit":
             shellUlimit = Text(++i);
             break;
         case "--command":
             command = Text(++i);
             break;
+        case "-h" or "--help":
+            Console.WriteLine(Usage);
+            return 0;
         default:
             Console.Error.WriteLine($"unknown argument '{args[i]}'");
             Console.Error.WriteLine(Usage);
@@ -64,39 +82,70 @@ for (var i = 0; i < args.Length; i++)
 
 if (services is { } chosen)
 {
-    (latencyServices, scaleServices) = scenario switch
+    switch (scenario)
     {
-        "latency" => (chosen, scaleServices),
-        "scale" => (latencyServices, chosen),
-        _ => (chosen, chosen),
-    };
+        case "latency":
+            latencyServices = chosen;
+            break;
+        case "scale":
+            scaleServices = chosen;
+            break;
+        case "failover":
+            failoverServices = chosen;
+            break;
+        default:
+            (latencyServices, scaleServices, failoverServices) = (chosen, chosen, chosen);
+            break;
+    }
 }
 
 var root = RepositoryRoot.Find();
 var started = DateTime.UtcNow;
-var loadAverage = MachineLoad.LoadAverage();
-LatencyResult? latency = null;
-ScaleResult? scale = null;
-if (scenario is "latency" or "both")
+var machine = Machine.Describe(root, MachineLoad.LoadAverage());
+var blocks = new List<(string Scenario, string Markdown)>();
+if (scenario is "latency" or "both" or "all")
 {
     Console.Error.WriteLine($"== latency: {latencyServices} services after {warmup} warm-up services");
-    latency = await LatencyBenchmark.RunAsync(latencyServices, warmup, Console.Error);
+    var latency = await LatencyBenchmark.RunAsync(latencyServices, warmup, Console.Error);
+    blocks.Add(("latency", Report.Latency(machine, command, started, latency)));
 }
 
-if (scenario is "scale" or "both")
+if (scenario is "scale" or "both" or "all")
 {
     Console.Error.WriteLine($"== scale: {scaleServices} services, daemon {RepositoryRoot.ReleaseDaemon(root)}");
-    scale = await ScaleBenchmark.RunAsync(scaleServices, root, leaderElection, keep, Console.Error);
+    var scaleStarted = DateTime.UtcNow;
+    var scale = await ScaleBenchmark.RunAsync(scaleServices, root, leaderElection, keep, Console.Error);
+    blocks.Add(("scale", Report.Scale(RunMachine(), command, scaleStarted, scale, shellUlimit)));
 }
 
-var markdown = Report.Markdown(Machine.Describe(root, loadAverage), command, started, shellUlimit, latency, scale);
+if (scenario is "failover" or "all")
+{
+    Console.Error.WriteLine($"== failover: {failoverServices} services, {rounds} leader crashes and one SIGTERM, daemon {RepositoryRoot.ReleaseDaemon(root)}");
+    var failoverStarted = DateTime.UtcNow;
+    var failover = await FailoverBenchmark.RunAsync(failoverServices, rounds, root, keep, Console.Error);
+    blocks.Add(("failover", Report.Failover(RunMachine(), command, failoverStarted, failover)));
+}
+
+var markdown = string.Join("\n\n", blocks.Select(block => block.Markdown));
 Console.WriteLine(markdown);
 if (markdownPath is not null)
 {
     await File.WriteAllTextAsync(markdownPath, markdown + "\n");
 }
 
+if (markdownDirectory is not null)
+{
+    Directory.CreateDirectory(markdownDirectory);
+    foreach (var (name, block) in blocks)
+    {
+        await File.WriteAllTextAsync(Path.Combine(markdownDirectory, name + ".md"), block + "\n");
+    }
+}
+
 return 0;
+
+// A scenario after the first gets the load average from just before it, not from before the whole run.
+Machine RunMachine() => blocks.Count == 0 ? machine : machine with { LoadAverage = MachineLoad.LoadAverage() };
 
 int Number(int at) => at < args.Length && int.TryParse(args[at], NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0
     ? value

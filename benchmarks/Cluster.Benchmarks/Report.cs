@@ -7,7 +7,17 @@ namespace LoadBalancer.Cluster.Benchmarks;
 /// <summary>The figures as the Markdown block that bench/cluster.sh puts into docs/benchmarks.md.</summary>
 internal static class Report
 {
-    public static string Markdown(Machine machine, string command, DateTime startedUtc, string? shellOpenFiles, LatencyResult? latency, ScaleResult? scale)
+    public static string Latency(Machine machine, string command, DateTime startedUtc, LatencyResult result) =>
+        Block(machine, command, startedUtc, text => LatencyTable(text, result));
+
+    public static string Scale(Machine machine, string command, DateTime startedUtc, ScaleResult result, string? shellOpenFiles) =>
+        Block(machine, command, startedUtc, text => ScaleTable(text, result, shellOpenFiles));
+
+    public static string Failover(Machine machine, string command, DateTime startedUtc, FailoverResult result) =>
+        Block(machine, command, startedUtc, text => FailoverTable(text, result));
+
+    /// <summary>One scenario's block: its own run and machine lines, so that each can be rewritten without the others.</summary>
+    private static string Block(Machine machine, string command, DateTime startedUtc, Action<StringBuilder> table)
     {
         var text = new StringBuilder();
         var source = machine.UncommittedFiles == 0
@@ -16,18 +26,8 @@ internal static class Report
         Line(text, $"- **Run:** {startedUtc:yyyy-MM-dd HH:mm} UTC; command `{command}`; Release build, {source}.");
         Line(text, $"- **Machine:** {machine.Cores} cores, {machine.Cpu}, kernel {machine.Kernel}, {machine.Runtime}; load average "
             + $"{machine.LoadAverage} just before the run. The API server, the daemon and the client share these cores.");
-        if (latency is not null)
-        {
-            Line(text);
-            LatencyTable(text, latency);
-        }
-
-        if (scale is not null)
-        {
-            Line(text);
-            ScaleTable(text, scale, shellOpenFiles);
-        }
-
+        Line(text);
+        table(text);
         return text.ToString().TrimEnd('\n');
     }
 
@@ -106,6 +106,64 @@ internal static class Report
         Line(text, $"Open files: the daemon, started{shell}, ran with {limit} (`/proc/PID/limits`); the benchmark process had {own}.");
     }
 
+    private static void FailoverTable(StringBuilder text, FailoverResult result)
+    {
+        var crashes = result.Rounds.Where(round => !round.Graceful).ToList();
+        var graceful = result.Rounds.FirstOrDefault(round => round.Graceful);
+        var election = result.Election;
+        Line(text, $"**Leader crash → standby serving** (two Release daemons as processes of their own, `dotnet loadbalancer.dll --kubeconfig … "
+            + $"--restricted-cidr {result.Pool} --no-announce --lease-identity one|two`, leader election with the shipped Lease settings: "
+            + $"duration {Seconds(election.LeaseDuration)} s, renew deadline {Seconds(election.RenewDeadline)} s, retry period "
+            + $"{Seconds(election.RetryPeriod)} s (the Lease says leaseDurationSeconds {result.LeaseDurationSeconds?.ToString(CultureInfo.InvariantCulture) ?? "?"}); "
+            + $"{result.Services} Services on TCP {result.ServicePort}, one IP each, all forwarding to one backend that writes a byte). "
+            + $"{crashes.Count} rounds of SIGKILL to the leader (the dead replica is started again after each), then one SIGTERM. "
+            + "Milliseconds after the signal was sent:");
+        Line(text);
+        Line(text, "| step | SIGKILL min | p50 | max | SIGTERM |");
+        Line(text, "|---|---:|---:|---:|---:|");
+        FailoverRow(text, "old leader's process has exited", crashes, graceful, round => round.ExitMs);
+        FailoverRow(text, "standby decides to take over (log \"takes the Lease over\")", crashes, graceful, round => round.TakingOverMs);
+        FailoverRow(text, "**Lease holder is the standby** (read in the API server)", crashes, graceful, round => round.LeaseMs);
+        FailoverRow(text, "standby leads (log \"is now the leader\")", crashes, graceful, round => round.LeadingMs);
+        FailoverRow(text, "standby has restored the IPs from the status (log \"Restored … IPs\")", crashes, graceful, round => round.RestoredMs);
+        FailoverRow(text, "standby's first listener (log \"Listening on\")", crashes, graceful, round => round.FirstListenerMs);
+        FailoverRow(text, $"standby's listener for {result.ProbedService} (log \"Listening on {result.ProbedIp}:{result.ServicePort}\")", crashes, graceful,
+            round => round.ProbedListenerMs);
+        FailoverRow(text, $"**{result.ProbedService} ({result.ProbedIp}:{result.ServicePort}) answers through the standby** (connect, backend's byte read)",
+            crashes, graceful, round => round.ServingMs);
+        FailoverRow(text, "**standby ready** (log \"Every Service reconciled\")", crashes, graceful, round => round.ReadyMs);
+        FailoverRow(text, $"{result.ProbedService} answering − Lease holder changed", crashes, graceful, round => round.ServingMs - round.LeaseMs);
+        Line(text);
+        Line(text, "| round | signal | from → to | Lease, ms | ready, ms | serving, ms | status IPs changed | status patches | Events | exit code | "
+            + "the ready line says | other processes, cores |");
+        Line(text, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+        foreach (var round in result.Rounds)
+        {
+            Line(text, $"| {round.Number} | {(round.Graceful ? "SIGTERM" : "SIGKILL")} | {round.OldLeader} → {round.NewLeader} | {F0(round.LeaseMs)} | "
+                + $"{F0(round.ReadyMs)} | {F0(round.ServingMs)} | {round.StatusIpsChanged} of {result.Services} | {round.StatusPatches} | "
+                + $"{round.EventsRecorded} | {round.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "–"} | “{ReadySummary(round.ReadyLine)}” | "
+                + $"{round.OthersCores.ToString("F2", CultureInfo.InvariantCulture)} |");
+        }
+
+        Line(text);
+        Line(text, $"Each round starts {Seconds(result.Settle)} s plus a random part of one retry period after the previous one ended (so the "
+            + "signal falls at a different point of the renewal cycle), once a probe has been answered through the leader. Steps are "
+            + "timed on the benchmark's clock: log lines when they arrive on the daemon's standard error, the Lease by reading it "
+            + "every millisecond, the Service by a connect-and-read every millisecond that starts once the Lease has changed hands "
+            + "(before that, a connect could reach the old leader). Status patches and Events are counted from the signal until the "
+            + "restarted replica has synced its caches and seen the new leader. *Other processes*: CPU the rest of the machine "
+            + "took from the signal to the end of the measurement (noise; 0 is a quiet machine, 2 would be every core).");
+    }
+
+    private static void FailoverRow(StringBuilder text, string label, IReadOnlyList<FailoverRound> crashes, FailoverRound? graceful, Func<FailoverRound, double?> step)
+    {
+        var d = new Distribution(crashes.Select(step).Where(ms => ms is not null).Select(ms => ms!.Value));
+        var last = graceful is not null && step(graceful) is { } ms ? F0(ms) : "–";
+        Line(text, $"| {label} | {F0(d.Min)} | {F0(d.Percentile(50))} | {F0(d.Max)} | {last} |");
+    }
+
+    private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+
     private static string ReadySummary(string line)
     {
         var at = line.IndexOf("Every Service reconciled: ", StringComparison.Ordinal);
@@ -117,7 +175,7 @@ internal static class Report
 
     private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
-    private static string F0(double value) => value.ToString("N0", CultureInfo.InvariantCulture);
+    private static string F0(double value) => double.IsNaN(value) ? "–" : value.ToString("N0", CultureInfo.InvariantCulture);
 
     private static string F1(double value) => value.ToString("F1", CultureInfo.InvariantCulture);
 

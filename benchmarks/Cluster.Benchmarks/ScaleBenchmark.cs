@@ -221,7 +221,7 @@ internal static class ScaleBenchmark
                 || request.Path.EndsWith("/endpointslices", StringComparison.Ordinal)));
 
     /// <summary>KubernetesClient refuses a user without credentials; the fake server checks none, so any token does.</summary>
-    private static string Kubeconfig(Uri server) => $"""
+    public static string Kubeconfig(Uri server) => $"""
         apiVersion: v1
         kind: Config
         clusters:
