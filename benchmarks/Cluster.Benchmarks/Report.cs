@@ -45,7 +45,7 @@ internal static class Report
         Row(text, "listener started (daemon log \"Listening on\")", timings.Where(t => t.ListeningMs is not null).Select(t => t.ListeningMs!.Value));
         Row(text, "**listener accepting** (client connect succeeds)", timings.Select(t => t.AcceptMs));
         Row(text, "**status written** (API server has applied the status patch)", timings.Select(t => t.StatusMs));
-        Row(text, "reconcile done (daemon log \"Applied\", after the Allocated Event)", timings.Where(t => t.AppliedMs is not null).Select(t => t.AppliedMs!.Value));
+        Row(text, "state applied (daemon log \"Applied\": listener up; status and Event are written after it, outside the lock)", timings.Where(t => t.AppliedMs is not null).Select(t => t.AppliedMs!.Value));
         Row(text, "status written − listener accepting", timings.Select(t => t.StatusMs - t.AcceptMs));
         Line(text);
         Line(text, $"Other processes took {result.OthersCores:F2} cores on average during these {timings.Count} Services (noise; 0 is a quiet machine).");
