@@ -78,15 +78,11 @@ internal static class FailoverBenchmark
 
     public static async Task<FailoverResult> RunAsync(int services, int rounds, string root, bool keepLogs, TextWriter progress)
     {
-        var dll = RepositoryRoot.ReleaseDaemon(root);
-        if (!File.Exists(dll))
-        {
-            throw new InvalidOperationException($"{dll} is missing: run `dotnet build src/Host -c Release` first (bench/cluster.sh does)");
-        }
+        var dll = RepositoryRoot.BuiltReleaseDaemon(root);
 
         var election = new LeaderElectionOptions();
         await using var api = await FakeApiServer.StartAsync().ConfigureAwait(false);
-        using var backend = new OneByteBackend();
+        using var backend = new GreetingBackend();
         api.PutNode(BenchObjects.WorkerNode("worker-1", "127.0.0.1"));
 
         // Every Service asks for the same port, so each takes an IP of its own; all forward to the one backend.
@@ -347,58 +343,11 @@ internal static class FailoverBenchmark
         {
             socket.Connect(ip, ServicePort);
             var buffer = new byte[1];
-            return socket.Receive(buffer) == 1 && buffer[0] == OneByteBackend.Greeting;
+            return socket.Receive(buffer) == 1 && buffer[0] == GreetingBackend.Greeting;
         }
         catch (SocketException)
         {
             return false;
-        }
-    }
-
-    /// <summary>The node port's backend: writes one byte to each connection and closes it.</summary>
-    private sealed class OneByteBackend : IDisposable
-    {
-        public const byte Greeting = (byte)'!';
-        private static readonly byte[] GreetingBytes = [Greeting];
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly Task _accepting;
-
-        public OneByteBackend()
-        {
-            _listener.Start(512);
-            Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
-            _accepting = AcceptAsync();
-        }
-
-        public int Port { get; }
-
-        private async Task AcceptAsync()
-        {
-            try
-            {
-                while (true)
-                {
-                    using var client = await _listener.AcceptSocketAsync().ConfigureAwait(false);
-                    try
-                    {
-                        await client.SendAsync(GreetingBytes).ConfigureAwait(false);
-                        client.Shutdown(SocketShutdown.Both);
-                    }
-                    catch (SocketException)
-                    {
-                        // The daemon's health check or a probe that gave up: nothing to answer.
-                    }
-                }
-            }
-            catch (Exception failure) when (failure is SocketException or ObjectDisposedException)
-            {
-            }
-        }
-
-        public void Dispose()
-        {
-            _listener.Stop();
-            _accepting.Wait(TimeSpan.FromSeconds(5));
         }
     }
 }

@@ -36,7 +36,7 @@ internal static class LatencyBenchmark
     public static async Task<LatencyResult> RunAsync(int services, int warmup, TextWriter progress)
     {
         await using var api = await FakeApiServer.StartAsync().ConfigureAwait(false);
-        using var backend = new AcceptingBackend();
+        using var backend = new GreetingBackend();
         api.PutNode(BenchObjects.WorkerNode("worker-1", "127.0.0.1"));
 
         var waiting = new ConcurrentDictionary<string, TaskCompletionSource<(long At, string Body)>>();
@@ -233,42 +233,6 @@ internal static class LatencyBenchmark
             }
 
             return null;
-        }
-    }
-
-    /// <summary>The node port's backend: accepts and closes, so that a test connection through the listener ends at once.</summary>
-    private sealed class AcceptingBackend : IDisposable
-    {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly Task _accepting;
-
-        public AcceptingBackend()
-        {
-            _listener.Start(512);
-            Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
-            _accepting = AcceptAsync();
-        }
-
-        public int Port { get; }
-
-        private async Task AcceptAsync()
-        {
-            try
-            {
-                while (true)
-                {
-                    using var client = await _listener.AcceptSocketAsync().ConfigureAwait(false);
-                }
-            }
-            catch (Exception failure) when (failure is SocketException or ObjectDisposedException)
-            {
-            }
-        }
-
-        public void Dispose()
-        {
-            _listener.Stop();
-            _accepting.Wait(TimeSpan.FromSeconds(5));
         }
     }
 }

@@ -22,4 +22,13 @@ internal static class RepositoryRoot
     /// <summary>The daemon as <c>dotnet build src/Host -c Release</c> leaves it.</summary>
     public static string ReleaseDaemon(string root) =>
         Path.Combine(root, "src", "Host", "bin", "Release", "net10.0", "loadbalancer.dll");
+
+    /// <summary>The Release daemon, which must have been built.</summary>
+    public static string BuiltReleaseDaemon(string root)
+    {
+        var dll = ReleaseDaemon(root);
+        return File.Exists(dll)
+            ? dll
+            : throw new InvalidOperationException($"{dll} is missing: run `dotnet build src/Host -c Release` first (bench/cluster.sh does)");
+    }
 }

@@ -58,11 +58,7 @@ internal static class ScaleBenchmark
 
     public static async Task<ScaleResult> RunAsync(int services, string root, bool leaderElection, bool keepLogs, TextWriter progress)
     {
-        var dll = RepositoryRoot.ReleaseDaemon(root);
-        if (!File.Exists(dll))
-        {
-            throw new InvalidOperationException($"{dll} is missing: run `dotnet build src/Host -c Release` first (bench/cluster.sh does)");
-        }
+        var dll = RepositoryRoot.BuiltReleaseDaemon(root);
 
         await using var api = await FakeApiServer.StartAsync().ConfigureAwait(false);
         for (var n = 1; n <= NodeCount; n++)
