@@ -257,6 +257,25 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task StatusClearFailing_AfterTheServiceStoppedBeingOurs_IsRetriedUntilTheIpIsGone()
+    {
+        var failing = new FailingStatusPatches(times: 2, bodyContains: "\"ingress\":[]");
+        var client = new k8s.Kubernetes(new k8s.KubernetesClientConfiguration { Host = _api.BaseAddress.ToString() }, failing);
+        await using var daemon = ClusterHarness.Start(_api, "127.0.119.32/29", client: client);
+        _api.PutService(Service("web", 8080, _backend.Port));
+        await daemon.ReadyAsync();
+        var ip = await IngressEventuallyAsync("web");
+
+        var changed = _api.GetService("default", "web")!;
+        changed.Spec.Type = "NodePort";
+        _api.PutService(changed);
+
+        Assert.True(await EventuallyTrueAsync(() => Task.FromResult(IngressIp(_api.GetService("default", "web")) is null)), daemon.Log.ToString());
+        Assert.Equal(2, failing.Failed);
+        Assert.True(await EventuallyTrueAsync(async () => await AskAsync(ip, 8080) is null));
+    }
+
+    [Fact]
     public async Task TagWorkerNodes_LabelsUnlabelledNodesAtStartAndWhenAdded_WithAPatch()
     {
         _api.PutNode(Node("plain-1", "127.0.0.1", worker: false));
@@ -329,7 +348,7 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
     private static Task<bool> EventuallyTrueAsync(Func<Task<bool>> condition) => Net.EventuallyAsync(condition, Limit);
 
     /// <summary>Answers the first status patches with 503 without passing them on, as an overloaded API server does.</summary>
-    private sealed class FailingStatusPatches(int times) : DelegatingHandler
+    private sealed class FailingStatusPatches(int times, string? bodyContains = null) : DelegatingHandler
     {
         private int _seen;
         private int _failed;
@@ -339,6 +358,7 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             if (request.Method == HttpMethod.Patch && request.RequestUri!.AbsolutePath.EndsWith("/status", StringComparison.Ordinal)
+                && (bodyContains is null || request.Content!.ReadAsStringAsync(cancellationToken).GetAwaiter().GetResult().Contains(bodyContains, StringComparison.Ordinal))
                 && Interlocked.Increment(ref _seen) <= times)
             {
                 Interlocked.Increment(ref _failed);

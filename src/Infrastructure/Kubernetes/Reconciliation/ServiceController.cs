@@ -53,6 +53,9 @@ public sealed partial class ServiceController
     /// <summary>The last command applied per Service in this term and the IP it got, to skip applying what already runs.</summary>
     private readonly ConcurrentDictionary<ServiceKey, (ApplyService Command, IPAddress Ip)> _applied = new();
 
+    /// <summary>Services being released, with the IP their status may still name until the release is through.</summary>
+    private readonly ConcurrentDictionary<ServiceKey, IPAddress> _releasing = new();
+
     /// <summary>Services the allocator refused; they wait for a release rather than retrying in a loop.</summary>
     private readonly ConcurrentDictionary<ServiceKey, string> _refused = new();
 
@@ -232,7 +235,7 @@ public sealed partial class ServiceController
         var service = _services.Get(key.Namespace, key.Name);
         if (service is null || !_filter.IsOurs(service))
         {
-            await ReleaseAsync(key, deleted: service is null, cancellationToken).ConfigureAwait(false);
+            await ReleaseAsync(key, service, cancellationToken).ConfigureAwait(false);
             queue?.Forget(key);
             return;
         }
@@ -309,17 +312,31 @@ public sealed partial class ServiceController
         }
     }
 
-    private async Task ReleaseAsync(ServiceKey key, bool deleted, CancellationToken cancellationToken)
+    /// <param name="service">The Service as it is now (no longer ours), or null when it was deleted.</param>
+    private async Task ReleaseAsync(ServiceKey key, V1Service? service, CancellationToken cancellationToken)
     {
-        _applied.TryRemove(key, out _);
+        if (_applied.TryRemove(key, out var previous))
+        {
+            _releasing[key] = previous.Ip;
+        }
+
         var wasRefused = _refused.TryRemove(key, out _);
         _reported.TryRemove((key, InvalidServiceReason), out _);
         _reported.TryRemove((key, NoBackendsReason), out _);
         var response = await _sender.Send(new RemoveService(key.Namespace, key.Name), cancellationToken).ConfigureAwait(false);
-        if (deleted)
+        if (service is null)
         {
             _eventMemory?.Forget(key);
         }
+        else if (_releasing.TryGetValue(key, out var ip) && StatusNames(service, ip))
+        {
+            // RemoveService clears the status, but when that write failed its retry finds nothing left to remove; the
+            // status must still not keep advertising our IP. Only our IP is cleared: another implementation may own the
+            // Service now. (An equal write sends nothing, so after a successful RemoveService this costs no request.)
+            await _status.WriteAsync(key, null, cancellationToken).ConfigureAwait(false);
+        }
+
+        _releasing.TryRemove(key, out _);
 
         if (response.Removed || wasRefused)
         {
@@ -389,6 +406,7 @@ public sealed partial class ServiceController
         }).ConfigureAwait(false);
 
         _applied.Clear();
+        _releasing.Clear();
         _refused.Clear();
         _reported.Clear();
         LogStoodDown(running.Count);
@@ -484,6 +502,9 @@ public sealed partial class ServiceController
             }
         }
     }
+
+    private static bool StatusNames(V1Service service, IPAddress ip) =>
+        service.Status?.LoadBalancer?.Ingress?.Any(ingress => ingress.Ip == ip.ToString()) == true;
 
     private static ServiceKey KeyOf(V1Service service) =>
         new(string.IsNullOrEmpty(service.Metadata?.NamespaceProperty) ? DesiredServiceMapper.DefaultNamespace : service.Metadata.NamespaceProperty,
