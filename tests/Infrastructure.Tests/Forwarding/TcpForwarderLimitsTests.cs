@@ -60,7 +60,9 @@ public sealed class TcpForwarderLimitsTests(ITestOutputHelper output)
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
     public async Task IdleTimeout_IdleConnectionIsClosedAndABusyOneIsNot(ForwardingEngine engine)
     {
-        var idleTimeout = TimeSpan.FromMilliseconds(500);
+        // A whole second, so that a test machine busy with other suites cannot stall the busy connection's 100 ms ticks
+        // past it.
+        var idleTimeout = TimeSpan.FromSeconds(1);
         await using var echo = LoopbackServer.StartEcho();
         await using var forwarder = TestForwarders.Create(engine, output, options => options with { IdleTimeout = idleTimeout });
         var binding = await forwarder.ListenAsync(echo.Endpoint);
@@ -69,18 +71,18 @@ public sealed class TcpForwarderLimitsTests(ITestOutputHelper output)
         await busy.EchoAsync("busy"u8.ToArray());
         await idle.EchoAsync("idle"u8.ToArray());
 
-        // Busy: a message every 100 ms for 2 s, four idle timeouts' worth.
+        // Busy: a message every 100 ms for 3 s, three idle timeouts' worth.
         var busyWork = Task.Run(async () =>
         {
-            for (var i = 0; i < 20; i++)
+            for (var i = 0; i < 30; i++)
             {
                 await Task.Delay(100);
                 await busy.EchoAsync(Encoding.ASCII.GetBytes($"tick {i}"));
             }
         });
-        var closed = await idle.WaitForCloseAsync(TimeSpan.FromSeconds(2), "the idle connection to be closed");
+        var closed = await idle.WaitForCloseAsync(TimeSpan.FromSeconds(3), "the idle connection to be closed");
         output.WriteLine($"{engine}: the idle connection saw {closed}");
-        await Bounded.WithinAsync(busyWork, TimeSpan.FromSeconds(5), "the busy connection's 20 echoes");
+        await Bounded.WithinAsync(busyWork, TimeSpan.FromSeconds(8), "the busy connection's 30 echoes");
 
         Assert.True(closed.After >= idleTimeout - TimeSpan.FromMilliseconds(100), $"the idle connection was closed before its timeout: {closed}");
         Assert.True(closed.Kind is CloseKind.Eof or CloseKind.Reset, $"the idle connection should be closed; it saw {closed}");
@@ -97,7 +99,7 @@ public sealed class TcpForwarderLimitsTests(ITestOutputHelper output)
         using var idle = await TestSockets.ConnectAsync(binding);
         await idle.EchoAsync("idle"u8.ToArray());
 
-        var closed = await idle.WaitForCloseAsync(TimeSpan.FromSeconds(2), "the idle connection to be closed");
+        var closed = await idle.WaitForCloseAsync(TimeSpan.FromSeconds(3), "the idle connection to be closed");
 
         // Nothing went wrong on an idle connection: both engines mean to close it gracefully (reset: false).
         Assert.True(closed.Kind == CloseKind.Eof, $"an idle connection should be closed with FIN; the client saw {closed}");
