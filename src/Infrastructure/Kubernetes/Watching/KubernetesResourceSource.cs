@@ -62,6 +62,12 @@ internal sealed class KubernetesResourceSource<T, TList>(
                 {
                     throw Expired(resourceVersion, e);
                 }
+                catch (HttpRequestException e) when (EndedBeforeItsFirstLine(e))
+                {
+                    // The client reads a watch's first line before it hands the stream over, so a server that closes a
+                    // quiet watch (its timeout, a restart) shows up as an exception: it is the end of the watch.
+                    yield break;
+                }
 
                 if (reported is not null)
                 {
@@ -76,6 +82,19 @@ internal sealed class KubernetesResourceSource<T, TList>(
                 yield return enumerator.Current;
             }
         }
+    }
+
+    private static bool EndedBeforeItsFirstLine(HttpRequestException error)
+    {
+        for (Exception? cause = error; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is EndOfStreamException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool IsExpired(Exception error) =>

@@ -127,6 +127,22 @@ public sealed class InformerAgainstFakeApiServerTests : IAsyncLifetime, IDisposa
     }
 
     [Fact]
+    public async Task Informer_QuietWatchClosedByTheServer_IsAnEndNotAFailure()
+    {
+        var informer = await StartSyncedAsync();
+        await Until(() => _server.OpenWatches > 0, "the first watch is open");
+        var from = informer.ResourceVersion;
+
+        _server.DropWatches();
+        await Until(() => ServiceWatches().Count(w => w.Query("resourceVersion") == from) >= 2, "a second watch from the same resourceVersion");
+        _server.PutService(Service("a"));
+        await Until(() => Names(informer).SequenceEqual(["a"]), "a arrived on the new watch");
+
+        Assert.DoesNotContain(_logger.Entries, e => e.EventId.Id == 5110);
+        Assert.Single(ServiceLists());
+    }
+
+    [Fact]
     public async Task Informer_ServerUnavailableForAWhile_BacksOffThenCatchesUpWithoutListing()
     {
         _server.PutService(Service("a"));
