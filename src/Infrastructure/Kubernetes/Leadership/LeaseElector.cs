@@ -17,7 +17,7 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Leadership;
 /// leader stands down when it has not renewed for <see cref="LeaderElectionOptions.RenewDeadline"/>, which is shorter
 /// than the duration, so two replicas never lead at once while the API server answers both.
 /// </remarks>
-public sealed partial class LeaseElector(IKubernetes client, LeaderElectionOptions options, TimeProvider time, ILogger<LeaseElector> logger)
+internal sealed partial class LeaseElector(IKubernetes client, LeaderElectionOptions options, TimeProvider time, ILogger<LeaseElector> logger)
 {
     /// <summary>Past the holder's duration when a standby wakes to take over, so that its own look sees the Lease expired.</summary>
     private static readonly TimeSpan ExpiryMargin = TimeSpan.FromMilliseconds(5);

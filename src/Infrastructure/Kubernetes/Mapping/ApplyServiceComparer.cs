@@ -6,7 +6,7 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Mapping;
 /// Compares <see cref="ApplyService"/> commands by content. The records hold lists, which record equality compares by
 /// reference; a source that maps the same Service twice gets new lists and must still see that nothing changed.
 /// </summary>
-public sealed class ApplyServiceComparer : IEqualityComparer<ApplyService>
+internal sealed class ApplyServiceComparer : IEqualityComparer<ApplyService>
 {
     public static ApplyServiceComparer Instance { get; } = new();
 

@@ -11,7 +11,7 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Mapping;
 /// load balancer serve it. Equal inputs, in any order, give commands equal by <see cref="ApplyServiceComparer"/>, so
 /// the caller can skip applying what already runs. Whether the Service is ours is <see cref="ServiceClassFilter"/>'s call.
 /// </summary>
-public sealed class DesiredServiceMapper
+internal sealed class DesiredServiceMapper
 {
     /// <summary>The namespace of a Service whose metadata names none; the API server always names one.</summary>
     public const string DefaultNamespace = "default";

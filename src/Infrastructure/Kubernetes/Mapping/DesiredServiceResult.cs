@@ -11,7 +11,7 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Mapping;
 /// <param name="Diagnostics">Things that were skipped while finding backends (a node without a usable address, an
 /// EndpointSlice of FQDN addresses, ...); the command is still good.</param>
 /// <param name="PortsWithoutBackends">The Service's ports, TCP and UDP, that ended up with no backend.</param>
-public sealed record DesiredServiceResult(
+internal sealed record DesiredServiceResult(
     ApplyService? Command,
     IReadOnlyList<string> Errors,
     IReadOnlyList<string> Diagnostics,

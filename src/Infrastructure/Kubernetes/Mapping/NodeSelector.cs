@@ -7,7 +7,7 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Mapping;
 /// <c>key!=value</c>, comma-separated, every requirement must hold. The set kind (<c>key in (a,b)</c>) is not
 /// supported. As in Kubernetes, <c>key!=value</c> also matches objects without the label.
 /// </summary>
-public sealed class NodeSelector
+internal sealed class NodeSelector
 {
     private const int MaxNameLength = 63;
     private const int MaxPrefixLength = 253;

@@ -3,7 +3,7 @@ using k8s.Models;
 namespace LoadBalancer.Infrastructure.Kubernetes.Mapping;
 
 /// <summary>Tells the Services this load balancer serves from those it leaves to others.</summary>
-public sealed class ServiceClassFilter(KubernetesServiceOptions options)
+internal sealed class ServiceClassFilter(KubernetesServiceOptions options)
 {
     public const string LoadBalancerType = "LoadBalancer";
 

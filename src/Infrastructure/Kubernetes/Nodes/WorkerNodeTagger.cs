@@ -12,7 +12,7 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Nodes;
 /// patched (a merge patch), never the whole node, so nothing the kubelet writes meanwhile is overwritten. A node that
 /// already carries the label, with whatever value, is left alone.
 /// </summary>
-public sealed class WorkerNodeTagger(IKubernetes client, WorkerNodeOptions options, ILogger<WorkerNodeTagger> logger)
+internal sealed class WorkerNodeTagger(IKubernetes client, WorkerNodeOptions options, ILogger<WorkerNodeTagger> logger)
 {
     /// <returns>
     /// True when there is nothing left to do (labelled now or before, or the node is gone); false when the API server

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace LoadBalancer.Infrastructure.Kubernetes.Reconciliation;
 
 /// <summary>How a <see cref="KeyedWorkQueue{TKey}"/> backs off a key that keeps failing.</summary>
-public sealed record WorkQueueOptions
+internal sealed record WorkQueueOptions
 {
     /// <summary>The delay of a key's first retry; it doubles with each further failure of that key.</summary>
     public TimeSpan BaseDelay { get; init; } = TimeSpan.FromMilliseconds(100);
@@ -23,7 +23,7 @@ public sealed record WorkQueueOptions
 /// cannot help), and <see cref="Retry"/> or a throwing processor schedules the key again after
 /// base × 2^failures, capped.</para>
 /// </remarks>
-public sealed class KeyedWorkQueue<TKey>
+internal sealed class KeyedWorkQueue<TKey>
     where TKey : notnull
 {
     private readonly WorkQueueOptions _options;

@@ -67,7 +67,7 @@ public sealed partial class ServiceController
     private TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CancellationToken _stopping;
 
-    public ServiceController(
+    internal ServiceController(
         IResourceInformer<V1Service> services,
         IResourceInformer<V1Node> nodes,
         IResourceInformer<V1EndpointSlice> slices,
@@ -533,7 +533,7 @@ public sealed partial class ServiceController
 }
 
 /// <summary>A reconcile that failed in a way a later attempt may not (the queue retries it with backoff).</summary>
-public sealed class ReconcileFailedException : Exception
+internal sealed class ReconcileFailedException : Exception
 {
     public ReconcileFailedException()
     {

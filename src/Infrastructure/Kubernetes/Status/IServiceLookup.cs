@@ -7,7 +7,7 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Status;
 /// The Services as the daemon last saw them (the informer's cache): the writers read a Service's ports, status and uid
 /// from it instead of asking the API server before every write.
 /// </summary>
-public interface IServiceLookup
+internal interface IServiceLookup
 {
     /// <returns>The Service, or null when it does not exist (or no longer does).</returns>
     V1Service? Find(ServiceKey service);

@@ -12,7 +12,7 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Watching;
 /// instances, shared with every other reader: callers must never mutate them. The informer never does either; a change
 /// replaces an instance.
 /// </remarks>
-public interface IResourceInformer<T>
+internal interface IResourceInformer<T>
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
     /// <summary>

@@ -4,13 +4,13 @@ using k8s.Models;
 namespace LoadBalancer.Infrastructure.Kubernetes.Watching;
 
 /// <summary>One page of a list: its items, the snapshot's resourceVersion, and the token of the next page (null on the last).</summary>
-public sealed record ResourcePage<T>(IReadOnlyList<T> Items, string ResourceVersion, string? Continue);
+internal sealed record ResourcePage<T>(IReadOnlyList<T> Items, string ResourceVersion, string? Continue);
 
 /// <summary>
 /// Lists and watches one kind of object. The informer depends on this, not on the client, so one informer serves
 /// Services, Nodes and EndpointSlices, and tests can feed it scripted lists and watches.
 /// </summary>
-public interface IResourceSource<T>
+internal interface IResourceSource<T>
     where T : IKubernetesObject<V1ObjectMeta>
 {
     /// <summary>The kind's name for log lines, e.g. "Service".</summary>

@@ -4,7 +4,7 @@ using k8s.Models;
 namespace LoadBalancer.Infrastructure.Kubernetes.Watching;
 
 /// <summary>The kinds the load balancer watches, each read across all namespaces through the client.</summary>
-public static class KubernetesResourceSources
+internal static class KubernetesResourceSources
 {
     public static IResourceSource<V1Service> Services(IKubernetes client)
     {

@@ -4,7 +4,7 @@ using k8s.Models;
 namespace LoadBalancer.Infrastructure.Kubernetes.Watching;
 
 /// <summary>An object's identity within its kind: namespace and name. Cluster-scoped objects have the empty namespace.</summary>
-public readonly record struct ObjectKey
+internal readonly record struct ObjectKey
 {
     public ObjectKey(string? @namespace, string name)
     {

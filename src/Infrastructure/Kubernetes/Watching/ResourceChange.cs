@@ -1,6 +1,6 @@
 namespace LoadBalancer.Infrastructure.Kubernetes.Watching;
 
-public enum ChangeType
+internal enum ChangeType
 {
     Added,
     Modified,
@@ -11,7 +11,7 @@ public enum ChangeType
 /// One change to an informer's cache. <see cref="Old"/> is the cached object before the change (null when added),
 /// <see cref="New"/> the one after it (null when deleted). Both are cached instances: read them, never mutate them.
 /// </summary>
-public sealed record ResourceChange<T>(ChangeType Type, T? Old, T? New)
+internal sealed record ResourceChange<T>(ChangeType Type, T? Old, T? New)
     where T : class
 {
     /// <summary>The object the change is about: the new one, or the last known state of a deleted one.</summary>

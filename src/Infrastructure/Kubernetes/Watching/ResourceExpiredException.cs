@@ -4,7 +4,7 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Watching;
 /// The API server no longer has the history a watch or a continued list asked for (410 Gone, reason Expired): the
 /// caller must list again from scratch.
 /// </summary>
-public sealed class ResourceExpiredException : Exception
+internal sealed class ResourceExpiredException : Exception
 {
     public ResourceExpiredException()
     {

@@ -19,7 +19,7 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Watching;
 /// <para>The objects handed out are the cached instances, shared with every other reader: callers must never mutate
 /// them (see <see cref="IResourceInformer{T}"/>).</para>
 /// </remarks>
-public sealed class ResourceInformer<T> : IResourceInformer<T>
+internal sealed class ResourceInformer<T> : IResourceInformer<T>
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
     private const int MaxListRestarts = 3;
