@@ -76,9 +76,9 @@ internal static class FailoverBenchmark
     /// </summary>
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
 
-    public static async Task<FailoverResult> RunAsync(int services, int rounds, string root, bool keepLogs, TextWriter progress)
+    public static async Task<FailoverResult> RunAsync(int services, int rounds, string daemonDll, bool keepLogs, TextWriter progress)
     {
-        var dll = RepositoryRoot.BuiltReleaseDaemon(root);
+        var dll = daemonDll;
 
         var election = new LeaderElectionOptions();
         await using var api = await FakeApiServer.StartAsync().ConfigureAwait(false);

@@ -20,13 +20,15 @@ const string Usage = """
       --markdown FILE         also write the Markdown blocks, one after the other, to FILE
       --markdown-dir DIR      also write each scenario's Markdown block to DIR/<scenario>.md
       --shell-ulimit TEXT     the shell's `ulimit -n` / `ulimit -Hn`, for the report
+      --daemon DLL            scale, failover: run this loadbalancer.dll (e.g. a ReadyToRun publish) instead of
+                              src/Host/bin/Release/net10.0/loadbalancer.dll
     """;
 
 string scenario = "all", command = "dotnet run -c Release --project benchmarks/Cluster.Benchmarks";
 int? services = null;
 int latencyServices = 200, scaleServices = 5000, failoverServices = 50, warmup = 20, rounds = 5;
 bool leaderElection = true, keep = false;
-string? markdownPath = null, markdownDirectory = null, shellUlimit = null;
+string? markdownPath = null, markdownDirectory = null, shellUlimit = null, daemonPath = null;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -67,6 +69,9 @@ for (var i = 0; i < args.Length; i++)
         case "--shell-ulimit":
             shellUlimit = Text(++i);
             break;
+        case "--daemon":
+            daemonPath = Text(++i);
+            break;
         case "--command":
             command = Text(++i);
             break;
@@ -100,6 +105,7 @@ if (services is { } chosen)
 }
 
 var root = RepositoryRoot.Find();
+var daemon = scenario == "latency" ? string.Empty : RepositoryRoot.Daemon(root, daemonPath);
 var started = DateTime.UtcNow;
 var machine = Machine.Describe(root, MachineLoad.LoadAverage());
 var blocks = new List<(string Scenario, string Markdown)>();
@@ -112,17 +118,17 @@ if (scenario is "latency" or "both" or "all")
 
 if (scenario is "scale" or "both" or "all")
 {
-    Console.Error.WriteLine($"== scale: {scaleServices} services, daemon {RepositoryRoot.ReleaseDaemon(root)}");
+    Console.Error.WriteLine($"== scale: {scaleServices} services, daemon {daemon}");
     var scaleStarted = DateTime.UtcNow;
-    var scale = await ScaleBenchmark.RunAsync(scaleServices, root, leaderElection, keep, Console.Error);
+    var scale = await ScaleBenchmark.RunAsync(scaleServices, daemon, leaderElection, keep, Console.Error);
     blocks.Add(("scale", Report.Scale(RunMachine(), command, scaleStarted, scale, shellUlimit)));
 }
 
 if (scenario is "failover" or "all")
 {
-    Console.Error.WriteLine($"== failover: {failoverServices} services, {rounds} leader crashes and one SIGTERM, daemon {RepositoryRoot.ReleaseDaemon(root)}");
+    Console.Error.WriteLine($"== failover: {failoverServices} services, {rounds} leader crashes and one SIGTERM, daemon {daemon}");
     var failoverStarted = DateTime.UtcNow;
-    var failover = await FailoverBenchmark.RunAsync(failoverServices, rounds, root, keep, Console.Error);
+    var failover = await FailoverBenchmark.RunAsync(failoverServices, rounds, daemon, keep, Console.Error);
     blocks.Add(("failover", Report.Failover(RunMachine(), command, failoverStarted, failover)));
 }
 

@@ -23,10 +23,10 @@ internal static class RepositoryRoot
     public static string ReleaseDaemon(string root) =>
         Path.Combine(root, "src", "Host", "bin", "Release", "net10.0", "loadbalancer.dll");
 
-    /// <summary>The Release daemon, which must have been built.</summary>
-    public static string BuiltReleaseDaemon(string root)
+    /// <summary>The daemon to run: the one given, else the Release build; it must exist.</summary>
+    public static string Daemon(string root, string? given)
     {
-        var dll = ReleaseDaemon(root);
+        var dll = given is null ? ReleaseDaemon(root) : Path.GetFullPath(given);
         return File.Exists(dll)
             ? dll
             : throw new InvalidOperationException($"{dll} is missing: run `dotnet build src/Host -c Release` first (bench/cluster.sh does)");

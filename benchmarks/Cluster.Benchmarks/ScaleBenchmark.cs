@@ -56,9 +56,9 @@ internal static class ScaleBenchmark
     private static readonly TimeSpan ShutdownLimit = TimeSpan.FromMinutes(3);
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(3);
 
-    public static async Task<ScaleResult> RunAsync(int services, string root, bool leaderElection, bool keepLogs, TextWriter progress)
+    public static async Task<ScaleResult> RunAsync(int services, string daemonDll, bool leaderElection, bool keepLogs, TextWriter progress)
     {
-        var dll = RepositoryRoot.BuiltReleaseDaemon(root);
+        var dll = daemonDll;
 
         await using var api = await FakeApiServer.StartAsync().ConfigureAwait(false);
         for (var n = 1; n <= NodeCount; n++)
