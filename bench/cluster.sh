@@ -4,7 +4,7 @@
 # fast a standby takes over when the leader dies.
 #
 # Usage (from anywhere; no root needed, everything stays on 127/8):
-#   bench/cluster.sh [latency|scale|failover|both|all] [--services N] [--warmup N] [--rounds N]
+#   bench/cluster.sh [latency|scale|failover|both|all] [--services N] [--warmup N] [--rounds N] [--daemon DLL]
 #                    [--no-leader-election] [--keep] [--write]
 #
 #   latency   200 Services added one at a time to a ready in-process daemon (after 20 warm-up ones):
@@ -19,6 +19,7 @@
 #   --services N           Services for the scenario named (not with both or all)
 #   --warmup N             latency warm-up Services, not counted (default 20)
 #   --rounds N             failover: leader crashes (default 5); one SIGTERM round follows
+#   --daemon DLL           scale, failover: run this loadbalancer.dll (e.g. a ReadyToRun publish)
 #   --no-leader-election   scale: run the daemon without leader election
 #   --keep                 scale, failover: keep the daemons' logs (the directory is printed)
 #   --write                put each scenario's figures between its own markers in docs/benchmarks.md
@@ -39,6 +40,7 @@ while (($#)); do
   case "$1" in
     latency|scale|failover|both|all) PROGRAM_ARGS+=("$1"); SHOWN+=" $1"; shift ;;
     --services|--warmup|--rounds) PROGRAM_ARGS+=("$1" "${2:?$1 needs a number}"); SHOWN+=" $1 $2"; shift 2 ;;
+    --daemon) PROGRAM_ARGS+=("$1" "$(cd "$(dirname "${2:?--daemon needs a path}")" && pwd)/$(basename "$2")"); SHOWN+=" $1 $2"; shift 2 ;;
     --no-leader-election|--keep) PROGRAM_ARGS+=("$1"); SHOWN+=" $1"; shift ;;
     --write) WRITE=1; SHOWN+=" --write"; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
