@@ -323,6 +323,34 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
 
     private bool IsWorker(string node) => _api.GetNode(node)?.Metadata.Labels?.ContainsKey("node-role.kubernetes.io/worker") == true;
 
+    [Fact]
+    public async Task TwoReplicasThroughAnApiOutage_TheLeaderKeepsForwarding_AndNobodyTakesOver()
+    {
+        _api.PutService(Service("web", 8080, _backend.Port));
+        await using var one = ClusterHarness.Start(_api, "127.0.119.40/29", ClusterHarness.Options("one", leaderElection: true));
+        await one.ReadyAsync();
+        await using var two = ClusterHarness.Start(_api, "127.0.119.40/29", ClusterHarness.Options("two", leaderElection: true));
+        var ip = await IngressEventuallyAsync("web");
+        await (await two.ControllerAsync()).CachesSynced.WaitAsync(TimeSpan.FromSeconds(10));
+        var patches = _api.StatusPatches.Count;
+
+        _api.Unavailable = true;
+        for (var i = 0; i < 6; i++)
+        {
+            await Task.Delay(500);
+            Assert.Equal("A:who", await AskAsync(ip, 8080));
+        }
+
+        _api.Unavailable = false;
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        Assert.True((await one.ControllerAsync()).IsLeading, one.Log.ToString());
+        Assert.False((await two.ControllerAsync()).IsLeading);
+        Assert.Equal("one", _api.GetLease("kube-system", "llb-test")?.Spec.HolderIdentity);
+        Assert.Equal("A:who", await AskAsync(ip, 8080));
+        Assert.Equal(patches, _api.StatusPatches.Count);
+    }
+
     private async Task<string> IngressEventuallyAsync(string name)
     {
         string? ip = null;

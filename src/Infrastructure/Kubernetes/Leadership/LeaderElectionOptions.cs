@@ -3,7 +3,8 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Leadership;
 /// <summary>
 /// The Lease that decides which replica owns the addresses. The defaults give a takeover within about 2.3 s of a crash
 /// (the lease duration, counted from when a standby saw the last renewal, up to one retry period after it) and at
-/// once after a graceful shutdown, which releases the Lease.
+/// once after a graceful shutdown, which releases the Lease. A leader keeps its addresses while the API server does
+/// not answer, and stands down when it sees another holder.
 /// </summary>
 public sealed record LeaderElectionOptions
 {
@@ -20,8 +21,8 @@ public sealed record LeaderElectionOptions
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// How long the leader keeps leading without a successful renewal. Shorter than <see cref="LeaseDuration"/>, so the
-    /// old leader has stood down before a standby can take over.
+    /// How long one look at the Lease (a renewal, a read) may take before it counts as unanswered. Shorter than
+    /// <see cref="LeaseDuration"/>, so that a renewal that does arrive arrives before the Lease runs out.
     /// </summary>
     public TimeSpan RenewDeadline { get; init; } = TimeSpan.FromMilliseconds(1500);
 

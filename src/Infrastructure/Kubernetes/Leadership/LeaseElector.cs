@@ -14,8 +14,11 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Leadership;
 /// <remarks>
 /// A standby takes the Lease over when it has seen no change to it for the holder's lease duration: time is measured
 /// on this replica's own clock from when it observed the change, so clock skew between nodes does not matter. The
-/// leader stands down when it has not renewed for <see cref="LeaderElectionOptions.RenewDeadline"/>, which is shorter
-/// than the duration, so two replicas never lead at once while the API server answers both.
+/// leader stands down as soon as it sees the Lease held by another replica (or is refused it). While the API server
+/// does not answer it keeps leading: an outage of the API server (a restart, an upgrade of a one-node control plane)
+/// must not take every address down, and no standby can take over through a server that does not answer. The price
+/// is a partition that cuts off the leader alone: a standby takes over and both hold the addresses until the old
+/// leader reaches the API server again, at its next look.
 /// </remarks>
 internal sealed partial class LeaseElector(IKubernetes client, LeaderElectionOptions options, TimeProvider time, ILogger<LeaseElector> logger)
 {
@@ -25,6 +28,9 @@ internal sealed partial class LeaseElector(IKubernetes client, LeaderElectionOpt
     private LeaseRecord? _observed;
     private long _observedAt;
     private TimeSpan _holderDuration;
+
+    /// <summary>Set when a look went unanswered: the next answer restarts the holder's duration.</summary>
+    private bool _blind;
 
     /// <summary>The Lease as this replica last wrote it while holding it: renewing needs no read first.</summary>
     private V1Lease? _written;
@@ -110,7 +116,7 @@ internal sealed partial class LeaseElector(IKubernetes client, LeaderElectionOpt
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            if (await TryAcquireOrRenewAsync(options.RetryPeriod * 2, cancellationToken).ConfigureAwait(false))
+            if (await TryAcquireOrRenewAsync(options.RenewDeadline, cancellationToken).ConfigureAwait(false) == LeaseAttempt.Held)
             {
                 return true;
             }
@@ -148,10 +154,14 @@ internal sealed partial class LeaseElector(IKubernetes client, LeaderElectionOpt
         return next;
     }
 
-    /// <summary>Renews every retry period; returns once renewal has failed for the whole renew deadline, or on cancellation.</summary>
+    /// <summary>
+    /// Renews every retry period; returns when the Lease is seen held by another replica (or the API server refuses
+    /// this one), or on cancellation. An API server that does not answer is not a lost Lease: no standby can take over
+    /// through it either, so the addresses stay and keep forwarding (fail-static) until the Lease is seen again.
+    /// </summary>
     private async Task RenewUntilLostAsync(CancellationToken leadership)
     {
-        var lastRenewal = time.GetTimestamp();
+        var unanswered = false;
         while (!leadership.IsCancellationRequested)
         {
             try
@@ -163,22 +173,40 @@ internal sealed partial class LeaseElector(IKubernetes client, LeaderElectionOpt
                 return;
             }
 
-            var left = options.RenewDeadline - time.GetElapsedTime(lastRenewal);
-            if (left > TimeSpan.Zero && await TryAcquireOrRenewAsync(left, leadership).ConfigureAwait(false))
+            switch (await TryAcquireOrRenewAsync(options.RenewDeadline, leadership).ConfigureAwait(false))
             {
-                lastRenewal = time.GetTimestamp();
-                continue;
-            }
+                case LeaseAttempt.Held:
+                    if (unanswered)
+                    {
+                        unanswered = false;
+                        LogApiAnswersAgain(options.Identity);
+                    }
 
-            if (time.GetElapsedTime(lastRenewal) >= options.RenewDeadline && !leadership.IsCancellationRequested)
-            {
-                LogLostLease(options.Identity, options.RenewDeadline.TotalMilliseconds);
-                return;
+                    break;
+                case LeaseAttempt.Unanswered:
+                    if (!unanswered && !leadership.IsCancellationRequested)
+                    {
+                        unanswered = true;
+                        LogKeepingThroughOutage(options.Identity);
+                    }
+
+                    break;
+                case LeaseAttempt.Contended:
+                    // Someone wrote the Lease between our read and write; the next look reads who holds it.
+                    break;
+                default:
+                    if (!leadership.IsCancellationRequested)
+                    {
+                        LogLostLease(options.Identity, _leader ?? "(nobody)");
+                        return;
+                    }
+
+                    break;
             }
         }
     }
 
-    private async Task<bool> TryAcquireOrRenewAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task<LeaseAttempt> TryAcquireOrRenewAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         attempt.CancelAfter(timeout);
@@ -189,21 +217,33 @@ internal sealed partial class LeaseElector(IKubernetes client, LeaderElectionOpt
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             LogLeaseTimedOut(timeout.TotalMilliseconds);
-            return false;
+            _blind = true;
+            return LeaseAttempt.Unanswered;
         }
         catch (HttpOperationException failure)
         {
-            LogLeaseRequestRefused((int)failure.Response.StatusCode, failure.Response.ReasonPhrase);
-            return false;
+            var status = (int)failure.Response.StatusCode;
+            LogLeaseRequestRefused(status, failure.Response.ReasonPhrase);
+
+            // Overloaded or failing (5xx, 429) is an API server that cannot answer; anything else (403: the rights were
+            // taken away) is an answer, and this replica may not hold the Lease.
+            if (status >= 500 || status == 429)
+            {
+                _blind = true;
+                return LeaseAttempt.Unanswered;
+            }
+
+            return LeaseAttempt.Refused;
         }
         catch (HttpRequestException failure)
         {
             LogLeaseRequestFailed(failure.Message);
-            return false;
+            _blind = true;
+            return LeaseAttempt.Unanswered;
         }
     }
 
-    private async Task<bool> TryAcquireOrRenewAsync(CancellationToken cancellationToken)
+    private async Task<LeaseAttempt> TryAcquireOrRenewAsync(CancellationToken cancellationToken)
     {
         var leases = client.CoordinationV1;
         var now = time.GetUtcNow().UtcDateTime;
@@ -213,9 +253,9 @@ internal sealed partial class LeaseElector(IKubernetes client, LeaderElectionOpt
             // conflict means someone else wrote the Lease since; then read it like a candidate does.
             written.Spec = Holding(held.AcquireTime ?? now, now, held.LeaseTransitions ?? 0);
             if (await WriteAsync(() => leases.ReplaceNamespacedLeaseAsync(written, options.Name, options.Namespace, cancellationToken: cancellationToken))
-                .ConfigureAwait(false))
+                .ConfigureAwait(false) == LeaseAttempt.Held)
             {
-                return true;
+                return LeaseAttempt.Held;
             }
         }
 
@@ -249,7 +289,7 @@ internal sealed partial class LeaseElector(IKubernetes client, LeaderElectionOpt
         var mine = holder == options.Identity;
         if (!string.IsNullOrEmpty(holder) && !mine && time.GetElapsedTime(_observedAt) < _holderDuration)
         {
-            return false;
+            return LeaseAttempt.HeldByAnother;
         }
 
         if (!mine)
@@ -264,8 +304,8 @@ internal sealed partial class LeaseElector(IKubernetes client, LeaderElectionOpt
             .ConfigureAwait(false);
     }
 
-    /// <summary>Writes the Lease; a conflict (someone else wrote first) is a lost race, not an error.</summary>
-    private async Task<bool> WriteAsync(Func<Task<V1Lease>> write)
+    /// <summary>Writes the Lease; a conflict (someone else wrote first, or it exists already) is a lost race, not an error.</summary>
+    private async Task<LeaseAttempt> WriteAsync(Func<Task<V1Lease>> write)
     {
         try
         {
@@ -273,21 +313,25 @@ internal sealed partial class LeaseElector(IKubernetes client, LeaderElectionOpt
             Observe(new LeaseRecord(written.Spec?.HolderIdentity, written.Spec?.RenewTime, written.Metadata?.ResourceVersion));
             var mine = written.Spec?.HolderIdentity == options.Identity;
             _written = mine ? written : null;
-            return mine;
+            return mine ? LeaseAttempt.Held : LeaseAttempt.HeldByAnother;
         }
         catch (HttpOperationException failure) when (failure.Response.StatusCode is HttpStatusCode.Conflict)
         {
             _written = null;
-            return false;
+            return LeaseAttempt.Contended;
         }
     }
 
     private void Observe(LeaseRecord record)
     {
-        if (record != _observed)
+        // After looks that went unanswered, an unchanged Lease proves nothing about the holder: it may have renewed
+        // through the outage as little as we could read. Its duration starts again from now, so an outage of the API
+        // server does not hand the Lease to whichever replica reads it first afterwards.
+        if (record != _observed || _blind)
         {
             _observed = record;
             _observedAt = time.GetTimestamp();
+            _blind = false;
         }
 
         var holder = string.IsNullOrEmpty(record.Holder) ? null : record.Holder;
@@ -341,14 +385,39 @@ internal sealed partial class LeaseElector(IKubernetes client, LeaderElectionOpt
 
     private sealed record LeaseRecord(string? Holder, DateTime? RenewTime, string? ResourceVersion);
 
+    private enum LeaseAttempt
+    {
+        /// <summary>This replica holds the Lease now.</summary>
+        Held,
+
+        /// <summary>Another replica holds it, and it has not expired.</summary>
+        HeldByAnother,
+
+        /// <summary>A write lost a race; who holds the Lease is read at the next look.</summary>
+        Contended,
+
+        /// <summary>No answer, or the API server is failing (timeout, connection refused, 5xx, 429).</summary>
+        Unanswered,
+
+        /// <summary>The API server answered no (e.g. 403).</summary>
+        Refused,
+    }
+
     [LoggerMessage(EventId = 5301, Level = LogLevel.Information, Message = "{Identity} is now the leader (Lease {Namespace}/{Name}): this replica owns the addresses")]
     private partial void LogStartedLeading(string identity, string @namespace, string name);
 
     [LoggerMessage(EventId = 5302, Level = LogLevel.Information, Message = "{Identity} stopped leading")]
     private partial void LogStoppedLeading(string identity);
 
-    [LoggerMessage(EventId = 5303, Level = LogLevel.Warning, Message = "{Identity} could not renew the Lease for {DeadlineMs} ms and stands down")]
-    private partial void LogLostLease(string identity, double deadlineMs);
+    [LoggerMessage(EventId = 5303, Level = LogLevel.Warning, Message = "{Identity} lost the Lease (held by {Holder}) and stands down")]
+    private partial void LogLostLease(string identity, string holder);
+
+    [LoggerMessage(EventId = 5312, Level = LogLevel.Warning,
+        Message = "{Identity} cannot reach the API server to renew the Lease; keeping the addresses and forwarding until it answers again")]
+    private partial void LogKeepingThroughOutage(string identity);
+
+    [LoggerMessage(EventId = 5313, Level = LogLevel.Information, Message = "{Identity} renewed the Lease again after an outage")]
+    private partial void LogApiAnswersAgain(string identity);
 
     [LoggerMessage(EventId = 5304, Level = LogLevel.Information, Message = "The leader is now {Leader}")]
     private partial void LogNewLeader(string leader);
