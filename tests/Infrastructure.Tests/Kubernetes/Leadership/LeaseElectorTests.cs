@@ -146,9 +146,11 @@ public sealed class LeaseElectorTests : IAsyncLifetime
 
         await Task.Delay(TimeSpan.FromSeconds(2));
 
+        // About eight renewals in 2 s, each one PUT. A renewal that times out on a loaded machine after the server
+        // applied it makes the next PUT conflict and read once, so one read is allowed, not one per renewal.
         var requests = _api.Requests.Where(request => request.At > from && request.Path.Contains("/leases", StringComparison.Ordinal)).ToList();
-        Assert.DoesNotContain(requests, request => request.Method == "GET");
-        Assert.InRange(requests.Count(request => request.Method == "PUT"), 4, 9);
+        Assert.InRange(requests.Count(request => request.Method == "PUT"), 3, 10);
+        Assert.InRange(requests.Count(request => request.Method == "GET"), 0, 1);
         Assert.True(one.Elector.IsLeader);
     }
 
