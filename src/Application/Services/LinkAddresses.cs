@@ -11,7 +11,7 @@ internal static class LinkAddresses
     /// Removes <paramref name="ip"/> and logs the outcome. A failure is logged, not returned: the Services run without
     /// the address already, so an address left on the link is untidy, not wrong.
     /// </summary>
-    public static async Task RemoveUnusedAsync(ILinkDevice link, IPAddress ip, ILogger logger, CancellationToken cancellationToken)
+    private static async Task RemoveUnusedAsync(ILinkDevice link, IPAddress ip, ILogger logger, CancellationToken cancellationToken)
     {
         var removed = await link.RemoveAddressAsync(ip, cancellationToken).ConfigureAwait(false);
         if (removed.Succeeded)

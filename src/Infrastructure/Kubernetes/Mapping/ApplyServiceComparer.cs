@@ -1,3 +1,4 @@
+using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Services.ApplyService;
 
 namespace LoadBalancer.Infrastructure.Kubernetes.Mapping;
@@ -23,14 +24,17 @@ internal sealed class ApplyServiceComparer : IEqualityComparer<ApplyService>
             return false;
         }
 
-        return first.Service with { Ports = [] } == second.Service with { Ports = [] }
-            && first.Service.Ports.SequenceEqual(second.Service.Ports)
+        return SameSpec(first.Service, second.Service)
             && first.Policy == second.Policy
             && first.HealthCheck == second.HealthCheck
             && first.Backends.Count == second.Backends.Count
             && first.Backends.Zip(second.Backends).All(pair =>
                 pair.First.Port == pair.Second.Port && pair.First.Endpoints.SequenceEqual(pair.Second.Endpoints));
     }
+
+    /// <summary>Whether two specs ask the allocator for the same thing (the record compares its port list by reference).</summary>
+    public static bool SameSpec(ServiceSpec first, ServiceSpec second) =>
+        first with { Ports = [] } == second with { Ports = [] } && first.Ports.SequenceEqual(second.Ports);
 
     public bool Equals(ApplyService? x, ApplyService? y) => SameCommand(x, y);
 

@@ -54,7 +54,7 @@ internal sealed class DesiredServiceMapper
             : EndpointSliceBackends.Find(spec.Ports!, slices, diagnostics);
         var command = new ApplyService(reading.Spec!, backends) { Policy = reading.Policy, HealthCheck = reading.HealthCheck };
         var empty = backends.Where(port => port.Endpoints.Count == 0).Select(port => port.Port).ToList();
-        return new DesiredServiceResult(command, [], diagnostics, empty);
+        return new DesiredServiceResult(command, [], diagnostics, empty) { Source = nodePorts ? BackendMode.NodePorts : BackendMode.Endpoints };
     }
 
     /// <summary>Without NodePorts (allocateLoadBalancerNodePorts: false) the pods are the only way in.</summary>

@@ -20,6 +20,10 @@ internal sealed record DesiredServiceResult(
     [MemberNotNullWhen(true, nameof(Command))]
     public bool Succeeded => Command is not null;
 
+    /// <summary>Where the backends came from: the Service's own <c>allocateLoadBalancerNodePorts: false</c> can send a
+    /// Service to its endpoints whatever the configured mode.</summary>
+    public BackendMode Source { get; init; }
+
     /// <summary>Whether not one port has a backend: the Service is up but every connection will be refused.</summary>
     public bool NoBackends => Command is not null && Command.Backends.All(port => port.Endpoints.Count == 0);
 

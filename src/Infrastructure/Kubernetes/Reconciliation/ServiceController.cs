@@ -13,6 +13,7 @@ using LoadBalancer.Infrastructure.Kubernetes.Events;
 using LoadBalancer.Infrastructure.Kubernetes.Leadership;
 using LoadBalancer.Infrastructure.Kubernetes.Mapping;
 using LoadBalancer.Infrastructure.Kubernetes.Nodes;
+using LoadBalancer.Infrastructure.Kubernetes.Status;
 using LoadBalancer.Infrastructure.Kubernetes.Watching;
 using Mediator;
 using Microsoft.Extensions.Logging;
@@ -262,7 +263,7 @@ public sealed partial class ServiceController
             }
 
             _applied[key] = (command, response.Applied.Ip);
-            if (_refused.TryRemove(key, out _) || previous.Command is null || !SameAllocationRequest(previous.Command, command))
+            if (_refused.TryRemove(key, out _) || previous.Command is null || !ApplyServiceComparer.SameSpec(previous.Command.Service, command.Service))
             {
                 // What this Service held before may be what a refused one was waiting for.
                 WakeRefused(except: key);
@@ -291,10 +292,6 @@ public sealed partial class ServiceController
         // A listener that could not start, a link device that said no: worth retrying, with backoff.
         throw new ReconcileFailedException($"{key}: {response.Failure}");
     }
-
-    private static bool SameAllocationRequest(ApplyService previous, ApplyService command) =>
-        previous.Service with { Ports = [] } == command.Service with { Ports = [] }
-        && previous.Service.Ports.SequenceEqual(command.Service.Ports);
 
     private void WakeRefused(ServiceKey? except = null)
     {
@@ -328,7 +325,7 @@ public sealed partial class ServiceController
         {
             _eventMemory?.Forget(key);
         }
-        else if (_releasing.TryGetValue(key, out var ip) && StatusNames(service, ip))
+        else if (_releasing.TryGetValue(key, out var ip) && LoadBalancerIngress.StatusIps(service).Contains(ip))
         {
             // RemoveService clears the status, but when that write failed its retry finds nothing left to remove; the
             // status must still not keep advertising our IP. Only our IP is cleared: another implementation may own the
@@ -357,10 +354,9 @@ public sealed partial class ServiceController
             return;
         }
 
-        var where = _serviceOptions.Backends == BackendMode.NodePorts && desired.Command!.Backends.Count > 0
-            ? "no ready worker node (or ready endpoint)"
-            : "no ready endpoint";
-        var message = $"ports {string.Join(", ", desired.PortsWithoutBackends)} have no backends: {where}; connections to them are refused";
+        var where = desired.Source == BackendMode.NodePorts ? "no ready worker node (or ready endpoint)" : "no ready endpoint";
+        var skipped = desired.Diagnostics.Count == 0 ? string.Empty : $" ({string.Join("; ", desired.Diagnostics)})";
+        var message = $"ports {string.Join(", ", desired.PortsWithoutBackends)} have no backends: {where}{skipped}; connections to them are refused";
         await ReportOnceAsync(key, ServiceEventType.Warning, NoBackendsReason, message, cancellationToken).ConfigureAwait(false);
     }
 
@@ -419,13 +415,7 @@ public sealed partial class ServiceController
             return;
         }
 
-        var current = change.New ?? change.Old;
-        if (current is null)
-        {
-            return;
-        }
-
-        var key = KeyOf(current);
+        var key = KeyOf(change.Latest);
         var concerned = (change.New is { } now && _filter.IsOurs(now))
             || (change.Old is { } before && _filter.IsOurs(before))
             || _applied.ContainsKey(key)
@@ -502,9 +492,6 @@ public sealed partial class ServiceController
             }
         }
     }
-
-    private static bool StatusNames(V1Service service, IPAddress ip) =>
-        service.Status?.LoadBalancer?.Ingress?.Any(ingress => ingress.Ip == ip.ToString()) == true;
 
     private static ServiceKey KeyOf(V1Service service) =>
         new(string.IsNullOrEmpty(service.Metadata?.NamespaceProperty) ? DesiredServiceMapper.DefaultNamespace : service.Metadata.NamespaceProperty,

@@ -395,6 +395,7 @@ public sealed class DesiredServiceMapperTests
         var result = Map(service, [Node("w1", "10.0.0.1")], [Slice("web-a", [SlicePort("http", 8080)], Pod("10.244.1.5", "w1"))]);
 
         Assert.Equal(["80: 10.244.1.5:8080"], BackendTexts(result));
+        Assert.Equal(BackendMode.Endpoints, result.Source);
     }
 
     [Fact]
@@ -406,6 +407,7 @@ public sealed class DesiredServiceMapperTests
         var result = Map(service, [Node("w1", "10.0.0.1")], [Slice("web-a", [SlicePort("http", 8080)], Pod("10.244.1.5", "w1"))]);
 
         Assert.Equal(["80: 10.0.0.1:30080"], BackendTexts(result));
+        Assert.Equal(BackendMode.NodePorts, result.Source);
     }
 
     // ---- determinism --------------------------------------------------------------------------------------------
