@@ -95,9 +95,7 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
         await daemon.ReadyAsync();
         var ip = await IngressEventuallyAsync("web");
 
-        var changed = _api.GetService("default", "web")!;
-        changed.Spec.Type = "ClusterIP";
-        _api.PutService(changed);
+        ChangeType("web", "ClusterIP");
 
         Assert.True(await EventuallyTrueAsync(() => Task.FromResult(IngressIp(_api.GetService("default", "web")) is null)), daemon.Log.ToString());
         Assert.Contains(_api.StatusPatches, patch => patch.Name == "web" && patch.Body.Contains("\"ingress\":[]", StringComparison.Ordinal));
@@ -244,7 +242,7 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
     public async Task StatusWriteFailing_IsRetriedUntilWritten_WithoutMovingTheService()
     {
         var failing = new FailingStatusPatches(times: 2);
-        var client = new k8s.Kubernetes(new k8s.KubernetesClientConfiguration { Host = _api.BaseAddress.ToString() }, failing);
+        using var client = ClientThrough(failing);
         await using var daemon = ClusterHarness.Start(_api, "127.0.119.8/29", client: client);
         await daemon.ReadyAsync();
 
@@ -260,15 +258,13 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
     public async Task StatusClearFailing_AfterTheServiceStoppedBeingOurs_IsRetriedUntilTheIpIsGone()
     {
         var failing = new FailingStatusPatches(times: 2, bodyContains: "\"ingress\":[]");
-        var client = new k8s.Kubernetes(new k8s.KubernetesClientConfiguration { Host = _api.BaseAddress.ToString() }, failing);
+        using var client = ClientThrough(failing);
         await using var daemon = ClusterHarness.Start(_api, "127.0.119.32/29", client: client);
         _api.PutService(Service("web", 8080, _backend.Port));
         await daemon.ReadyAsync();
         var ip = await IngressEventuallyAsync("web");
 
-        var changed = _api.GetService("default", "web")!;
-        changed.Spec.Type = "NodePort";
-        _api.PutService(changed);
+        ChangeType("web", "NodePort");
 
         Assert.True(await EventuallyTrueAsync(() => Task.FromResult(IngressIp(_api.GetService("default", "web")) is null)), daemon.Log.ToString());
         Assert.Equal(2, failing.Failed);
@@ -319,6 +315,17 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
             Assert.Null(await connection.AskAsync("after"));
             connection.Dispose();
         }
+    }
+
+    /// <summary>A client of the API server whose requests go through <paramref name="handler"/> (which fails some).</summary>
+    private k8s.Kubernetes ClientThrough(DelegatingHandler handler) =>
+        new(new k8s.KubernetesClientConfiguration { Host = _api.BaseAddress.ToString() }, handler);
+
+    private void ChangeType(string service, string type)
+    {
+        var changed = _api.GetService("default", service)!;
+        changed.Spec.Type = type;
+        _api.PutService(changed);
     }
 
     private bool IsWorker(string node) => _api.GetNode(node)?.Metadata.Labels?.ContainsKey("node-role.kubernetes.io/worker") == true;
