@@ -53,17 +53,17 @@ public sealed record LeaderElectionOptions
 
         if (RetryPeriod <= TimeSpan.Zero)
         {
-            problems.Add($"--lease-retry-period: '{RetryPeriod}' must be positive");
+            problems.Add($"{nameof(RetryPeriod)}: '{RetryPeriod}' must be positive");
         }
 
         if (RenewDeadline <= RetryPeriod)
         {
-            problems.Add($"--lease-renew-deadline: '{RenewDeadline}' must be longer than the retry period ({RetryPeriod})");
+            problems.Add($"{nameof(RenewDeadline)}: '{RenewDeadline}' must be longer than the retry period ({RetryPeriod})");
         }
 
         if (LeaseDuration <= RenewDeadline)
         {
-            problems.Add($"--lease-duration: '{LeaseDuration}' must be longer than the renew deadline ({RenewDeadline})");
+            problems.Add($"{nameof(LeaseDuration)}: '{LeaseDuration}' must be longer than the renew deadline ({RenewDeadline})");
         }
 
         return problems;

@@ -159,7 +159,7 @@ public sealed class LeaseElectorTests : IAsyncLifetime
     {
         var problems = new LeaderElectionOptions { LeaseDuration = TimeSpan.FromSeconds(1), RenewDeadline = TimeSpan.FromSeconds(1) }.Validate();
 
-        Assert.Contains(problems, problem => problem.Contains("--lease-duration", StringComparison.Ordinal) && problem.Contains("00:00:01", StringComparison.Ordinal));
+        Assert.Contains(problems, problem => problem.Contains("LeaseDuration", StringComparison.Ordinal) && problem.Contains("00:00:01", StringComparison.Ordinal));
     }
 
     private V1Lease? Lease() => _api.GetLease(Namespace, LeaseName);
