@@ -1,7 +1,10 @@
 using FluentValidation;
+using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Reconciliation;
 using LoadBalancer.Application.Services;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace LoadBalancer.Application;
@@ -9,17 +12,30 @@ namespace LoadBalancer.Application;
 public static class DependencyInjection
 {
     /// <summary>
-    /// The allocator, the registry of applied Services, their options and the validators. The mediator itself is
-    /// generated in the Host.
+    /// The allocator, the registry of applied Services, the reconciler and its options, and the validators. The
+    /// mediator itself is generated in the Host; a source (<see cref="IServiceSource"/>), a status sink and an event
+    /// recorder come from the adapters, and the leadership too when there are peers (a single daemon always serves).
     /// </summary>
     /// <remarks>A bad pool surfaces as an <see cref="OptionsValidationException"/> listing every problem, the first time
     /// <see cref="IAllocationRegistry"/> is resolved.</remarks>
-    public static IServiceCollection AddApplication(this IServiceCollection services, AllocationOptions? allocation = null, ServiceOptions? serviceOptions = null)
+    public static IServiceCollection AddApplication(
+        this IServiceCollection services,
+        AllocationOptions? allocation = null,
+        ServiceOptions? serviceOptions = null,
+        ReconcilerOptions? reconciler = null)
     {
         services.AddSingleton(Options.Create(allocation ?? new AllocationOptions()));
         services.AddSingleton<IAllocationRegistry, AllocationRegistry>();
         services.AddSingleton(Options.Create(serviceOptions ?? new ServiceOptions()));
         services.AddSingleton<IAppliedServiceRegistry, AppliedServiceRegistry>();
+
+        services.AddSingleton(Options.Create(reconciler ?? new ReconcilerOptions()));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ReconcileQueue>();
+        services.AddSingleton<IReconcileQueue>(provider => provider.GetRequiredService<ReconcileQueue>());
+        services.AddSingleton<IServiceReconciler, ServiceReconciler>();
+        services.TryAddSingleton<ILeadership, SoleLeadership>();
+        services.AddSingleton<ServingDaemon>();
 
         // Singleton: the mediator is a singleton and may not consume scoped validators.
         services.AddValidatorsFromAssemblyContaining<AllocationOptions>(ServiceLifetime.Singleton, includeInternalTypes: true);

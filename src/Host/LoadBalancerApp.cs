@@ -1,6 +1,6 @@
 using System.Reflection;
 using LoadBalancer.Application.Allocation;
-using LoadBalancer.Application.Services;
+using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Host.Cluster;
 using LoadBalancer.Host.CommandLine;
 using LoadBalancer.Infrastructure.Networking.Announcements;
@@ -9,9 +9,7 @@ using LoadBalancer.Host.Demo;
 using LoadBalancer.Host.Forward;
 using LoadBalancer.Host.Standalone;
 using LoadBalancer.Infrastructure.Forwarding;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
+using LoadBalancer.Infrastructure.Standalone;
 
 namespace LoadBalancer.Host;
 
@@ -55,10 +53,10 @@ public static class LoadBalancerApp
                 return await CheckPoolAsync(options, output, error).ConfigureAwait(false);
             case RunMode.Standalone:
                 return await StandaloneMode.RunAsync(
-                    new StandaloneSettings(options.StandaloneFile!) { DefaultPolicy = options.Policy },
+                    new StandaloneOptions { File = options.StandaloneFile!, Reading = ClusterSettings.FileReading(options) },
+                    options.StateFile,
                     new AllocationOptions { Pool = options.RestrictedCidr, Excluded = options.Exclude },
                     new ForwarderOptions { Engine = options.Engine },
-                    new ServiceOptions(),
                     output,
                     error,
                     cancellationToken,
@@ -95,18 +93,10 @@ public static class LoadBalancerApp
 
     private static async Task<int> CheckPoolAsync(CommandLineOptions options, TextWriter output, TextWriter error)
     {
-        var services = new ServiceCollection()
-            .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning))
-            .AddLoadBalancer(new AllocationOptions { Pool = options.RestrictedCidr, Excluded = options.Exclude });
-        await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
-        IAllocationRegistry registry;
-        try
+        var parsed = IpPool.Parse(options.RestrictedCidr, options.Exclude);
+        if (parsed.Pool is not { } pool)
         {
-            registry = provider.GetRequiredService<IAllocationRegistry>();
-        }
-        catch (OptionsValidationException invalid)
-        {
-            foreach (var failure in invalid.Failures)
+            foreach (var failure in parsed.Errors)
             {
                 await error.WriteLineAsync($"error: --restricted-cidr/--exclude: {failure}").ConfigureAwait(false);
             }
@@ -114,7 +104,6 @@ public static class LoadBalancerApp
             return UsageError;
         }
 
-        var pool = registry.Pool;
         await output.WriteLineAsync($"pool: {pool}").ConfigureAwait(false);
         if (pool.Exclusions.Count > 0)
         {

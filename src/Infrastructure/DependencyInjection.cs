@@ -5,7 +5,11 @@ using LoadBalancer.Infrastructure.Kubernetes;
 using LoadBalancer.Infrastructure.Kubernetes.Events;
 using LoadBalancer.Infrastructure.Kubernetes.Leadership;
 using LoadBalancer.Infrastructure.Kubernetes.Nodes;
-using LoadBalancer.Infrastructure.Kubernetes.Reconciliation;
+using LoadBalancer.Application.Reconciliation;
+using LoadBalancer.Infrastructure.Kubernetes.Source;
+using LoadBalancer.Infrastructure.Standalone;
+using LoadBalancer.Infrastructure.Standalone.State;
+using Microsoft.Extensions.Hosting;
 using LoadBalancer.Infrastructure.Kubernetes.Status;
 using LoadBalancer.Infrastructure.Kubernetes.Watching;
 using LoadBalancer.Infrastructure.Events;
@@ -15,7 +19,6 @@ using LoadBalancer.Infrastructure.Networking.Loopback;
 using LoadBalancer.Infrastructure.Networking.Netlink;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Mediator;
 using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Infrastructure;
@@ -23,8 +26,8 @@ namespace LoadBalancer.Infrastructure;
 public static class DependencyInjection
 {
     /// <summary>
-    /// The adapters: the loopback link device and the log-based event recorder used without a cluster, and the TCP
-    /// forwarder, and the rtnetlink device when one is configured.
+    /// The adapters every mode uses: the TCP forwarder, the link device (rtnetlink when one is configured, else the
+    /// loopback one) and its announcer, and events as log lines (a source with a better place replaces it).
     /// </summary>
     /// <param name="linkDevice">The device for load-balancer addresses over rtnetlink; null keeps the loopback device
     /// (standalone pools inside 127/8 need no address on any link).</param>
@@ -56,9 +59,9 @@ public static class DependencyInjection
     }
 
     /// <summary>
-    /// The cluster's adapters: informers for Services, Nodes and EndpointSlices, the status writer and the Event recorder
-    /// (in place of the in-memory and log-only ones), the Lease, and the controller that ties them to the commands.
-    /// Order does not matter: the Kubernetes writers replace whatever was registered before them.
+    /// The cluster as the source of Services: informers for Services, Nodes and EndpointSlices, the status writer and
+    /// the Event recorder (in place of the log-only one), the Lease when replicas elect a leader, and worker tagging
+    /// when asked for.
     /// </summary>
     public static IServiceCollection AddKubernetesAdapter(this IServiceCollection services, IKubernetes client, KubernetesAdapterOptions options)
     {
@@ -67,31 +70,59 @@ public static class DependencyInjection
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(client);
         services.AddSingleton(options);
-        services.AddSingleton(provider => Informer(provider, KubernetesResourceSources.Services(client), options));
-        services.AddSingleton(provider => Informer(provider, KubernetesResourceSources.Nodes(client), options));
-        services.AddSingleton(provider => Informer(provider, KubernetesResourceSources.EndpointSlices(client), options));
-        services.AddSingleton<IServiceLookup>(provider => new InformerServiceLookup(provider.GetRequiredService<ResourceInformer<V1Service>>()));
+        services.AddSingleton<IResourceInformer<V1Service>>(provider => Informer(provider, KubernetesResourceSources.Services(client), options));
+        services.AddSingleton<IResourceInformer<V1Node>>(provider => Informer(provider, KubernetesResourceSources.Nodes(client), options));
+        services.AddSingleton<IResourceInformer<V1EndpointSlice>>(provider => Informer(provider, KubernetesResourceSources.EndpointSlices(client), options));
+        services.AddSingleton<IServiceLookup>(provider => new InformerServiceLookup(provider.GetRequiredService<IResourceInformer<V1Service>>()));
+        services.AddSingleton<IServiceSource>(provider => new KubernetesServiceSource(
+            provider.GetRequiredService<IResourceInformer<V1Service>>(),
+            provider.GetRequiredService<IResourceInformer<V1Node>>(),
+            provider.GetRequiredService<IResourceInformer<V1EndpointSlice>>(),
+            provider.GetRequiredService<IReconcileQueue>(),
+            options.Services,
+            provider.GetRequiredService<TimeProvider>(),
+            provider.GetRequiredService<ILogger<KubernetesServiceSource>>()));
         services.Replace(ServiceDescriptor.Singleton<IServiceStatusWriter>(provider => new KubernetesStatusWriter(
             client, provider.GetRequiredService<IServiceLookup>(), options.Status, provider.GetRequiredService<ILogger<KubernetesStatusWriter>>())));
         services.Replace(ServiceDescriptor.Singleton<IEventRecorder>(provider => new KubernetesEventRecorder(
             client, provider.GetRequiredService<IServiceLookup>(), options.Events, provider.GetRequiredService<TimeProvider>(),
             provider.GetRequiredService<ILogger<KubernetesEventRecorder>>())));
-        services.AddSingleton(provider => new WorkerNodeTagger(client, options.WorkerNodes, provider.GetRequiredService<ILogger<WorkerNodeTagger>>()));
-        services.AddSingleton(provider => new ServiceController(
-            provider.GetRequiredService<ResourceInformer<V1Service>>(),
-            provider.GetRequiredService<ResourceInformer<V1Node>>(),
-            provider.GetRequiredService<ResourceInformer<V1EndpointSlice>>(),
-            provider.GetRequiredService<ISender>(),
-            provider.GetRequiredService<IServiceStatusWriter>(),
-            provider.GetRequiredService<IEventRecorder>(),
-            options.Services,
-            options.Controller,
-            options.LeaderElection.Enabled
-                ? new LeaseElector(client, options.LeaderElection, provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<LeaseElector>>())
-                : null,
-            provider.GetRequiredService<WorkerNodeTagger>(),
-            provider.GetRequiredService<TimeProvider>(),
-            provider.GetRequiredService<ILogger<ServiceController>>()));
+        if (options.LeaderElection.Enabled)
+        {
+            services.Replace(ServiceDescriptor.Singleton<ILeadership>(provider => new LeaseElector(
+                client, options.LeaderElection, provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<LeaseElector>>())));
+        }
+
+        if (options.WorkerNodes.Tag)
+        {
+            services.AddSingleton(provider => new WorkerNodeTagger(client, options.WorkerNodes, provider.GetRequiredService<ILogger<WorkerNodeTagger>>()));
+            services.AddSingleton<IHostedService>(provider => new WorkerNodeTagging(
+                provider.GetRequiredService<IResourceInformer<V1Node>>(), provider.GetRequiredService<WorkerNodeTagger>()));
+        }
+
+        return services;
+    }
+
+    /// <summary>
+    /// A Services file as the source of Services: its reader and watcher, the state file that keeps each Service's IP
+    /// across restarts (the status sink of this mode), and the report of what runs on <paramref name="console"/>. Events
+    /// stay log lines.
+    /// </summary>
+    public static IServiceCollection AddStandaloneAdapter(
+        this IServiceCollection services, StandaloneOptions options, StandaloneStateOptions state, StandaloneConsole console)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(console);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(options);
+        services.AddSingleton(state);
+        services.AddSingleton(console);
+        services.AddSingleton<IStandaloneState, StandaloneStateFile>();
+        services.Replace(ServiceDescriptor.Singleton<IServiceStatusWriter>(provider => provider.GetRequiredService<IStandaloneState>()));
+        services.AddSingleton<StandaloneServiceSource>();
+        services.AddSingleton<IServiceSource>(provider => provider.GetRequiredService<StandaloneServiceSource>());
+        services.AddSingleton<IHostedService, StandaloneReport>();
         return services;
     }
 

@@ -1,4 +1,7 @@
 using FluentValidation;
+using LoadBalancer.Application.Abstractions;
+using Mediator;
+using NSubstitute;
 using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Allocation.AllocateLoadBalancerIp;
 using LoadBalancer.Application.Allocation.GetAllocations;
@@ -18,10 +21,19 @@ public sealed class DependencyInjectionTests
 {
     private static readonly ServiceProviderOptions Strict = new() { ValidateScopes = true, ValidateOnBuild = true };
 
+    /// <summary>What the outer layers provide: the adapters' ports and the mediator, which is generated in the Host.</summary>
+    private static IServiceCollection Adapters() =>
+        new ServiceCollection()
+            .AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(Microsoft.Extensions.Logging.Abstractions.NullLogger<>))
+            .AddSingleton(Substitute.For<ISender>())
+            .AddSingleton(Substitute.For<IServiceSource>())
+            .AddSingleton(Substitute.For<IServiceStatusWriter>())
+            .AddSingleton(Substitute.For<IEventRecorder>());
+
     [Fact]
     public void AddApplication_RegistersAllocationRegistryAsSingleton()
     {
-        var services = new ServiceCollection().AddApplication();
+        var services = Adapters().AddApplication();
 
         var descriptor = Assert.Single(services, service => service.ServiceType == typeof(IAllocationRegistry));
         Assert.Equal(ServiceLifetime.Singleton, descriptor.Lifetime);
@@ -33,7 +45,7 @@ public sealed class DependencyInjectionTests
     [Fact]
     public void AddApplication_RegistersEveryValidatorAsSingleton()
     {
-        var services = new ServiceCollection().AddApplication();
+        var services = Adapters().AddApplication();
 
         var validators = services
             .Where(service => service.ServiceType.IsGenericType && service.ServiceType.GetGenericTypeDefinition() == typeof(IValidator<>))
@@ -53,7 +65,7 @@ public sealed class DependencyInjectionTests
     [Fact]
     public void AddApplication_ValidatorsResolveFromRootProviderWithScopeValidation()
     {
-        using var provider = new ServiceCollection().AddApplication().BuildServiceProvider(Strict);
+        using var provider = Adapters().AddApplication().BuildServiceProvider(Strict);
 
         Assert.IsType<AllocateLoadBalancerIpValidator>(provider.GetRequiredService<IValidator<AllocateCommand>>());
         Assert.IsType<ReleaseLoadBalancerIpValidator>(provider.GetRequiredService<IValidator<ReleaseCommand>>());
@@ -66,7 +78,7 @@ public sealed class DependencyInjectionTests
     public void AddApplication_SingletonValidationBehaviorCanConsumeValidators()
     {
         // The generated mediator is a singleton and builds its pipeline behaviours from the root provider.
-        var services = new ServiceCollection().AddApplication();
+        var services = Adapters().AddApplication();
         services.AddSingleton(typeof(ValidationBehavior<,>));
         using var provider = services.BuildServiceProvider(Strict);
 
@@ -78,7 +90,7 @@ public sealed class DependencyInjectionTests
     [Fact]
     public async Task AddApplication_ResolvedValidatorsAndRegistry_ServeTheRestoreHandler()
     {
-        using var provider = new ServiceCollection().AddApplication().BuildServiceProvider(Strict);
+        using var provider = Adapters().AddApplication().BuildServiceProvider(Strict);
         var handler = new RestoreAllocationsHandler(
             provider.GetRequiredService<IAllocationRegistry>(),
             provider.GetRequiredService<IValidator<RestoredService>>(),
@@ -93,7 +105,7 @@ public sealed class DependencyInjectionTests
     [Fact]
     public void AddApplication_GivenOptions_UsesTheirPool()
     {
-        using var provider = new ServiceCollection()
+        using var provider = Adapters()
             .AddApplication(new AllocationOptions { Pool = "10.0.0.8/29" })
             .BuildServiceProvider(Strict);
 
@@ -103,7 +115,7 @@ public sealed class DependencyInjectionTests
     [Fact]
     public void AddApplication_WithoutOptions_UsesDefaultPool()
     {
-        using var provider = new ServiceCollection().AddApplication().BuildServiceProvider(Strict);
+        using var provider = Adapters().AddApplication().BuildServiceProvider(Strict);
 
         Assert.Equal(AllocationOptions.DefaultPool, provider.GetRequiredService<IAllocationRegistry>().Pool.ToString());
     }
@@ -111,7 +123,7 @@ public sealed class DependencyInjectionTests
     [Fact]
     public void AddApplication_BadPool_ThrowsListingEveryErrorWhenRegistryIsResolved()
     {
-        using var provider = new ServiceCollection()
+        using var provider = Adapters()
             .AddApplication(new AllocationOptions { Pool = "10.0.0.0/33", Excluded = "nope" })
             .BuildServiceProvider(Strict);
 

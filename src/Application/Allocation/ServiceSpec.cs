@@ -5,7 +5,16 @@ using LoadBalancer.Domain.Services;
 namespace LoadBalancer.Application.Allocation;
 
 /// <summary>A port of a Service as the outside world writes it (protocol as text: "TCP" or "UDP").</summary>
-public sealed record ServicePortSpec(string Protocol, int Port, string? Name = null);
+public sealed record ServicePortSpec(string Protocol, int Port, string? Name = null)
+{
+    /// <summary>The domain port. Call only on a port that passed <see cref="ServiceSpecValidator"/>.</summary>
+    public ServicePort ToServicePort() =>
+        TransportProtocolNames.TryParse(Protocol, out var protocol)
+            ? new ServicePort(protocol, Port)
+            : throw new InvalidOperationException($"protocol '{Protocol}' is neither TCP nor UDP");
+
+    public static ServicePortSpec From(ServicePort port) => new(TransportProtocolNames.Name(port.Protocol), port.Port);
+}
 
 /// <summary>
 /// The part of a Service of type LoadBalancer that decides its IP, as read from Kubernetes or a standalone file,
@@ -37,15 +46,15 @@ public sealed record ServiceSpec(
         var sharing = ExclusiveIp ? IpSharing.Exclusive
             : SharingKey is not null ? IpSharing.WithKey(SharingKey)
             : IpSharing.Shared;
-        var ports = Ports.Select(port => new ServicePort(ParseProtocol(port.Protocol)!.Value, port.Port));
+        var ports = Ports.Select(port => port.ToServicePort());
         return new LoadBalancerRequest(Key, ports, requested, sharing, CreatedAt);
     }
 
-    /// <summary>Kubernetes writes protocols in upper case; lower case is accepted from hand-written files.</summary>
-    internal static TransportProtocol? ParseProtocol(string? protocol) => protocol?.ToUpperInvariant() switch
+    /// <summary>Whether allocating <paramref name="other"/> instead would ask the allocator for the same thing (the record
+    /// compares its port list by reference).</summary>
+    public bool AsksSameAs(ServiceSpec other)
     {
-        "TCP" => TransportProtocol.Tcp,
-        "UDP" => TransportProtocol.Udp,
-        _ => null,
-    };
+        ArgumentNullException.ThrowIfNull(other);
+        return this with { Ports = [] } == other with { Ports = [] } && Ports.SequenceEqual(other.Ports);
+    }
 }

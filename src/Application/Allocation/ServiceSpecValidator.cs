@@ -10,7 +10,7 @@ public sealed class ServiceSpecValidator : AbstractValidator<ServiceSpec>
 {
     public const int MaxPorts = 16;
     private const int MaxLabelLength = 63;
-    private const int MaxSharingKeyLength = 253;
+    public const int MaxSharingKeyLength = 253;
 
     public ServiceSpecValidator()
     {
@@ -31,7 +31,7 @@ public sealed class ServiceSpecValidator : AbstractValidator<ServiceSpec>
         RuleForEach(spec => spec.Ports).ChildRules(port =>
         {
             port.RuleFor(p => p.Protocol)
-                .Must(protocol => ServiceSpec.ParseProtocol(protocol) is not null)
+                .Must(protocol => TransportProtocolNames.TryParse(protocol, out _))
                 .WithMessage(p => $"protocol '{p.Protocol}' of port {p.Port} must be TCP or UDP");
             port.RuleFor(p => p.Port)
                 .InclusiveBetween(ServicePort.MinPort, ServicePort.MaxPort)
@@ -48,7 +48,7 @@ public sealed class ServiceSpecValidator : AbstractValidator<ServiceSpec>
             .WithMessage(spec => $"loadBalancerIP: {IpAddressText.InvalidAddressMessage(spec.LoadBalancerIp)}");
 
         RuleFor(spec => spec.SharingKey)
-            .Must(key => !string.IsNullOrWhiteSpace(key) && key.Length <= MaxSharingKeyLength && key.Trim() == key)
+            .Must(key => IsSharingKey(key))
             .When(spec => spec.SharingKey is not null)
             .WithMessage(spec => $"sharing key '{spec.SharingKey}' must be 1-{MaxSharingKeyLength} characters without surrounding spaces");
         RuleFor(spec => spec)
@@ -56,6 +56,9 @@ public sealed class ServiceSpecValidator : AbstractValidator<ServiceSpec>
             .WithName("exclusiveIp")
             .WithMessage(spec => $"exclusive IP and sharing key '{spec.SharingKey}' cannot both be set: an exclusive IP is never shared");
     }
+
+    public static bool IsSharingKey(string? key) =>
+        !string.IsNullOrWhiteSpace(key) && key.Length <= MaxSharingKeyLength && key.Trim() == key;
 
     internal static bool BeDnsLabel(string? value)
     {

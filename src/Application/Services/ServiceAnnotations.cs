@@ -1,3 +1,4 @@
+using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Common.Validation;
 
 namespace LoadBalancer.Application.Services;
@@ -15,7 +16,10 @@ public static class ServiceAnnotations
     /// <summary>MetalLB's equivalent of <see cref="SharingKey"/>, accepted so that Services move over unchanged.</summary>
     public const string MetalLbSharingKey = "metallb.universe.tf/allow-shared-ip";
 
-    /// <summary>Reads the sharing annotations; a value that cannot be understood is an error naming it.</summary>
+    /// <summary>
+    /// Reads the sharing annotations. A value that cannot be used is an error naming the annotation and the value, and
+    /// the default takes its place (no sharing key; not exclusive), as for every other annotation.
+    /// </summary>
     public static SharingAnnotations ReadSharing(IReadOnlyDictionary<string, string>? annotations)
     {
         if (annotations is null || annotations.Count == 0)
@@ -24,10 +28,17 @@ public static class ServiceAnnotations
         }
 
         var errors = new List<ValidationError>();
-        annotations.TryGetValue(SharingKey, out var key);
-        if (key is null && annotations.TryGetValue(MetalLbSharingKey, out var metalLbKey))
+        var keyName = SharingKey;
+        if (!annotations.TryGetValue(SharingKey, out var key) && annotations.TryGetValue(MetalLbSharingKey, out var metalLbKey))
         {
-            key = metalLbKey;
+            (keyName, key) = (MetalLbSharingKey, metalLbKey);
+        }
+
+        if (key is not null && !ServiceSpecValidator.IsSharingKey(key))
+        {
+            errors.Add(new ValidationError(keyName, key,
+                $"annotation {keyName}: '{key}' must be 1-{ServiceSpecValidator.MaxSharingKeyLength} characters without surrounding spaces"));
+            key = null;
         }
 
         var exclusive = false;
@@ -42,6 +53,14 @@ public static class ServiceAnnotations
                 errors.Add(new ValidationError(ExclusiveIp, exclusiveText,
                     $"annotation {ExclusiveIp}: '{exclusiveText}' must be \"true\" or \"false\""));
             }
+        }
+
+        if (exclusive && key is not null)
+        {
+            // Exclusive is the safer reading of the two: it never puts this Service on an IP with another one.
+            errors.Add(new ValidationError(keyName, key,
+                $"annotation {keyName}: '{key}' is ignored: {ExclusiveIp} is \"true\", and an exclusive IP is never shared"));
+            key = null;
         }
 
         return new SharingAnnotations(key, exclusive, errors);

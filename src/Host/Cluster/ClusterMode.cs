@@ -1,10 +1,10 @@
 using k8s;
 using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Reconciliation;
 using LoadBalancer.Application.Services;
 using LoadBalancer.Infrastructure;
 using LoadBalancer.Infrastructure.Forwarding;
 using LoadBalancer.Infrastructure.Kubernetes;
-using LoadBalancer.Infrastructure.Kubernetes.Reconciliation;
 using LoadBalancer.Infrastructure.Networking.Announcements;
 using LoadBalancer.Infrastructure.Networking.Netlink;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,7 +16,14 @@ public static class ClusterMode
 {
     public const int ConfigError = 1;
 
+    /// <summary>
+    /// Connections drain briefly on shutdown: the Lease is released only after, and a standby waits for that. After
+    /// losing the Lease they are cut at once, since another replica owns the addresses now.
+    /// </summary>
+    public static ReconcilerOptions DefaultReconciler { get; } = new() { ShutdownDrain = TimeSpan.FromSeconds(1), HandOverDrain = TimeSpan.Zero };
+
     /// <param name="client">The API client; null builds one from <paramref name="kubeconfig"/> or the environment.</param>
+    /// <param name="started">Called with the container once it is built (tests and benchmarks watch the reconciler).</param>
     public static async Task<int> RunAsync(
         KubernetesAdapterOptions adapter,
         AllocationOptions allocation,
@@ -27,11 +34,13 @@ public static class ClusterMode
         TextWriter error,
         CancellationToken cancellationToken,
         IKubernetes? client = null,
-        Action<ServiceController>? started = null)
+        Action<IServiceProvider>? started = null,
+        ReconcilerOptions? reconciler = null)
     {
         ArgumentNullException.ThrowIfNull(adapter);
         ArgumentNullException.ThrowIfNull(error);
-        var problems = adapter.Validate();
+        var settings = reconciler ?? DefaultReconciler;
+        var problems = adapter.Validate().Concat(settings.Validate()).ToList();
         if (problems.Count > 0)
         {
             foreach (var problem in problems)
@@ -56,18 +65,17 @@ public static class ClusterMode
         try
         {
             var services = DaemonServices.Create(error)
-                .AddKubernetesAdapter(api, adapter)
-                .AddLoadBalancer(allocation, forwarding, new ServiceOptions(), linkDevice, announcements);
+                .AddLoadBalancer(allocation, forwarding, new ServiceOptions(), settings, linkDevice, announcements)
+                .AddKubernetesAdapter(api, adapter);
             await using var provider = await DaemonServices.BuildAsync(services, error).ConfigureAwait(false);
             if (provider is null)
             {
                 return LoadBalancerApp.UsageError;
             }
 
-            var controller = provider.GetRequiredService<ServiceController>();
-            started?.Invoke(controller);
-            await controller.RunAsync(cancellationToken).ConfigureAwait(false);
-            return LoadBalancerApp.Success;
+            started?.Invoke(provider);
+            var outcome = await DaemonServices.RunAsync(provider, cancellationToken).ConfigureAwait(false);
+            return outcome == DaemonServices.Served ? LoadBalancerApp.Success : ConfigError;
         }
         finally
         {

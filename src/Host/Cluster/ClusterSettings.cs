@@ -4,6 +4,7 @@ using LoadBalancer.Infrastructure.Kubernetes;
 using LoadBalancer.Infrastructure.Kubernetes.Leadership;
 using LoadBalancer.Infrastructure.Kubernetes.Mapping;
 using LoadBalancer.Infrastructure.Kubernetes.Status;
+using LoadBalancer.Infrastructure.Standalone;
 using LoadBalancer.Infrastructure.Networking.Netlink;
 
 namespace LoadBalancer.Host.Cluster;
@@ -25,6 +26,18 @@ public static class ClusterSettings
         }
 
         return new LinkDeviceOptions { DeviceName = options.LinkDevice is null or "auto" ? null : options.LinkDevice };
+    }
+
+    /// <summary>Which Services of a file are ours: the cluster mode's class flags.</summary>
+    public static StandaloneFileOptions FileReading(CommandLineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new StandaloneFileOptions
+        {
+            DefaultPolicy = options.Policy,
+            LoadBalancerClass = options.Cluster.LoadBalancerClass,
+            ServeUnclassed = !options.Cluster.IgnoreUnclassed,
+        };
     }
 
     public static KubernetesAdapterOptions From(CommandLineOptions options)
@@ -51,7 +64,7 @@ public static class ClusterSettings
                 DefaultPolicy = options.Policy,
             },
             Status = new KubernetesStatusOptions { SetExternalIps = cluster.SetExternalIps },
-            Controller = defaults.Controller with { TagWorkerNodes = cluster.TagWorkerNodes },
+            WorkerNodes = defaults.WorkerNodes with { Tag = cluster.TagWorkerNodes },
             LeaderElection = election with
             {
                 Enabled = !cluster.NoLeaderElection,

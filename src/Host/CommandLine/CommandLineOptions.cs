@@ -55,7 +55,10 @@ public sealed record CommandLineOptions
     /// <summary>standalone with a link device: no gratuitous ARP / unsolicited NA after adding an address.</summary>
     public bool NoAnnounce { get; init; }
 
-    /// <summary>The cluster mode's own settings; unused by the other modes.</summary>
+    /// <summary>standalone: <c>--state-file</c>; null takes the default place (docs/standalone.md).</summary>
+    public string? StateFile { get; init; }
+
+    /// <summary>The cluster mode's own settings (the class flags serve standalone too); unused by the other modes.</summary>
     public ClusterOptions Cluster { get; init; } = new();
 }
 

@@ -44,6 +44,11 @@ public static class CommandLineParser
           --link-device NAME      standalone: put the addresses on this device over rtnetlink ("auto": the
                                   device of the default route); needed for a pool outside 127/8.
           --no-announce           standalone: no gratuitous ARP / unsolicited NA after adding an address.
+          --state-file FILE       standalone: where the IPs of the Services are kept across restarts (default
+                                  $STATE_DIRECTORY, /var/lib/little-load-balancer as root, else
+                                  ~/.local/state/little-load-balancer; one file per Services file).
+          --load-balancer-class NAME, --ignore-unclassed
+                                  standalone: which Services of the file are ours, as in cluster mode.
 
         Cluster options:
           --kubeconfig FILE       The cluster to watch.
@@ -170,6 +175,14 @@ public static class CommandLineParser
                     given.Add(flag);
                     options = options with { NoAnnounce = true };
                     break;
+                case "--state-file":
+                    given.Add(flag);
+                    if (TakeValue(args, ref i, flag, inlineValue, errors) is { } stateFile)
+                    {
+                        options = options with { StateFile = stateFile };
+                    }
+
+                    break;
                 case "--policy":
                     given.Add(flag);
                     if (TakeValue(args, ref i, flag, inlineValue, errors) is { } policy)
@@ -282,7 +295,8 @@ public static class CommandLineParser
     private static string[] CommandFlags(string command) => command switch
     {
         "check-pool" => ["--restricted-cidr", "--exclude"],
-        "standalone" => ["--restricted-cidr", "--exclude", "--engine", "--policy", "--link-device", "--no-announce"],
+        "standalone" => ["--restricted-cidr", "--exclude", "--engine", "--policy", "--link-device", "--no-announce", "--state-file",
+            "--load-balancer-class", "--ignore-unclassed"],
         "forward" => ["--engine", "--policy", "--listen", "--backend", "--no-health-check"],
         "demo-backend" => ["--listen"],
         "cluster mode (no command)" => ["--restricted-cidr", "--exclude", "--engine", "--policy", "--link-device", "--no-announce",

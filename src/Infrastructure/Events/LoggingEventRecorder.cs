@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Domain.Services;
 using Microsoft.Extensions.Logging;
@@ -6,22 +5,14 @@ using Microsoft.Extensions.Logging;
 namespace LoadBalancer.Infrastructure.Events;
 
 /// <summary>
-/// Records Service events as log lines where there is no cluster to hold them (standalone mode). An event identical to
-/// the last one recorded for the same Service is not repeated, so periodic reconciliation does not flood the log.
+/// Records Service events as log lines where there is no cluster to hold them (standalone mode). A log keeps nothing
+/// that a restart could read back, so after a restart the current warnings are logged once again: the new log shows them.
 /// </summary>
 internal sealed partial class LoggingEventRecorder(ILogger<LoggingEventRecorder> logger) : IEventRecorder
 {
-    private readonly ConcurrentDictionary<ServiceKey, ServiceEvent> _last = new();
-
     public ValueTask RecordAsync(ServiceEvent serviceEvent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(serviceEvent);
-        if (_last.TryGetValue(serviceEvent.Service, out var previous) && previous == serviceEvent)
-        {
-            return ValueTask.CompletedTask;
-        }
-
-        _last[serviceEvent.Service] = serviceEvent;
         if (serviceEvent.Type == ServiceEventType.Warning)
         {
             LogWarningEvent(serviceEvent.Service, serviceEvent.Reason, serviceEvent.Message);
@@ -33,6 +24,9 @@ internal sealed partial class LoggingEventRecorder(ILogger<LoggingEventRecorder>
 
         return ValueTask.CompletedTask;
     }
+
+    public ValueTask<IReadOnlyList<ServiceEvent>> HeldAsync(CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyList<ServiceEvent>>([]);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "{Service} {Reason}: {Message}")]
     private partial void LogNormalEvent(ServiceKey service, string reason, string message);

@@ -2,7 +2,6 @@ using LoadBalancer.Infrastructure.Kubernetes.Events;
 using LoadBalancer.Infrastructure.Kubernetes.Leadership;
 using LoadBalancer.Infrastructure.Kubernetes.Mapping;
 using LoadBalancer.Infrastructure.Kubernetes.Nodes;
-using LoadBalancer.Infrastructure.Kubernetes.Reconciliation;
 using LoadBalancer.Infrastructure.Kubernetes.Status;
 using LoadBalancer.Infrastructure.Kubernetes.Watching;
 
@@ -19,8 +18,6 @@ public sealed record KubernetesAdapterOptions
 
     public WorkerNodeOptions WorkerNodes { get; init; } = new();
 
-    public ControllerOptions Controller { get; init; } = new();
-
     public LeaderElectionOptions LeaderElection { get; init; } = new();
 
     public InformerOptions Informers { get; init; } = new();
@@ -31,6 +28,5 @@ public sealed record KubernetesAdapterOptions
         .. Services.Validate(),
         .. LeaderElection.Enabled ? LeaderElection.Validate() : [],
         .. Informers.Validate(),
-        .. Controller.Workers < 1 ? [$"workers: '{Controller.Workers}' must be at least 1"] : Array.Empty<string>(),
     ];
 }

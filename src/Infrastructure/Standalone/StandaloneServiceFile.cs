@@ -1,17 +1,18 @@
 using System.Globalization;
 using k8s;
 using k8s.Models;
-using LoadBalancer.Application.Forwarding;
+using LoadBalancer.Application.Reconciliation;
 using LoadBalancer.Application.Services;
 using LoadBalancer.Domain.Endpoints;
 using LoadBalancer.Domain.Services;
-using LoadBalancer.Infrastructure.Kubernetes.Mapping;
+using LoadBalancer.Infrastructure.ServiceManifests;
 
 namespace LoadBalancer.Infrastructure.Standalone;
 
 /// <summary>
-/// Reads the standalone mode's file: Kubernetes YAML, several documents, of which the Services of type LoadBalancer are
-/// served, each with static backends from annotations (docs/standalone.md).
+/// Reads the standalone mode's file: Kubernetes YAML, several documents, of which the Services of type LoadBalancer
+/// (of our class) are served, each with static backends from annotations (docs/standalone.md). A document that cannot
+/// be read makes the file unusable; what a readable Service asks for is the reconciler's to judge, as in the cluster.
 /// </summary>
 public static class StandaloneServiceFile
 {
@@ -21,34 +22,25 @@ public static class StandaloneServiceFile
     /// <summary>Prefix of the per-port list: <c>littlelb.io/backends.http</c> (port name) or <c>littlelb.io/backends.8080</c> (port number).</summary>
     public const string PortBackendsPrefix = Backends + ".";
 
-    public const string DefaultNamespace = "default";
+    public const string DefaultNamespace = ServiceReader.DefaultNamespace;
 
-    public static async Task<StandaloneFile> ReadAsync(string path, string defaultPolicy, CancellationToken cancellationToken)
-    {
-        string text;
-        try
-        {
-            text = await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception failure) when (failure is IOException or UnauthorizedAccessException)
-        {
-            return new StandaloneFile([], [], [$"{path}: cannot read the file: {failure.Message}"]);
-        }
+    /// <summary>Why a port of a file's Service may have no backend: where they are written.</summary>
+    public static readonly string NoBackendsReason = $"none listed in the annotation {Backends} (or {PortBackendsPrefix}PORT)";
 
-        return Parse(text, defaultPolicy);
-    }
+    public static StandaloneFile Parse(string yaml) => Parse(yaml, new StandaloneFileOptions());
 
-    /// <param name="defaultPolicy">The policy of Services that ask for none (neither annotation nor session affinity).</param>
-    public static StandaloneFile Parse(string yaml, string defaultPolicy = LoadBalancingPolicyNames.Default)
+    public static StandaloneFile Parse(string yaml, StandaloneFileOptions options)
     {
         ArgumentNullException.ThrowIfNull(yaml);
-        var services = new List<StandaloneService>();
+        ArgumentNullException.ThrowIfNull(options);
+        var filter = new ServiceClassFilter(options.LoadBalancerClass, options.ServeUnclassed);
+        var services = new List<DesiredService>();
         var notes = new List<string>();
         var errors = new List<string>();
         var seen = new Dictionary<ServiceKey, int>();
         foreach (var document in SplitDocuments(yaml))
         {
-            var mapped = ReadDocument(document, defaultPolicy, notes, errors);
+            var mapped = ReadDocument(document, options, filter, notes, errors);
             if (mapped is null)
             {
                 continue;
@@ -67,7 +59,7 @@ public static class StandaloneServiceFile
         return new StandaloneFile(services, notes, errors);
     }
 
-    private static StandaloneService? ReadDocument(Document document, string defaultPolicy, List<string> notes, List<string> errors)
+    private static DesiredService? ReadDocument(Document document, StandaloneFileOptions options, ServiceClassFilter filter, List<string> notes, List<string> errors)
     {
         DocumentHeader header;
         try
@@ -115,46 +107,63 @@ public static class StandaloneServiceFile
             return null;
         }
 
-        return Map(document, service, defaultPolicy, notes, errors);
+        return Map(document, service, options, filter, notes, errors);
     }
 
-    private static StandaloneService? Map(Document document, V1Service service, string defaultPolicy, List<string> notes, List<string> errors)
+    private static DesiredService? Map(Document document, V1Service service, StandaloneFileOptions options, ServiceClassFilter filter, List<string> notes, List<string> errors)
     {
         var where = document.Where(service.Metadata);
-        if (string.IsNullOrEmpty(service.Metadata?.Name))
+        if (ServiceReader.Read(service, options.DefaultPolicy) is not { } reading)
         {
             errors.Add($"{where}: metadata.name: missing");
             return null;
         }
 
         var type = service.Spec?.Type ?? "ClusterIP";
-        if (type != "LoadBalancer")
+        if (type != ServiceClassFilter.LoadBalancerType)
         {
             notes.Add($"{where}: spec.type {type} skipped; only type LoadBalancer is served");
             return null;
         }
 
-        var reading = ServiceReader.Read(service, DefaultNamespace, defaultPolicy);
-        var problems = new List<string>(reading.Errors);
-        var backends = reading.SpecIsValid ? ReadBackends(service.Spec!.Ports ?? [], reading.Annotations, problems) : [];
-        if (problems.Count > 0)
+        if (!filter.IsOurs(service))
         {
-            errors.AddRange(problems.Select(problem => $"{where}: {problem}"));
+            notes.Add($"{where}: skipped; {filter.Describe(service)}");
             return null;
         }
 
-        return new StandaloneService(reading.Spec!, backends, reading.Policy, reading.HealthCheck);
+        var warnings = new List<string>(reading.Warnings);
+        var backends = ReadBackends(service.Spec!.Ports ?? [], reading.Annotations, warnings);
+        return new DesiredService(reading.Spec, backends)
+        {
+            Policy = reading.Policy,
+            HealthCheck = reading.HealthCheck,
+            Warnings = warnings,
+            NoBackendsReason = NoBackendsReason,
+        };
     }
 
-    private static List<PortBackends> ReadBackends(IList<V1ServicePort> ports, IReadOnlyDictionary<string, string>? annotations, List<string> problems)
+    /// <summary>
+    /// The backends of each port the Service can have (a known protocol, a number in range, the first of repeats; the
+    /// others make the Service invalid, which the reconciler reports). An entry that cannot be read is left out, with
+    /// a warning naming the annotation and the entry.
+    /// </summary>
+    private static List<PortBackends> ReadBackends(IList<V1ServicePort> ports, IReadOnlyDictionary<string, string>? annotations, List<string> warnings)
     {
         annotations ??= new Dictionary<string, string>();
         var result = new List<PortBackends>();
         var claimed = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<ServicePort>();
         for (var i = 0; i < ports.Count; i++)
         {
             var port = ports[i];
-            var servicePort = new ServicePort(string.Equals(port.Protocol, "UDP", StringComparison.OrdinalIgnoreCase) ? TransportProtocol.Udp : TransportProtocol.Tcp, port.Port);
+            if (port is null || port.Port is < ServicePort.MinPort or > ServicePort.MaxPort
+                || !TransportProtocolNames.TryParse(port.Protocol, out var protocol) || !seen.Add(new ServicePort(protocol, port.Port)))
+            {
+                continue;
+            }
+
+            var servicePort = new ServicePort(protocol, port.Port);
             var byName = port.Name is { Length: > 0 } portName ? PortBackendsPrefix + portName : null;
             var byNumber = PortBackendsPrefix + port.Port.ToString(CultureInfo.InvariantCulture);
             string key;
@@ -172,12 +181,11 @@ public static class StandaloneServiceFile
             }
             else
             {
-                problems.Add($"spec.ports[{i}] (port {port.Port}): no backends; add the annotation {Backends} or {byName ?? byNumber}, e.g. \"127.0.0.1:9001,127.0.0.1:9002\"");
                 continue;
             }
 
             claimed.Add(key);
-            var defaultPort = TargetPort(port, i, problems);
+            var defaultPort = TargetPort(port, i, warnings);
             var endpoints = new List<Endpoint>();
             foreach (var entry in annotations[key].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
@@ -187,31 +195,23 @@ public static class StandaloneServiceFile
                 }
                 else
                 {
-                    problems.Add($"annotation {key}: {error}");
+                    warnings.Add($"annotation {key}: {error}");
                 }
             }
 
-            if (endpoints.Count == 0 && !annotations[key].Split(',').Any(entry => entry.Trim().Length > 0))
-            {
-                problems.Add($"annotation {key}: '{annotations[key]}' lists no backends");
-            }
-
-            if (servicePort.Protocol == TransportProtocol.Tcp || endpoints.Count > 0)
-            {
-                result.Add(new PortBackends(servicePort, endpoints.Distinct().ToList()));
-            }
+            result.Add(new PortBackends(servicePort, [.. endpoints.Distinct()]));
         }
 
         foreach (var key in annotations.Keys.Where(key => key.StartsWith(PortBackendsPrefix, StringComparison.Ordinal) && !claimed.Contains(key)))
         {
-            problems.Add($"annotation {key}: names no port of the Service (ports: {string.Join(", ", ports.Select(port => port.Name is { Length: > 0 } n ? $"{n}/{port.Port}" : port.Port.ToString(CultureInfo.InvariantCulture)))})");
+            warnings.Add($"annotation {key}: names no port of the Service (ports: {string.Join(", ", ports.Where(port => port is not null).Select(port => port.Name is { Length: > 0 } n ? $"{n}/{port.Port}" : port.Port.ToString(CultureInfo.InvariantCulture)))})");
         }
 
         return result;
     }
 
     /// <summary>The port a backend written without one listens on: the numeric targetPort, else the Service port.</summary>
-    private static int? TargetPort(V1ServicePort port, int index, List<string> problems)
+    private static int? TargetPort(V1ServicePort port, int index, List<string> warnings)
     {
         var target = port.TargetPort?.Value;
         if (string.IsNullOrEmpty(target))
@@ -230,7 +230,7 @@ public static class StandaloneServiceFile
             return null;
         }
 
-        problems.Add($"spec.ports[{index}].targetPort: '{target}' must be a number from {ServicePort.MinPort} to {ServicePort.MaxPort}");
+        warnings.Add($"spec.ports[{index}].targetPort: '{target}' must be a number from {ServicePort.MinPort} to {ServicePort.MaxPort}; entries without a port are left out");
         return null;
     }
 

@@ -1,4 +1,5 @@
 using LoadBalancer.Application.Allocation;
+using LoadBalancer.Domain.Services;
 using static LoadBalancer.Application.Tests.TestData;
 
 namespace LoadBalancer.Application.Tests.Allocation;
@@ -178,7 +179,6 @@ public sealed class ServiceSpecValidatorTests
     [Theory]
     [InlineData("SCTP")]
     [InlineData("HTTP")]
-    [InlineData("")]
     [InlineData(" TCP")]
     public void Validate_OtherProtocol_IsRejectedNamingValue(string protocol)
     {
@@ -190,12 +190,12 @@ public sealed class ServiceSpecValidatorTests
     }
 
     [Fact]
-    public void Validate_NullProtocol_IsRejected()
+    public void Validate_NoProtocol_IsTcp_AsTheApiServerDefaultsIt()
     {
-        var result = _validator.Validate(Spec("web") with { Ports = [new(null!, 80)] });
+        var result = _validator.Validate(Spec("web") with { Ports = [new(null!, 80), new("", 81)] });
 
-        var error = Assert.Single(result.Errors);
-        Assert.Equal("protocol '' of port 80 must be TCP or UDP", error.ErrorMessage);
+        Assert.Empty(result.Errors);
+        Assert.Equal([ServicePort.Tcp(80), ServicePort.Tcp(81)], (Spec("web") with { Ports = [new(null!, 80), new("", 81)] }).ToRequest().Ports);
     }
 
     [Fact]

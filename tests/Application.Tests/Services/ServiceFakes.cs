@@ -1,6 +1,13 @@
 using System.Net;
 using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Allocation.AllocateLoadBalancerIp;
+using LoadBalancer.Application.Allocation.GetAllocations;
+using LoadBalancer.Application.Allocation.ReleaseLoadBalancerIp;
+using LoadBalancer.Application.Allocation.RestoreAllocations;
+using LoadBalancer.Application.Services.GetAppliedServices;
+using LoadBalancer.Application.Services.RemoveStaleAddresses;
+using LoadBalancer.Application.Tests.Support;
 using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Application.Services;
 using LoadBalancer.Application.Services.ApplyService;
@@ -26,14 +33,29 @@ internal sealed class ServiceFakes : IDisposable
     public ServiceFakes(string pool = "192.168.0.224/28")
     {
         Allocations = TestData.Registry(pool);
+        Sender = new HandlerSender()
+            .Handle(new AllocateLoadBalancerIpHandler(Allocations, new CapturingLogger<AllocateLoadBalancerIpHandler>()), new AllocateLoadBalancerIpValidator())
+            .Handle(new ReleaseLoadBalancerIpHandler(Allocations, new CapturingLogger<ReleaseLoadBalancerIpHandler>()), new ReleaseLoadBalancerIpValidator())
+            .Handle(new RestoreAllocationsHandler(Allocations, new RestoredServiceValidator(), new CapturingLogger<RestoreAllocationsHandler>()),
+                new RestoreAllocationsValidator())
+            .Handle(new GetAllocationsHandler(Allocations), new GetAllocationsValidator())
+            .Handle(new GetAppliedServicesHandler(Applied))
+            .Handle(new RemoveStaleAddressesHandler(Allocations, Applied, Link, new CapturingLogger<RemoveStaleAddressesHandler>()));
+        Sender.Handle(ApplyHandler(), new ApplyServiceValidator()).Handle(RemoveHandler(), new RemoveServiceValidator());
         Forwarder.ApplyAsync(default!, default).ReturnsForAnyArgs(ForwarderResult.Success);
         Forwarder.DetachAsync(default!, default, default).ReturnsForAnyArgs(Task.CompletedTask);
         Link.Name.Returns("eth-test");
         Link.AddAddressAsync(default!, default).ReturnsForAnyArgs(LinkOperationResult.Success);
         Link.RemoveAddressAsync(default!, default).ReturnsForAnyArgs(LinkOperationResult.Success);
+#pragma warning disable CA2012 // NSubstitute's arrangement: the call only names the method whose result is set.
+        Link.ListAddressesAsync(default).ReturnsForAnyArgs(_ => ValueTask.FromResult<IReadOnlyList<IPAddress>>([]));
+#pragma warning restore CA2012
     }
 
     public AllocationRegistry Allocations { get; }
+
+    /// <summary>The real handlers of every command and query, behind the real validation, over these fakes.</summary>
+    public HandlerSender Sender { get; }
 
     public AppliedServiceRegistry Applied { get; } = new();
 
@@ -41,24 +63,19 @@ internal sealed class ServiceFakes : IDisposable
 
     public ILinkDevice Link { get; } = Substitute.For<ILinkDevice>();
 
-    public IServiceStatusWriter Status { get; } = Substitute.For<IServiceStatusWriter>();
-
-    public IEventRecorder Events { get; } = Substitute.For<IEventRecorder>();
-
     public CapturingLogger<ApplyServiceHandler> ApplyLog { get; } = new();
 
     public ApplyServiceHandler ApplyHandler() =>
-        new(Allocations, Applied, Link, Forwarder, Status, Events, Options.Create(new ServiceOptions { DrainTimeout = Drain }), ApplyLog);
+        new(Sender, Applied, Link, Forwarder, Options.Create(new ServiceOptions { DrainTimeout = Drain }), ApplyLog);
 
     public RemoveServiceHandler RemoveHandler() =>
-        new(Allocations, Applied, Link, Forwarder, Status, Events, Options.Create(new ServiceOptions { DrainTimeout = Drain }),
-            new CapturingLogger<RemoveServiceHandler>());
+        new(Sender, Applied, Link, Forwarder, Options.Create(new ServiceOptions { DrainTimeout = Drain }), new CapturingLogger<RemoveServiceHandler>());
 
     public Task<ApplyServiceResponse> ApplyAsync(ServiceSpec spec, params PortBackends[] backends) =>
-        ApplyHandler().Handle(new ApplyCommand(spec, backends), CancellationToken.None).AsTask();
+        Sender.Send(new ApplyCommand(spec, backends), CancellationToken.None).AsTask();
 
     public Task<RemoveServiceResponse> RemoveAsync(string name) =>
-        RemoveHandler().Handle(new RemoveCommand("default", name), CancellationToken.None).AsTask();
+        Sender.Send(new RemoveCommand("default", name), CancellationToken.None).AsTask();
 
     /// <summary>Makes the forwarder refuse the listener on <paramref name="binding"/> (e.g. "192.168.0.225:443").</summary>
     public void FailListener(string binding, string error = "Address already in use") =>
@@ -69,8 +86,7 @@ internal sealed class ServiceFakes : IDisposable
     {
         Forwarder.ClearReceivedCalls();
         Link.ClearReceivedCalls();
-        Status.ClearReceivedCalls();
-        Events.ClearReceivedCalls();
+        Sender.Sent.Clear();
     }
 
     /// <summary>The bindings the forwarder was asked to apply, in order.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using LoadBalancer.Application.Common.Validation;
 using LoadBalancer.Domain.Allocation;
 using Mediator;
@@ -15,8 +16,12 @@ public sealed record AllocateLoadBalancerIpResponse : IValidationFailureResponse
 
     public AllocationRefusal? Refusal { get; init; }
 
+    /// <summary>What the Service held before this request (null when nothing), so that a caller can put it back.</summary>
+    public IpAllocation? Previous { get; init; }
+
     public IReadOnlyList<ValidationError> ValidationErrors { get; init; } = [];
 
+    [MemberNotNullWhen(true, nameof(Allocation))]
     public bool Succeeded => Allocation is not null;
 
     public static AllocateLoadBalancerIpResponse FromValidationErrors(IReadOnlyList<ValidationError> errors) =>
@@ -29,7 +34,10 @@ public sealed class AllocateLoadBalancerIpHandler(IAllocationRegistry registry, 
     public ValueTask<AllocateLoadBalancerIpResponse> Handle(AllocateLoadBalancerIp command, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(command);
-        var result = registry.Allocate(command.Service.ToRequest());
+        // Read apart from the allocation: the callers change one Service at a time (ApplyService under its lock).
+        var request = command.Service.ToRequest();
+        var previous = registry.FindAssignment(request.Service);
+        var result = registry.Allocate(request);
         if (result.Allocation is { } allocation)
         {
             if (allocation.Changed)
@@ -46,10 +54,10 @@ public sealed class AllocateLoadBalancerIpHandler(IAllocationRegistry registry, 
                 AllocationLog.Vacated(logger, allocation.Service, vacated);
             }
 
-            return ValueTask.FromResult(new AllocateLoadBalancerIpResponse { Allocation = allocation });
+            return ValueTask.FromResult(new AllocateLoadBalancerIpResponse { Allocation = allocation, Previous = previous });
         }
 
         AllocationLog.Refused(logger, result.Refusal!.Message);
-        return ValueTask.FromResult(new AllocateLoadBalancerIpResponse { Refusal = result.Refusal });
+        return ValueTask.FromResult(new AllocateLoadBalancerIpResponse { Refusal = result.Refusal, Previous = previous });
     }
 }

@@ -2,6 +2,9 @@ using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Allocation.AllocateLoadBalancerIp;
+using LoadBalancer.Application.Allocation.ReleaseLoadBalancerIp;
+using LoadBalancer.Application.Allocation.RestoreAllocations;
 using LoadBalancer.Application.Common.Validation;
 using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Domain.Addressing;
@@ -14,9 +17,9 @@ using Microsoft.Extensions.Options;
 namespace LoadBalancer.Application.Services.ApplyService;
 
 /// <summary>
-/// Makes a Service run as asked: its IP allocated and on the link device, one listener per TCP port forwarding to its
-/// backends, its status written. All of it or nothing: when a step fails, what this command did is undone and the
-/// Service runs as before. The same command serves every source (the standalone file, Kubernetes).
+/// Makes a Service run as asked: its IP allocated (<see cref="AllocateLoadBalancerIp"/>) and on the link device, one
+/// listener per TCP port forwarding to its backends. All of it or nothing: when a step fails, what this command did is
+/// undone and the Service runs as before. Status and Events are the reconciler's, which sends this command.
 /// </summary>
 /// <param name="Backends">The backends per port; a port without an entry gets a listener with no backends.</param>
 public sealed record ApplyService(ServiceSpec Service, IReadOnlyList<PortBackends> Backends) : ICommand<ApplyServiceResponse>
@@ -27,98 +30,89 @@ public sealed record ApplyService(ServiceSpec Service, IReadOnlyList<PortBackend
     public HealthCheckSettings HealthCheck { get; init; } = HealthCheckSettings.Default;
 }
 
-/// <summary>Either <see cref="Applied"/> is set, or <see cref="Failure"/> (and <see cref="Refusal"/> when the allocator said no), or <see cref="ValidationErrors"/>.</summary>
+/// <summary>
+/// Either <see cref="Applied"/> is set, or <see cref="Failure"/> with <see cref="Refusal"/> (the allocator said no) or
+/// <see cref="ValidationErrors"/> (the Service cannot be served as written), or neither of those two: a failure that a
+/// later attempt may not meet (a listener that could not bind, a link device that said no).
+/// </summary>
 public sealed record ApplyServiceResponse : IValidationFailureResponse<ApplyServiceResponse>
 {
     public AppliedService? Applied { get; init; }
 
+    /// <summary>The allocation behind <see cref="Applied"/>: whether it moved, and why this IP.</summary>
+    public IpAllocation? Allocation { get; init; }
+
     /// <summary>False when the Service already ran exactly like this.</summary>
     public bool Changed { get; init; }
 
+    /// <summary>Port bindings the Service held before and gave up (moved to another IP, ports removed).</summary>
+    public IReadOnlyList<PortBinding> Freed { get; init; } = [];
+
+    /// <summary>Ports that are allocated but have no listener (UDP: the forwarder handles TCP only).</summary>
+    public IReadOnlyList<ServicePort> NotForwarded { get; init; } = [];
+
     public AllocationRefusal? Refusal { get; init; }
 
-    /// <summary>Why nothing was applied: the allocator's refusal, a listener that could not start, a link device that said no.</summary>
+    /// <summary>Why nothing was applied: the allocator's refusal, invalid fields, a listener that could not start, a link device that said no.</summary>
     public string? Failure { get; init; }
 
     public IReadOnlyList<ValidationError> ValidationErrors { get; init; } = [];
 
-    [MemberNotNullWhen(true, nameof(Applied))]
+    [MemberNotNullWhen(true, nameof(Applied), nameof(Allocation))]
     public bool Succeeded => Applied is not null;
 
     public static ApplyServiceResponse FromValidationErrors(IReadOnlyList<ValidationError> errors) =>
-        new() { ValidationErrors = errors, Failure = string.Join("; ", errors.Select(error => error.Message)) };
+        new() { ValidationErrors = errors, Failure = string.Join("; ", errors.Select(ServiceSpecFields.Describe)) };
 
     internal static ApplyServiceResponse Failed(string reason, AllocationRefusal? refusal = null) =>
         new() { Failure = reason, Refusal = refusal };
 }
 
 public sealed class ApplyServiceHandler(
-    IAllocationRegistry allocations,
+    ISender sender,
     IAppliedServiceRegistry applied,
     ILinkDevice link,
     IForwarder forwarder,
-    IServiceStatusWriter status,
-    IEventRecorder events,
     IOptions<ServiceOptions> options,
     ILogger<ApplyServiceHandler> logger)
     : ICommandHandler<ApplyService, ApplyServiceResponse>
 {
-    public const string AllocatedReason = "IPAllocated";
-    public const string FailedReason = "ApplyFailed";
-    public const string NotForwardedReason = "NotForwarded";
-
     public async ValueTask<ApplyServiceResponse> Handle(ApplyService command, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(command);
         var left = new LeftBehind();
         try
         {
-            ApplyServiceResponse response;
             using (await applied.EnterAsync(cancellationToken).ConfigureAwait(false))
             {
-                response = await ApplyAsync(command, left, cancellationToken).ConfigureAwait(false);
+                return await ApplyAsync(command, left, cancellationToken).ConfigureAwait(false);
             }
-
-            // Status and Events are API round trips: outside the lock, so that Services being applied side by side
-            // wait for each other only while the state changes. The caller sends one command per Service at a time,
-            // so this Service's writes cannot overtake each other.
-            if (response.Failure is { } failure)
-            {
-                ServiceLog.ApplyFailed(logger, command.Service.Key, failure);
-                left.Events.Add(new ServiceEvent(command.Service.Key, ServiceEventType.Warning, FailedReason, failure));
-            }
-
-            if (left.StatusIp is { } ip)
-            {
-                await status.WriteAsync(command.Service.Key, ip, cancellationToken).ConfigureAwait(false);
-            }
-
-            foreach (var serviceEvent in left.Events)
-            {
-                await events.RecordAsync(serviceEvent, cancellationToken).ConfigureAwait(false);
-            }
-
-            return response;
         }
         finally
         {
+            // Outside the lock: one Service's connections draining must not hold up the others.
             await LinkAddresses.RemoveAfterDrainsAsync(applied, link, left.Drains, left.VacatedIp, logger).ConfigureAwait(false);
         }
     }
 
     private async Task<ApplyServiceResponse> ApplyAsync(ApplyService command, LeftBehind left, CancellationToken cancellationToken)
     {
-        var key = command.Service.Key;
-        var previous = applied.Find(key);
-        var before = allocations.FindAssignment(key);
-        var result = allocations.Allocate(command.Service.ToRequest());
-        if (result.Refusal is { } refusal)
+        // The spec is validated here, once, by the allocation request's validator.
+        var allocated = await sender.Send(new AllocateLoadBalancerIp(command.Service), cancellationToken).ConfigureAwait(false);
+        if (allocated.ValidationErrors.Count > 0)
         {
-            return ApplyServiceResponse.Failed(refusal.Message, refusal);
+            return ApplyServiceResponse.FromValidationErrors(allocated.ValidationErrors);
         }
 
-        var allocation = result.Allocation!;
-        var undo = new Undo(command, allocation, before, previous);
+        if (!allocated.Succeeded)
+        {
+            return ApplyServiceResponse.Failed(allocated.Refusal!.Message, allocated.Refusal);
+        }
+
+        var allocation = allocated.Allocation;
+        var key = command.Service.Key;
+        var previous = applied.Find(key);
+        var undo = new Undo(command, allocation, allocated.Previous, previous);
         try
         {
             var ip = allocation.Ip;
@@ -164,32 +158,23 @@ public sealed class ApplyServiceHandler(
             }
 
             var changed = previous is null || allocation.Changed || undo.Started.Count > 0 || stopped > 0;
-            if (previous is null || !Equals(previous.Ip, ip) || allocation.Changed)
-            {
-                left.StatusIp = ip;
-            }
-
-            // An IP restored from the status after a restart is news to nobody: thousands of Services would each get
-            // an Event on every restart or change of leader.
-            if (allocation.Changed || (previous is not null && !Equals(previous.Ip, ip)))
-            {
-                var ports = string.Join(", ", allocation.Bindings.Select(binding => binding.Port));
-                left.Events.Add(new ServiceEvent(key, ServiceEventType.Normal, AllocatedReason,
-                    $"Assigned IP {ip} ({allocation.Reason.ToString().ToLowerInvariant()}) for ports {ports}"));
-            }
-
-            NoteNotForwarded(key, allocation, left);
-
-            if (!changed)
-            {
-                ServiceLog.Unchanged(logger, key, ip);
-            }
-            else
+            if (changed)
             {
                 ServiceLog.Applied(logger, key, ip, new ListenersText(listeners));
             }
+            else
+            {
+                ServiceLog.Unchanged(logger, key, ip);
+            }
 
-            return new ApplyServiceResponse { Applied = now, Changed = changed };
+            return new ApplyServiceResponse
+            {
+                Applied = now,
+                Allocation = allocation,
+                Changed = changed,
+                Freed = Freed(allocated.Previous, allocation),
+                NotForwarded = [.. allocation.Bindings.Where(binding => binding.Protocol != TransportProtocol.Tcp).Select(binding => binding.Port)],
+            };
         }
         catch when (!undo.Committed)
         {
@@ -199,6 +184,9 @@ public sealed class ApplyServiceHandler(
             throw;
         }
     }
+
+    private static List<PortBinding> Freed(IpAllocation? before, IpAllocation now) =>
+        before is null || !now.Changed ? [] : [.. before.Bindings.Except(now.Bindings)];
 
     /// <summary>One listener per TCP port of the allocation, lowest port first.</summary>
     private static List<ListenerSpec> Listeners(ApplyService command, IpAllocation allocation) =>
@@ -239,20 +227,6 @@ public sealed class ApplyServiceHandler(
         return stale.Count;
     }
 
-    private void NoteNotForwarded(ServiceKey service, IpAllocation allocation, LeftBehind left)
-    {
-        var udp = allocation.Bindings.Where(binding => binding.Protocol != TransportProtocol.Tcp).Select(binding => binding.Port).ToList();
-        if (udp.Count == 0)
-        {
-            return;
-        }
-
-        var ports = string.Join(", ", udp);
-        ServiceLog.NotForwarded(logger, service, ports);
-        left.Events.Add(new ServiceEvent(service, ServiceEventType.Warning, NotForwardedReason,
-            $"ports {ports} are allocated but not forwarded: the forwarder handles TCP only"));
-    }
-
     /// <summary>
     /// Puts back what this command changed, newest first: listeners, the address, the allocation. It runs without the
     /// caller's token, since a cancelled apply must still not stay half done.
@@ -291,7 +265,7 @@ public sealed class ApplyServiceHandler(
             }
         }
 
-        UndoAllocation(undo, problems);
+        await UndoAllocationAsync(undo, problems).ConfigureAwait(false);
 
         if (undo.AddedAddress)
         {
@@ -319,43 +293,41 @@ public sealed class ApplyServiceHandler(
         }
     }
 
-    private void UndoAllocation(Undo undo, List<string> problems)
+    /// <summary>Releases what this command allocated and restores what the Service held before, exactly.</summary>
+    private async Task UndoAllocationAsync(Undo undo, List<string> problems)
     {
         if (!undo.Allocation.Changed)
         {
             return;
         }
 
-        var key = undo.Command.Service.Key;
-        allocations.Release(key);
+        var spec = undo.Command.Service;
+        await sender.Send(new ReleaseLoadBalancerIp(spec.Namespace, spec.Name), CancellationToken.None).ConfigureAwait(false);
         if (undo.Before is not { } before)
         {
             return;
         }
 
-        // The registry keeps no requests, so the old one comes from the last applied spec, or, for an assignment that
+        // The allocator keeps no requests, so the old one comes from the last applied spec, or, for an assignment that
         // was restored but never applied, from the old ports with this command's sharing.
-        var request = undo.Previous?.Spec.ToRequest() ?? RequestFor(undo.Command.Service.ToRequest(), before.Bindings);
-        var report = allocations.Restore([new RestoredAssignment(request, before.Ip)]);
-        foreach (var conflict in report.Conflicts)
+        var old = undo.Previous?.Spec
+            ?? spec with { Ports = [.. before.Bindings.Select(binding => ServicePortSpec.From(binding.Port))], LoadBalancerIp = null };
+        var restored = await sender.Send(new RestoreAllocations([new RestoredService(old, before.Ip.ToString())]), CancellationToken.None)
+            .ConfigureAwait(false);
+        foreach (var conflict in restored.Report?.Conflicts ?? [])
         {
             problems.Add($"allocation {before.Ip} not restored: {conflict.Reason}");
         }
+
+        foreach (var skipped in restored.Skipped)
+        {
+            problems.Add($"allocation {before.Ip} not restored: {string.Join("; ", skipped.Errors)}");
+        }
     }
 
-    private static LoadBalancerRequest RequestFor(LoadBalancerRequest current, IReadOnlyList<PortBinding> bindings) =>
-        new(current.Service, bindings.Select(binding => binding.Port), null, current.Sharing, current.CreatedAt);
-
-    /// <summary>
-    /// What an apply leaves to finish once the lock is released: the status to write and the Events to record, then
-    /// the drains of detached listeners and the IP the Service left.
-    /// </summary>
+    /// <summary>What an apply leaves to finish once the lock is released: the drains of detached listeners and the IP the Service left.</summary>
     private sealed class LeftBehind
     {
-        public IPAddress? StatusIp { get; set; }
-
-        public List<ServiceEvent> Events { get; } = [];
-
         public List<Task> Drains { get; } = [];
 
         public IPAddress? VacatedIp { get; set; }

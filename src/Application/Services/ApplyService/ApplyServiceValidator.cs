@@ -1,5 +1,5 @@
 using FluentValidation;
-using LoadBalancer.Application.Allocation;
+using LoadBalancer.Domain.Services;
 using LoadBalancer.Application.Forwarding;
 
 namespace LoadBalancer.Application.Services.ApplyService;
@@ -8,10 +8,10 @@ public sealed class ApplyServiceValidator : AbstractValidator<ApplyService>
 {
     public ApplyServiceValidator()
     {
+        // The spec itself is validated once, by the AllocateLoadBalancerIp request the handler sends.
         RuleFor(command => command.Service)
             .NotNull()
-            .WithMessage("service: a Service is required")
-            .SetValidator(new ServiceSpecValidator());
+            .WithMessage("service: a Service is required");
 
         RuleFor(command => command.Policy)
             .Must(LoadBalancingPolicyNames.IsKnown)
@@ -28,7 +28,7 @@ public sealed class ApplyServiceValidator : AbstractValidator<ApplyService>
             .Must(command => UnknownPorts(command).Count == 0)
             .WithName("backends")
             .WithMessage(command => $"backends: given for {string.Join(", ", UnknownPorts(command))}, which the Service does not expose")
-            .When(command => command.Backends is not null && command.Service?.Ports is not null);
+            .When(command => command.Backends is not null && command.Service?.Ports is not null && command.Service.Ports.All(port => port is not null));
         RuleFor(command => command)
             .Must(command => RepeatedPorts(command).Count == 0)
             .WithName("backends")
@@ -60,7 +60,7 @@ public sealed class ApplyServiceValidator : AbstractValidator<ApplyService>
     {
         var exposed = command.Service.Ports
             .Where(port => port is not null)
-            .Select(port => (Protocol: ServiceSpec.ParseProtocol(port.Protocol), port.Port))
+            .Select(port => (Protocol: TransportProtocolNames.Parse(port.Protocol), port.Port))
             .ToHashSet();
         return [.. command.Backends
             .Where(entry => entry is not null && !exposed.Contains((entry.Port.Protocol, entry.Port.Port)))

@@ -1,7 +1,8 @@
 using System.Net;
 using LoadBalancer.Application.Abstractions;
-using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Allocation.ReleaseLoadBalancerIp;
 using LoadBalancer.Application.Common.Validation;
+using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Services;
 using Mediator;
 using Microsoft.Extensions.Logging;
@@ -10,17 +11,13 @@ using Microsoft.Extensions.Options;
 namespace LoadBalancer.Application.Services.RemoveService;
 
 /// <summary>
-/// Takes a Service down: its listeners drain and stop, its ports are released, its IP leaves the link device when no
-/// other Service uses it, and its status is cleared. Removing a Service that runs nothing succeeds.
+/// Stops serving a Service here: its listeners drain and stop, its ports are released
+/// (<see cref="ReleaseLoadBalancerIp"/>), and its IP leaves the link device when no other Service uses it. Removing a
+/// Service that runs and holds nothing succeeds. Its status is the reconciler's business: cleared when the Service is
+/// gone, kept when this replica only stands down.
 /// </summary>
 public sealed record RemoveService(string Namespace, string Name) : ICommand<RemoveServiceResponse>
 {
-    /// <summary>
-    /// Stop serving here but leave the Service's status and allocation record in the cluster alone: the daemon is shutting
-    /// down or lost leadership, and the IP must survive for the next owner. No Event is recorded either.
-    /// </summary>
-    public bool KeepStatus { get; init; }
-
     /// <summary>How long open connections may drain; null takes <see cref="ServiceOptions.DrainTimeout"/>.</summary>
     public TimeSpan? DrainTimeout { get; init; }
 }
@@ -33,6 +30,9 @@ public sealed record RemoveServiceResponse : IValidationFailureResponse<RemoveSe
     /// <summary>The IP it had.</summary>
     public IPAddress? Ip { get; init; }
 
+    /// <summary>The port bindings it held, free now.</summary>
+    public IReadOnlyList<PortBinding> Freed { get; init; } = [];
+
     public IReadOnlyList<ValidationError> ValidationErrors { get; init; } = [];
 
     public bool Succeeded => ValidationErrors.Count == 0;
@@ -42,27 +42,20 @@ public sealed record RemoveServiceResponse : IValidationFailureResponse<RemoveSe
 }
 
 public sealed class RemoveServiceHandler(
-    IAllocationRegistry allocations,
+    ISender sender,
     IAppliedServiceRegistry applied,
     ILinkDevice link,
     IForwarder forwarder,
-    IServiceStatusWriter status,
-    IEventRecorder events,
     IOptions<ServiceOptions> options,
     ILogger<RemoveServiceHandler> logger)
     : ICommandHandler<RemoveService, RemoveServiceResponse>
 {
-    public const string ReleasedReason = "IPReleased";
-
     public async ValueTask<RemoveServiceResponse> Handle(RemoveService command, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(command);
         var key = new ServiceKey(command.Namespace, command.Name);
         var drains = new List<Task>();
         IPAddress? unused = null;
-        IPAddress? ip;
-        bool ran;
-        RemoveServiceResponse response;
         try
         {
             using (await applied.EnterAsync(cancellationToken).ConfigureAwait(false))
@@ -71,7 +64,9 @@ public sealed class RemoveServiceHandler(
 
                 // Forgotten first: whatever happens while draining, the Service no longer counts as running.
                 applied.Remove(key);
-                var release = allocations.Release(key);
+                var released = await sender.Send(new ReleaseLoadBalancerIp(command.Namespace, command.Name), CancellationToken.None)
+                    .ConfigureAwait(false);
+                var release = released.Release!;
                 if (previous is not null)
                 {
                     foreach (var listener in previous.Listeners)
@@ -82,43 +77,25 @@ public sealed class RemoveServiceHandler(
                     }
                 }
 
-                ip = release.Ip ?? previous?.Ip;
-                ran = previous is not null || release.WasAllocated;
+                var ip = release.Ip ?? previous?.Ip;
                 if (ip is not null && (release.IpUnused || !release.WasAllocated) && !applied.IsIpHeld(ip))
                 {
                     unused = ip;
                 }
-            }
 
-            // API round trips, outside the lock (the caller sends one command per Service at a time).
-            response = await ReportAsync(command, key, ran, ip, cancellationToken).ConfigureAwait(false);
+                if (previous is null && !release.WasAllocated)
+                {
+                    return new RemoveServiceResponse();
+                }
+
+                ServiceLog.Removed(logger, key, ip);
+                return new RemoveServiceResponse { Removed = true, Ip = ip, Freed = release.Freed };
+            }
         }
         finally
         {
-            // Also when the status write failed: the listeners are detached, and an unused address must not stay.
+            // Also when detaching failed: an unused address must not stay.
             await LinkAddresses.RemoveAfterDrainsAsync(applied, link, drains, unused, logger).ConfigureAwait(false);
         }
-
-        return response;
-    }
-
-    private async Task<RemoveServiceResponse> ReportAsync(RemoveService command, ServiceKey key, bool ran, IPAddress? ip, CancellationToken cancellationToken)
-    {
-        if (!ran)
-        {
-            return new RemoveServiceResponse();
-        }
-
-        if (command.KeepStatus)
-        {
-            ServiceLog.StoodDown(logger, key, ip);
-            return new RemoveServiceResponse { Removed = true, Ip = ip };
-        }
-
-        await status.WriteAsync(key, null, cancellationToken).ConfigureAwait(false);
-        await events.RecordAsync(new ServiceEvent(key, ServiceEventType.Normal, ReleasedReason, $"Released IP {ip}"), cancellationToken)
-            .ConfigureAwait(false);
-        ServiceLog.Removed(logger, key, ip);
-        return new RemoveServiceResponse { Removed = true, Ip = ip };
     }
 }

@@ -1,11 +1,9 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using k8s;
 using k8s.Models;
 using LoadBalancer.Application.Abstractions;
-using LoadBalancer.Application.Services.ApplyService;
-using LoadBalancer.Application.Services.RemoveService;
+using LoadBalancer.Application.Reconciliation;
 using LoadBalancer.Domain.Services;
 using LoadBalancer.Infrastructure.Kubernetes.Status;
 using Microsoft.Extensions.Logging;
@@ -13,9 +11,10 @@ using Microsoft.Extensions.Logging;
 namespace LoadBalancer.Infrastructure.Kubernetes.Events;
 
 /// <summary>
-/// Creates an events.k8s.io/v1 Event on the Service for each Service event, and logs it. Reconciling the same Service
-/// again repeats the same events, so one identical to the last sent for the Service and reason is not sent again.
-/// Failing to create an Event is logged and otherwise ignored: an Event is never worth failing a reconcile.
+/// Creates an events.k8s.io/v1 Event on the Service for each Service event, and logs it. Each Event carries our
+/// label, so that what earlier runs recorded can be read back in one list (<see cref="HeldAsync"/>): deciding what is
+/// news is the reconciler's. Failing to create an Event is logged and otherwise ignored: an Event is never worth failing
+/// a reconcile.
 /// </summary>
 internal sealed class KubernetesEventRecorder(
     IKubernetes client,
@@ -23,43 +22,31 @@ internal sealed class KubernetesEventRecorder(
     KubernetesEventOptions options,
     TimeProvider time,
     ILogger<KubernetesEventRecorder> logger)
-    : IEventRecorder, IServiceEventMemory
+    : IEventRecorder
 {
+    /// <summary>The label our Events carry; label values may not hold the reporting controller's '/'.</summary>
+    public const string ManagedByLabel = "app.kubernetes.io/managed-by";
+
+    public const string ManagedByValue = "little-load-balancer";
+
     /// <summary>The API server rejects a longer note (1 kB, counted in UTF-8 bytes).</summary>
     internal const int MaxNoteBytes = 1024;
 
+    private const int PageSize = 500;
     private const string Ellipsis = "…";
 
     private static readonly Dictionary<string, string> ActionsByReason = new(StringComparer.Ordinal)
     {
-        [ApplyServiceHandler.AllocatedReason] = "Allocate",
-        [ApplyServiceHandler.FailedReason] = "Apply",
-        [ApplyServiceHandler.NotForwardedReason] = "Forward",
-        [RemoveServiceHandler.ReleasedReason] = "Release",
+        [ServiceEventReasons.Allocated] = "Allocate",
+        [ServiceEventReasons.Applied] = "Apply",
+        [ServiceEventReasons.ApplyFailed] = "Apply",
+        [ServiceEventReasons.NotForwarded] = "Forward",
+        [ServiceEventReasons.Released] = "Release",
     };
-
-    /// <summary>The last event sent per Service and reason; emptied for a Service when it is deleted.</summary>
-    private readonly ConcurrentDictionary<ServiceKey, ConcurrentDictionary<string, ServiceEvent>> _sent = new();
 
     public async ValueTask RecordAsync(ServiceEvent serviceEvent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(serviceEvent);
-        var sent = _sent.GetOrAdd(serviceEvent.Service, _ => new ConcurrentDictionary<string, ServiceEvent>(StringComparer.Ordinal));
-        if (!Claim(sent, serviceEvent))
-        {
-            return;
-        }
-
-        if (serviceEvent.Type == ServiceEventType.Normal)
-        {
-            // Something good happened (allocated, released, backends back): the situation has moved on, so a warning
-            // or an allocation identical to an earlier one is news again.
-            foreach (var reason in sent.Keys.Where(reason => reason != serviceEvent.Reason))
-            {
-                sent.TryRemove(reason, out _);
-            }
-        }
-
         Log(serviceEvent);
         try
         {
@@ -70,37 +57,50 @@ internal sealed class KubernetesEventRecorder(
         }
         catch (Exception failure) when (failure is not OutOfMemoryException)
         {
-            // Not sent, so not remembered: the next identical event tries again.
-            sent.TryRemove(KeyValuePair.Create(serviceEvent.Reason, serviceEvent));
             cancellationToken.ThrowIfCancellationRequested();
             EventLog.CreateFailed(logger, serviceEvent.Service, serviceEvent.Reason, failure.Message);
         }
     }
 
-    public void Forget(ServiceKey service) => _sent.TryRemove(service, out _);
-
-    /// <summary>Marks the event as sent unless it is the one last sent for its reason.</summary>
-    private static bool Claim(ConcurrentDictionary<string, ServiceEvent> sent, ServiceEvent serviceEvent)
+    /// <summary>
+    /// Our Events about Services in every namespace, oldest first, read in pages. Events expire on the API server (an
+    /// hour by default), so what is older than that is news again, as it is to anyone reading the Service.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<ServiceEvent>> HeldAsync(CancellationToken cancellationToken)
     {
-        while (true)
+        var held = new List<(DateTime When, ServiceEvent Event)>();
+        string? next = null;
+        do
         {
-            if (sent.TryGetValue(serviceEvent.Reason, out var previous))
+            var page = await client.EventsV1.ListEventForAllNamespacesAsync(
+                continueParameter: next, labelSelector: $"{ManagedByLabel}={ManagedByValue}", limit: PageSize, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
+            foreach (var item in page.Items ?? [])
             {
-                if (previous == serviceEvent)
+                if (FromEvent(item) is { } serviceEvent)
                 {
-                    return false;
+                    held.Add((item.EventTime ?? item.DeprecatedLastTimestamp ?? item.Metadata?.CreationTimestamp ?? DateTime.MinValue, serviceEvent));
                 }
+            }
 
-                if (sent.TryUpdate(serviceEvent.Reason, serviceEvent, previous))
-                {
-                    return true;
-                }
-            }
-            else if (sent.TryAdd(serviceEvent.Reason, serviceEvent))
-            {
-                return true;
-            }
+            next = string.IsNullOrEmpty(page.Metadata?.ContinueProperty) ? null : page.Metadata.ContinueProperty;
         }
+        while (next is not null);
+
+        return [.. held.OrderBy(entry => entry.When).Select(entry => entry.Event)];
+    }
+
+    private ServiceEvent? FromEvent(Eventsv1Event item)
+    {
+        var regarding = item.Regarding;
+        if (regarding?.Kind != "Service" || string.IsNullOrEmpty(regarding.Name) || string.IsNullOrEmpty(regarding.NamespaceProperty)
+            || item.ReportingController != options.ReportingController || string.IsNullOrEmpty(item.Reason))
+        {
+            return null;
+        }
+
+        var type = item.Type == "Warning" ? ServiceEventType.Warning : ServiceEventType.Normal;
+        return new ServiceEvent(new ServiceKey(regarding.NamespaceProperty, regarding.Name), type, item.Reason, item.Note ?? string.Empty);
     }
 
     private void Log(ServiceEvent serviceEvent)
@@ -127,6 +127,7 @@ internal sealed class KubernetesEventRecorder(
                 // Event names only need to be unique; the Service's name in front shows what they are about.
                 Name = $"{service.Name}.{RandomNumberGenerator.GetHexString(16, lowercase: true)}",
                 NamespaceProperty = service.Namespace,
+                Labels = new Dictionary<string, string> { [ManagedByLabel] = ManagedByValue },
             },
             Regarding = new V1ObjectReference
             {

@@ -21,6 +21,7 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Leadership;
 /// leader reaches the API server again, at its next look.
 /// </remarks>
 internal sealed partial class LeaseElector(IKubernetes client, LeaderElectionOptions options, TimeProvider time, ILogger<LeaseElector> logger)
+    : LoadBalancer.Application.Abstractions.ILeadership
 {
     /// <summary>Past the holder's duration when a standby wakes to take over, so that its own look sees the Lease expired.</summary>
     private static readonly TimeSpan ExpiryMargin = TimeSpan.FromMilliseconds(5);

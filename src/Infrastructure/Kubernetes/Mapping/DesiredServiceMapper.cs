@@ -1,21 +1,18 @@
 using k8s.Models;
-using LoadBalancer.Application.Services;
-using LoadBalancer.Application.Services.ApplyService;
+using LoadBalancer.Application.Reconciliation;
 using LoadBalancer.Domain.Endpoints;
 using LoadBalancer.Domain.Services;
+using LoadBalancer.Infrastructure.ServiceManifests;
 
 namespace LoadBalancer.Infrastructure.Kubernetes.Mapping;
 
 /// <summary>
-/// Turns a Service of the cluster, with the nodes and the Service's EndpointSlices, into the command that makes the
-/// load balancer serve it. Equal inputs, in any order, give commands equal by <see cref="ApplyServiceComparer"/>, so
-/// the caller can skip applying what already runs. Whether the Service is ours is <see cref="ServiceClassFilter"/>'s call.
+/// Turns a Service of the cluster, with the nodes and the Service's EndpointSlices, into what the load balancer should
+/// serve for it. Equal inputs, in any order, give equal backends, so the reconciler can tell that nothing changed.
+/// Whether the Service is ours is <see cref="ServiceClassFilter"/>'s call.
 /// </summary>
 internal sealed class DesiredServiceMapper
 {
-    /// <summary>The namespace of a Service whose metadata names none; the API server always names one.</summary>
-    public const string DefaultNamespace = "default";
-
     private readonly KubernetesServiceOptions _options;
     private readonly NodeSelector _workers;
 
@@ -29,40 +26,57 @@ internal sealed class DesiredServiceMapper
 
     /// <param name="slicesOfThisService">The EndpointSlices labelled <c>kubernetes.io/service-name</c> with this
     /// Service's name in its namespace.</param>
-    public DesiredServiceResult Map(V1Service service, IReadOnlyCollection<V1Node> nodes, IReadOnlyCollection<V1EndpointSlice> slicesOfThisService)
+    /// <returns>Null for a Service without a name.</returns>
+    public DesiredService? Map(V1Service service, IReadOnlyCollection<V1Node> nodes, IReadOnlyCollection<V1EndpointSlice> slicesOfThisService)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(nodes);
         ArgumentNullException.ThrowIfNull(slicesOfThisService);
 
-        var reading = ServiceReader.Read(service, DefaultNamespace, _options.DefaultPolicy);
-        if (!reading.Succeeded)
+        if (ServiceReader.Read(service, _options.DefaultPolicy) is not { } reading)
         {
-            return DesiredServiceResult.Failed(reading.Errors);
+            return null;
         }
 
-        // A valid spec has at least one port, so the Service has a spec.
-        var spec = service.Spec!;
+        var spec = service.Spec ?? new V1ServiceSpec();
+        var ports = UsablePorts(spec.Ports);
         var diagnostics = new List<string>();
         var nodePorts = UsesNodePorts(spec);
+
         // Read only when used, so that a slice skipped for no reason the Service cares about is not reported.
         var slices = !nodePorts || spec.ExternalTrafficPolicy == NodePortBackends.LocalTrafficPolicy
-            ? EndpointSliceBackends.Usable(slicesOfThisService, reading.Spec!.Key, diagnostics)
+            ? EndpointSliceBackends.Usable(slicesOfThisService, reading.Spec.Key, diagnostics)
             : [];
         var backends = nodePorts
-            ? NodePortBackends.Find(spec, nodes, _workers, _options.AddressTypes, slices, diagnostics)
-            : EndpointSliceBackends.Find(spec.Ports!, slices, diagnostics);
-        var command = new ApplyService(reading.Spec!, backends) { Policy = reading.Policy, HealthCheck = reading.HealthCheck };
-        var empty = backends.Where(port => port.Endpoints.Count == 0).Select(port => port.Port).ToList();
-        return new DesiredServiceResult(command, [], diagnostics, empty) { Source = nodePorts ? BackendMode.NodePorts : BackendMode.Endpoints };
+            ? NodePortBackends.Find(spec, ports, nodes, _workers, _options.AddressTypes, slices, diagnostics)
+            : EndpointSliceBackends.Find(ports, slices, diagnostics);
+        return new DesiredService(reading.Spec, backends)
+        {
+            Policy = reading.Policy,
+            HealthCheck = reading.HealthCheck,
+            Warnings = reading.Warnings,
+            NoBackendsReason = nodePorts ? "no ready worker node (or ready endpoint)" : "no ready endpoint",
+            BackendNotes = diagnostics,
+        };
     }
 
     /// <summary>Without NodePorts (allocateLoadBalancerNodePorts: false) the pods are the only way in.</summary>
     private bool UsesNodePorts(V1ServiceSpec spec) =>
         _options.Backends == BackendMode.NodePorts && spec.AllocateLoadBalancerNodePorts != false;
 
-    internal static ServicePort ToServicePort(V1ServicePort port) =>
-        new(string.Equals(port.Protocol, "UDP", StringComparison.OrdinalIgnoreCase) ? TransportProtocol.Udp : TransportProtocol.Tcp, port.Port);
+    /// <summary>
+    /// The ports backends can be found for, with their index in <c>spec.ports</c>: a known protocol, a number in range,
+    /// the first of repeats. The others make the Service invalid, which the allocation request reports in its words.
+    /// </summary>
+    private static List<IndexedPort> UsablePorts(IList<V1ServicePort>? ports) =>
+        [.. (ports ?? [])
+            .Select((port, index) => new IndexedPort(port, index))
+            .Where(entry => entry.Port is not null && entry.Port.Port is >= ServicePort.MinPort and <= ServicePort.MaxPort
+                && TransportProtocolNames.TryParse(entry.Port.Protocol, out _))
+            .DistinctBy(entry => ToServicePort(entry.Port))];
+
+    /// <summary>The port of a Service port that the reader accepted (a known protocol, a port number in range).</summary>
+    internal static ServicePort ToServicePort(V1ServicePort port) => new(TransportProtocolNames.Parse(port.Protocol)!.Value, port.Port);
 
     /// <summary>"spec.ports[1] (dns, 53/UDP)": how a message names a port.</summary>
     internal static string Describe(V1ServicePort port, int index) =>
@@ -76,6 +90,9 @@ internal sealed class DesiredServiceMapper
             .ThenBy(endpoint => endpoint.Port)
             .ThenBy(endpoint => endpoint.NodeName, StringComparer.Ordinal)
             .DistinctBy(endpoint => (endpoint.Address, endpoint.Port))];
+
+    /// <summary>A Service port and where it stands in <c>spec.ports</c>, for messages.</summary>
+    internal sealed record IndexedPort(V1ServicePort Port, int Index);
 
     private sealed class AddressBytesComparer : IComparer<byte[]>
     {

@@ -57,12 +57,11 @@ internal static class EndpointSliceBackends
             .Where(endpoint => endpoint is not null && TakesNewConnections(endpoint) && !string.IsNullOrEmpty(endpoint.NodeName))
             .Select(endpoint => endpoint.NodeName)];
 
-    public static List<PortBackends> Find(IList<V1ServicePort> ports, IReadOnlyList<V1EndpointSlice> slices, List<string> diagnostics)
+    public static List<PortBackends> Find(IReadOnlyList<DesiredServiceMapper.IndexedPort> ports, IReadOnlyList<V1EndpointSlice> slices, List<string> diagnostics)
     {
         var result = new List<PortBackends>(ports.Count);
-        for (var i = 0; i < ports.Count; i++)
+        foreach (var (port, i) in ports)
         {
-            var port = ports[i];
             var endpoints = new List<Endpoint>();
             foreach (var slice in slices)
             {
@@ -87,10 +86,10 @@ internal static class EndpointSliceBackends
     private static int? SlicePort(V1ServicePort port, int index, V1EndpointSlice slice, List<string> diagnostics)
     {
         var name = port.Name ?? string.Empty;
-        var protocol = port.Protocol ?? "TCP";
+        var protocol = port.Protocol ?? TransportProtocolNames.Tcp;
         var entry = slice.Ports?.FirstOrDefault(candidate => candidate is not null
             && (candidate.Name ?? string.Empty) == name
-            && string.Equals(candidate.Protocol ?? "TCP", protocol, StringComparison.OrdinalIgnoreCase));
+            && string.Equals(candidate.Protocol ?? TransportProtocolNames.Tcp, protocol, StringComparison.OrdinalIgnoreCase));
         if (entry is null)
         {
             if (slice.Endpoints is { Count: > 0 })

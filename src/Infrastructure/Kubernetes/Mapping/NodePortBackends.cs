@@ -13,6 +13,7 @@ internal static class NodePortBackends
 
     public static List<PortBackends> Find(
         V1ServiceSpec spec,
+        IReadOnlyList<DesiredServiceMapper.IndexedPort> ports,
         IReadOnlyCollection<V1Node> nodes,
         NodeSelector workers,
         IReadOnlyList<string> addressTypes,
@@ -42,11 +43,9 @@ internal static class NodePortBackends
             }
         }
 
-        var ports = spec.Ports!;
         var result = new List<PortBackends>(ports.Count);
-        for (var i = 0; i < ports.Count; i++)
+        foreach (var (port, i) in ports)
         {
-            var port = ports[i];
             List<Endpoint> endpoints = [];
             if (port.NodePort is > 0 and <= 65535 and var nodePort)
             {

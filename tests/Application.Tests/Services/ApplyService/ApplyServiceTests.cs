@@ -1,4 +1,8 @@
 using LoadBalancer.Application.Abstractions;
+using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Allocation.AllocateLoadBalancerIp;
+using LoadBalancer.Application.Allocation.ReleaseLoadBalancerIp;
+using LoadBalancer.Application.Allocation.RestoreAllocations;
 using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Domain.Services;
 using NSubstitute;
@@ -16,7 +20,7 @@ public sealed class ApplyServiceTests : IDisposable
     public void Dispose() => _fakes.Dispose();
 
     [Fact]
-    public async Task Handle_NewService_AllocatesAddsTheIpStartsOneListenerPerPortAndWritesStatus()
+    public async Task Handle_NewService_AllocatesThroughTheMediatorAddsTheIpAndStartsOneListenerPerPort()
     {
         var response = await _fakes.ApplyAsync(Spec("web", null, 80, 443), Backends(80, "10.0.0.1:8080", "10.0.0.2:8080"), Backends(443, "10.0.0.1:8443"));
 
@@ -30,14 +34,14 @@ public sealed class ApplyServiceTests : IDisposable
                 && listener.Backends.Count == 2 && listener.Policy == LoadBalancingPolicyNames.RoundRobin
                 && listener.Service == new ServiceKey("default", "web")),
             Arg.Any<CancellationToken>());
-        await _fakes.Status.Received(1).WriteAsync(new ServiceKey("default", "web"), Ip("192.168.0.225"), Arg.Any<CancellationToken>());
-        await _fakes.Events.Received(1).RecordAsync(
-            Arg.Is<ServiceEvent>(e => e.Type == ServiceEventType.Normal && e.Reason == "IPAllocated"), Arg.Any<CancellationToken>());
+        Assert.Equal([typeof(ApplyCommand), typeof(AllocateLoadBalancerIp)], _fakes.Sender.Sent.Select(message => message.GetType()));
+        Assert.True(response.Allocation.Changed);
+        Assert.Empty(response.Freed);
         Assert.Same(response.Applied, _fakes.Applied.Find(new ServiceKey("default", "web")));
     }
 
     [Fact]
-    public async Task Handle_ServiceRestoredFromItsStatus_IsServedAndItsStatusCheckedWithoutAnAllocatedEvent()
+    public async Task Handle_ServiceRestoredFromItsStatus_IsServedOnThatIp_AsAnUnchangedAllocation()
     {
         var spec = Spec("web", null, 80);
         _fakes.Allocations.Restore([new Domain.Allocation.RestoredAssignment(spec.ToRequest(), Ip("192.168.0.230"))]);
@@ -47,8 +51,7 @@ public sealed class ApplyServiceTests : IDisposable
         Assert.True(response.Succeeded, response.Failure);
         Assert.Equal(Ip("192.168.0.230"), response.Applied.Ip);
         Assert.Equal(["add 192.168.0.230"], _fakes.LinkCalls());
-        await _fakes.Status.Received(1).WriteAsync(new ServiceKey("default", "web"), Ip("192.168.0.230"), Arg.Any<CancellationToken>());
-        await _fakes.Events.DidNotReceive().RecordAsync(Arg.Is<ServiceEvent>(e => e.Reason == "IPAllocated"), Arg.Any<CancellationToken>());
+        Assert.False(response.Allocation.Changed);
     }
 
     [Fact]
@@ -68,7 +71,7 @@ public sealed class ApplyServiceTests : IDisposable
     }
 
     [Fact]
-    public async Task Handle_SecondListenerFails_UndoesTheFirstListenerTheAllocationAndTheAddress()
+    public async Task Handle_SecondListenerFails_UndoesTheFirstListenerTheAllocationAndTheAddress_ThroughReleaseLoadBalancerIp()
     {
         _fakes.FailListener("192.168.0.225:443", "bind: Address already in use");
 
@@ -80,10 +83,9 @@ public sealed class ApplyServiceTests : IDisposable
         Assert.Equal(["add 192.168.0.225", "remove 192.168.0.225"], _fakes.LinkCalls());
         Assert.Empty(_fakes.Allocations.Leases());
         Assert.Empty(_fakes.Applied.All());
-        await _fakes.Status.DidNotReceiveWithAnyArgs().WriteAsync(default, default, default);
-        await _fakes.Events.Received(1).RecordAsync(
-            Arg.Is<ServiceEvent>(e => e.Type == ServiceEventType.Warning && e.Reason == "ApplyFailed" && e.Message.Contains("443")),
-            Arg.Any<CancellationToken>());
+        Assert.Null(response.Refusal);
+        Assert.Empty(response.ValidationErrors);
+        Assert.Single(_fakes.Sender.SentOf<ReleaseLoadBalancerIp>());
     }
 
     [Fact]
@@ -125,7 +127,7 @@ public sealed class ApplyServiceTests : IDisposable
         Assert.StartsWith("FAILED to allocate requested LoadBalancerIP 192.168.0.230:80", response.Failure, StringComparison.Ordinal);
         Assert.Empty(_fakes.Forwarder.ReceivedCalls());
         Assert.Empty(_fakes.LinkCalls());
-        await _fakes.Status.DidNotReceiveWithAnyArgs().WriteAsync(default, default, default);
+        Assert.Empty(_fakes.Sender.SentOf<ReleaseLoadBalancerIp>());
         Assert.Equal(leasesBefore, Describe(_fakes.Allocations.Leases()));
         Assert.Equal([new ServiceKey("default", "web")], _fakes.Applied.All().Select(service => service.Key));
     }
@@ -142,7 +144,7 @@ public sealed class ApplyServiceTests : IDisposable
         Assert.False(response.Changed);
         Assert.Empty(_fakes.Forwarder.ReceivedCalls());
         Assert.Empty(_fakes.LinkCalls());
-        await _fakes.Status.DidNotReceiveWithAnyArgs().WriteAsync(default, default, default);
+        Assert.False(response.Allocation.Changed);
     }
 
     [Fact]
@@ -187,7 +189,7 @@ public sealed class ApplyServiceTests : IDisposable
         Assert.Equal(["192.168.0.230:80"], _fakes.AppliedListeners());
         Assert.Equal([("192.168.0.225:80", Drain)], _fakes.StoppedListeners());
         Assert.Equal(["add 192.168.0.230", "remove 192.168.0.225"], _fakes.LinkCalls());
-        await _fakes.Status.Received(1).WriteAsync(new ServiceKey("default", "web"), Ip("192.168.0.230"), Arg.Any<CancellationToken>());
+        Assert.Equal(["192.168.0.225:80"], Texts(response.Freed));
     }
 
     [Fact]
@@ -274,7 +276,7 @@ public sealed class ApplyServiceTests : IDisposable
     }
 
     [Fact]
-    public async Task Handle_UdpPort_IsAllocatedButGetsNoListenerAndAWarning()
+    public async Task Handle_UdpPort_IsAllocatedButGetsNoListener_AndIsReportedAsNotForwarded()
     {
         var spec = TestData.Spec("dns", 53) with { Ports = [Tcp(53), Udp(53)] };
 
@@ -282,7 +284,36 @@ public sealed class ApplyServiceTests : IDisposable
 
         Assert.True(response.Succeeded);
         Assert.Equal(["192.168.0.225:53"], _fakes.AppliedListeners());
-        await _fakes.Events.Received(1).RecordAsync(
-            Arg.Is<ServiceEvent>(e => e.Type == ServiceEventType.Warning && e.Message.Contains("53/UDP")), Arg.Any<CancellationToken>());
+        Assert.Equal([ServicePort.Udp(53)], response.NotForwarded);
+    }
+
+    [Fact]
+    public async Task Handle_InvalidSpec_IsValidatedOnceByTheAllocationRequest_AndChangesNothing()
+    {
+        var response = await _fakes.ApplyAsync(Spec("web", "10.1", 0));
+
+        Assert.False(response.Succeeded);
+        Assert.Equal(
+            ["spec.ports[0].port: port 0 must be between 1 and 65535", "spec.loadBalancerIP: invalid IP address: 10.1"],
+            response.ValidationErrors.Select(ServiceSpecFields.Describe));
+        Assert.Equal(response.Failure, string.Join("; ", response.ValidationErrors.Select(ServiceSpecFields.Describe)));
+        Assert.Empty(_fakes.Allocations.Leases());
+        Assert.Empty(_fakes.LinkCalls());
+        Assert.Empty(_fakes.Forwarder.ReceivedCalls());
+    }
+
+    [Fact]
+    public async Task Handle_FailedChange_RestoresThePreviousAssignmentThroughRestoreAllocations()
+    {
+        await _fakes.ApplyAsync(Spec("web", null, 80), Backends(80, "10.0.0.1:80"));
+        _fakes.FailListener("192.168.0.225:443");
+        _fakes.ClearCalls();
+
+        var response = await _fakes.ApplyAsync(Spec("web", null, 80, 443), Backends(80, "10.0.0.1:80"), Backends(443, "10.0.0.1:443"));
+
+        Assert.False(response.Succeeded);
+        Assert.Equal("192.168.0.225 (shared): 80=default/web", Describe(_fakes.Allocations.Leases()));
+        var restored = Assert.Single(_fakes.Sender.SentOf<RestoreAllocations>());
+        Assert.Equal("192.168.0.225", Assert.Single(restored.Services).Ip);
     }
 }

@@ -1,3 +1,4 @@
+using LoadBalancer.Application.Allocation.ReleaseLoadBalancerIp;
 using LoadBalancer.Domain.Services;
 using NSubstitute;
 using static LoadBalancer.Application.Tests.Services.ServiceFakes;
@@ -12,7 +13,7 @@ public sealed class RemoveServiceTests : IDisposable
     public void Dispose() => _fakes.Dispose();
 
     [Fact]
-    public async Task Handle_OnlyServiceOnItsIp_StopsListenersReleasesRemovesTheIpAndClearsStatus()
+    public async Task Handle_OnlyServiceOnItsIp_StopsListenersReleasesThroughTheMediatorAndRemovesTheIp()
     {
         await _fakes.ApplyAsync(Spec("web", null, 80, 443), Backends(80, "10.0.0.1:80"), Backends(443, "10.0.0.1:443"));
         _fakes.ClearCalls();
@@ -25,7 +26,8 @@ public sealed class RemoveServiceTests : IDisposable
         Assert.Equal(["remove 192.168.0.225"], _fakes.LinkCalls());
         Assert.Empty(_fakes.Allocations.Leases());
         Assert.Empty(_fakes.Applied.All());
-        await _fakes.Status.Received(1).WriteAsync(new ServiceKey("default", "web"), null, Arg.Any<CancellationToken>());
+        Assert.Equal(["192.168.0.225:80", "192.168.0.225:443"], Texts(response.Freed));
+        Assert.Single(_fakes.Sender.SentOf<ReleaseLoadBalancerIp>());
     }
 
     [Fact]
@@ -54,7 +56,7 @@ public sealed class RemoveServiceTests : IDisposable
         Assert.False(response.Removed);
         Assert.Empty(_fakes.Forwarder.ReceivedCalls());
         Assert.Empty(_fakes.LinkCalls());
-        await _fakes.Status.DidNotReceiveWithAnyArgs().WriteAsync(default, default, default);
+        Assert.Empty(response.Freed);
     }
 
     [Fact]
@@ -69,19 +71,30 @@ public sealed class RemoveServiceTests : IDisposable
     }
 
     [Fact]
-    public async Task Handle_KeepStatus_StopsAndReleasesHereButLeavesStatusAndRecordsNoEvent()
+    public async Task Handle_DrainTimeoutGiven_DrainsForThatLong()
     {
         await _fakes.ApplyAsync(Spec("web", null, 80), Backends(80, "10.0.0.1:80"));
         _fakes.ClearCalls();
 
-        var response = await _fakes.RemoveHandler().Handle(new Application.Services.RemoveService.RemoveService("default", "web") { KeepStatus = true, DrainTimeout = TimeSpan.Zero }, CancellationToken.None);
+        var response = await _fakes.RemoveHandler().Handle(new Application.Services.RemoveService.RemoveService("default", "web") { DrainTimeout = TimeSpan.Zero }, CancellationToken.None);
 
         Assert.True(response.Removed);
         Assert.Equal([("192.168.0.225:80", TimeSpan.Zero)], _fakes.StoppedListeners());
         Assert.Equal(["remove 192.168.0.225"], _fakes.LinkCalls());
         Assert.Empty(_fakes.Allocations.Leases());
-        await _fakes.Status.DidNotReceiveWithAnyArgs().WriteAsync(default, default, default);
-        await _fakes.Events.DidNotReceiveWithAnyArgs().RecordAsync(default!, default);
+    }
+
+    [Fact]
+    public async Task Handle_RestoredButNeverApplied_ReleasesTheAllocationAndTakesTheAddressOff()
+    {
+        var spec = Spec("web", null, 80);
+        _fakes.Allocations.Restore([new Domain.Allocation.RestoredAssignment(spec.ToRequest(), Ip("192.168.0.230"))]);
+
+        var response = await _fakes.RemoveAsync("web");
+
+        Assert.True(response.Removed);
+        Assert.Empty(_fakes.Allocations.Leases());
+        Assert.Equal(["remove 192.168.0.230"], _fakes.LinkCalls());
     }
 
     [Fact]

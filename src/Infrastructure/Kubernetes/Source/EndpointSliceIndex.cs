@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using k8s.Models;
 using LoadBalancer.Domain.Services;
 
-namespace LoadBalancer.Infrastructure.Kubernetes.Reconciliation;
+namespace LoadBalancer.Infrastructure.Kubernetes.Source;
 
 /// <summary>
 /// The EndpointSlices of each Service, kept up to date from the slice informer's changes, so that a reconcile reads a

@@ -1,6 +1,6 @@
 using k8s.Models;
 
-namespace LoadBalancer.Infrastructure.Kubernetes.Reconciliation;
+namespace LoadBalancer.Infrastructure.Kubernetes.Source;
 
 /// <summary>The part of a Node that decides backends: readiness, deletion, labels, addresses. Heartbeats are left out.</summary>
 internal static class NodeFingerprint

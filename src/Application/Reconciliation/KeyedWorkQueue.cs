@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
-namespace LoadBalancer.Infrastructure.Kubernetes.Reconciliation;
+namespace LoadBalancer.Application.Reconciliation;
 
 /// <summary>How a <see cref="KeyedWorkQueue{TKey}"/> backs off a key that keeps failing.</summary>
 internal sealed record WorkQueueOptions
@@ -90,7 +90,8 @@ internal sealed class KeyedWorkQueue<TKey>
     }
 
     /// <summary>Enqueues <paramref name="key"/> after its backoff, and counts one more failure for it.</summary>
-    public void Retry(TKey key) => RetryAndCount(key);
+    /// <returns>The backoff it waits.</returns>
+    public TimeSpan Retry(TKey key) => RetryAndCount(key).Delay;
 
     /// <summary>Forgets <paramref name="key"/>'s failures, so its next retry waits the base delay again.</summary>
     public void Forget(TKey key)

@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
-using LoadBalancer.Infrastructure.Kubernetes.Reconciliation;
+using LoadBalancer.Application.Reconciliation;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
-namespace LoadBalancer.Infrastructure.Tests.Kubernetes.Reconciliation;
+namespace LoadBalancer.Application.Tests.Reconciliation;
 
 public sealed class KeyedWorkQueueTests
 {

@@ -1,0 +1,51 @@
+using LoadBalancer.Domain.Services;
+
+namespace LoadBalancer.Application.Reconciliation;
+
+/// <summary>
+/// How a source tells the reconciler what to look at again. While this replica does not serve, nothing is queued: a
+/// term starts by looking at everything.
+/// </summary>
+public interface IReconcileQueue
+{
+    /// <summary>Something about <paramref name="service"/> changed (or may have).</summary>
+    void Enqueue(ServiceKey service);
+
+    /// <summary>Anything may have changed (a relist, a node that changes every Service's backends, a new file).</summary>
+    void EnqueueAll();
+
+    /// <summary>
+    /// Completes when everything queued so far has been reconciled (retries waiting for their time do not count);
+    /// at once when no term runs.
+    /// </summary>
+    Task WhenIdleAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>The front of the current term's work queue; the reconciler attaches a queue for each term.</summary>
+internal sealed class ReconcileQueue : IReconcileQueue
+{
+    private volatile Term? _term;
+
+    public void Enqueue(ServiceKey service) => _term?.Queue.Enqueue(service);
+
+    public void EnqueueAll()
+    {
+        if (_term is { } term)
+        {
+            foreach (var key in term.Everything())
+            {
+                term.Queue.Enqueue(key);
+            }
+        }
+    }
+
+    public Task WhenIdleAsync(CancellationToken cancellationToken) =>
+        _term?.Queue.WhenIdleAsync(cancellationToken) ?? Task.CompletedTask;
+
+    /// <param name="everything">Every Service the term must look at: the source's and the ones it serves or holds.</param>
+    public void Attach(KeyedWorkQueue<ServiceKey> queue, Func<IEnumerable<ServiceKey>> everything) => _term = new Term(queue, everything);
+
+    public void Detach() => _term = null;
+
+    private sealed record Term(KeyedWorkQueue<ServiceKey> Queue, Func<IEnumerable<ServiceKey>> Everything);
+}

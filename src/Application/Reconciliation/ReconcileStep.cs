@@ -1,0 +1,253 @@
+using System.Net;
+using LoadBalancer.Application.Abstractions;
+using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Services;
+using LoadBalancer.Application.Services.ApplyService;
+using LoadBalancer.Application.Services.RemoveService;
+using LoadBalancer.Domain.Addressing;
+using LoadBalancer.Domain.Services;
+using Mediator;
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Application.Reconciliation;
+
+/// <summary>
+/// Brings one Service to what its source wants, from the source's current answer alone: applies it, or releases it,
+/// or leaves it parked; then writes its status when the record differs and tells operators what changed.
+/// </summary>
+internal sealed class ReconcileStep(
+    IServiceSource source,
+    ISender sender,
+    IAppliedServiceRegistry applied,
+    IServiceStatusWriter status,
+    TermState term,
+    ILogger logger)
+{
+    public async Task RunAsync(ServiceKey key, CancellationToken cancellationToken)
+    {
+        var desired = source.Find(key);
+        if (desired is null)
+        {
+            if (await ReleaseAsync(key, cancellationToken).ConfigureAwait(false))
+            {
+                term.Queue.Forget(key);
+            }
+
+            return;
+        }
+
+        if (term.Parked.IsWaiting(key, desired.Spec))
+        {
+            await ReportWarningsAsync(key, desired, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var running = applied.Find(key);
+        if (running is null || !desired.IsServedBy(running))
+        {
+            var response = await sender.Send(desired.ToCommand(), cancellationToken).ConfigureAwait(false);
+            if (!response.Succeeded)
+            {
+                await FailedAsync(key, desired, response, cancellationToken).ConfigureAwait(false);
+                await ReportWarningsAsync(key, desired, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            await AppliedAsync(key, running, response, cancellationToken).ConfigureAwait(false);
+            running = response.Applied;
+        }
+
+        // After the Normal events of this pass, which make earlier warnings news again: what still stands is told once.
+        await ReportWarningsAsync(key, desired, cancellationToken).ConfigureAwait(false);
+
+        if (!await WriteStatusAsync(key, running.Ip, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        await ReportBackendsAsync(key, desired, running, cancellationToken).ConfigureAwait(false);
+        term.Queue.Forget(key);
+    }
+
+    private async Task AppliedAsync(ServiceKey key, AppliedService? before, ApplyServiceResponse response, CancellationToken cancellationToken)
+    {
+        term.Parked.Forget(key);
+        if (term.Failing.TryRemove(key, out _))
+        {
+            ReconcileLog.Recovered(logger, key, response.Applied!.Ip);
+        }
+
+        Wake(response.Freed);
+        var allocation = response.Allocation!;
+        var ip = allocation.Ip;
+
+        // An IP restored from the record after a restart is news to nobody: thousands of Services would each get an
+        // Event on every restart or change of leader.
+        if (allocation.Changed || (before is not null && !before.Ip.Equals(ip)))
+        {
+            var ports = string.Join(", ", allocation.Bindings.Select(binding => binding.Port));
+            await ReportAsync(key, ServiceEventType.Normal, ServiceEventReasons.Allocated,
+                $"Assigned IP {ip} ({allocation.Reason.ToString().ToLowerInvariant()}) for ports {ports}", cancellationToken).ConfigureAwait(false);
+        }
+        else if (term.Conditions.Stands(key, ServiceEventReasons.ApplyFailed))
+        {
+            await ReportAsync(key, ServiceEventType.Normal, ServiceEventReasons.Applied,
+                $"Serving on {ip} again", cancellationToken).ConfigureAwait(false);
+        }
+
+        term.Conditions.Resolve(key, ServiceEventReasons.InvalidService);
+        term.Conditions.Resolve(key, ServiceEventReasons.ApplyFailed);
+        if (response.NotForwarded.Count == 0)
+        {
+            term.Conditions.Resolve(key, ServiceEventReasons.NotForwarded);
+        }
+        else
+        {
+            await ReportAsync(key, ServiceEventType.Warning, ServiceEventReasons.NotForwarded,
+                $"ports {string.Join(", ", response.NotForwarded)} are allocated but not forwarded: the forwarder handles TCP only",
+                cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task FailedAsync(ServiceKey key, DesiredService desired, ApplyServiceResponse response, CancellationToken cancellationToken)
+    {
+        if (response.ValidationErrors.Count > 0)
+        {
+            // What runs for the Service stays as it was; the next edit of the Service brings it back here.
+            term.Parked.ParkInvalid(key, desired.Spec);
+            await ReportAsync(key, ServiceEventType.Warning, ServiceEventReasons.InvalidService,
+                $"{response.Failure}; not served as written", cancellationToken).ConfigureAwait(false);
+            term.Queue.Forget(key);
+            return;
+        }
+
+        if (response.Refusal is { } refusal)
+        {
+            // Retrying cannot help until another Service lets go of something (or this one is edited): it waits for that.
+            term.Parked.Park(key, desired.Spec, refusal);
+            await ReportAsync(key, ServiceEventType.Warning, ServiceEventReasons.ApplyFailed, refusal.Message, cancellationToken).ConfigureAwait(false);
+            term.Queue.Forget(key);
+            return;
+        }
+
+        // A listener that could not bind, a link device that said no: the same attempt may succeed later.
+        var failure = response.Failure ?? "unknown failure";
+        var delay = term.Queue.Retry(key);
+        var known = term.Failing.TryGetValue(key, out var last) && last == failure;
+        term.Failing[key] = failure;
+        if (known)
+        {
+            ReconcileLog.StillFailing(logger, key, failure, delay);
+        }
+        else
+        {
+            ReconcileLog.Retrying(logger, key, failure, delay);
+        }
+
+        await ReportAsync(key, ServiceEventType.Warning, ServiceEventReasons.ApplyFailed,
+            $"{failure}; retried until it succeeds", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <returns>False when something failed and a retry is scheduled.</returns>
+    private async Task<bool> ReleaseAsync(ServiceKey key, CancellationToken cancellationToken)
+    {
+        term.Parked.Forget(key);
+        term.Failing.TryRemove(key, out _);
+        var removed = await sender.Send(new RemoveService(key.Namespace, key.Name), cancellationToken).ConfigureAwait(false);
+        Wake(removed.Freed);
+
+        // A Service that stopped being ours (and still exists) must not keep showing our IP; only our IP is cleared,
+        // since another implementation may own it now. Remembered until cleared: a retry finds nothing left to remove.
+        var ours = removed.Ip ?? term.PendingClears.GetValueOrDefault(key);
+        if (ours is not null && ours.Equals(source.RecordedIp(key)))
+        {
+            term.PendingClears[key] = ours;
+            if (!await WriteStatusAsync(key, null, cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            await ReportAsync(key, ServiceEventType.Normal, ServiceEventReasons.Released, $"Released IP {ours}", cancellationToken).ConfigureAwait(false);
+        }
+
+        term.PendingClears.TryRemove(key, out _);
+        term.Conditions.Forget(key);
+        return true;
+    }
+
+    /// <returns>False when the write failed and a retry is scheduled.</returns>
+    private async Task<bool> WriteStatusAsync(ServiceKey key, IPAddress? ip, CancellationToken cancellationToken)
+    {
+        if (Equals(source.RecordedIp(key), ip))
+        {
+            term.StatusFailing.TryRemove(key, out _);
+            return true;
+        }
+
+        try
+        {
+            await status.WriteAsync(key, ip, cancellationToken).ConfigureAwait(false);
+            term.StatusFailing.TryRemove(key, out _);
+            return true;
+        }
+        catch (Exception failure) when (failure is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The record is away (an API server restarting, a full disk): the Service runs, and its record is written
+            // once it can be.
+            var delay = term.Queue.Retry(key);
+            if (term.StatusFailing.TryAdd(key, failure.Message))
+            {
+                ReconcileLog.StatusFailed(logger, key, failure.Message, delay);
+            }
+            else
+            {
+                ReconcileLog.StatusStillFailing(logger, key, failure.Message, delay);
+            }
+
+            return false;
+        }
+    }
+
+    private async Task ReportBackendsAsync(ServiceKey key, DesiredService desired, AppliedService running, CancellationToken cancellationToken)
+    {
+        var empty = running.Listeners.Where(listener => listener.Backends.Count == 0).Select(listener => listener.Binding.Port).ToList();
+        if (empty.Count == 0)
+        {
+            if (term.Conditions.Stands(key, ServiceEventReasons.NoBackends))
+            {
+                await ReportAsync(key, ServiceEventType.Normal, ServiceEventReasons.BackendsAvailable,
+                    "every port has backends again", cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        var skipped = desired.BackendNotes.Count == 0 ? string.Empty : $" ({string.Join("; ", desired.BackendNotes)})";
+        await ReportAsync(key, ServiceEventType.Warning, ServiceEventReasons.NoBackends,
+            $"ports {string.Join(", ", empty)} have no backends: {desired.NoBackendsReason}{skipped}; new connections to them are closed at once",
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task ReportWarningsAsync(ServiceKey key, DesiredService desired, CancellationToken cancellationToken)
+    {
+        if (desired.Warnings.Count == 0)
+        {
+            term.Conditions.Resolve(key, ServiceEventReasons.InvalidAnnotation);
+            return;
+        }
+
+        await ReportAsync(key, ServiceEventType.Warning, ServiceEventReasons.InvalidAnnotation,
+            $"{string.Join("; ", desired.Warnings)}; the default is used in place of each", cancellationToken).ConfigureAwait(false);
+    }
+
+    private void Wake(IReadOnlyList<PortBinding> freed)
+    {
+        foreach (var parked in term.Parked.Wake(freed))
+        {
+            term.Queue.Enqueue(parked);
+        }
+    }
+
+    private ValueTask<bool> ReportAsync(ServiceKey key, ServiceEventType type, string reason, string message, CancellationToken cancellationToken) =>
+        term.Conditions.ReportAsync(new ServiceEvent(key, type, reason, message), cancellationToken);
+}

@@ -1,0 +1,166 @@
+using LoadBalancer.Application.Abstractions;
+using LoadBalancer.Application.Allocation.GetAllocations;
+using LoadBalancer.Application.Allocation.RestoreAllocations;
+using LoadBalancer.Application.Services;
+using LoadBalancer.Application.Services.RemoveService;
+using LoadBalancer.Application.Services.RemoveStaleAddresses;
+using LoadBalancer.Domain.Services;
+using Mediator;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace LoadBalancer.Application.Reconciliation;
+
+/// <summary>
+/// Keeps what runs equal to what the source wants, for every source alike. A term (while this replica serves) starts by
+/// restoring the IPs the source's records hold, so that neither a restart nor a new leader moves an IP; then it
+/// reconciles every Service, removes pool addresses nobody wants, and follows the source's changes until the term ends,
+/// when it stops serving everything here and keeps the records for whoever serves next.
+/// </summary>
+public interface IServiceReconciler
+{
+    /// <summary>Completes once the current term has reconciled every Service once; a new task each term.</summary>
+    Task Ready { get; }
+
+    /// <summary>Whether a term runs: this replica serves.</summary>
+    bool IsServing { get; }
+
+    /// <summary>
+    /// One term, until <paramref name="term"/> is cancelled. Connections drain for the shutdown drain when
+    /// <paramref name="stopping"/> is cancelled too (the daemon stops), else for the hand-over drain.
+    /// </summary>
+    Task RunTermAsync(CancellationToken term, CancellationToken stopping);
+}
+
+internal sealed class ServiceReconciler(
+    IServiceSource source,
+    ISender sender,
+    IAppliedServiceRegistry applied,
+    IServiceStatusWriter status,
+    IEventRecorder events,
+    ReconcileQueue front,
+    IOptions<ReconcilerOptions> options,
+    TimeProvider time,
+    ILogger<ServiceReconciler> logger)
+    : IServiceReconciler
+{
+    private const int StandDownParallelism = 64;
+
+    private TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _serving;
+
+    public Task Ready => Volatile.Read(ref _ready).Task;
+
+    public bool IsServing => _serving;
+
+    public async Task RunTermAsync(CancellationToken term, CancellationToken stopping)
+    {
+        var started = time.GetTimestamp();
+        var settings = options.Value;
+        var queue = new KeyedWorkQueue<ServiceKey>(
+            new WorkQueueOptions { BaseDelay = settings.RetryDelay, MaxDelay = settings.MaxRetryDelay }, time, logger);
+        var state = new TermState(queue, new ServiceConditions(events));
+        var step = new ReconcileStep(source, sender, applied, status, state, logger);
+        _serving = true;
+        try
+        {
+            await RestoreAsync(term).ConfigureAwait(false);
+            await SeedConditionsAsync(state, term).ConfigureAwait(false);
+            front.Attach(queue, () => Everything(state));
+            foreach (var key in source.Keys())
+            {
+                queue.Enqueue(key);
+            }
+
+            // The workers stop with the term, and also when the first pass fails: nothing else would stop them.
+            using var workers = CancellationTokenSource.CreateLinkedTokenSource(term);
+            var working = queue.RunAsync(step.RunAsync, settings.Workers, workers.Token);
+            try
+            {
+                await queue.WhenIdleAsync(term).ConfigureAwait(false);
+
+                // Only now that every Service has been applied can an address nobody wants be called stale.
+                await sender.Send(new RemoveStaleAddresses(), term).ConfigureAwait(false);
+                var allocations = await sender.Send(new GetAllocations(), term).ConfigureAwait(false);
+                var elapsed = (long)time.GetElapsedTime(started).TotalMilliseconds;
+                var served = applied.All().Count;
+                ReconcileLog.Ready(logger, served, state.Parked.Count, allocations.Leases.Count, allocations.Pool, elapsed);
+                Volatile.Read(ref _ready).TrySetResult();
+
+                // Following changes from here on, until the term ends.
+                await working.ConfigureAwait(false);
+            }
+            finally
+            {
+                if (!working.IsCompleted)
+                {
+                    await workers.CancelAsync().ConfigureAwait(false);
+                    await working.ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (term.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            front.Detach();
+            await StandDownAsync(stopping.IsCancellationRequested ? settings.ShutdownDrain : settings.HandOverDrain).ConfigureAwait(false);
+            _serving = false;
+            Interlocked.Exchange(ref _ready, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        }
+    }
+
+    /// <summary>Seeds the allocator with every IP the source's records already hold (the oldest Service wins a clash).</summary>
+    private async Task RestoreAsync(CancellationToken cancellationToken)
+    {
+        var response = await sender.Send(new RestoreAllocations(source.Recorded()), cancellationToken).ConfigureAwait(false);
+        ReconcileLog.Restored(logger, response.Report?.Restored.Count ?? 0, response.Report?.Conflicts.Count ?? 0, response.Skipped.Count);
+    }
+
+    /// <summary>What the sink holds already counts as told; without it, the term tells everything once more.</summary>
+    private async Task SeedConditionsAsync(TermState state, CancellationToken cancellationToken)
+    {
+        try
+        {
+            state.Conditions.Seed(await events.HeldAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception failure) when (failure is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            ReconcileLog.HeldEventsUnreadable(logger, failure.Message);
+        }
+    }
+
+    /// <summary>Every Service a full pass looks at: the source's, and those served or waiting here (gone from the source).</summary>
+    private IEnumerable<ServiceKey> Everything(TermState state) =>
+        source.Keys().Concat(applied.All().Select(service => service.Key)).Concat(state.Parked.Keys).Distinct();
+
+    /// <summary>
+    /// Stops serving everything here and keeps the records, for the next leader or this daemon after a restart. Services
+    /// that were only restored are released too, so their addresses do not stay behind.
+    /// </summary>
+    private async Task StandDownAsync(TimeSpan drain)
+    {
+        var allocations = await sender.Send(new GetAllocations(), CancellationToken.None).ConfigureAwait(false);
+        var keys = applied.All().Select(service => service.Key)
+            .Concat(allocations.Leases.SelectMany(lease => lease.Owners))
+            .Distinct()
+            .ToList();
+
+        // In parallel: each removal holds the apply lock only to detach, so the drains overlap and standing down takes
+        // one drain, not one per Service.
+        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = StandDownParallelism }, async (key, _) =>
+        {
+            try
+            {
+                await sender.Send(new RemoveService(key.Namespace, key.Name) { DrainTimeout = drain }, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception failure) when (failure is not OutOfMemoryException)
+            {
+                ReconcileLog.StandDownFailed(logger, key, failure.Message);
+            }
+        }).ConfigureAwait(false);
+
+        ReconcileLog.StoodDown(logger, keys.Count);
+    }
+}

@@ -1,0 +1,90 @@
+using k8s.Models;
+using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Forwarding;
+using LoadBalancer.Application.Services;
+using LoadBalancer.Domain.Services;
+
+namespace LoadBalancer.Infrastructure.ServiceManifests;
+
+/// <summary>
+/// Reads the part of a Service manifest every source shares (the cluster and the standalone file): its identity,
+/// ports, loadBalancerIP, annotations and session affinity. It does not validate the spec: the allocation request does,
+/// once. Annotation values it cannot use become warnings, and the default takes their place. Backends are each source's
+/// own business.
+/// </summary>
+internal static class ServiceReader
+{
+    /// <summary>The namespace of a Service whose metadata names none; the API server always names one.</summary>
+    public const string DefaultNamespace = "default";
+
+    /// <param name="defaultPolicy">The policy of a Service that asks for none (neither annotation nor session affinity).</param>
+    /// <returns>Null when the Service has no name, which nothing can serve.</returns>
+    public static ServiceReading? Read(V1Service service, string defaultPolicy)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        var metadata = service.Metadata;
+        if (string.IsNullOrEmpty(metadata?.Name))
+        {
+            return null;
+        }
+
+        var annotations = (IReadOnlyDictionary<string, string>?)metadata.Annotations?.AsReadOnly();
+        var sharing = ServiceAnnotations.ReadSharing(annotations);
+        var forwarding = ForwardingAnnotations.Read(annotations);
+        var warnings = new List<string>();
+        warnings.AddRange(sharing.Errors.Select(error => error.Message));
+        warnings.AddRange(forwarding.Errors.Select(error => error.Message));
+
+        var ports = (service.Spec?.Ports ?? []).Select(port => new ServicePortSpec(port.Protocol ?? TransportProtocolNames.Tcp, port.Port, port.Name)).ToList();
+
+        // Kubernetes treats an empty loadBalancerIP as unset: no particular address asked for.
+        var loadBalancerIp = string.IsNullOrEmpty(service.Spec?.LoadBalancerIP) ? null : service.Spec.LoadBalancerIP;
+        var spec = new ServiceSpec(KeyOf(service).Namespace, metadata.Name, ports, loadBalancerIp, sharing.SharingKey, sharing.ExclusiveIp,
+            CreatedAt(metadata.CreationTimestamp));
+
+        var policy = forwarding.Policy;
+        switch (service.Spec?.SessionAffinity)
+        {
+            case null or "" or "None":
+                break;
+            case "ClientIP":
+                policy ??= LoadBalancingPolicyNames.SourceHash;
+                break;
+            default:
+                warnings.Add($"spec.sessionAffinity: '{service.Spec.SessionAffinity}' must be None or ClientIP");
+                break;
+        }
+
+        return new ServiceReading(spec, policy ?? defaultPolicy, forwarding.HealthCheck, annotations, warnings);
+    }
+
+    /// <summary>The Service's key; a manifest without a namespace is in <see cref="DefaultNamespace"/>.</summary>
+    public static ServiceKey KeyOf(V1Service service)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        return new ServiceKey(
+            string.IsNullOrEmpty(service.Metadata?.NamespaceProperty) ? DefaultNamespace : service.Metadata.NamespaceProperty,
+            service.Metadata?.Name ?? string.Empty);
+    }
+
+    /// <summary>
+    /// The client's JSON reader gives UTC; a Service built in code may carry local time, and one read from YAML an
+    /// unspecified kind, which Kubernetes means as UTC.
+    /// </summary>
+    private static DateTimeOffset CreatedAt(DateTime? created) => created switch
+    {
+        null => default,
+        { Kind: DateTimeKind.Local } local => new DateTimeOffset(local.ToUniversalTime()),
+        { } other => new DateTimeOffset(DateTime.SpecifyKind(other, DateTimeKind.Utc)),
+    };
+}
+
+/// <summary>What <see cref="ServiceReader"/> found.</summary>
+/// <param name="Policy">The balancing policy: the annotation's, else source-hash for ClientIP affinity, else the default.</param>
+/// <param name="Warnings">Values that cannot be used, each naming the field and the value; the default stands in for each.</param>
+internal sealed record ServiceReading(
+    ServiceSpec Spec,
+    string Policy,
+    HealthCheckSettings HealthCheck,
+    IReadOnlyDictionary<string, string>? Annotations,
+    IReadOnlyList<string> Warnings);

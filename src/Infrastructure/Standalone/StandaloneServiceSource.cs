@@ -1,0 +1,233 @@
+using System.Collections.Immutable;
+using System.Net;
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using LoadBalancer.Application.Abstractions;
+using LoadBalancer.Application.Allocation.RestoreAllocations;
+using LoadBalancer.Application.Reconciliation;
+using LoadBalancer.Domain.Services;
+using LoadBalancer.Infrastructure.Standalone.State;
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Infrastructure.Standalone;
+
+/// <summary>
+/// The Services file as a source of Services: read at start (a file that cannot be used then stops the daemon, naming
+/// every problem), then read again whenever it may have changed; each version that can be used replaces the last, and
+/// the Services that differ are queued. A version that cannot be used is reported and changes nothing. The record of
+/// each Service's IP is the state file, which outlives the process.
+/// </summary>
+internal sealed partial class StandaloneServiceSource : IServiceSource
+{
+    private readonly StandaloneOptions _options;
+    private readonly IStandaloneState _state;
+    private readonly IReconcileQueue _queue;
+    private readonly StandaloneConsole _console;
+    private readonly TimeProvider _time;
+    private readonly ILogger<StandaloneServiceSource> _logger;
+    private readonly string _path;
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Channel<FileApplied> _applied = Channel.CreateUnbounded<FileApplied>();
+    private volatile ImmutableSortedDictionary<ServiceKey, DesiredService> _services = ImmutableSortedDictionary<ServiceKey, DesiredService>.Empty;
+    private string? _lastRead;
+
+    public StandaloneServiceSource(
+        StandaloneOptions options,
+        IStandaloneState state,
+        IReconcileQueue queue,
+        StandaloneConsole console,
+        TimeProvider time,
+        ILogger<StandaloneServiceSource> logger)
+    {
+        _options = options;
+        _state = state;
+        _queue = queue;
+        _console = console;
+        _time = time;
+        _logger = logger;
+        _path = Path.GetFullPath(options.File);
+    }
+
+    public Task Ready => _ready.Task;
+
+    /// <summary>Each version of the file that was used, after its Services were queued: what the report prints from.</summary>
+    public ChannelReader<FileApplied> Applied => _applied.Reader;
+
+    public async Task RunAsync(CancellationToken stopping)
+    {
+        try
+        {
+            try
+            {
+                await _state.LoadAsync(stopping).ConfigureAwait(false);
+            }
+            catch (IOException failure)
+            {
+                // Unreadable and not even movable aside: starting empty would overwrite it at the first write.
+                await _console.Error.WriteLineAsync($"error: {failure.Message}").ConfigureAwait(false);
+                _ready.TrySetException(failure);
+                return;
+            }
+
+            var first = await ReadAsync(stopping).ConfigureAwait(false);
+            if (first is not { Succeeded: true })
+            {
+                _ready.TrySetException(new InvalidDataException($"{_options.File}: cannot be used; see the errors above"));
+                return;
+            }
+
+            Use(first, starting: true);
+            await ForgetWhatTheFileNoLongerHasAsync(stopping).ConfigureAwait(false);
+            _ready.TrySetResult();
+
+            using var watcher = new StandaloneFileWatcher(_path, _options, _time, _logger);
+            while (!stopping.IsCancellationRequested)
+            {
+                await watcher.WaitAsync(stopping).ConfigureAwait(false);
+                if (await ReadAsync(stopping).ConfigureAwait(false) is { Succeeded: true } next)
+                {
+                    Use(next, starting: false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            _ready.TrySetCanceled(stopping);
+        }
+        finally
+        {
+            _applied.Writer.TryComplete();
+        }
+    }
+
+    public IReadOnlyCollection<ServiceKey> Keys() => [.. _services.Keys];
+
+    public DesiredService? Find(ServiceKey service) => _services.GetValueOrDefault(service);
+
+    public IPAddress? RecordedIp(ServiceKey service) => _state.Current.GetValueOrDefault(service);
+
+    public IReadOnlyList<RestoredService> Recorded()
+    {
+        var recorded = _state.Current;
+        return [.. _services.Values
+            .Where(service => recorded.ContainsKey(service.Key))
+            .Select(service => new RestoredService(service.Spec, recorded[service.Key].ToString()))];
+    }
+
+    /// <returns>The file as read; null when it is the version read last (nothing to do), or cannot be read.</returns>
+    private async Task<StandaloneFile?> ReadAsync(CancellationToken cancellationToken)
+    {
+        byte[] content;
+        try
+        {
+            content = await File.ReadAllBytesAsync(_path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception failure) when (failure is IOException or UnauthorizedAccessException)
+        {
+            var reason = failure is UnauthorizedAccessException && Directory.Exists(_path)
+                ? "cannot read the file: it is a directory"
+                : $"cannot read the file: {failure.Message}";
+            if (Changed("unreadable:" + reason))
+            {
+                await ReportUnusableAsync([reason]).ConfigureAwait(false);
+            }
+
+            return null;
+        }
+
+        if (!Changed(Convert.ToHexString(SHA256.HashData(content))))
+        {
+            return null;
+        }
+
+        var file = StandaloneServiceFile.Parse(System.Text.Encoding.UTF8.GetString(content), _options.Reading);
+        if (!file.Succeeded)
+        {
+            await ReportUnusableAsync(file.Errors).ConfigureAwait(false);
+            return file;
+        }
+
+        foreach (var note in file.Notes)
+        {
+            await _console.Output.WriteLineAsync($"note: {note}").ConfigureAwait(false);
+        }
+
+        return file;
+    }
+
+    /// <summary>Whether the file differs from the version read last; remembers this one.</summary>
+    private bool Changed(string version)
+    {
+        if (version == _lastRead)
+        {
+            return false;
+        }
+
+        _lastRead = version;
+        return true;
+    }
+
+    private void Use(StandaloneFile file, bool starting)
+    {
+        var before = _services;
+        var now = file.Services.ToImmutableSortedDictionary(service => service.Key, service => service);
+        _services = now;
+        if (starting)
+        {
+            // The term that follows looks at every Service anyway.
+            if (now.Count == 0)
+            {
+                LogNothingToServe(_options.File);
+            }
+
+            return;
+        }
+
+        var removed = before.Keys.Where(key => !now.ContainsKey(key)).ToList();
+        var changed = now.Values.Where(service => !before.TryGetValue(service.Key, out var old) || !old.SameAs(service)).Select(service => service.Key).ToList();
+        foreach (var key in removed.Concat(changed))
+        {
+            _queue.Enqueue(key);
+        }
+
+        if (now.Count == 0 && before.Count > 0)
+        {
+            LogEverythingRemoved(_options.File, before.Count);
+        }
+
+        _applied.Writer.TryWrite(new FileApplied(removed, changed.Count + removed.Count > 0));
+    }
+
+    /// <summary>A Service taken out of the file while the daemon was down no longer holds its IP in the state.</summary>
+    private async Task ForgetWhatTheFileNoLongerHasAsync(CancellationToken cancellationToken)
+    {
+        foreach (var key in _state.Current.Keys.Where(key => !_services.ContainsKey(key)).ToList())
+        {
+            await _state.WriteAsync(key, null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReportUnusableAsync(IReadOnlyList<string> errors)
+    {
+        foreach (var problem in errors)
+        {
+            await _console.Error.WriteLineAsync($"error: {_options.File}: {problem}").ConfigureAwait(false);
+        }
+
+        var count = _services.Count;
+        var keeping = count == 0 && !_ready.Task.IsCompleted
+            ? "nothing applied"
+            : $"keeping the {count} service{(count == 1 ? string.Empty : "s")} of the last good version as they are";
+        await _console.Error.WriteLineAsync(
+            $"error: {_options.File}: not applied ({errors.Count} problem{(errors.Count == 1 ? string.Empty : "s")}); {keeping}").ConfigureAwait(false);
+    }
+
+    [LoggerMessage(EventId = 3092, Level = LogLevel.Warning, Message = "{File} holds no Service of type LoadBalancer that is ours: nothing to serve until it does")]
+    private partial void LogNothingToServe(string file);
+
+    [LoggerMessage(EventId = 3093, Level = LogLevel.Warning, Message = "{File} no longer holds any Service to serve: taking down the {Count} that ran")]
+    private partial void LogEverythingRemoved(string file, int count);
+}
+
+/// <summary>A version of the file that was used: the Services it took away, and whether anything changed.</summary>
+internal sealed record FileApplied(IReadOnlyList<ServiceKey> Removed, bool Changed);

@@ -1,0 +1,67 @@
+using LoadBalancer.Application.Abstractions;
+using LoadBalancer.Application.Reconciliation;
+using LoadBalancer.Domain.Services;
+
+namespace LoadBalancer.Application.Tests.Reconciliation;
+
+public sealed class ServiceConditionsTests
+{
+    private static readonly ServiceKey Web = new("default", "web");
+    private static readonly ServiceEvent NoBackends = new(Web, ServiceEventType.Warning, ServiceEventReasons.NoBackends, "ports 80 have no backends");
+    private static readonly ServiceEvent Allocated = new(Web, ServiceEventType.Normal, ServiceEventReasons.Allocated, "Assigned IP 192.168.0.225 (new) for ports 80");
+
+    private readonly RecordingEventRecorder _recorder = new();
+    private readonly ServiceConditions _conditions;
+
+    public ServiceConditionsTests() => _conditions = new ServiceConditions(_recorder);
+
+    [Fact]
+    public async Task SameFactTwice_IsRecordedOnce_AChangedOneAgain()
+    {
+        Assert.True(await _conditions.ReportAsync(NoBackends, default));
+        Assert.False(await _conditions.ReportAsync(NoBackends, default));
+        Assert.True(await _conditions.ReportAsync(NoBackends with { Message = "ports 80, 443 have no backends" }, default));
+
+        Assert.Equal(2, _recorder.Recorded.Count);
+    }
+
+    [Fact]
+    public async Task NormalEventOfAnotherReason_MakesEarlierWarningsNewsAgain()
+    {
+        await _conditions.ReportAsync(NoBackends, default);
+        await _conditions.ReportAsync(Allocated, default);
+
+        Assert.False(_conditions.Stands(Web, ServiceEventReasons.NoBackends));
+        Assert.True(await _conditions.ReportAsync(NoBackends, default));
+    }
+
+    [Fact]
+    public async Task Seeded_WhatTheSinkHolds_CountsAsTold_InItsOrder()
+    {
+        _conditions.Seed([NoBackends, Allocated, NoBackends with { Message = "ports 443 have no backends" }]);
+
+        Assert.False(await _conditions.ReportAsync(NoBackends with { Message = "ports 443 have no backends" }, default));
+        Assert.False(await _conditions.ReportAsync(Allocated, default));
+        Assert.True(await _conditions.ReportAsync(NoBackends, default));
+    }
+
+    [Fact]
+    public async Task Resolved_ComesBackAsNews()
+    {
+        await _conditions.ReportAsync(NoBackends, default);
+
+        _conditions.Resolve(Web, ServiceEventReasons.NoBackends);
+
+        Assert.True(await _conditions.ReportAsync(NoBackends, default));
+    }
+
+    [Fact]
+    public async Task Forgotten_Service_StartsOver()
+    {
+        await _conditions.ReportAsync(NoBackends, default);
+
+        _conditions.Forget(Web);
+
+        Assert.True(await _conditions.ReportAsync(NoBackends, default));
+    }
+}
