@@ -16,7 +16,8 @@ internal static partial class AllocationLog
     [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "{Service} keeps {Ip}: nothing changed")]
     public static partial void Unchanged(ILogger logger, ServiceKey service, IPAddress ip);
 
-    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "{Message}")]
+    /// <summary>Debug: the reconciler records the refusal as a Warning Event, and that Event's log line carries these words.</summary>
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Debug, Message = "{Message}")]
     public static partial void Refused(ILogger logger, string message);
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Information,

@@ -43,18 +43,11 @@ internal static partial class ServiceLog
     [LoggerMessage(EventId = 3020, Level = LogLevel.Information, Message = "Removed {Service} (it had {Ip})")]
     public static partial void Removed(ILogger logger, ServiceKey service, IPAddress? ip);
 
-    [LoggerMessage(EventId = 3021, Level = LogLevel.Warning,
-        Message = "{Service}: {Ports} allocated but not forwarded; the forwarder handles TCP only")]
-    public static partial void NotForwarded(ILogger logger, ServiceKey service, string ports);
-
     [LoggerMessage(EventId = 3022, Level = LogLevel.Information, Message = "Removed stale address {Ip} from link {Device}: in the pool, wanted by no Service")]
     public static partial void StaleAddressRemoved(ILogger logger, IPAddress ip, string device);
 
     [LoggerMessage(EventId = 3023, Level = LogLevel.Warning, Message = "Could not remove stale address {Ip} from link {Device}: {Error}")]
     public static partial void StaleAddressNotRemoved(ILogger logger, IPAddress ip, string device, string error);
-
-    [LoggerMessage(EventId = 3024, Level = LogLevel.Information, Message = "Stopped serving {Service} here (it had {Ip}); its status is kept for the next owner")]
-    public static partial void StoodDown(ILogger logger, ServiceKey service, IPAddress? ip);
 }
 
 /// <summary>Listeners as one log field, formatted only when the line is written.</summary>

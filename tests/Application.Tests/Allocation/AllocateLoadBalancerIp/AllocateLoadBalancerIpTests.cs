@@ -108,7 +108,7 @@ public sealed class AllocateLoadBalancerIpTests
         Assert.Null(response.Allocation);
         Assert.False(response.Succeeded);
         var entry = Assert.Single(_log.Entries);
-        Assert.Equal(LogLevel.Warning, entry.Level);
+        Assert.Equal(LogLevel.Debug, entry.Level);
         Assert.Equal(1003, entry.EventId.Id);
         Assert.Equal("no available IPs for port 80 in pool", entry.Message);
     }
@@ -196,16 +196,17 @@ public sealed class AllocateLoadBalancerIpTests
     }
 
     [Fact]
-    public async Task Handle_ExplicitIpTakenOnSamePort_LogsRefusalAsWarning1003()
+    public async Task Handle_ExplicitIpTakenOnSamePort_LogsTheOriginalsRefusalLineAtDebug1003_TheWarningIsTheEvents()
     {
         var handler = Handler(Registry());
         await handler.Handle(new(Spec("svc1", 80)), CancellationToken.None);
 
         await handler.Handle(new(Spec("svc2", 80) with { LoadBalancerIp = "192.168.0.225" }), CancellationToken.None);
 
-        var warning = Assert.Single(_log.Entries, entry => entry.Level == LogLevel.Warning);
-        Assert.Equal(1003, warning.EventId.Id);
-        Assert.Contains(ConflictMessage, warning.Message, StringComparison.Ordinal);
+        var refusal = Assert.Single(_log.Entries, entry => entry.EventId.Id == 1003);
+        Assert.Equal(LogLevel.Debug, refusal.Level);
+        Assert.Contains(ConflictMessage, refusal.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(_log.Entries, entry => entry.Level >= LogLevel.Warning);
     }
 
     [Fact]
