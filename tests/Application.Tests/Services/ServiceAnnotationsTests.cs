@@ -62,4 +62,32 @@ public sealed class ServiceAnnotationsTests
         Assert.Equal("annotation littlelb.io/exclusive-ip: 'yes' must be \"true\" or \"false\"", error.Message);
         Assert.False(sharing.ExclusiveIp);
     }
+
+    [Theory]
+    [InlineData(" team-a ")]
+    [InlineData("")]
+    public void ReadSharing_UnusableSharingKey_IsAWarningNamingItAndTheServiceSharesAsByDefault(string key)
+    {
+        var sharing = ServiceAnnotations.ReadSharing(new Dictionary<string, string> { ["littlelb.io/sharing-key"] = key });
+
+        var error = Assert.Single(sharing.Errors);
+        Assert.Equal($"annotation littlelb.io/sharing-key: '{key}' must be 1-253 characters without surrounding spaces", error.Message);
+        Assert.Null(sharing.SharingKey);
+    }
+
+    [Fact]
+    public void ReadSharing_ExclusiveAndAKey_KeepsExclusive_AndIgnoresTheKeyWithAWarning()
+    {
+        var sharing = ServiceAnnotations.ReadSharing(new Dictionary<string, string>
+        {
+            ["littlelb.io/exclusive-ip"] = "true",
+            ["metallb.universe.tf/allow-shared-ip"] = "team-a",
+        });
+
+        Assert.True(sharing.ExclusiveIp);
+        Assert.Null(sharing.SharingKey);
+        Assert.Equal(
+            "annotation metallb.universe.tf/allow-shared-ip: 'team-a' is ignored: littlelb.io/exclusive-ip is \"true\", and an exclusive IP is never shared",
+            Assert.Single(sharing.Errors).Message);
+    }
 }
