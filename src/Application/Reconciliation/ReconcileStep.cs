@@ -89,17 +89,17 @@ internal sealed class ReconcileStep(
             await ReportAsync(key, ServiceEventType.Normal, ServiceEventReasons.Allocated,
                 $"Assigned IP {ip} ({allocation.Reason.ToString().ToLowerInvariant()}) for ports {ports}", cancellationToken).ConfigureAwait(false);
         }
-        else if (term.Conditions.Stands(key, ServiceEventReasons.ApplyFailed))
+        else if (await term.Conditions.StandsAsync(key, ServiceEventReasons.ApplyFailed, cancellationToken).ConfigureAwait(false))
         {
             await ReportAsync(key, ServiceEventType.Normal, ServiceEventReasons.Applied,
                 $"Serving on {ip} again", cancellationToken).ConfigureAwait(false);
         }
 
-        term.Conditions.Resolve(key, ServiceEventReasons.InvalidService);
-        term.Conditions.Resolve(key, ServiceEventReasons.ApplyFailed);
+        await term.Conditions.ResolveAsync(key, ServiceEventReasons.InvalidService, cancellationToken).ConfigureAwait(false);
+        await term.Conditions.ResolveAsync(key, ServiceEventReasons.ApplyFailed, cancellationToken).ConfigureAwait(false);
         if (response.NotForwarded.Count == 0)
         {
-            term.Conditions.Resolve(key, ServiceEventReasons.NotForwarded);
+            await term.Conditions.ResolveAsync(key, ServiceEventReasons.NotForwarded, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -171,7 +171,7 @@ internal sealed class ReconcileStep(
         }
 
         term.PendingClears.TryRemove(key, out _);
-        term.Conditions.Forget(key);
+        await term.Conditions.ForgetAsync(key, cancellationToken).ConfigureAwait(false);
         return true;
     }
 
@@ -213,7 +213,7 @@ internal sealed class ReconcileStep(
         var empty = running.Listeners.Where(listener => listener.Backends.Count == 0).Select(listener => listener.Binding.Port).ToList();
         if (empty.Count == 0)
         {
-            if (term.Conditions.Stands(key, ServiceEventReasons.NoBackends))
+            if (await term.Conditions.StandsAsync(key, ServiceEventReasons.NoBackends, cancellationToken).ConfigureAwait(false))
             {
                 await ReportAsync(key, ServiceEventType.Normal, ServiceEventReasons.BackendsAvailable,
                     "every port has backends again", cancellationToken).ConfigureAwait(false);
@@ -232,7 +232,7 @@ internal sealed class ReconcileStep(
     {
         if (desired.Warnings.Count == 0)
         {
-            term.Conditions.Resolve(key, ServiceEventReasons.InvalidAnnotation);
+            await term.Conditions.ResolveAsync(key, ServiceEventReasons.InvalidAnnotation, cancellationToken).ConfigureAwait(false);
             return;
         }
 

@@ -10,16 +10,29 @@ namespace LoadBalancer.Application.Reconciliation;
 /// warnings before it become news again. Seeded at each term's start from what the sink already holds, so that a restart
 /// or a new leader does not repeat what is on the Service already.
 /// </summary>
+/// <remarks>
+/// Reading what the sink holds (a list of every Event in a cluster) must not delay serving after a failover, so the
+/// seed is a task: Services are applied at once, and only the decisions about what to tell wait for it.
+/// </remarks>
 internal sealed class ServiceConditions(IEventRecorder recorder)
 {
     /// <summary>The last message recorded per Service and reason since the last Normal event of another reason.</summary>
     private readonly ConcurrentDictionary<ServiceKey, ConcurrentDictionary<string, string>> _told = new();
+    private Task _seeded = Task.CompletedTask;
 
-    /// <summary>Forgets everything and takes what the sink holds (oldest first) as told.</summary>
+    /// <summary>Takes what the sink holds (oldest first) as told, once <paramref name="held"/> completes.</summary>
+    /// <param name="unreadable">Told why when the sink cannot be read; the term then tells every fact once more.</param>
+    public void SeedFrom(Task<IReadOnlyList<ServiceEvent>> held, Action<Exception> unreadable)
+    {
+        ArgumentNullException.ThrowIfNull(held);
+        ArgumentNullException.ThrowIfNull(unreadable);
+        _seeded = SeedAsync(held, unreadable);
+    }
+
+    /// <summary>Takes what the sink holds (oldest first) as told.</summary>
     public void Seed(IEnumerable<ServiceEvent> held)
     {
         ArgumentNullException.ThrowIfNull(held);
-        _told.Clear();
         foreach (var serviceEvent in held)
         {
             Remember(serviceEvent);
@@ -31,6 +44,7 @@ internal sealed class ServiceConditions(IEventRecorder recorder)
     public async ValueTask<bool> ReportAsync(ServiceEvent serviceEvent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(serviceEvent);
+        await _seeded.WaitAsync(cancellationToken).ConfigureAwait(false);
         if (IsTold(serviceEvent.Service, serviceEvent.Reason, serviceEvent.Message))
         {
             return false;
@@ -42,15 +56,19 @@ internal sealed class ServiceConditions(IEventRecorder recorder)
     }
 
     /// <summary>Whether a warning of <paramref name="reason"/> stands for <paramref name="service"/> (told and not moved on from).</summary>
-    public bool Stands(ServiceKey service, string reason) =>
-        _told.TryGetValue(service, out var reasons) && reasons.ContainsKey(reason);
+    public async ValueTask<bool> StandsAsync(ServiceKey service, string reason, CancellationToken cancellationToken)
+    {
+        await _seeded.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return _told.TryGetValue(service, out var reasons) && reasons.ContainsKey(reason);
+    }
 
     /// <summary>
     /// The condition behind <paramref name="reason"/> is over without news worth an Event of its own (an invalid edit
     /// corrected): should it come back, it is news again.
     /// </summary>
-    public void Resolve(ServiceKey service, string reason)
+    public async ValueTask ResolveAsync(ServiceKey service, string reason, CancellationToken cancellationToken)
     {
+        await _seeded.WaitAsync(cancellationToken).ConfigureAwait(false);
         if (_told.TryGetValue(service, out var reasons))
         {
             reasons.TryRemove(reason, out _);
@@ -58,7 +76,23 @@ internal sealed class ServiceConditions(IEventRecorder recorder)
     }
 
     /// <summary>The Service is gone from this replica: whatever comes back about it is news.</summary>
-    public void Forget(ServiceKey service) => _told.TryRemove(service, out _);
+    public async ValueTask ForgetAsync(ServiceKey service, CancellationToken cancellationToken)
+    {
+        await _seeded.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _told.TryRemove(service, out _);
+    }
+
+    private async Task SeedAsync(Task<IReadOnlyList<ServiceEvent>> held, Action<Exception> unreadable)
+    {
+        try
+        {
+            Seed(await held.ConfigureAwait(false));
+        }
+        catch (Exception failure) when (failure is not OperationCanceledException)
+        {
+            unreadable(failure);
+        }
+    }
 
     private bool IsTold(ServiceKey service, string reason, string message) =>
         _told.TryGetValue(service, out var reasons) && reasons.TryGetValue(reason, out var last) && last == message;

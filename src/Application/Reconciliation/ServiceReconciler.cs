@@ -64,8 +64,8 @@ internal sealed class ServiceReconciler(
         _serving = true;
         try
         {
+            state.Conditions.SeedFrom(events.HeldAsync(term).AsTask(), failure => ReconcileLog.HeldEventsUnreadable(logger, failure.Message));
             await RestoreAsync(term).ConfigureAwait(false);
-            await SeedConditionsAsync(state, term).ConfigureAwait(false);
             front.Attach(queue, () => Everything(state));
             foreach (var key in source.Keys())
             {
@@ -116,19 +116,6 @@ internal sealed class ServiceReconciler(
     {
         var response = await sender.Send(new RestoreAllocations(source.Recorded()), cancellationToken).ConfigureAwait(false);
         ReconcileLog.Restored(logger, response.Report?.Restored.Count ?? 0, response.Report?.Conflicts.Count ?? 0, response.Skipped.Count);
-    }
-
-    /// <summary>What the sink holds already counts as told; without it, the term tells everything once more.</summary>
-    private async Task SeedConditionsAsync(TermState state, CancellationToken cancellationToken)
-    {
-        try
-        {
-            state.Conditions.Seed(await events.HeldAsync(cancellationToken).ConfigureAwait(false));
-        }
-        catch (Exception failure) when (failure is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            ReconcileLog.HeldEventsUnreadable(logger, failure.Message);
-        }
     }
 
     /// <summary>Every Service a full pass looks at: the source's, and those served or waiting here (gone from the source).</summary>

@@ -74,14 +74,24 @@ internal sealed class RecordingEventRecorder : IEventRecorder
 
     public List<ServiceEvent> Held { get; } = [];
 
+    /// <summary>When set, reading what is held waits for it (a slow list of every Event in a big cluster).</summary>
+    public Task? HeldReadable { get; set; }
+
     public ValueTask RecordAsync(ServiceEvent serviceEvent, CancellationToken cancellationToken)
     {
         Recorded.Enqueue(serviceEvent);
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask<IReadOnlyList<ServiceEvent>> HeldAsync(CancellationToken cancellationToken) =>
-        ValueTask.FromResult<IReadOnlyList<ServiceEvent>>([.. Held]);
+    public async ValueTask<IReadOnlyList<ServiceEvent>> HeldAsync(CancellationToken cancellationToken)
+    {
+        if (HeldReadable is { } readable)
+        {
+            await readable.WaitAsync(cancellationToken);
+        }
+
+        return [.. Held];
+    }
 
     public List<ServiceEvent> Of(string name, string reason) =>
         [.. Recorded.Where(e => e.Service.Name == name && e.Reason == reason)];

@@ -31,7 +31,7 @@ public sealed class ServiceConditionsTests
         await _conditions.ReportAsync(NoBackends, default);
         await _conditions.ReportAsync(Allocated, default);
 
-        Assert.False(_conditions.Stands(Web, ServiceEventReasons.NoBackends));
+        Assert.False(await _conditions.StandsAsync(Web, ServiceEventReasons.NoBackends, default));
         Assert.True(await _conditions.ReportAsync(NoBackends, default));
     }
 
@@ -50,7 +50,7 @@ public sealed class ServiceConditionsTests
     {
         await _conditions.ReportAsync(NoBackends, default);
 
-        _conditions.Resolve(Web, ServiceEventReasons.NoBackends);
+        await _conditions.ResolveAsync(Web, ServiceEventReasons.NoBackends, default);
 
         Assert.True(await _conditions.ReportAsync(NoBackends, default));
     }
@@ -60,8 +60,33 @@ public sealed class ServiceConditionsTests
     {
         await _conditions.ReportAsync(NoBackends, default);
 
-        _conditions.Forget(Web);
+        await _conditions.ForgetAsync(Web, default);
 
         Assert.True(await _conditions.ReportAsync(NoBackends, default));
+    }
+
+    [Fact]
+    public async Task WhileTheSinkIsStillBeingRead_DecisionsWait_ThenCountWhatItHolds()
+    {
+        var held = new TaskCompletionSource<IReadOnlyList<ServiceEvent>>();
+        _conditions.SeedFrom(held.Task, _ => { });
+
+        var reporting = _conditions.ReportAsync(NoBackends, default).AsTask();
+        Assert.False(reporting.IsCompleted);
+
+        held.SetResult([NoBackends]);
+
+        Assert.False(await reporting.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Empty(_recorder.Recorded);
+    }
+
+    [Fact]
+    public async Task SinkThatCannotBeRead_IsReported_AndEverythingIsToldOnce()
+    {
+        Exception? reported = null;
+        _conditions.SeedFrom(Task.FromException<IReadOnlyList<ServiceEvent>>(new HttpRequestException("403 Forbidden")), failure => reported = failure);
+
+        Assert.True(await _conditions.ReportAsync(NoBackends, default));
+        Assert.Equal("403 Forbidden", reported?.Message);
     }
 }

@@ -271,6 +271,31 @@ public sealed class ServiceReconcilerTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task ReadingTheHeldEventsTakesLong_ServicesAreServedMeanwhile_AndOnlyTheTellingWaits()
+    {
+        var readable = new TaskCompletionSource();
+        _harness.Events.HeldReadable = readable.Task;
+        _harness.Source.Put(Service("web", backends: "10.0.0.1:80"));
+
+        var starting = _harness.StartAsync();
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (_harness.Fakes.Applied.Find(Key("web")) is null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.NotNull(_harness.Fakes.Applied.Find(Key("web")));
+        Assert.Empty(_harness.Events.Recorded);
+        Assert.False(starting.IsCompleted);
+
+        readable.SetResult();
+        await starting;
+
+        Assert.Single(_harness.Events.Of("web", ServiceEventReasons.Allocated));
+    }
+
+    [Fact]
     public async Task AnnotationValuesThatCannotBeUsed_AreServedWithTheDefault_AndReportedOnce()
     {
         var service = Service("web", backends: "10.0.0.1:80") with { Warnings = ["annotation littlelb.io/health-check-interval: 'soon' is not a duration such as 10s or 500ms"] };
