@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
 using k8s;
 using k8s.Models;
 using LoadBalancer.Infrastructure.Kubernetes.Watching;
@@ -99,15 +101,58 @@ public sealed class InformerAgainstFakeApiServerTests : IAsyncLifetime, IDisposa
         _server.PutService(Service("changed", port: 9090));
         _server.PutService(Service("added"));
         _server.Compact();
+        var back = DateTimeOffset.UtcNow;
         _server.Unavailable = false;
         await Until(() => Volatile.Read(ref _syncs) == 2, "the relist completed");
 
         Assert.Equal(["added", "changed", "kept"], Names(informer));
+        AssertListedSoonAfter(back);
         Assert.Equal(
             [(ChangeType.Added, "added"), (ChangeType.Modified, "changed"), (ChangeType.Deleted, "deleted")],
             _changes.Select(c => (c.Type, c.Latest.Metadata.Name)).Order());
         Assert.Equal(2, ServiceLists().Count(r => r.Query("continue") is null));
         Assert.Contains(_logger.Entries, e => e.EventId.Id == 5108);
+    }
+
+    [Fact]
+    public async Task Informer_ServerUnreachableWhileHistoryIsCompacted_ListsAgainSoonAfterItAnswers()
+    {
+        // MaxBackoff as in production: only UnreachableRetryCap keeps the waits short while nothing answers.
+        var options = Options with
+        {
+            InitialBackoff = TimeSpan.FromMilliseconds(10),
+            MaxBackoff = TimeSpan.FromSeconds(30),
+            UnreachableRetryCap = TimeSpan.FromMilliseconds(50),
+        };
+        using var cutOff = new CutOff();
+        using var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = _server.BaseAddress.ToString() }, cutOff);
+        _server.PutService(Service("kept"));
+        _server.PutService(Service("deleted"));
+        var informer = await StartSyncedAsync(client, options);
+        _changes.Clear();
+        await Until(() => _server.OpenWatches == 1, "the watch was open");
+
+        // The server goes away (connections refused), and returns without the history the informer's version needs.
+        cutOff.Active = true;
+        _server.DropWatches();
+        _server.DeleteService("default", "deleted");
+        _server.PutService(Service("added"));
+        _server.Compact();
+        await Until(() => cutOff.Refused >= 10, "the informer kept trying while nothing answered");
+        var back = DateTimeOffset.UtcNow;
+        cutOff.Active = false;
+        await Until(() => Volatile.Read(ref _syncs) == 2, "the relist completed");
+
+        Assert.Equal(["added", "kept"], Names(informer));
+        Assert.Equal([(ChangeType.Added, "added"), (ChangeType.Deleted, "deleted")], _changes.Select(c => (c.Type, c.Latest.Metadata.Name)).Order());
+        AssertListedSoonAfter(back);
+        Assert.Contains(_logger.Entries, e => e.EventId.Id == 5116);
+        Assert.Contains(_logger.Entries, e => e.EventId.Id == 5118);
+        Assert.DoesNotContain(_logger.Entries, e => e.EventId.Id is 5110 or 5119);
+
+        // Stopped here, before its client is disposed.
+        await _stop.CancelAsync();
+        await _running!.WaitAsync(Deadline);
     }
 
     [Fact]
@@ -216,14 +261,24 @@ public sealed class InformerAgainstFakeApiServerTests : IAsyncLifetime, IDisposa
         Assert.Equal(2, informer.Count);
     }
 
-    private async Task<ResourceInformer<V1Service>> StartSyncedAsync()
+    private async Task<ResourceInformer<V1Service>> StartSyncedAsync(IKubernetes? client = null, InformerOptions? options = null)
     {
-        var informer = new ResourceInformer<V1Service>(KubernetesResourceSources.Services(_client), Options, TimeProvider.System, _logger);
+        var informer = new ResourceInformer<V1Service>(KubernetesResourceSources.Services(client ?? _client), options ?? Options, TimeProvider.System, _logger);
         informer.Changed += _changes.Enqueue;
         informer.Synced += () => Interlocked.Increment(ref _syncs);
         _running = informer.RunAsync(_stop.Token);
         await informer.WaitForSyncAsync(_timeout.Token).WaitAsync(Deadline);
         return informer;
+    }
+
+    /// <summary>
+    /// The relist's first page was asked for soon after <paramref name="back"/>, when the server answered again: well
+    /// within a second on an idle machine; the bound leaves room for a loaded one.
+    /// </summary>
+    private void AssertListedSoonAfter(DateTimeOffset back)
+    {
+        var relisted = ServiceLists().Last(r => r.Query("continue") is null).At;
+        Assert.InRange(relisted - back, TimeSpan.Zero, TimeSpan.FromSeconds(1.5));
     }
 
     private List<RecordedRequest> ServiceRequests() =>
@@ -259,6 +314,53 @@ public sealed class InformerAgainstFakeApiServerTests : IAsyncLifetime, IDisposa
         AddressType = "IPv4",
         Endpoints = [],
     };
+
+    /// <summary>While active, sends every request to a port nothing listens on, so it is refused as by a server that is down.</summary>
+    private sealed class CutOff : DelegatingHandler
+    {
+        // Bound but not listening: connections are refused, and no other process can take the port meanwhile.
+        private readonly Socket _closed = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        private volatile bool _active;
+        private int _refused;
+
+        public CutOff() => _closed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+
+        public bool Active
+        {
+            get => _active;
+            set => _active = value;
+        }
+
+        public int Refused => Volatile.Read(ref _refused);
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (!_active)
+            {
+                return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+
+            request.RequestUri = new UriBuilder(request.RequestUri!) { Port = ((IPEndPoint)_closed.LocalEndPoint!).Port }.Uri;
+            try
+            {
+                return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Increment(ref _refused);
+            }
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _closed.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
 
     private static async Task Until(Func<bool> condition, string what)
     {
