@@ -34,28 +34,6 @@ public sealed class FailureClassifierTests
         Assert.Equal(expected, FailureClassifier.Classify(Failure(failure)).ToString());
     }
 
-    [Fact]
-    public async Task Classify_WhatTheClientThrowsWhenNothingListens_IsUnreachable_ForAListAndAWatch()
-    {
-        // Bound but not listening: a connection attempt is refused, and no other process can take the port meanwhile.
-        using var closed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        closed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        using var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = $"http://127.0.0.1:{((IPEndPoint)closed.LocalEndPoint!).Port}" });
-        var source = KubernetesResourceSources.Services(client);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-
-        var listError = await Record.ExceptionAsync(() => source.ListAsync(null, 500, timeout.Token));
-        var watchError = await Record.ExceptionAsync(async () =>
-        {
-            await foreach (var _ in source.WatchAsync("1", TimeSpan.FromMinutes(5), timeout.Token))
-            {
-            }
-        });
-
-        Assert.Equal(FailureKind.Unreachable, FailureClassifier.Classify(Assert.IsType<HttpRequestException>(listError)));
-        Assert.Equal(FailureKind.Unreachable, FailureClassifier.Classify(Assert.IsType<HttpRequestException>(watchError)));
-    }
-
     private static Exception Failure(string failure) => failure switch
     {
         "connection refused" => ScriptedResourceSource.ConnectionRefused(),
