@@ -18,7 +18,18 @@ public sealed record InformerOptions
     /// <summary>The wait after the first failure; it doubles with each further failure in a row.</summary>
     public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// The longest wait after failures the API server answered (5xx, 429, 403, any other status) and after a
+    /// resourceVersion that expires again right after a list: those load a server that is up, so they back off far.
+    /// </summary>
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The longest wait after attempts that got no answer at all (connection refused or reset, DNS, TLS handshake,
+    /// timeout). They cost a server that is down nothing, and retrying often is what lets the informer list again
+    /// within this long of the server's return, however long it was away. MaxBackoff still applies when shorter.
+    /// </summary>
+    public TimeSpan UnreachableRetryCap { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Every problem with these values, naming the option and its value.</summary>
     public IReadOnlyList<string> Validate()
@@ -47,6 +58,11 @@ public sealed record InformerOptions
         if (MaxBackoff < InitialBackoff)
         {
             problems.Add($"MaxBackoff: {MaxBackoff} must not be shorter than InitialBackoff ({InitialBackoff})");
+        }
+
+        if (UnreachableRetryCap <= TimeSpan.Zero)
+        {
+            problems.Add($"UnreachableRetryCap: {UnreachableRetryCap} must be positive");
         }
 
         return problems;

@@ -15,7 +15,10 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Watching;
 /// resourceVersion seen, bookmarks included, so nothing is listed again. Only when the server no longer has that
 /// version (410 Gone) is everything listed again; the new list is diffed against the cache, so changes missed while
 /// disconnected, deletions included, are raised like any other.</para>
-/// <para>Failures are retried after an exponential backoff with jitter, reset once a watch works again.</para>
+/// <para>Failures are retried after a backoff with jitter that depends on what the server said (see
+/// <see cref="RetryBackoff"/>): attempts it did not answer are retried soon, so that it is listed or watched again within
+/// <see cref="InformerOptions.UnreachableRetryCap"/> of its return; error answers back off exponentially to
+/// <see cref="InformerOptions.MaxBackoff"/>.</para>
 /// <para>The objects handed out are the cached instances, shared with every other reader: callers must never mutate
 /// them (see <see cref="IResourceInformer{T}"/>).</para>
 /// </remarks>
@@ -32,10 +35,13 @@ internal sealed class ResourceInformer<T> : IResourceInformer<T>
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly TaskCompletionSource _firstSync = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly RetryBackoff _retries;
     private volatile ImmutableDictionary<ObjectKey, T> _cache = ImmutableDictionary<ObjectKey, T>.Empty;
     private volatile string? _resourceVersion;
     private int _running;
-    private int _failures;
+
+    /// <summary>Whether the next watch is the first from the resourceVersion of a list just made.</summary>
+    private bool _freshList;
 
     public ResourceInformer(IResourceSource<T> source, InformerOptions options, TimeProvider time, ILogger logger)
     {
@@ -53,6 +59,7 @@ internal sealed class ResourceInformer<T> : IResourceInformer<T>
         _options = options;
         _time = time;
         _logger = logger;
+        _retries = new RetryBackoff(options, time, (attempts, duration) => WatchingLog.AnsweredAgain(logger, source.Kind, attempts, duration));
     }
 
     private enum WatchOutcome
@@ -66,7 +73,7 @@ internal sealed class ResourceInformer<T> : IResourceInformer<T>
         /// <summary>Silent for too long and cancelled: watch again at once.</summary>
         Silent,
 
-        /// <summary>The resourceVersion has expired: list again.</summary>
+        /// <summary>The resourceVersion has expired: list again, at once unless it was the list's own.</summary>
         Expired,
 
         /// <summary>Failed: watch again from the same resourceVersion after a backoff.</summary>
@@ -115,8 +122,7 @@ internal sealed class ResourceInformer<T> : IResourceInformer<T>
                     }
                     catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                     {
-                        backoff = NextBackoff();
-                        WatchingLog.ListFailed(_logger, Kind, e.Message, backoff.Value, e);
+                        backoff = ListFailed(e);
                     }
                 }
                 else
@@ -142,27 +148,58 @@ internal sealed class ResourceInformer<T> : IResourceInformer<T>
         }
     }
 
-    /// <summary>
-    /// The wait before retrying after <paramref name="failures"/> failures in a row: the initial backoff doubled per
-    /// further failure, capped, and then scaled by <paramref name="random"/> (0 to 1) into its upper half, so replicas
-    /// that failed together do not retry together.
-    /// </summary>
-    internal static TimeSpan Backoff(int failures, TimeSpan initial, TimeSpan max, double random)
+    private TimeSpan ListFailed(Exception error)
     {
-        var exponent = Math.Clamp(failures - 1, 0, 30);
-        var ceiling = Math.Min(max.Ticks, initial.Ticks * (1L << exponent));
-        return TimeSpan.FromTicks((long)(ceiling * (0.5 + (Math.Clamp(random, 0, 1) / 2))));
+        // An expiry that escapes the list (a first page answered 410, or a continue token that keeps expiring) is an
+        // error answer like any other: only a watch's expiry means "list again".
+        if (FailureClassifier.Classify(error) != FailureKind.Unreachable)
+        {
+            var delay = _retries.ErrorAnswer();
+            WatchingLog.ListFailed(_logger, Kind, error.Message, delay, error);
+            return delay;
+        }
+
+        var wait = _retries.NoAnswer();
+        if (_retries.Unanswered == 1)
+        {
+            WatchingLog.ListUnanswered(_logger, Kind, error.Message, wait, _retries.UnreachableCap, error);
+        }
+        else
+        {
+            WatchingLog.StillUnanswered(_logger, Kind, "list", _retries.Unanswered, error.Message, wait);
+        }
+
+        return wait;
     }
 
-    private TimeSpan NextBackoff()
+    private TimeSpan WatchFailed(Exception error)
     {
-        _failures++;
-        return Backoff(_failures, _options.InitialBackoff, _options.MaxBackoff, Random.Shared.NextDouble());
+        var resourceVersion = _resourceVersion ?? string.Empty;
+        if (FailureClassifier.Classify(error) != FailureKind.Unreachable)
+        {
+            var delay = _retries.ErrorAnswer();
+            WatchingLog.WatchFailed(_logger, Kind, error.Message, resourceVersion, delay, error);
+            return delay;
+        }
+
+        var wait = _retries.NoAnswer();
+        if (_retries.Unanswered == 1)
+        {
+            WatchingLog.WatchUnanswered(_logger, Kind, error.Message, resourceVersion, wait, _retries.UnreachableCap, error);
+        }
+        else
+        {
+            WatchingLog.StillUnanswered(_logger, Kind, "watch", _retries.Unanswered, error.Message, wait);
+        }
+
+        return wait;
     }
 
     private async Task ListAndReplaceAsync(CancellationToken cancellationToken)
     {
         var (items, resourceVersion, pages) = await ListAllAsync(cancellationToken).ConfigureAwait(false);
+        _retries.GoodAnswer();
+        _freshList = true;
         var previous = _cache;
         var next = ImmutableDictionary.CreateBuilder<ObjectKey, T>();
         var changes = new List<ResourceChange<T>>();
@@ -252,6 +289,8 @@ internal sealed class ResourceInformer<T> : IResourceInformer<T>
     private async Task<(WatchOutcome Result, TimeSpan? Backoff)> WatchOnceAsync(CancellationToken cancellationToken)
     {
         var from = _resourceVersion ?? string.Empty;
+        var fromFreshList = _freshList;
+        _freshList = false;
         var started = _time.GetTimestamp();
         var events = 0;
         using var silence = new CancellationTokenSource(_options.SilenceTimeout, _time);
@@ -265,14 +304,14 @@ internal sealed class ResourceInformer<T> : IResourceInformer<T>
                 silence.CancelAfter(_options.SilenceTimeout);
                 if (type is not (WatchEventType.Added or WatchEventType.Modified or WatchEventType.Deleted or WatchEventType.Bookmark))
                 {
-                    var delay = NextBackoff();
+                    var delay = _retries.ErrorAnswer();
                     WatchingLog.UnexpectedWatchEvent(_logger, Kind, type.ToString(), _resourceVersion ?? string.Empty, delay);
                     return (WatchOutcome.Failed, delay);
                 }
 
                 if (events++ == 0)
                 {
-                    _failures = 0;
+                    _retries.WatchWorks();
                 }
 
                 Apply(type, obj);
@@ -285,26 +324,34 @@ internal sealed class ResourceInformer<T> : IResourceInformer<T>
         }
         catch (ResourceExpiredException)
         {
-            // Right after a list the version cannot have expired; if it keeps doing so, something is wrong, so slow down.
-            TimeSpan? delay = events == 0 ? NextBackoff() : null;
-            WatchingLog.WatchExpired(_logger, Kind, _resourceVersion ?? string.Empty, delay ?? TimeSpan.Zero);
-            return (WatchOutcome.Expired, delay);
+            if (fromFreshList && events == 0)
+            {
+                // The list's own version cannot have expired yet; a server that keeps saying so is not listed in a loop.
+                var delay = _retries.ExpiredRightAfterList();
+                WatchingLog.ExpiredRightAfterList(_logger, Kind, from, delay);
+                return (WatchOutcome.Expired, delay);
+            }
+
+            // The server answers, and the answer is to list: nothing to wait for, however long it was away or
+            // whatever it answered meanwhile. That is the usual way back from an outage long enough to lose history.
+            _retries.GoodAnswer();
+            WatchingLog.WatchExpired(_logger, Kind, _resourceVersion ?? string.Empty);
+            return (WatchOutcome.Expired, null);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
-            var delay = NextBackoff();
-            WatchingLog.WatchFailed(_logger, Kind, e.Message, _resourceVersion ?? string.Empty, delay, e);
-            return (WatchOutcome.Failed, delay);
+            return (WatchOutcome.Failed, WatchFailed(e));
         }
 
         if (events == 0 && _time.GetElapsedTime(started) < HealthyWatchDuration)
         {
-            var delay = NextBackoff();
+            // The server answered and closed the watch at once: retrying at once would loop on it.
+            var delay = _retries.ErrorAnswer();
             WatchingLog.WatchEndedEarly(_logger, Kind, from, _resourceVersion ?? string.Empty, delay);
             return (WatchOutcome.EndedEarly, delay);
         }
 
-        _failures = 0;
+        _retries.WatchWorks();
         WatchingLog.WatchEnded(_logger, Kind, from, events, _resourceVersion ?? string.Empty);
         return (WatchOutcome.Ended, null);
     }

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
 using k8s;
 using k8s.Models;
 using LoadBalancer.Infrastructure.Kubernetes.Watching;
@@ -7,7 +9,7 @@ using LoadBalancer.Tests.FakeKubernetesApi;
 namespace LoadBalancer.Infrastructure.Tests.Kubernetes.Watching;
 
 /// <summary>The client-backed sources and the informer against the fake API server, over the real wire protocol.</summary>
-public sealed class InformerAgainstFakeApiServerTests : IAsyncLifetime, IDisposable
+public sealed class InformerAgainstFakeApiServerTests : IAsyncLifetime, IDisposable, IClassFixture<InformerAgainstFakeApiServerTests.WarmUp>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(5);
 
@@ -99,15 +101,59 @@ public sealed class InformerAgainstFakeApiServerTests : IAsyncLifetime, IDisposa
         _server.PutService(Service("changed", port: 9090));
         _server.PutService(Service("added"));
         _server.Compact();
+        var back = DateTimeOffset.UtcNow;
         _server.Unavailable = false;
         await Until(() => Volatile.Read(ref _syncs) == 2, "the relist completed");
 
         Assert.Equal(["added", "changed", "kept"], Names(informer));
+        AssertListedSoonAfter(back);
         Assert.Equal(
             [(ChangeType.Added, "added"), (ChangeType.Modified, "changed"), (ChangeType.Deleted, "deleted")],
             _changes.Select(c => (c.Type, c.Latest.Metadata.Name)).Order());
         Assert.Equal(2, ServiceLists().Count(r => r.Query("continue") is null));
         Assert.Contains(_logger.Entries, e => e.EventId.Id == 5108);
+    }
+
+    [Fact]
+    public async Task Informer_ServerUnreachableWhileHistoryIsCompacted_ListsAgainSoonAfterItAnswers()
+    {
+        // MaxBackoff as in production: only UnreachableRetryCap keeps the waits short while nothing answers.
+        var options = Options with
+        {
+            InitialBackoff = TimeSpan.FromMilliseconds(5),
+            MaxBackoff = TimeSpan.FromSeconds(30),
+            UnreachableRetryCap = TimeSpan.FromMilliseconds(20),
+        };
+        using var cutOff = new CutOff();
+        using var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = _server.BaseAddress.ToString() }, cutOff);
+        _server.PutService(Service("kept"));
+        _server.PutService(Service("deleted"));
+        var informer = await StartSyncedAsync(client, options);
+        _changes.Clear();
+        await Until(() => _server.OpenWatches == 1, "the watch was open");
+
+        // The server goes away (connections refused), and returns without the history the informer's version needs.
+        cutOff.Active = true;
+        _server.DropWatches();
+        _server.DeleteService("default", "deleted");
+        _server.PutService(Service("added"));
+        _server.Compact();
+        // Ten attempts: doubling from 5 ms without the cap, the tenth wait alone would be over a second.
+        await Until(() => cutOff.Refused >= 10, "the informer kept trying while nothing answered");
+        var back = DateTimeOffset.UtcNow;
+        cutOff.Active = false;
+        await Until(() => Volatile.Read(ref _syncs) == 2, "the relist completed");
+
+        Assert.Equal(["added", "kept"], Names(informer));
+        Assert.Equal([(ChangeType.Added, "added"), (ChangeType.Deleted, "deleted")], _changes.Select(c => (c.Type, c.Latest.Metadata.Name)).Order());
+        AssertListedSoonAfter(back);
+        Assert.Contains(_logger.Entries, e => e.EventId.Id == 5116);
+        Assert.Contains(_logger.Entries, e => e.EventId.Id == 5118);
+        Assert.DoesNotContain(_logger.Entries, e => e.EventId.Id is 5110 or 5119);
+
+        // Stopped here, before its client is disposed.
+        await _stop.CancelAsync();
+        await _running!.WaitAsync(Deadline);
     }
 
     [Fact]
@@ -216,14 +262,44 @@ public sealed class InformerAgainstFakeApiServerTests : IAsyncLifetime, IDisposa
         Assert.Equal(2, informer.Count);
     }
 
-    private async Task<ResourceInformer<V1Service>> StartSyncedAsync()
+    [Fact]
+    public async Task Sources_NothingListening_FailAsUnreachable_ForAListAndAWatch()
     {
-        var informer = new ResourceInformer<V1Service>(KubernetesResourceSources.Services(_client), Options, TimeProvider.System, _logger);
+        using var cutOff = new CutOff { Active = true };
+        using var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = _server.BaseAddress.ToString() }, cutOff);
+        var source = KubernetesResourceSources.Services(client);
+
+        var listError = await Record.ExceptionAsync(() => source.ListAsync(null, 500, _timeout.Token));
+        var watchError = await Record.ExceptionAsync(async () =>
+        {
+            await foreach (var _ in source.WatchAsync("1", TimeSpan.FromMinutes(5), _timeout.Token))
+            {
+            }
+        });
+
+        Assert.Equal(FailureKind.Unreachable, FailureClassifier.Classify(Assert.IsType<HttpRequestException>(listError)));
+        Assert.Equal(FailureKind.Unreachable, FailureClassifier.Classify(Assert.IsType<HttpRequestException>(watchError)));
+        Assert.Equal(2, cutOff.Refused);
+    }
+
+    private async Task<ResourceInformer<V1Service>> StartSyncedAsync(IKubernetes? client = null, InformerOptions? options = null)
+    {
+        var informer = new ResourceInformer<V1Service>(KubernetesResourceSources.Services(client ?? _client), options ?? Options, TimeProvider.System, _logger);
         informer.Changed += _changes.Enqueue;
         informer.Synced += () => Interlocked.Increment(ref _syncs);
         _running = informer.RunAsync(_stop.Token);
         await informer.WaitForSyncAsync(_timeout.Token).WaitAsync(Deadline);
         return informer;
+    }
+
+    /// <summary>
+    /// The relist's first page was asked for soon after <paramref name="back"/>, when the server answered again: well
+    /// within a second on an idle machine; the bound leaves room for a loaded one.
+    /// </summary>
+    private void AssertListedSoonAfter(DateTimeOffset back)
+    {
+        var relisted = ServiceLists().Last(r => r.Query("continue") is null).At;
+        Assert.InRange(relisted - back, TimeSpan.Zero, TimeSpan.FromSeconds(1.5));
     }
 
     private List<RecordedRequest> ServiceRequests() =>
@@ -259,6 +335,82 @@ public sealed class InformerAgainstFakeApiServerTests : IAsyncLifetime, IDisposa
         AddressType = "IPv4",
         Endpoints = [],
     };
+
+    /// <summary>While active, sends every request to a port nothing listens on, so it is refused as by a server that is down.</summary>
+    private sealed class CutOff : DelegatingHandler
+    {
+        // Bound but not listening: connections are refused, and no other process can take the port meanwhile.
+        private readonly Socket _closed = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        private volatile bool _active;
+        private int _refused;
+
+        public CutOff() => _closed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+
+        public bool Active
+        {
+            get => _active;
+            set => _active = value;
+        }
+
+        public int Refused => Volatile.Read(ref _refused);
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (!_active)
+            {
+                return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+
+            request.RequestUri = new UriBuilder(request.RequestUri!) { Port = ((IPEndPoint)_closed.LocalEndPoint!).Port }.Uri;
+            try
+            {
+                return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Increment(ref _refused);
+            }
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _closed.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>
+    /// Lists and watches once through a whole informer before the first test: JIT-compiling Kestrel, the client and the
+    /// informer took seconds on a loaded machine, charged to whichever test happened to run first.
+    /// </summary>
+    public sealed class WarmUp : IAsyncLifetime
+    {
+        public async Task InitializeAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await using var server = await FakeApiServer.StartAsync(timeout.Token);
+            using var client = server.CreateClient();
+            server.PutService(Service("listed"));
+            var informer = new ResourceInformer<V1Service>(
+                KubernetesResourceSources.Services(client), Options, TimeProvider.System, new CapturingLogger<WarmUp>());
+            var running = informer.RunAsync(timeout.Token);
+            await informer.WaitForSyncAsync(timeout.Token);
+            server.PutService(Service("watched"));
+            while (informer.Count < 2)
+            {
+                await Task.Delay(10, timeout.Token);
+            }
+
+            await timeout.CancelAsync();
+            await running;
+        }
+
+        public Task DisposeAsync() => Task.CompletedTask;
+    }
 
     private static async Task Until(Func<bool> condition, string what)
     {

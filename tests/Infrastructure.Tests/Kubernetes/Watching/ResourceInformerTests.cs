@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using k8s;
 using k8s.Models;
 using LoadBalancer.Infrastructure.Kubernetes.Watching;
@@ -17,6 +18,9 @@ public sealed class ResourceInformerTests
         MaxBackoff = TimeSpan.FromSeconds(4),
         SilenceTimeout = Silence,
     };
+
+    /// <summary>The defaults (backoff from 200 ms to 30 s, no answer retried at least every second), with a long silence.</summary>
+    private static readonly InformerOptions Defaults = new() { SilenceTimeout = Silence };
 
     private static V1Service Service(string name, string resourceVersion) => ScriptedResourceSource.Service(name, resourceVersion);
 
@@ -168,53 +172,229 @@ public sealed class ResourceInformerTests
     }
 
     [Fact]
-    public async Task ExpiredBeforeAnyEvent_ListsAgainAfterABackoff()
-    {
-        await using var harness = new Harness();
-        harness.Source.ReplyToList("10", null, Service("a", "1"));
-        var watch = await harness.Source.NextWatchAsync();
-        var timers = harness.Time.Timers.Count;
-
-        watch.Fail(new ResourceExpiredException("too old"));
-        var backoff = await harness.Time.NextTimerAsync(timers, Silence);
-        harness.Source.ReplyToList("20", null);
-        await harness.Source.WaitForListRequestsAsync(2, harness.Time, TimeSpan.FromMilliseconds(100));
-
-        Assert.InRange(backoff, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1));
-        var next = await harness.Source.NextWatchAsync();
-        Assert.Equal("20", next.ResourceVersion);
-        Assert.Empty(harness.Informer.List());
-    }
-
-    [Fact]
-    public async Task WatchFailures_BackOffDoublingUpToTheCap_AndAWorkingWatchResetsIt()
+    public async Task ExpiredRightAfterEachList_BacksOffLongerEachTime_UntilAWatchWorks()
     {
         await using var harness = new Harness();
         harness.Source.ReplyToList("10", null);
         var watch = await harness.Source.NextWatchAsync();
+        var seen = harness.Time.Timers.Count;
+        var waits = new List<TimeSpan>();
+
+        // A server that keeps saying 410 to the version of the list it has just served: each list succeeds, and the
+        // waits still grow, so it is not listed in a loop.
+        for (var expiry = 0; expiry < 3; expiry++)
+        {
+            watch.Fail(new ResourceExpiredException("too old"));
+            (var wait, seen) = await harness.Time.NextTimerWithCountAsync(seen, Silence);
+            waits.Add(wait);
+            harness.Source.ReplyToList($"{20 + expiry}", null);
+            harness.Time.Advance(wait);
+            watch = await harness.Source.NextWatchAsync();
+            Assert.Equal($"{20 + expiry}", watch.ResourceVersion);
+        }
+
+        // A watch that works ends the run: an expiry after its events lists again at once, and one right after that
+        // list waits no longer than the first did.
+        watch.Send(WatchEventType.Added, Service("a", "30"));
+        watch.Fail(new ResourceExpiredException("too old"));
+        harness.Source.ReplyToList("40", null, Service("a", "30"));
+        watch = await harness.Source.NextWatchAsync();
+        Assert.Equal("40", watch.ResourceVersion);
+        Assert.DoesNotContain(harness.Time.Timers.Skip(seen), due => due != Silence);
+        watch.Fail(new ResourceExpiredException("too old"));
+        var afterWorkingWatch = await harness.Time.NextTimerAsync(seen, Silence);
+
+        Assert.InRange(waits[0], TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1));
+        Assert.InRange(waits[1], TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+        Assert.InRange(waits[2], TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4));
+        Assert.InRange(afterWorkingWatch, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1));
+        Assert.Equal(5, harness.Source.ListRequests.Count);
+        Assert.Equal(4, harness.Logger.Entries.Count(e => e.EventId.Id == 5119 && e.Level == LogLevel.Warning));
+        Assert.Single(harness.Logger.Entries, e => e.EventId.Id == 5108);
+    }
+
+    [Fact]
+    public async Task ExpiredAfterErrorAnswers_ListsAgainAtOnce()
+    {
+        await using var harness = new Harness();
+        harness.Source.ReplyToList("10", null, Service("a", "1"));
+        var watch = await harness.Source.NextWatchAsync();
+        watch.Send(WatchEventType.Added, Service("b", "11"));
+        await Until(() => harness.Informer.ResourceVersion == "11", "b arrived");
+        var seen = harness.Time.Timers.Count;
+
+        for (var failure = 0; failure < 3; failure++)
+        {
+            watch.Fail(ScriptedResourceSource.Answered(HttpStatusCode.ServiceUnavailable));
+            (var wait, seen) = await harness.Time.NextTimerWithCountAsync(seen, Silence);
+            harness.Time.Advance(wait);
+            watch = await harness.Source.NextWatchAsync();
+        }
+
+        // The 410 is an answer too, and the one that says what to do: the backoff the errors built does not delay it.
+        watch.Fail(new ResourceExpiredException("too old resource version: 11"));
+        await harness.Source.WaitForListRequestsAsync(2);
+
+        Assert.Equal(harness.Source.WatchRequests.Last().At, harness.Source.ListTimes.Last());
+        Assert.DoesNotContain(harness.Time.Timers.Skip(seen), due => due != Silence);
+        Assert.Contains(harness.Logger.Entries, e => e.EventId.Id == 5108);
+        Assert.DoesNotContain(harness.Logger.Entries, e => e.EventId.Id == 5119);
+    }
+
+    [Fact]
+    public async Task LongOutageOfTheWatch_ThenAnswered410_ListsWithinASecondOfTheServersReturn()
+    {
+        await using var harness = new Harness(Defaults);
+        harness.Source.ReplyToList("10", null, Service("a", "1"));
+        var watch = await harness.Source.NextWatchAsync();
+        watch.Send(WatchEventType.Added, Service("b", "11"));
+        await Until(() => harness.Informer.ResourceVersion == "11", "b arrived");
+        var seen = harness.Time.Timers.Count;
+
+        // The API server goes down: its open watch is reset, and nothing answers for 10 minutes.
+        harness.Source.Unreachable = ScriptedResourceSource.ConnectionRefused();
+        watch.Fail(new IOException("Connection reset by peer"));
+        var outage = await RideOutOutageAsync(harness, seen, TimeSpan.FromMinutes(10));
+
+        // It comes back without the history since resourceVersion 11, so it answers the next watch 410.
+        harness.Time.Advance(outage.Remaining);
+        var next = await harness.Source.NextWatchAsync();
+        next.Fail(new ResourceExpiredException("too old resource version: 11"));
+        await harness.Source.WaitForListRequestsAsync(2);
+        harness.Source.ReplyToList("900", null, Service("b", "11"), Service("c", "850"));
+        var afterList = await harness.Source.NextWatchAsync();
+
+        Assert.Equal("11", next.ResourceVersion);
+        Assert.InRange(harness.Source.ListTimes.Last() - outage.Back, TimeSpan.Zero, TimeSpan.FromSeconds(1));
+        Assert.All(outage.Waits, wait => Assert.InRange(wait, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1)));
+        Assert.True(outage.Waits.Count >= 600, $"{outage.Waits.Count} retries in 10 minutes");
+        Assert.Equal("900", afterList.ResourceVersion);
+        Assert.Equal(["b", "c"], harness.Informer.List().Select(s => s.Metadata.Name).Order());
+        Assert.Single(harness.Logger.Entries, e => e.EventId.Id == 5116 && e.Level == LogLevel.Warning);
+        Assert.Equal(outage.Waits.Count - 1, harness.Logger.Entries.Count(e => e.EventId.Id == 5117 && e.Level == LogLevel.Debug));
+        Assert.Contains(harness.Logger.Entries, e => e.EventId.Id == 5118 && e.Message.Contains($"after {outage.Waits.Count} attempts", StringComparison.Ordinal));
+        Assert.DoesNotContain(harness.Logger.Entries, e => e.EventId.Id is 5110 or 5119);
+    }
+
+    [Fact]
+    public async Task LongOutageOfTheList_ListsWithinASecondOfTheServersReturn()
+    {
+        await using var harness = new Harness(Defaults);
+        harness.Source.ReplyToList("10", null, Service("a", "1"));
+        var watch = await harness.Source.NextWatchAsync();
+        watch.Send(WatchEventType.Added, Service("b", "11"));
+        await Until(() => harness.Informer.ResourceVersion == "11", "b arrived");
+        var seen = harness.Time.Timers.Count;
+
+        // The server says 410 and goes down as the informer lists again; nothing answers for 10 minutes.
+        harness.Source.Unreachable = ScriptedResourceSource.ConnectionRefused();
+        watch.Fail(new ResourceExpiredException("too old resource version: 11"));
+        var outage = await RideOutOutageAsync(harness, seen, TimeSpan.FromMinutes(10));
+        harness.Source.ReplyToList("900", null, Service("c", "850"));
+        harness.Time.Advance(outage.Remaining);
+        var next = await harness.Source.NextWatchAsync();
+
+        Assert.Equal("900", next.ResourceVersion);
+        Assert.Equal(outage.Waits.Count + 2, harness.Source.ListRequests.Count);
+        Assert.InRange(harness.Source.ListTimes.Last() - outage.Back, TimeSpan.Zero, TimeSpan.FromSeconds(1));
+        Assert.All(outage.Waits, wait => Assert.InRange(wait, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1)));
+        Assert.Equal(["c"], harness.Informer.List().Select(s => s.Metadata.Name));
+        Assert.Single(harness.Logger.Entries, e => e.EventId.Id == 5115 && e.Level == LogLevel.Warning);
+        Assert.DoesNotContain(harness.Logger.Entries, e => e.EventId.Id == 5104);
+    }
+
+    [Fact]
+    public async Task ListAnsweredWithErrors_BacksOffDoublingToMaxBackoff_AndAGoodListResetsIt()
+    {
+        await using var harness = new Harness();
+        var seen = harness.Time.Timers.Count;
+        var waits = new List<TimeSpan>();
+        foreach (var status in new[] { HttpStatusCode.ServiceUnavailable, HttpStatusCode.InternalServerError, HttpStatusCode.TooManyRequests, HttpStatusCode.Forbidden, HttpStatusCode.ServiceUnavailable })
+        {
+            harness.Source.FailList(ScriptedResourceSource.Answered(status));
+            (var wait, seen) = await harness.Time.NextTimerWithCountAsync(seen, Silence);
+            waits.Add(wait);
+            harness.Time.Advance(wait);
+        }
+
+        harness.Source.ReplyToList("10", null);
+        var watch = await harness.Source.NextWatchAsync();
+        watch.Fail(ScriptedResourceSource.Answered(HttpStatusCode.ServiceUnavailable));
+        var afterGoodList = await harness.Time.NextTimerAsync(seen, Silence);
+
+        Assert.InRange(waits[0], TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1));
+        Assert.InRange(waits[1], TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+        Assert.All(waits.Skip(2), wait => Assert.InRange(wait, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4)));
+        Assert.InRange(afterGoodList, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1));
+        Assert.Equal(5, harness.Logger.Entries.Count(e => e.EventId.Id == 5104 && e.Level == LogLevel.Warning));
+        Assert.DoesNotContain(harness.Logger.Entries, e => e.EventId.Id is 5115 or 5117 or 5118);
+    }
+
+    [Fact]
+    public async Task WatchAnsweredWithErrors_BacksOffDoublingToMaxBackoff_AndAWorkingWatchResetsIt()
+    {
+        await using var harness = new Harness();
+        harness.Source.ReplyToList("10", null);
+        var watch = await harness.Source.NextWatchAsync();
+        var seen = harness.Time.Timers.Count;
         var backoffs = new List<TimeSpan>();
 
-        for (var failure = 0; failure < 4; failure++)
+        foreach (var status in new[] { HttpStatusCode.ServiceUnavailable, HttpStatusCode.InternalServerError, HttpStatusCode.TooManyRequests, HttpStatusCode.Forbidden, HttpStatusCode.BadGateway })
         {
-            var timers = harness.Time.Timers.Count;
-            watch.Fail(new HttpRequestException("connection refused"));
-            backoffs.Add(await harness.Time.NextTimerAsync(timers, Silence));
-            watch = await harness.Source.NextWatchAsync(harness.Time, TimeSpan.FromMilliseconds(100));
+            watch.Fail(ScriptedResourceSource.Answered(status));
+            (var wait, seen) = await harness.Time.NextTimerWithCountAsync(seen, Silence);
+            backoffs.Add(wait);
+            harness.Time.Advance(wait);
+            watch = await harness.Source.NextWatchAsync();
             Assert.Equal("10", watch.ResourceVersion);
         }
 
         watch.Send(WatchEventType.Added, Service("a", "11"));
-        var afterSuccess = harness.Time.Timers.Count;
-        watch.Fail(new IOException("connection reset"));
-        var reset = await harness.Time.NextTimerAsync(afterSuccess, Silence);
+        watch.Fail(ScriptedResourceSource.Answered(HttpStatusCode.ServiceUnavailable));
+        var reset = await harness.Time.NextTimerAsync(seen, Silence);
 
         Assert.InRange(backoffs[0], TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1));
         Assert.InRange(backoffs[1], TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
-        Assert.InRange(backoffs[2], TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4));
-        Assert.InRange(backoffs[3], TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4));
+        Assert.All(backoffs.Skip(2), backoff => Assert.InRange(backoff, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4)));
         Assert.InRange(reset, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1));
         Assert.Single(harness.Source.ListRequests);
-        Assert.Equal(5, harness.Logger.Entries.Count(e => e.EventId.Id == 5110 && e.Level == LogLevel.Warning));
+        Assert.Equal(6, harness.Logger.Entries.Count(e => e.EventId.Id == 5110 && e.Level == LogLevel.Warning));
+    }
+
+    [Fact]
+    public async Task WatchUnanswered_RetriesAtMostUnreachableRetryCapApart_WithoutForgivingErrorAnswers()
+    {
+        await using var harness = new Harness();
+        harness.Source.ReplyToList("10", null);
+        var watch = await harness.Source.NextWatchAsync();
+        var seen = harness.Time.Timers.Count;
+        var waits = new List<TimeSpan>();
+
+        Exception[] failures =
+        [
+            ScriptedResourceSource.Answered(HttpStatusCode.ServiceUnavailable),
+            ScriptedResourceSource.Answered(HttpStatusCode.ServiceUnavailable),
+            ScriptedResourceSource.ConnectionRefused(),
+            new IOException("Connection reset by peer"),
+            new TaskCanceledException("The request timed out", new TimeoutException()),
+            ScriptedResourceSource.Answered(HttpStatusCode.ServiceUnavailable),
+        ];
+        foreach (var failure in failures)
+        {
+            watch.Fail(failure);
+            (var wait, seen) = await harness.Time.NextTimerWithCountAsync(seen, Silence);
+            waits.Add(wait);
+            harness.Time.Advance(wait);
+            watch = await harness.Source.NextWatchAsync();
+        }
+
+        // Unanswered attempts wait at most UnreachableRetryCap (1 s), well under MaxBackoff (4 s); the error answer
+        // after them goes on doubling from where the errors before them were.
+        Assert.All(waits.Skip(2).Take(3), wait => Assert.InRange(wait, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1)));
+        Assert.InRange(waits[^1], TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4));
+        Assert.Single(harness.Logger.Entries, e => e.EventId.Id == 5116 && e.Level == LogLevel.Warning);
+        Assert.Equal(2, harness.Logger.Entries.Count(e => e.EventId.Id == 5117));
+        Assert.Single(harness.Logger.Entries, e => e.EventId.Id == 5118 && e.Message.Contains("after 3 attempts", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -222,7 +402,7 @@ public sealed class ResourceInformerTests
     {
         await using var harness = new Harness();
         var timers = harness.Time.Timers.Count;
-        harness.Source.FailList(new HttpRequestException("API server unavailable"));
+        harness.Source.FailList(ScriptedResourceSource.ConnectionRefused());
 
         var backoff = await harness.Time.NextTimerAsync(timers, Silence);
         harness.Source.ReplyToList("10", null, Service("a", "1"));
@@ -230,7 +410,8 @@ public sealed class ResourceInformerTests
         await harness.Informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
 
         Assert.InRange(backoff, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1));
-        Assert.Contains(harness.Logger.Entries, e => e.EventId.Id == 5104);
+        Assert.Contains(harness.Logger.Entries, e => e.EventId.Id == 5115);
+        Assert.Contains(harness.Logger.Entries, e => e.EventId.Id == 5118);
         Assert.Equal(["a"], harness.Informer.List().Select(s => s.Metadata.Name));
     }
 
@@ -342,31 +523,42 @@ public sealed class ResourceInformerTests
         Assert.Equal(2, harness.Informer.List().Count);
     }
 
-    [Theory]
-    [InlineData(1, 0.0, 100)]
-    [InlineData(1, 1.0, 200)]
-    [InlineData(2, 1.0, 400)]
-    [InlineData(3, 0.0, 400)]
-    [InlineData(9, 1.0, 30_000)]
-    [InlineData(9, 0.0, 15_000)]
-    [InlineData(10_000, 1.0, 30_000)]
-    public void Backoff_DoublesPerFailure_IsCapped_AndJitteredIntoItsUpperHalf(int failures, double random, int expectedMs)
-    {
-        var backoff = ResourceInformer<V1Service>.Backoff(failures, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), random);
-
-        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), backoff);
-    }
-
     [Fact]
     public void Constructor_InvalidOptions_ReportsEveryProblem()
     {
-        var options = new InformerOptions { PageSize = 0, MaxBackoff = TimeSpan.FromMilliseconds(1) };
+        var options = new InformerOptions { PageSize = 0, MaxBackoff = TimeSpan.FromMilliseconds(1), UnreachableRetryCap = TimeSpan.Zero };
 
         var error = Assert.Throws<ArgumentException>(() => new ResourceInformer<V1Service>(
             new ScriptedResourceSource(TimeProvider.System), options, TimeProvider.System, new CapturingLogger<ResourceInformerTests>()));
 
         Assert.Contains("PageSize", error.Message, StringComparison.Ordinal);
         Assert.Contains("MaxBackoff", error.Message, StringComparison.Ordinal);
+        Assert.Contains("UnreachableRetryCap", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Moves the clock through each wait the informer chooses while nothing answers, for <paramref name="length"/>;
+    /// then the server is back (<see cref="ScriptedResourceSource.Unreachable"/> cleared), at <c>Back</c>, during the
+    /// informer's last wait, of which <c>Remaining</c> is left.
+    /// </summary>
+    private static async Task<(List<TimeSpan> Waits, DateTimeOffset Back, TimeSpan Remaining)> RideOutOutageAsync(Harness harness, int seen, TimeSpan length)
+    {
+        var back = harness.Time.GetUtcNow() + length;
+        var waits = new List<TimeSpan>();
+        while (true)
+        {
+            (var wait, seen) = await harness.Time.NextTimerWithCountAsync(seen, Silence);
+            waits.Add(wait);
+            var now = harness.Time.GetUtcNow();
+            if (now + wait > back)
+            {
+                harness.Time.Advance(back - now);
+                harness.Source.Unreachable = null;
+                return (waits, back, now + wait - back);
+            }
+
+            harness.Time.Advance(wait);
+        }
     }
 
     private static async Task Until(Func<bool> condition, string what)

@@ -1,7 +1,10 @@
 using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using k8s;
+using k8s.Autorest;
 using k8s.Models;
 using LoadBalancer.Infrastructure.Kubernetes.Watching;
 using Microsoft.Extensions.Time.Testing;
@@ -11,21 +14,44 @@ namespace LoadBalancer.Infrastructure.Tests.Kubernetes.Watching;
 /// <summary>
 /// A resource source whose lists and watches the test answers one by one: a list call waits for the next
 /// <see cref="ReplyToList"/> or <see cref="FailList"/>, and each watch call appears in <see cref="NextWatchAsync"/>
-/// for the test to send events into.
+/// for the test to send events into. While <see cref="Unreachable"/> is set, every call fails at once instead, as
+/// calls to an API server that is down do.
 /// </summary>
 internal sealed class ScriptedResourceSource(TimeProvider time) : IResourceSource<V1Service>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(5);
     private readonly Channel<Func<ResourcePage<V1Service>>> _listReplies = Channel.CreateUnbounded<Func<ResourcePage<V1Service>>>();
     private readonly Channel<ScriptedWatch> _watches = Channel.CreateUnbounded<ScriptedWatch>();
+    private volatile Exception? _unreachable;
 
     public string Kind => "Service";
 
     /// <summary>The continue token of each list call, in order.</summary>
     public ConcurrentQueue<string?> ListRequests { get; } = new();
 
+    /// <summary>The (fake) time of each list call, in order.</summary>
+    public ConcurrentQueue<DateTimeOffset> ListTimes { get; } = new();
+
     /// <summary>The resourceVersion and (fake) time of each watch call, in order.</summary>
     public ConcurrentQueue<(string ResourceVersion, DateTimeOffset At)> WatchRequests { get; } = new();
+
+    /// <summary>When set, each list and watch call fails with it at once, without a reply or a watch for the test.</summary>
+    public Exception? Unreachable
+    {
+        get => _unreachable;
+        set => _unreachable = value;
+    }
+
+    /// <summary>What HttpClient throws when nothing listens on the API server's port.</summary>
+    public static HttpRequestException ConnectionRefused() =>
+        new(HttpRequestError.ConnectionError, "Connection refused (127.0.0.1:6443)", new SocketException((int)SocketError.ConnectionRefused));
+
+    /// <summary>What the client throws when the API server answers a request with <paramref name="status"/>.</summary>
+    public static HttpOperationException Answered(HttpStatusCode status) =>
+        new($"Operation returned an invalid status code '{status}'")
+        {
+            Response = new HttpResponseMessageWrapper(new HttpResponseMessage(status), "{\"kind\":\"Status\"}"),
+        };
 
     public void ReplyToList(string resourceVersion, string? continueToken, params V1Service[] items) =>
         _listReplies.Writer.TryWrite(() => new ResourcePage<V1Service>(items, resourceVersion, continueToken));
@@ -35,6 +61,12 @@ internal sealed class ScriptedResourceSource(TimeProvider time) : IResourceSourc
     public async Task<ResourcePage<V1Service>> ListAsync(string? continueToken, int limit, CancellationToken cancellationToken)
     {
         ListRequests.Enqueue(continueToken);
+        ListTimes.Enqueue(time.GetUtcNow());
+        if (_unreachable is { } unreachable)
+        {
+            throw unreachable;
+        }
+
         var reply = await _listReplies.Reader.ReadAsync(cancellationToken);
         return reply();
     }
@@ -42,9 +74,14 @@ internal sealed class ScriptedResourceSource(TimeProvider time) : IResourceSourc
     public async IAsyncEnumerable<(WatchEventType Type, V1Service Object)> WatchAsync(
         string resourceVersion, TimeSpan timeout, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        WatchRequests.Enqueue((resourceVersion, time.GetUtcNow()));
+        if (_unreachable is { } unreachable)
+        {
+            throw unreachable;
+        }
+
         var watch = new ScriptedWatch(resourceVersion);
         await using var registration = cancellationToken.Register(() => watch.Cancelled.TrySetResult());
-        WatchRequests.Enqueue((resourceVersion, time.GetUtcNow()));
         _watches.Writer.TryWrite(watch);
         await foreach (var item in watch.Items.Reader.ReadAllAsync(cancellationToken))
         {
