@@ -1,5 +1,4 @@
 using System.Globalization;
-using k8s;
 using k8s.Models;
 using LoadBalancer.Infrastructure.Kubernetes.Leadership;
 
@@ -150,7 +149,25 @@ internal sealed class InMemoryLeaseApi(TimeProvider time)
         return Copy(lease);
     }
 
-    private static V1Lease Copy(V1Lease lease) => KubernetesJson.Deserialize<V1Lease>(KubernetesJson.Serialize(lease));
+    /// <summary>A copy of what the elector reads and writes, so that neither side changes the other's object.</summary>
+    private static V1Lease Copy(V1Lease lease) => new()
+    {
+        ApiVersion = lease.ApiVersion,
+        Kind = lease.Kind,
+        Metadata = lease.Metadata is { } metadata
+            ? new V1ObjectMeta { Name = metadata.Name, NamespaceProperty = metadata.NamespaceProperty, ResourceVersion = metadata.ResourceVersion }
+            : null,
+        Spec = lease.Spec is { } spec
+            ? new V1LeaseSpec
+            {
+                HolderIdentity = spec.HolderIdentity,
+                LeaseDurationSeconds = spec.LeaseDurationSeconds,
+                AcquireTime = spec.AcquireTime,
+                RenewTime = spec.RenewTime,
+                LeaseTransitions = spec.LeaseTransitions,
+            }
+            : null,
+    };
 }
 
 /// <summary>One candidate's view of the <see cref="InMemoryLeaseApi"/>, which the test can break.</summary>
