@@ -11,21 +11,17 @@ using Microsoft.Extensions.Logging;
 namespace LoadBalancer.Infrastructure.Tests.Kubernetes.Leadership;
 
 /// <summary>The real client under the elector: what each HTTP answer becomes, against the fake API server and canned responses.</summary>
-public sealed class KubernetesLeaseClientTests : IAsyncLifetime
+/// <remarks>Only the tests that need the fake API server start one: the canned answers need no network.</remarks>
+public sealed class KubernetesLeaseClientTests
 {
     private const string Namespace = "kube-system";
     private const string LeaseName = "llb";
 
-    private FakeApiServer _api = null!;
-
-    public async Task InitializeAsync() => _api = await FakeApiServer.StartAsync();
-
-    public async Task DisposeAsync() => await _api.DisposeAsync();
-
     [Fact]
     public async Task AgainstTheApiServer_ReadCreateReplace_AnswerTheLease_NotFound_OrConflict()
     {
-        using var kubernetes = _api.CreateClient();
+        await using var api = await FakeApiServer.StartAsync();
+        using var kubernetes = api.CreateClient();
         var leases = new KubernetesLeaseClient(kubernetes, Namespace, LeaseName);
 
         Assert.Equal(LeaseAnswerKind.NotFound, (await leases.ReadAsync(CancellationToken.None)).Kind);
@@ -40,9 +36,9 @@ public sealed class KubernetesLeaseClientTests : IAsyncLifetime
         // The resourceVersion read before the write above is stale now.
         created.Lease!.Spec.HolderIdentity = "three";
         Assert.Equal(LeaseAnswerKind.Conflict, (await leases.ReplaceAsync(created.Lease, CancellationToken.None)).Kind);
-        Assert.Equal("two", _api.GetLease(Namespace, LeaseName)?.Spec.HolderIdentity);
+        Assert.Equal("two", api.GetLease(Namespace, LeaseName)?.Spec.HolderIdentity);
 
-        _api.Unavailable = true;
+        api.Unavailable = true;
         var unavailable = await leases.ReadAsync(CancellationToken.None);
         Assert.Equal((LeaseAnswerKind.Status, 503), (unavailable.Kind, unavailable.StatusCode));
     }
@@ -97,7 +93,8 @@ public sealed class KubernetesLeaseClientTests : IAsyncLifetime
     [Fact]
     public async Task Elector_OverTheRealClient_LeadsAtOnce_KeepsLeadingThrough503s_AndReleasesOnStop()
     {
-        using var kubernetes = _api.CreateClient();
+        await using var api = await FakeApiServer.StartAsync();
+        using var kubernetes = api.CreateClient();
         var logger = new CapturingLogger<LeaseElector>();
         var options = new LeaderElectionOptions
         {
@@ -120,9 +117,9 @@ public sealed class KubernetesLeaseClientTests : IAsyncLifetime
             stop.Token));
         await leading.Task.WaitAsync(TimeSpan.FromSeconds(5));
 
-        _api.Unavailable = true;
+        api.Unavailable = true;
         await UntilAsync(() => logger.Entries.Any(entry => entry.EventId.Id is 5312 or 5315 && entry.Message.Contains("HTTP 503", StringComparison.Ordinal)));
-        _api.Unavailable = false;
+        api.Unavailable = false;
         await UntilAsync(() => logger.Entries.Any(entry => entry.EventId.Id == 5313));
         Assert.True(elector.IsLeader);
         Assert.DoesNotContain(logger.Entries, entry => entry.EventId.Id == 5303);
@@ -130,7 +127,7 @@ public sealed class KubernetesLeaseClientTests : IAsyncLifetime
         await stop.CancelAsync();
         await run.WaitAsync(TimeSpan.FromSeconds(5));
 
-        Assert.Equal(string.Empty, _api.GetLease(Namespace, LeaseName)?.Spec.HolderIdentity);
+        Assert.Equal(string.Empty, api.GetLease(Namespace, LeaseName)?.Spec.HolderIdentity);
         Assert.Contains(logger.Entries, entry => entry.EventId.Id == 5306 && entry.Level == LogLevel.Information);
     }
 
