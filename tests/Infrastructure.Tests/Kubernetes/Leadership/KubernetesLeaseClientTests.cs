@@ -101,9 +101,10 @@ public sealed class KubernetesLeaseClientTests
             Namespace = Namespace,
             Name = LeaseName,
             Identity = "one",
+            // Nothing here waits out a duration; a long deadline only keeps a stalled machine from failing the release.
             RetryPeriod = TimeSpan.FromMilliseconds(20),
-            RenewDeadline = TimeSpan.FromSeconds(2),
-            LeaseDuration = TimeSpan.FromSeconds(3),
+            RenewDeadline = TimeSpan.FromSeconds(4),
+            LeaseDuration = TimeSpan.FromSeconds(5),
         };
         var elector = new LeaseElector(kubernetes, options, TimeProvider.System, logger);
         var leading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
