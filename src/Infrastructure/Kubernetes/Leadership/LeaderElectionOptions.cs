@@ -3,8 +3,8 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Leadership;
 /// <summary>
 /// The Lease that decides which replica owns the addresses. The defaults give a takeover within about 2.3 s of a crash
 /// (the lease duration, counted from when a standby saw the last renewal, up to one retry period after it) and at
-/// once after a graceful shutdown, which releases the Lease. A leader keeps its addresses while the API server does
-/// not answer, and stands down when it sees another holder.
+/// once after a graceful shutdown, which releases the Lease. A leader keeps its addresses while the API server gives
+/// no usable answer (errors, timeouts), and stands down only when it reads the Lease held by another replica.
 /// </summary>
 public sealed record LeaderElectionOptions
 {
@@ -14,8 +14,13 @@ public sealed record LeaderElectionOptions
 
     public string Name { get; init; } = "little-load-balancer";
 
-    /// <summary>This replica's name in the Lease (the pod name in a cluster).</summary>
-    public string Identity { get; init; } = $"{Environment.MachineName}-{Environment.ProcessId}";
+    /// <summary>
+    /// This replica's name in the Lease (the pod name in a cluster). The default, the host name, stays the same across
+    /// restarts, so a restarted replica that finds the Lease in its own name takes it back at once instead of waiting
+    /// out its own previous term. Two replicas on one host would share it and both lead: give each its own
+    /// <c>--lease-identity</c>.
+    /// </summary>
+    public string Identity { get; init; } = Environment.MachineName;
 
     /// <summary>How long a standby waits, after it last saw the Lease change, before it takes the Lease over.</summary>
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(2);

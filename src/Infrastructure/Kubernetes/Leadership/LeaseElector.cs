@@ -1,6 +1,4 @@
-using System.Net;
 using k8s;
-using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 
@@ -8,29 +6,39 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Leadership;
 
 /// <summary>
 /// Leader election on a coordination.k8s.io Lease. Ours rather than the client's <c>LeaderElector</c> because that one
-/// does not release the Lease on shutdown (a standby would wait out the whole duration) and reads the wall clock, which
-/// tests cannot drive.
+/// does not release the Lease on shutdown (a standby would wait out the whole duration), stands down whenever it
+/// cannot renew in time, and reads the wall clock, which tests cannot drive.
 /// </summary>
 /// <remarks>
+/// <para>
 /// A standby takes the Lease over when it has seen no change to it for the holder's lease duration: time is measured
-/// on this replica's own clock from when it observed the change, so clock skew between nodes does not matter. The
-/// leader stands down as soon as it sees the Lease held by another replica (or is refused it). While the API server
-/// does not answer it keeps leading: an outage of the API server (a restart, an upgrade of a one-node control plane)
-/// must not take every address down, and no standby can take over through a server that does not answer. The price
-/// is a partition that cuts off the leader alone: a standby takes over and both hold the addresses until the old
-/// leader reaches the API server again, at its next look.
+/// on this replica's own clock from when it observed the change, so clock skew between nodes does not matter.
+/// </para>
+/// <para>
+/// The leader stands down only when a read of the Lease (an answer with the Lease in it) names another replica. Every
+/// other answer proves nothing about who holds it: a 401 or 403 from an API server still warming up after a restart,
+/// 429, 5xx, a timeout, a refused connection. Through those it keeps leading and keeps renewing (fail-static): an
+/// outage of the API server must not take every address down, and no standby can take over through a server that
+/// does not answer it either. The price is a partition that cuts off the leader alone: a standby takes over and both
+/// hold the addresses until the old leader reads the Lease again, at its next look.
+/// </para>
 /// </remarks>
-internal sealed partial class LeaseElector(IKubernetes client, LeaderElectionOptions options, TimeProvider time, ILogger<LeaseElector> logger)
-    : LoadBalancer.Application.Abstractions.ILeadership
+internal sealed partial class LeaseElector : LoadBalancer.Application.Abstractions.ILeadership
 {
     /// <summary>Past the holder's duration when a standby wakes to take over, so that its own look sees the Lease expired.</summary>
     private static readonly TimeSpan ExpiryMargin = TimeSpan.FromMilliseconds(5);
+
+    private readonly ILeaseClient _leases;
+    private readonly LeaderElectionOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<LeaseElector> _logger;
+    private readonly UnusableAnswerRun _unusable = new();
 
     private LeaseRecord? _observed;
     private long _observedAt;
     private TimeSpan _holderDuration;
 
-    /// <summary>Set when a look went unanswered: the next answer restarts the holder's duration.</summary>
+    /// <summary>Set when a look got no usable answer: the next answer restarts the holder's duration.</summary>
     private bool _blind;
 
     /// <summary>The Lease as this replica last wrote it while holding it: renewing needs no read first.</summary>
@@ -38,101 +46,156 @@ internal sealed partial class LeaseElector(IKubernetes client, LeaderElectionOpt
     private volatile string? _leader;
     private volatile bool _leading;
 
+    public LeaseElector(IKubernetes client, LeaderElectionOptions options, TimeProvider time, ILogger<LeaseElector> logger)
+        : this(LeaseClient(client, options), options, time, logger)
+    {
+    }
+
+    internal LeaseElector(ILeaseClient leases, LeaderElectionOptions options, TimeProvider time, ILogger<LeaseElector> logger)
+    {
+        ArgumentNullException.ThrowIfNull(leases);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        _leases = leases;
+        _options = options;
+        _time = time;
+        _logger = logger;
+    }
+
+    private static KubernetesLeaseClient LeaseClient(IKubernetes client, LeaderElectionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(options);
+        return new KubernetesLeaseClient(client, options.Namespace, options.Name);
+    }
+
     /// <summary>The holder this replica last saw in the Lease; null before the first look or when nobody holds it.</summary>
     public string? Leader => _leader;
 
     public bool IsLeader => _leading;
 
-    public string Identity => options.Identity;
+    public string Identity => _options.Identity;
 
     /// <summary>
-    /// Campaigns until <paramref name="cancellationToken"/> is cancelled. Each time this replica wins, <paramref name="lead"/>
-    /// runs with a token that is cancelled when leadership ends; it must then stand down before it returns. On
-    /// cancellation the Lease is released after <paramref name="lead"/> has returned, so a standby takes over at once.
+    /// Campaigns until <paramref name="cancellationToken"/> is cancelled, then returns (it never throws for that).
+    /// Each time this replica wins, <paramref name="lead"/> runs with a token that is cancelled when leadership ends; it
+    /// must then stand down before it returns. On cancellation the Lease is released after <paramref name="lead"/> has
+    /// returned, so a standby takes over at once.
     /// </summary>
     public async Task RunAsync(Func<CancellationToken, Task> lead, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(lead);
-        while (!cancellationToken.IsCancellationRequested)
+        try
         {
-            if (!await AcquireAsync(cancellationToken).ConfigureAwait(false))
+            while (await AcquireAsync(cancellationToken).ConfigureAwait(false))
             {
-                return;
-            }
-
-            using var leadership = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            _leading = true;
-            LogStartedLeading(options.Identity, options.Namespace, options.Name);
-            var leading = LeadAsync(lead, leadership.Token);
-            await Task.WhenAny(leading, RenewUntilLostAsync(leadership.Token)).ConfigureAwait(false);
-            _leading = false;
-            await leadership.CancelAsync().ConfigureAwait(false);
-            var failed = await leading.ConfigureAwait(false);
-            LogStoppedLeading(options.Identity);
-
-            if (cancellationToken.IsCancellationRequested)
-            {
-                await ReleaseAsync().ConfigureAwait(false);
-                return;
-            }
-
-            if (failed)
-            {
-                // Give the others a whole lease duration to take over before this replica campaigns again.
-                try
-                {
-                    await Task.Delay(options.LeaseDuration, time, cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
+                var end = await LeadOneTermAsync(lead, cancellationToken).ConfigureAwait(false);
+                if (cancellationToken.IsCancellationRequested)
                 {
                     return;
                 }
+
+                if (end is TermEnd.Failed or TermEnd.Returned)
+                {
+                    // The Lease is released: give the others a whole lease duration to take over before campaigning again.
+                    await Task.Delay(_options.LeaseDuration, _time, cancellationToken).ConfigureAwait(false);
+                }
             }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Cancellation is a stop, not a failure, wherever it lands: in a look, in a wait. A term handles its own.
         }
     }
 
-    /// <returns>True when leading failed (threw).</returns>
-    private async Task<bool> LeadAsync(Func<CancellationToken, Task> lead, CancellationToken leadership)
+    /// <returns>True once this replica holds the Lease; false when cancelled before.</returns>
+    private async Task<bool> AcquireAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (await LookAsync(leading: false, cancellationToken).ConfigureAwait(false) == Look.Held)
+            {
+                return true;
+            }
+
+            await Task.Delay(NextLook(), _time, cancellationToken).ConfigureAwait(false);
+        }
+
+        return false;
+    }
+
+    /// <summary>One term: runs <paramref name="lead"/> and renews until either ends, waits for lead to stand down, then releases the Lease unless it was lost.</summary>
+    private async Task<TermEnd> LeadOneTermAsync(Func<CancellationToken, Task> lead, CancellationToken cancellationToken)
+    {
+        using var leadership = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _leading = true;
+        LogStartedLeading(Identity, _options.Namespace, _options.Name);
+        var leading = LeadAsync(lead, leadership.Token);
+        var renewing = RenewUntilLostAsync(leadership.Token);
+        await Task.WhenAny(leading, renewing).ConfigureAwait(false);
+        _leading = false;
+        await leadership.CancelAsync().ConfigureAwait(false);
+
+        // Lead first: it must have stood down (addresses gone) before another replica can be let in by a release.
+        var end = await leading.ConfigureAwait(false);
+        var lost = await renewing.ConfigureAwait(false);
+        LogStoppedLeading(Identity);
+        if (lost)
+        {
+            return TermEnd.Lost;
+        }
+
+        await ReleaseAsync().ConfigureAwait(false);
+        return end;
+    }
+
+    private async Task<TermEnd> LeadAsync(Func<CancellationToken, Task> lead, CancellationToken leadership)
     {
         try
         {
             await lead(leadership).ConfigureAwait(false);
-            return false;
+            if (leadership.IsCancellationRequested)
+            {
+                return TermEnd.StoodDown;
+            }
+
+            LogLeadReturned(Identity);
+            return TermEnd.Returned;
         }
         catch (OperationCanceledException) when (leadership.IsCancellationRequested)
         {
-            return false;
+            return TermEnd.StoodDown;
         }
         catch (Exception failure) when (failure is not OutOfMemoryException)
         {
             // Leading failed: let another replica try rather than hold a Lease that does no work.
             LogLeadFailed(failure);
-            await ReleaseAsync().ConfigureAwait(false);
-            return true;
+            return TermEnd.Failed;
         }
     }
 
-    /// <returns>False when cancelled before winning.</returns>
-    private async Task<bool> AcquireAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Renews every retry period until a read shows another holder (true) or leadership ends otherwise (false).
+    /// Answers that say nothing about the holder change nothing: the leader keeps its addresses and tries again.
+    /// </summary>
+    private async Task<bool> RenewUntilLostAsync(CancellationToken leadership)
     {
-        while (!cancellationToken.IsCancellationRequested)
+        try
         {
-            if (await TryAcquireOrRenewAsync(options.RenewDeadline, cancellationToken).ConfigureAwait(false) == LeaseAttempt.Held)
+            while (true)
             {
-                return true;
-            }
-
-            try
-            {
-                await Task.Delay(NextLook(), time, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return false;
+                await Task.Delay(_options.RetryPeriod, _time, leadership).ConfigureAwait(false);
+                if (await LookAsync(leading: true, leadership).ConfigureAwait(false) == Look.HeldByAnother)
+                {
+                    return true;
+                }
             }
         }
-
-        return false;
+        catch (OperationCanceledException) when (leadership.IsCancellationRequested)
+        {
+            return false;
+        }
     }
 
     /// <summary>
@@ -142,10 +205,10 @@ internal sealed partial class LeaseElector(IKubernetes client, LeaderElectionOpt
     /// </summary>
     private TimeSpan NextLook()
     {
-        var next = options.RetryPeriod + (options.RetryPeriod * (Random.Shared.NextDouble() * 0.2));
-        if (_leader is not null && _leader != options.Identity)
+        var next = _options.RetryPeriod + (_options.RetryPeriod * (Random.Shared.NextDouble() * 0.2));
+        if (_leader is not null && _leader != Identity && !_blind)
         {
-            var untilExpiry = _holderDuration - time.GetElapsedTime(_observedAt) + ExpiryMargin;
+            var untilExpiry = _holderDuration - _time.GetElapsedTime(_observedAt) + ExpiryMargin;
             if (untilExpiry > TimeSpan.Zero && untilExpiry < next)
             {
                 next = untilExpiry;
@@ -155,183 +218,202 @@ internal sealed partial class LeaseElector(IKubernetes client, LeaderElectionOpt
         return next;
     }
 
-    /// <summary>
-    /// Renews every retry period; returns when the Lease is seen held by another replica (or the API server refuses
-    /// this one), or on cancellation. An API server that does not answer is not a lost Lease: no standby can take over
-    /// through it either, so the addresses stay and keep forwarding (fail-static) until the Lease is seen again.
-    /// </summary>
-    private async Task RenewUntilLostAsync(CancellationToken leadership)
+    /// <summary>One look at the Lease, all of its requests within the renew deadline.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="stop"/> was cancelled.</exception>
+    private async Task<Look> LookAsync(bool leading, CancellationToken stop)
     {
-        var unanswered = false;
-        while (!leadership.IsCancellationRequested)
+        using var deadline = new CancellationTokenSource(_options.RenewDeadline, _time);
+        using var look = CancellationTokenSource.CreateLinkedTokenSource(stop, deadline.Token);
+        var request = new Request(leading, look.Token, stop);
+
+        if (leading && _written is { Spec: { } held } written)
         {
-            try
+            // Renewing what we wrote last, with its resourceVersion: one request instead of a read and a write.
+            var now = _time.GetUtcNow().UtcDateTime;
+            written.Spec = Holding(held.AcquireTime ?? now, now, held.LeaseTransitions ?? 0);
+            var renewed = await AskAsync("renewal", token => _leases.ReplaceAsync(written, token), request).ConfigureAwait(false);
+            switch (renewed.Kind)
             {
-                await Task.Delay(options.RetryPeriod, time, leadership).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            switch (await TryAcquireOrRenewAsync(options.RenewDeadline, leadership).ConfigureAwait(false))
-            {
-                case LeaseAttempt.Held:
-                    if (unanswered)
-                    {
-                        unanswered = false;
-                        LogApiAnswersAgain(options.Identity);
-                    }
-
-                    break;
-                case LeaseAttempt.Unanswered:
-                    if (!unanswered && !leadership.IsCancellationRequested)
-                    {
-                        unanswered = true;
-                        LogKeepingThroughOutage(options.Identity);
-                    }
-
-                    break;
-                case LeaseAttempt.Contended:
-                    // Someone wrote the Lease between our read and write; the next look reads who holds it.
+                case LeaseAnswerKind.Lease:
+                    return Wrote(renewed.Lease!);
+                case LeaseAnswerKind.NotFound:
+                    LogLeaseDeleted(_options.Namespace, _options.Name, Identity);
+                    return await CreateAsync(request).ConfigureAwait(false);
+                case LeaseAnswerKind.Conflict:
+                    // Someone wrote the Lease since (a takeover, or our own renewal that timed out after it was applied).
+                    LogRenewalConflicted(Identity);
+                    _written = null;
                     break;
                 default:
-                    if (!leadership.IsCancellationRequested)
-                    {
-                        LogLostLease(options.Identity, _leader ?? "(nobody)");
-                        return;
-                    }
-
-                    break;
+                    return Look.Unusable;
             }
+        }
+
+        var read = await AskAsync("read", _leases.ReadAsync, request).ConfigureAwait(false);
+        switch (read.Kind)
+        {
+            case LeaseAnswerKind.Lease:
+                return await DecideAsync(read.Lease!, request).ConfigureAwait(false);
+            case LeaseAnswerKind.NotFound:
+                if (leading)
+                {
+                    LogLeaseDeleted(_options.Namespace, _options.Name, Identity);
+                }
+
+                return await CreateAsync(request).ConfigureAwait(false);
+            default:
+                return Look.Unusable;
         }
     }
 
-    private async Task<LeaseAttempt> TryAcquireOrRenewAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>What a read of the Lease means for this replica, and the write that follows if it may hold it.</summary>
+    private async Task<Look> DecideAsync(V1Lease lease, Request request)
     {
-        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        attempt.CancelAfter(timeout);
-        try
-        {
-            return await TryAcquireOrRenewAsync(attempt.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            LogLeaseTimedOut(timeout.TotalMilliseconds);
-            _blind = true;
-            return LeaseAttempt.Unanswered;
-        }
-        catch (HttpOperationException failure)
-        {
-            var status = (int)failure.Response.StatusCode;
-            LogLeaseRequestRefused(status, failure.Response.ReasonPhrase);
-
-            // Overloaded or failing (5xx, 429) is an API server that cannot answer; anything else (403: the rights were
-            // taken away) is an answer, and this replica may not hold the Lease.
-            if (status >= 500 || status == 429)
-            {
-                _blind = true;
-                return LeaseAttempt.Unanswered;
-            }
-
-            return LeaseAttempt.Refused;
-        }
-        catch (HttpRequestException failure)
-        {
-            LogLeaseRequestFailed(failure.Message);
-            _blind = true;
-            return LeaseAttempt.Unanswered;
-        }
-    }
-
-    private async Task<LeaseAttempt> TryAcquireOrRenewAsync(CancellationToken cancellationToken)
-    {
-        var leases = client.CoordinationV1;
-        var now = time.GetUtcNow().UtcDateTime;
-        if (_written is { Spec: { } held } written && held.HolderIdentity == options.Identity)
-        {
-            // Renewing what we wrote last, with its resourceVersion: one request instead of a read and a write. A
-            // conflict means someone else wrote the Lease since; then read it like a candidate does.
-            written.Spec = Holding(held.AcquireTime ?? now, now, held.LeaseTransitions ?? 0);
-            if (await WriteAsync(() => leases.ReplaceNamespacedLeaseAsync(written, options.Name, options.Namespace, cancellationToken: cancellationToken))
-                .ConfigureAwait(false) == LeaseAttempt.Held)
-            {
-                return LeaseAttempt.Held;
-            }
-        }
-
-        V1Lease? lease;
-        try
-        {
-            lease = await leases.ReadNamespacedLeaseAsync(options.Name, options.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpOperationException failure) when (failure.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            lease = null;
-        }
-
-        if (lease is null)
-        {
-            var created = new V1Lease
-            {
-                ApiVersion = "coordination.k8s.io/v1",
-                Kind = "Lease",
-                Metadata = new V1ObjectMeta { Name = options.Name, NamespaceProperty = options.Namespace },
-                Spec = Holding(now, now, transitions: 0),
-            };
-            return await WriteAsync(() => leases.CreateNamespacedLeaseAsync(created, options.Namespace, cancellationToken: cancellationToken))
-                .ConfigureAwait(false);
-        }
-
         var spec = lease.Spec ?? new V1LeaseSpec();
-        Observe(new LeaseRecord(spec.HolderIdentity, spec.RenewTime, lease.Metadata?.ResourceVersion));
+        Observe(lease);
         _holderDuration = HolderDuration(spec);
         var holder = spec.HolderIdentity;
-        var mine = holder == options.Identity;
-        if (!string.IsNullOrEmpty(holder) && !mine && time.GetElapsedTime(_observedAt) < _holderDuration)
+        var mine = holder == Identity;
+        if (!string.IsNullOrEmpty(holder) && !mine)
         {
-            return LeaseAttempt.HeldByAnother;
+            // The one answer that ends a term: the API server itself says another replica holds the Lease.
+            if (request.Leading)
+            {
+                LogLostLease(Identity, holder);
+                return Look.HeldByAnother;
+            }
+
+            if (_time.GetElapsedTime(_observedAt) < _holderDuration)
+            {
+                return Look.HeldByAnother;
+            }
+
+            LogTakingOver(Identity, holder + " (expired)");
+        }
+        else if (!mine)
+        {
+            LogTakingOver(Identity, "nobody (released)");
+        }
+        else if (!request.Leading)
+        {
+            // Our own name from before a restart: nobody else can hold it, so waiting out the duration would only cost time.
+            LogResuming(Identity);
         }
 
-        if (!mine)
-        {
-            LogTakingOver(options.Identity, string.IsNullOrEmpty(holder) ? "nobody (released)" : holder + " (expired)");
-        }
-
+        var now = _time.GetUtcNow().UtcDateTime;
         lease.Spec = mine
             ? Holding(spec.AcquireTime ?? now, now, spec.LeaseTransitions ?? 0)
             : Holding(now, now, (spec.LeaseTransitions ?? 0) + 1);
-        return await WriteAsync(() => leases.ReplaceNamespacedLeaseAsync(lease, options.Name, options.Namespace, cancellationToken: cancellationToken))
-            .ConfigureAwait(false);
+        var replaced = await AskAsync("write", token => _leases.ReplaceAsync(lease, token), request).ConfigureAwait(false);
+        return replaced.Kind switch
+        {
+            LeaseAnswerKind.Lease => Wrote(replaced.Lease!),
+
+            // Someone wrote it between our read and write, or deleted it: the next look reads (or creates) again.
+            LeaseAnswerKind.Conflict or LeaseAnswerKind.NotFound => Look.Contended,
+            _ => Look.Unusable,
+        };
     }
 
-    /// <summary>Writes the Lease; a conflict (someone else wrote first, or it exists already) is a lost race, not an error.</summary>
-    private async Task<LeaseAttempt> WriteAsync(Func<Task<V1Lease>> write)
+    private async Task<Look> CreateAsync(Request request)
     {
+        var now = _time.GetUtcNow().UtcDateTime;
+        var lease = new V1Lease
+        {
+            ApiVersion = "coordination.k8s.io/v1",
+            Kind = "Lease",
+            Metadata = new V1ObjectMeta { Name = _options.Name, NamespaceProperty = _options.Namespace },
+            Spec = Holding(now, now, transitions: 0),
+        };
+        var created = await AskAsync("create", token => _leases.CreateAsync(lease, token), request).ConfigureAwait(false);
+        return created.Kind switch
+        {
+            LeaseAnswerKind.Lease => Wrote(created.Lease!),
+
+            // Another replica created it first: the next look reads who holds it.
+            LeaseAnswerKind.Conflict => Look.Contended,
+            _ => Look.Unusable,
+        };
+    }
+
+    /// <summary>One request; a deadline that passes is a timeout, cancellation of the caller propagates.</summary>
+    private async Task<LeaseAnswer> AskAsync(string what, Func<CancellationToken, Task<LeaseAnswer>> call, Request request)
+    {
+        LeaseAnswer answer;
         try
         {
-            var written = await write().ConfigureAwait(false);
-            Observe(new LeaseRecord(written.Spec?.HolderIdentity, written.Spec?.RenewTime, written.Metadata?.ResourceVersion));
-            var mine = written.Spec?.HolderIdentity == options.Identity;
-            _written = mine ? written : null;
-            return mine ? LeaseAttempt.Held : LeaseAttempt.HeldByAnother;
+            answer = await call(request.Look).ConfigureAwait(false);
         }
-        catch (HttpOperationException failure) when (failure.Response.StatusCode is HttpStatusCode.Conflict)
+        catch (OperationCanceledException) when (!request.Stop.IsCancellationRequested)
         {
-            _written = null;
-            return LeaseAttempt.Contended;
+            answer = LeaseAnswer.TimedOut($"no answer within {_options.RenewDeadline.TotalMilliseconds} ms");
+        }
+
+        Heard(what, answer, request.Leading);
+        return answer;
+    }
+
+    /// <summary>Logs an unusable answer when it starts a run or changes the failure, and the end of the run; the rest at Debug.</summary>
+    private void Heard(string what, LeaseAnswer answer, bool leading)
+    {
+        if (answer.IsUsable)
+        {
+            if (_unusable.Looks > 0)
+            {
+                var looks = _unusable.End();
+                LogAnswersAgain(Identity, leading ? "leader" : "standby", looks);
+            }
+
+            return;
+        }
+
+        _blind = true;
+        switch (answer.Kind)
+        {
+            case LeaseAnswerKind.Status:
+                LogLeaseRequestRefused(what, answer.StatusCode ?? 0, answer.Detail);
+                break;
+            case LeaseAnswerKind.TimedOut:
+                LogLeaseTimedOut(what, answer.Detail);
+                break;
+            default:
+                LogLeaseRequestFailed(what, answer);
+                break;
+        }
+
+        switch (_unusable.Add(answer))
+        {
+            case RunStep.Started when leading:
+                LogLeaderKeepsLeading(Identity, what, answer, _options.RetryPeriod.TotalMilliseconds);
+                break;
+            case RunStep.Started:
+                LogStandbyCannotLook(Identity, what, answer);
+                break;
+            case RunStep.Changed:
+                LogUnusableAnswerChanged(Identity, what, answer, _unusable.PreviousFailure!, _unusable.Looks);
+                break;
         }
     }
 
-    private void Observe(LeaseRecord record)
+    private Look Wrote(V1Lease lease)
     {
+        Observe(lease);
+        var mine = lease.Spec?.HolderIdentity == Identity;
+        _written = mine ? lease : null;
+        return mine ? Look.Held : Look.Contended;
+    }
+
+    private void Observe(V1Lease lease)
+    {
+        var record = new LeaseRecord(lease.Spec?.HolderIdentity, lease.Spec?.RenewTime, lease.Metadata?.ResourceVersion);
+
         // After looks that went unanswered, an unchanged Lease proves nothing about the holder: it may have renewed
         // through the outage as little as we could read. Its duration starts again from now, so an outage of the API
         // server does not hand the Lease to whichever replica reads it first afterwards.
         if (record != _observed || _blind)
         {
             _observed = record;
-            _observedAt = time.GetTimestamp();
+            _observedAt = _time.GetTimestamp();
             _blind = false;
         }
 
@@ -344,26 +426,42 @@ internal sealed partial class LeaseElector(IKubernetes client, LeaderElectionOpt
     }
 
     private TimeSpan HolderDuration(V1LeaseSpec spec) =>
-        spec.LeaseDurationSeconds is { } seconds and > 0 ? TimeSpan.FromSeconds(seconds) : options.LeaseDuration;
+        spec.LeaseDurationSeconds is { } seconds and > 0 ? TimeSpan.FromSeconds(seconds) : _options.LeaseDuration;
 
     private V1LeaseSpec Holding(DateTime acquired, DateTime renewed, int transitions) => new()
     {
-        HolderIdentity = options.Identity,
-        LeaseDurationSeconds = (int)Math.Ceiling(options.LeaseDuration.TotalSeconds),
+        HolderIdentity = Identity,
+        LeaseDurationSeconds = (int)Math.Ceiling(_options.LeaseDuration.TotalSeconds),
         AcquireTime = acquired,
         RenewTime = renewed,
         LeaseTransitions = transitions,
     };
 
-    /// <summary>Gives the Lease up so a standby need not wait for it to expire. Best effort: on failure it expires.</summary>
+    /// <summary>
+    /// Gives the Lease up so a standby need not wait for it to expire. Best effort and bounded by the renew deadline
+    /// (the caller's token is usually cancelled already): on failure the Lease expires on its own.
+    /// </summary>
     private async Task ReleaseAsync()
     {
-        using var timeout = new CancellationTokenSource(options.RenewDeadline);
-        try
+        using var deadline = new CancellationTokenSource(_options.RenewDeadline, _time);
+
+        // Two rounds: a renewal that timed out after the server applied it makes the first write conflict.
+        for (var round = 0; round < 2; round++)
         {
-            var lease = await client.CoordinationV1.ReadNamespacedLeaseAsync(options.Name, options.Namespace, cancellationToken: timeout.Token)
-                .ConfigureAwait(false);
-            if (lease.Spec?.HolderIdentity != options.Identity)
+            var read = await ReleaseRequestAsync(_leases.ReadAsync, deadline.Token).ConfigureAwait(false);
+            if (read.Kind == LeaseAnswerKind.NotFound)
+            {
+                return;
+            }
+
+            if (read.Kind != LeaseAnswerKind.Lease)
+            {
+                LogReleaseFailed(read);
+                return;
+            }
+
+            var lease = read.Lease!;
+            if (lease.Spec?.HolderIdentity != Identity)
             {
                 return;
             }
@@ -371,76 +469,70 @@ internal sealed partial class LeaseElector(IKubernetes client, LeaderElectionOpt
             // An empty holder (not a missing one) is what standbys read as "released".
             lease.Spec.HolderIdentity = string.Empty;
             lease.Spec.LeaseDurationSeconds = 1;
-            lease.Spec.RenewTime = time.GetUtcNow().UtcDateTime;
-            await client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, options.Name, options.Namespace, cancellationToken: timeout.Token)
-                .ConfigureAwait(false);
-            _leader = null;
-            _written = null;
-            LogReleased(options.Identity, options.Namespace, options.Name);
+            lease.Spec.RenewTime = _time.GetUtcNow().UtcDateTime;
+            var written = await ReleaseRequestAsync(token => _leases.ReplaceAsync(lease, token), deadline.Token).ConfigureAwait(false);
+            if (written.Kind == LeaseAnswerKind.Lease)
+            {
+                _written = null;
+                Observe(written.Lease!);
+                LogReleased(Identity, _options.Namespace, _options.Name);
+                return;
+            }
+
+            if (written.Kind != LeaseAnswerKind.Conflict)
+            {
+                LogReleaseFailed(written);
+                return;
+            }
         }
-        catch (Exception failure) when (failure is HttpOperationException or HttpRequestException or OperationCanceledException)
+
+        LogReleaseFailed(LeaseAnswer.Conflict);
+    }
+
+    private async Task<LeaseAnswer> ReleaseRequestAsync(Func<CancellationToken, Task<LeaseAnswer>> call, CancellationToken deadline)
+    {
+        try
         {
-            LogReleaseFailed(failure.Message);
+            return await call(deadline).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return LeaseAnswer.TimedOut($"no answer within {_options.RenewDeadline.TotalMilliseconds} ms");
         }
     }
 
+    /// <summary>What a look needs to know: who asks, the look's deadline, and the caller's stop.</summary>
+    private readonly record struct Request(bool Leading, CancellationToken Look, CancellationToken Stop);
+
     private sealed record LeaseRecord(string? Holder, DateTime? RenewTime, string? ResourceVersion);
 
-    private enum LeaseAttempt
+    private enum Look
     {
         /// <summary>This replica holds the Lease now.</summary>
         Held,
 
-        /// <summary>Another replica holds it, and it has not expired.</summary>
+        /// <summary>A read showed another replica holding it (for a standby: and not expired).</summary>
         HeldByAnother,
 
         /// <summary>A write lost a race; who holds the Lease is read at the next look.</summary>
         Contended,
 
-        /// <summary>No answer, or the API server is failing (timeout, connection refused, 5xx, 429).</summary>
-        Unanswered,
-
-        /// <summary>The API server answered no (e.g. 403).</summary>
-        Refused,
+        /// <summary>No usable answer; nothing is known about the holder.</summary>
+        Unusable,
     }
 
-    [LoggerMessage(EventId = 5301, Level = LogLevel.Information, Message = "{Identity} is now the leader (Lease {Namespace}/{Name}): this replica owns the addresses")]
-    private partial void LogStartedLeading(string identity, string @namespace, string name);
+    private enum TermEnd
+    {
+        /// <summary>Leadership was cancelled (lost, or stopping) and lead stood down.</summary>
+        StoodDown,
 
-    [LoggerMessage(EventId = 5302, Level = LogLevel.Information, Message = "{Identity} stopped leading")]
-    private partial void LogStoppedLeading(string identity);
+        /// <summary>A read showed another holder.</summary>
+        Lost,
 
-    [LoggerMessage(EventId = 5303, Level = LogLevel.Warning, Message = "{Identity} lost the Lease (held by {Holder}) and stands down")]
-    private partial void LogLostLease(string identity, string holder);
+        /// <summary>Lead returned by itself while still leader.</summary>
+        Returned,
 
-    [LoggerMessage(EventId = 5312, Level = LogLevel.Warning,
-        Message = "{Identity} cannot reach the API server to renew the Lease; keeping the addresses and forwarding until it answers again")]
-    private partial void LogKeepingThroughOutage(string identity);
-
-    [LoggerMessage(EventId = 5313, Level = LogLevel.Information, Message = "{Identity} renewed the Lease again after an outage")]
-    private partial void LogApiAnswersAgain(string identity);
-
-    [LoggerMessage(EventId = 5304, Level = LogLevel.Information, Message = "The leader is now {Leader}")]
-    private partial void LogNewLeader(string leader);
-
-    [LoggerMessage(EventId = 5305, Level = LogLevel.Information, Message = "{Identity} takes the Lease over from {Previous}")]
-    private partial void LogTakingOver(string identity, string previous);
-
-    [LoggerMessage(EventId = 5306, Level = LogLevel.Information, Message = "{Identity} released the Lease {Namespace}/{Name}")]
-    private partial void LogReleased(string identity, string @namespace, string name);
-
-    [LoggerMessage(EventId = 5307, Level = LogLevel.Warning, Message = "Could not release the Lease; it expires on its own: {Reason}")]
-    private partial void LogReleaseFailed(string reason);
-
-    [LoggerMessage(EventId = 5308, Level = LogLevel.Debug, Message = "Lease request failed: {Reason}")]
-    private partial void LogLeaseRequestFailed(string reason);
-
-    [LoggerMessage(EventId = 5310, Level = LogLevel.Debug, Message = "Lease request got no answer within {TimeoutMs} ms")]
-    private partial void LogLeaseTimedOut(double timeoutMs);
-
-    [LoggerMessage(EventId = 5311, Level = LogLevel.Debug, Message = "Lease request refused: {Status} {Reason}")]
-    private partial void LogLeaseRequestRefused(int status, string? reason);
-
-    [LoggerMessage(EventId = 5309, Level = LogLevel.Error, Message = "Leading failed; releasing the Lease so that another replica can lead")]
-    private partial void LogLeadFailed(Exception failure);
+        /// <summary>Lead threw.</summary>
+        Failed,
+    }
 }
