@@ -9,6 +9,7 @@ namespace LoadBalancer.Infrastructure.Forwarding.Listeners;
 internal sealed class ListenerContext
 {
     private volatile ListenerRoute _route;
+    private TaskCompletionSource? _allClosed;
 
     public ListenerContext(PortBinding binding, string name, ListenerRoute route, ForwarderOptions options, ILogger logger)
     {
@@ -102,6 +103,33 @@ internal sealed class ListenerContext
         }
 
         Counters.ConnectionFailed();
+    }
+
+    /// <summary>
+    /// A connection of this listener ended. Engines call this rather than <c>Counters.ConnectionClosed</c>, so that a
+    /// drain learns when the last one goes instead of polling.
+    /// </summary>
+    public void ConnectionClosed()
+    {
+        if (Counters.ConnectionClosed() == 0)
+        {
+            Volatile.Read(ref _allClosed)?.TrySetResult();
+        }
+    }
+
+    /// <summary>Completes when no connection is open. For a drain: once the listener accepts no more, it stays so.</summary>
+    public Task AllClosedAsync()
+    {
+        var allClosed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // A full fence before Active is read: a close that brings it to zero after this line sees the new source.
+        Interlocked.Exchange(ref _allClosed, allClosed);
+        if (Counters.Active == 0)
+        {
+            allClosed.TrySetResult();
+        }
+
+        return allClosed.Task;
     }
 
     private static BackendState[] Untried(BackendState[] candidates, ReadOnlySpan<BackendState> tried)

@@ -295,7 +295,7 @@ internal sealed unsafe partial class EventLoop
 
         ReleasePipe(connection.Upstream);
         ReleasePipe(connection.Downstream);
-        connection.Context.Counters.ConnectionClosed();
+        connection.Context.ConnectionClosed();
         if (wasOpen)
         {
             connection.Backend?.Counters.ConnectionClosed();

@@ -16,11 +16,16 @@ internal static class TestForwarders
 
     private static readonly TimeSpan ApplyLimit = TimeSpan.FromSeconds(5);
 
-    public static TcpForwarder Create(ForwardingEngine engine, ITestOutputHelper output, Func<ForwarderOptions, ForwarderOptions>? configure = null)
+    /// <param name="time">The forwarder's clock: a FakeTimeProvider lets a test move its timeouts and deadlines.</param>
+    public static TcpForwarder Create(
+        ForwardingEngine engine,
+        ITestOutputHelper output,
+        Func<ForwarderOptions, ForwarderOptions>? configure = null,
+        TimeProvider? time = null)
     {
         var options = new ForwarderOptions { Engine = engine };
         options = configure?.Invoke(options) ?? options;
-        var forwarder = new TcpForwarder(options, TimeProvider.System, new TestOutputLoggerFactory(output));
+        var forwarder = new TcpForwarder(options, time ?? TimeProvider.System, new TestOutputLoggerFactory(output));
 
         // The forwarder falls back to copying where splice is unavailable; a splice test must not pass on the copy engine.
         if (forwarder.Engine != engine)
