@@ -111,6 +111,13 @@ internal sealed class CopyEngine(ForwarderOptions options, TimeProvider time, IL
                 }
 
                 var route = _context.Route;
+                if (ListenerContext.HasNoBackends(route))
+                {
+                    // Refused as cheaply as the managed engine can: a reset, no connection task, no connect.
+                    CopyConnection.CloseQuietly(client, reset: true);
+                    _context.RefusedWithoutBackends();
+                    continue;
+                }
 
                 if (!_context.TryAdmit(route))
                 {
@@ -149,6 +156,8 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
     ForwarderClock clock, ILogger logger)
     : IDisposable
 {
+    private static readonly LingerOption ResetOnClose = new(true, 0);
+
     private readonly CancellationTokenSource _aborting = new();
     private Socket? _backend;
     private BackendState? _backendState;
@@ -229,13 +238,13 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
     }
 
     /// <summary>A reset is passed on with SO_LINGER 0; otherwise both ways get a FIN before the socket goes.</summary>
-    private static void CloseQuietly(Socket socket, bool reset)
+    public static void CloseQuietly(Socket socket, bool reset)
     {
         try
         {
             if (reset)
             {
-                socket.LingerState = new LingerOption(true, 0);
+                socket.LingerState = ResetOnClose;
             }
             else
             {
@@ -298,7 +307,7 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
             }
         }
 
-        context.NoBackendConnected(route, tried?.Count ?? 0);
+        context.NoBackendConnected(tried?.Count ?? 0);
         return false;
     }
 

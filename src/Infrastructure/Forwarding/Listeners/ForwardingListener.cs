@@ -77,7 +77,7 @@ internal sealed class ForwardingListener
 
         var name = $"{spec.Binding} ({spec.Service})";
         var context = new ListenerContext(spec.Binding, name, new ListenerRoute(BackendSnapshot.Empty, policy, spec.MaxConnections ?? options.MaxConnectionsPerListener),
-            options, logger);
+            options, time, logger);
         listener = new ForwardingListener(socket, context, engine, spec.HealthCheck, options, time, logger);
         listener.Update(spec, policy);
         ForwardingLog.ListenerStarted(logger, name, engineKind, policy.Name, spec.Backends.Count);
@@ -164,6 +164,13 @@ internal sealed class ForwardingListener
             await checker.DisposeAsync().ConfigureAwait(false);
         }
 
+        BackendState[] backends;
+        lock (_gate)
+        {
+            backends = [.. _backends.Values];
+        }
+
+        Context.FlushLogs(backends);
         ForwardingLog.ListenerStopped(_logger, Context.Name, left);
     }
 
@@ -189,7 +196,10 @@ internal sealed class ForwardingListener
                 }
                 else
                 {
-                    var created = new BackendState(endpoint, new BackendHealth(spec.HealthCheck, _options, _time));
+                    var created = new BackendState(endpoint, new BackendHealth(spec.HealthCheck, _options, _time))
+                    {
+                        ConnectFailureLog = Context.NewConnectFailureLog(key),
+                    };
                     created.Health.AvailabilityChanged += OnAvailabilityChanged;
                     next[key] = created;
                 }

@@ -58,7 +58,7 @@ internal sealed unsafe partial class EventLoop
             RecordConnectFailure(connection, backend, new System.Net.Sockets.SocketException(error).Message);
         }
 
-        connection.Context.NoBackendConnected(connection.Route, connection.Attempts);
+        connection.Context.NoBackendConnected(connection.Attempts);
         connection.Backend = null;
         Close(connection, reset: true);
     }
