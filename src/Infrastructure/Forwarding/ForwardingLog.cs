@@ -18,13 +18,14 @@ internal static partial class ForwardingLog
     [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Stopped {Listener}; {Closed} connections were still open at the deadline and were closed")]
     public static partial void ListenerStopped(ILogger logger, string listener, long closed);
 
-    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Connect from {Listener} to backend {Backend} failed: {Reason}")]
+    // 2005-2007 repeat per connection, so each is the first line of a window (LogRateLimiter); 2013 and 2014 count the rest.
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Connect from {Listener} to backend {Backend} failed: {Reason} (further failures of this backend are counted for 60 s)")]
     public static partial void ConnectFailed(ILogger logger, string listener, IPEndPoint backend, string reason);
 
-    [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "No backend of {Listener} accepted the connection after {Attempts} attempts; closing the client")]
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "No backend of {Listener} accepted the connection after {Attempts} attempts; resetting the client (further such clients are counted for 60 s)")]
     public static partial void NoBackendAccepted(ILogger logger, string listener, int attempts);
 
-    [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "Listener {Listener} has no backend; closing the client")]
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "Listener {Listener} has no backends; refusing connections with a reset (further refusals are counted for 60 s)")]
     public static partial void NoBackends(ILogger logger, string listener);
 
     [LoggerMessage(EventId = 2008, Level = LogLevel.Error, Message = "Accept on {Listener} failed with errno {Errno}; pausing accepts for 100 ms")]
@@ -41,4 +42,13 @@ internal static partial class ForwardingLog
 
     [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "splice engine unavailable ({Reason}); using the copy engine")]
     public static partial void SpliceUnavailable(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "refused {Count} connections to {Listener} in the last {Seconds} s: {Reason}")]
+    public static partial void ConnectionsRefused(ILogger logger, long count, string listener, long seconds, string reason);
+
+    [LoggerMessage(EventId = 2014, Level = LogLevel.Warning, Message = "{Count} more connects from {Listener} to backend {Backend} failed in the last {Seconds} s")]
+    public static partial void ConnectsFailed(ILogger logger, long count, string listener, IPEndPoint backend, long seconds);
+
+    /// <summary>Whole seconds for the summaries: a window of 60 s reads "60", not "60.0012".</summary>
+    public static long Seconds(TimeSpan span) => (long)Math.Round(span.TotalSeconds, MidpointRounding.AwayFromZero);
 }

@@ -24,6 +24,7 @@ internal sealed class TcpForwarder : IForwarder, IAsyncDisposable, IDisposable
     public TcpForwarder(ForwarderOptions options, TimeProvider time, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         _options = options;
         _time = time;
@@ -118,14 +119,14 @@ internal sealed class TcpForwarder : IForwarder, IAsyncDisposable, IDisposable
             if (SpliceSupport.UnavailableReason is not { } reason)
             {
                 Engine = ForwardingEngine.Splice;
-                return new SpliceEngine(options, logger);
+                return new SpliceEngine(options, _time, logger);
             }
 
             ForwardingLog.SpliceUnavailable(logger, reason);
         }
 
         Engine = ForwardingEngine.Copy;
-        return new CopyEngine(options, logger);
+        return new CopyEngine(options, _time, logger);
     }
 
     /// <summary>For containers disposed synchronously; prefer <see cref="DisposeAsync"/>.</summary>

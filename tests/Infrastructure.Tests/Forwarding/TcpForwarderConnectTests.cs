@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Text;
 using LoadBalancer.Infrastructure.Forwarding;
 using LoadBalancer.Infrastructure.Tests.Forwarding.Support;
@@ -82,5 +83,44 @@ public sealed class TcpForwarderConnectTests(ITestOutputHelper output)
             binding,
             statistics => statistics.Of(blackhole.Endpoint).ConnectionsFailed >= 1,
             "the blackholed backend shows a failed (timed-out) connect");
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task ConnectTimeout_RunsOnTheForwardersClock_TheClientIsResetWhenItPassesAndNotBefore(ForwardingEngine engine)
+    {
+        // Ten seconds of the forwarder's clock, which the test moves; the client is reset in real milliseconds once the
+        // clock passes it. One event loop, so an echo through a second listener shows the loop has seen the new time.
+        var connectTimeout = TimeSpan.FromSeconds(10);
+        var time = new ObservableTimeProvider();
+        using var blackhole = await BlackholeBackend.StartAsync();
+        await using var echo = LoopbackServer.StartEcho();
+        await using var forwarder = TestForwarders.Create(
+            engine, output, options => options with { ConnectTimeout = connectTimeout, MaxConnectAttempts = 1, EventLoops = 1 }, time);
+        var silent = await forwarder.ListenAsync(blackhole.Endpoint);
+        using var barrier = await TestSockets.ConnectAsync(await forwarder.ListenAsync(echo.Endpoint));
+        await barrier.EchoAsync("barrier"u8.ToArray());
+
+        using var client = await TestSockets.ConnectAsync(silent);
+        await forwarder.WaitForStatisticsAsync(silent, statistics => statistics.Listener.ConnectionsActive == 1, "the client accepted (its connect to the backend hangs)");
+        if (engine == ForwardingEngine.Copy)
+        {
+            // The copy engine's timeout is a timer of the clock: moving the clock before it exists would not fire it.
+            await time.WaitForTimerAsync(connectTimeout, "the connect's timeout");
+        }
+
+        time.Advance(connectTimeout - TimeSpan.FromMilliseconds(1));
+        await barrier.EchoAsync("barrier"u8.ToArray());
+        Assert.False(client.Poll(0, SelectMode.SelectRead), "the client was closed before the connect timeout passed");
+        Assert.Equal(0, forwarder.Statistics(silent).Listener.ConnectionsFailed);
+
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        var closed = await client.WaitForCloseAsync(TimeSpan.FromSeconds(5), "the client once its backend's connect timed out");
+        output.WriteLine($"{engine}: the client saw {closed}");
+        Assert.True(closed.Kind == CloseKind.Reset, $"the client should be reset when no backend answers; it saw {closed}");
+        await forwarder.WaitForStatisticsAsync(
+            silent,
+            statistics => statistics.Listener.ConnectionsFailed == 1 && statistics.Of(blackhole.Endpoint).ConnectionsFailed == 1,
+            "the timed-out connect and the client counted as failed");
     }
 }

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Text;
 using LoadBalancer.Infrastructure.Forwarding;
 using LoadBalancer.Infrastructure.Tests.Forwarding.Support;
+using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
 namespace LoadBalancer.Infrastructure.Tests.Forwarding;
@@ -60,48 +61,60 @@ public sealed class TcpForwarderLimitsTests(ITestOutputHelper output)
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
     public async Task IdleTimeout_IdleConnectionIsClosedAndABusyOneIsNot(ForwardingEngine engine)
     {
-        // A whole second, so that a test machine busy with other suites cannot stall the busy connection's 100 ms ticks
-        // past it.
-        var idleTimeout = TimeSpan.FromSeconds(1);
+        // The timeout runs on the forwarder's clock, which the test moves: the busy connection echoes every 20 s of it,
+        // the idle one never, across five minutes of a one-minute timeout. One event loop, so that an echo on the busy
+        // connection shows the loop has seen the new time and run its timers before the idle one is looked at.
+        var idleTimeout = TimeSpan.FromMinutes(1);
+        var step = TimeSpan.FromSeconds(20);
+        var time = new FakeTimeProvider();
         await using var echo = LoopbackServer.StartEcho();
-        await using var forwarder = TestForwarders.Create(engine, output, options => options with { IdleTimeout = idleTimeout });
+        await using var forwarder = TestForwarders.Create(engine, output, options => options with { IdleTimeout = idleTimeout, EventLoops = 1 }, time);
         var binding = await forwarder.ListenAsync(echo.Endpoint);
         using var idle = await TestSockets.ConnectAsync(binding);
         using var busy = await TestSockets.ConnectAsync(binding);
         await busy.EchoAsync("busy"u8.ToArray());
         await idle.EchoAsync("idle"u8.ToArray());
 
-        // Busy: a message every 100 ms for 3 s, three idle timeouts' worth.
-        var busyWork = Task.Run(async () =>
+        for (var elapsed = step; elapsed < idleTimeout; elapsed += step)
         {
-            for (var i = 0; i < 30; i++)
-            {
-                await Task.Delay(100);
-                await busy.EchoAsync(Encoding.ASCII.GetBytes($"tick {i}"));
-            }
-        });
-        var closed = await idle.WaitForCloseAsync(TimeSpan.FromSeconds(3), "the idle connection to be closed");
-        output.WriteLine($"{engine}: the idle connection saw {closed}");
-        await Bounded.WithinAsync(busyWork, TimeSpan.FromSeconds(8), "the busy connection's 30 echoes");
+            time.Advance(step);
+            await busy.EchoAsync(Encoding.ASCII.GetBytes($"tick at {elapsed}"));
+            Assert.False(HasEnded(idle), $"{engine}: the idle connection was closed after {elapsed} of a {idleTimeout} idle timeout");
+        }
 
-        Assert.True(closed.After >= idleTimeout - TimeSpan.FromMilliseconds(100), $"the idle connection was closed before its timeout: {closed}");
+        time.Advance(step);
+        var closed = await idle.WaitForCloseAsync(TimeSpan.FromSeconds(5), "the idle connection to be closed once its timeout has passed");
+        output.WriteLine($"{engine}: the idle connection saw {closed}");
         Assert.True(closed.Kind is CloseKind.Eof or CloseKind.Reset, $"the idle connection should be closed; it saw {closed}");
-        await busy.EchoAsync("still here"u8.ToArray());
+
+        for (var elapsed = idleTimeout + step; elapsed <= TimeSpan.FromMinutes(5); elapsed += step)
+        {
+            time.Advance(step);
+            await busy.EchoAsync(Encoding.ASCII.GetBytes($"tick at {elapsed}"));
+        }
+
+        await forwarder.WaitForStatisticsAsync(binding, statistics => statistics.Listener.ConnectionsActive == 1, "only the busy connection open");
     }
 
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
     public async Task IdleTimeout_ClosesWithFinNotReset(ForwardingEngine engine)
     {
+        var idleTimeout = TimeSpan.FromMinutes(1);
+        var time = new FakeTimeProvider();
         await using var echo = LoopbackServer.StartEcho();
-        await using var forwarder = TestForwarders.Create(engine, output, options => options with { IdleTimeout = TimeSpan.FromMilliseconds(300) });
+        await using var forwarder = TestForwarders.Create(engine, output, options => options with { IdleTimeout = idleTimeout }, time);
         var binding = await forwarder.ListenAsync(echo.Endpoint);
         using var idle = await TestSockets.ConnectAsync(binding);
         await idle.EchoAsync("idle"u8.ToArray());
 
-        var closed = await idle.WaitForCloseAsync(TimeSpan.FromSeconds(3), "the idle connection to be closed");
+        time.Advance(idleTimeout);
+        var closed = await idle.WaitForCloseAsync(TimeSpan.FromSeconds(5), "the idle connection to be closed");
 
         // Nothing went wrong on an idle connection: both engines mean to close it gracefully (reset: false).
         Assert.True(closed.Kind == CloseKind.Eof, $"an idle connection should be closed with FIN; the client saw {closed}");
     }
+
+    /// <summary>Readable with nothing to read: the peer closed or reset it. The caller has read everything sent before.</summary>
+    private static bool HasEnded(Socket socket) => socket.Poll(0, SelectMode.SelectRead);
 }

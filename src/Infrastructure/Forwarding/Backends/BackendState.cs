@@ -34,5 +34,8 @@ internal sealed class BackendState
 
     public BackendHealth Health { get; }
 
+    /// <summary>Rate-limits the warning for failed connects to this backend; null (policy and health tests) logs each one.</summary>
+    public LogRateLimiter? ConnectFailureLog { get; init; }
+
     public override string ToString() => Endpoint.ToString();
 }

@@ -37,11 +37,12 @@ public sealed class TrafficCounters
         return false;
     }
 
-    internal void ConnectionClosed() => Interlocked.Decrement(ref _active);
+    /// <returns>The connections still open.</returns>
+    internal long ConnectionClosed() => Interlocked.Decrement(ref _active);
 
     /// <summary>
-    /// For a listener, a client connection that could not be forwarded (no backend answered); for a backend, a
-    /// connect attempt to it that failed (refused or timed out).
+    /// For a listener, a client connection that could not be forwarded (it had no backend, or none answered); for a
+    /// backend, a connect attempt to it that failed (refused or timed out).
     /// </summary>
     internal void ConnectionFailed() => Interlocked.Increment(ref _failed);
 

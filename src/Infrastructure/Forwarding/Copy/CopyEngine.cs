@@ -12,11 +12,13 @@ namespace LoadBalancer.Infrastructure.Forwarding.Copy;
 /// The managed engine: .NET sockets and pooled buffers, for kernels or sockets where splice is not available. A
 /// direction waits for data with a zero-byte receive, so an idle connection holds no buffer.
 /// </summary>
-internal sealed class CopyEngine(ForwarderOptions options, ILogger logger) : IForwardingEngine
+internal sealed class CopyEngine(ForwarderOptions options, TimeProvider time, ILogger logger) : IForwardingEngine
 {
+    private readonly ForwarderClock _clock = new(time);
+
     public IListenerRuntime Start(Socket listeningSocket, ListenerContext context)
     {
-        var runtime = new Runtime(listeningSocket, context, options, logger);
+        var runtime = new Runtime(listeningSocket, context, options, time, _clock, logger);
         runtime.Start();
         return runtime;
     }
@@ -25,23 +27,30 @@ internal sealed class CopyEngine(ForwarderOptions options, ILogger logger) : IFo
 
     private sealed class Runtime : IListenerRuntime, IDisposable
     {
+        /// <summary>After an accept error (out of fds, say): a pause instead of a spin, as the splice engine does.</summary>
+        private static readonly TimeSpan AcceptPause = TimeSpan.FromMilliseconds(100);
+
         private readonly Socket _listeningSocket;
         private readonly ListenerContext _context;
         private readonly ForwarderOptions _options;
+        private readonly TimeProvider _time;
+        private readonly ForwarderClock _clock;
         private readonly ILogger _logger;
         private readonly CancellationTokenSource _stopAccepting = new();
         private readonly ConcurrentDictionary<CopyConnection, Task> _connections = new();
-        private readonly Timer _housekeeping;
+        private readonly ITimer _housekeeping;
         private Task _acceptLoop = Task.CompletedTask;
 
-        public Runtime(Socket listeningSocket, ListenerContext context, ForwarderOptions options, ILogger logger)
+        public Runtime(Socket listeningSocket, ListenerContext context, ForwarderOptions options, TimeProvider time, ForwarderClock clock, ILogger logger)
         {
             _listeningSocket = listeningSocket;
             _context = context;
             _options = options;
+            _time = time;
+            _clock = clock;
             _logger = logger;
             var period = TimeSpan.FromMilliseconds(Math.Clamp(options.IdleTimeout.TotalMilliseconds / 4, 10, 1000));
-            _housekeeping = new Timer(_ => CloseIdle(), null, period, period);
+            _housekeeping = time.CreateTimer(static runtime => ((Runtime)runtime!).CloseIdle(), this, period, period);
         }
 
         public void Start() => _acceptLoop = Task.Run(AcceptLoopAsync);
@@ -89,18 +98,34 @@ internal sealed class CopyEngine(ForwarderOptions options, ILogger logger) : IFo
                 catch (SocketException exception)
                 {
                     ForwardingLog.AcceptFailed(_logger, _context.Name, (int)exception.SocketErrorCode);
-                    await Task.Delay(100).ConfigureAwait(false);
+                    try
+                    {
+                        await Task.Delay(AcceptPause, _time, _stopAccepting.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+
                     continue;
                 }
 
                 var route = _context.Route;
+                if (ListenerContext.HasNoBackends(route))
+                {
+                    // Refused as cheaply as the managed engine can: a reset, no connection task, no connect.
+                    CopyConnection.CloseQuietly(client, reset: true);
+                    _context.RefusedWithoutBackends();
+                    continue;
+                }
+
                 if (!_context.TryAdmit(route))
                 {
                     client.Dispose();
                     continue;
                 }
 
-                var connection = new CopyConnection(client, _context, route, _options, _logger);
+                var connection = new CopyConnection(client, _context, route, _options, _time, _clock, _logger);
                 var task = connection.RunAsync();
                 _connections[connection] = task;
                 _ = task.ContinueWith(
@@ -114,7 +139,7 @@ internal sealed class CopyEngine(ForwarderOptions options, ILogger logger) : IFo
 
         private void CloseIdle()
         {
-            var limit = Environment.TickCount64 - (long)_options.IdleTimeout.TotalMilliseconds;
+            var limit = _clock.NowMilliseconds - (long)_options.IdleTimeout.TotalMilliseconds;
             foreach (var connection in _connections.Keys)
             {
                 if (connection.LastActivity <= limit)
@@ -127,14 +152,17 @@ internal sealed class CopyEngine(ForwarderOptions options, ILogger logger) : IFo
 }
 
 /// <summary>One client connection and its backend connection, copied both ways.</summary>
-internal sealed class CopyConnection(Socket client, ListenerContext context, ListenerRoute route, ForwarderOptions options, ILogger logger)
+internal sealed class CopyConnection(Socket client, ListenerContext context, ListenerRoute route, ForwarderOptions options, TimeProvider time,
+    ForwarderClock clock, ILogger logger)
     : IDisposable
 {
+    private static readonly LingerOption ResetOnClose = new(true, 0);
+
     private readonly CancellationTokenSource _aborting = new();
     private Socket? _backend;
     private BackendState? _backendState;
     private int _aborted;
-    private long _lastActivity = Environment.TickCount64;
+    private long _lastActivity = clock.NowMilliseconds;
 
     public long LastActivity => Volatile.Read(ref _lastActivity);
 
@@ -175,7 +203,7 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
             client.Dispose();
             _backend?.Dispose();
             Dispose();
-            context.Counters.ConnectionClosed();
+            context.ConnectionClosed();
             if (connected)
             {
                 _backendState!.Counters.ConnectionClosed();
@@ -210,13 +238,13 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
     }
 
     /// <summary>A reset is passed on with SO_LINGER 0; otherwise both ways get a FIN before the socket goes.</summary>
-    private static void CloseQuietly(Socket socket, bool reset)
+    public static void CloseQuietly(Socket socket, bool reset)
     {
         try
         {
             if (reset)
             {
-                socket.LingerState = new LingerOption(true, 0);
+                socket.LingerState = ResetOnClose;
             }
             else
             {
@@ -246,11 +274,14 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
             }
 
             var socket = new Socket(backend.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_aborting.Token);
-            timeout.CancelAfter(options.ConnectTimeout);
+
+            // The timeout is a timer of the injected clock. That is one token source more per attempt than CancelAfter on
+            // the linked one, on the connect path of the fallback engine, not on its copies.
+            using var timeout = new CancellationTokenSource(options.ConnectTimeout, time);
+            using var connecting = CancellationTokenSource.CreateLinkedTokenSource(_aborting.Token, timeout.Token);
             try
             {
-                await socket.ConnectAsync(backend.EndPoint, timeout.Token).ConfigureAwait(false);
+                await socket.ConnectAsync(backend.EndPoint, connecting.Token).ConfigureAwait(false);
                 ListenerContext.ConnectSucceeded(backend);
                 _backend = socket;
                 _backendState = backend;
@@ -276,7 +307,7 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
             }
         }
 
-        context.NoBackendConnected(route, tried?.Count ?? 0);
+        context.NoBackendConnected(tried?.Count ?? 0);
         return false;
     }
 
@@ -303,7 +334,7 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
                 }
 
                 await target.SendAsync(buffer.AsMemory(0, read), SocketFlags.None).ConfigureAwait(false);
-                Volatile.Write(ref _lastActivity, Environment.TickCount64);
+                Volatile.Write(ref _lastActivity, clock.NowMilliseconds);
                 if (fromClient)
                 {
                     context.Counters.AddFromClient(read);

@@ -16,6 +16,9 @@ namespace LoadBalancer.Infrastructure.Forwarding.Listeners;
 /// </summary>
 internal sealed class ForwardingListener
 {
+    // Task.Delay takes at most about 49 days; a longer drain is as good as endless.
+    private static readonly TimeSpan MaxDrain = TimeSpan.FromDays(30);
+
     private readonly Socket _socket;
     private readonly IListenerRuntime _runtime;
     private readonly ForwarderOptions _options;
@@ -74,7 +77,7 @@ internal sealed class ForwardingListener
 
         var name = $"{spec.Binding} ({spec.Service})";
         var context = new ListenerContext(spec.Binding, name, new ListenerRoute(BackendSnapshot.Empty, policy, spec.MaxConnections ?? options.MaxConnectionsPerListener),
-            options, logger);
+            options, time, logger);
         listener = new ForwardingListener(socket, context, engine, spec.HealthCheck, options, time, logger);
         listener.Update(spec, policy);
         ForwardingLog.ListenerStarted(logger, name, engineKind, policy.Name, spec.Backends.Count);
@@ -143,17 +146,15 @@ internal sealed class ForwardingListener
     public async ValueTask DrainAsync(TimeSpan drainTimeout, CancellationToken cancellationToken)
     {
         ForwardingLog.ListenerDraining(_logger, Context.Name, Context.Counters.Active, drainTimeout);
-        var deadline = _time.GetTimestamp() + (long)(drainTimeout.TotalSeconds * _time.TimestampFrequency);
-        try
+        if (drainTimeout > TimeSpan.Zero)
         {
-            while (Context.Counters.Active > 0 && _time.GetTimestamp() < deadline)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Asked to hurry: close what is left now.
+            // The last connection's close ends the wait at once; the deadline is a timer of the injected clock.
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var deadline = Task.Delay(drainTimeout < MaxDrain ? drainTimeout : MaxDrain, _time, waiting.Token);
+            await Task.WhenAny(Context.AllClosedAsync(), deadline).ConfigureAwait(false);
+
+            // Ends the deadline's timer when the connections went first; a cancelled delay is never awaited.
+            await waiting.CancelAsync().ConfigureAwait(false);
         }
 
         var left = Context.Counters.Active;
@@ -163,6 +164,13 @@ internal sealed class ForwardingListener
             await checker.DisposeAsync().ConfigureAwait(false);
         }
 
+        BackendState[] backends;
+        lock (_gate)
+        {
+            backends = [.. _backends.Values];
+        }
+
+        Context.FlushLogs(backends);
         ForwardingLog.ListenerStopped(_logger, Context.Name, left);
     }
 
@@ -188,7 +196,10 @@ internal sealed class ForwardingListener
                 }
                 else
                 {
-                    var created = new BackendState(endpoint, new BackendHealth(spec.HealthCheck, _options, _time));
+                    var created = new BackendState(endpoint, new BackendHealth(spec.HealthCheck, _options, _time))
+                    {
+                        ConnectFailureLog = Context.NewConnectFailureLog(key),
+                    };
                     created.Health.AvailabilityChanged += OnAvailabilityChanged;
                     next[key] = created;
                 }

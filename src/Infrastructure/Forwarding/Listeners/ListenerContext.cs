@@ -8,15 +8,25 @@ namespace LoadBalancer.Infrastructure.Forwarding.Listeners;
 /// <summary>What an engine needs from its listener: the current route, the counters and the connect rules.</summary>
 internal sealed class ListenerContext
 {
+    private readonly TimeProvider _time;
+    private readonly LogRateLimiter _noBackendsLog;
+    private readonly LogRateLimiter _noBackendAcceptedLog;
     private volatile ListenerRoute _route;
+    private TaskCompletionSource? _allClosed;
 
-    public ListenerContext(PortBinding binding, string name, ListenerRoute route, ForwarderOptions options, ILogger logger)
+    public ListenerContext(PortBinding binding, string name, ListenerRoute route, ForwarderOptions options, TimeProvider time, ILogger logger)
     {
+        ArgumentNullException.ThrowIfNull(time);
         Binding = binding;
         Name = name;
         _route = route;
         Options = options;
+        _time = time;
         Logger = logger;
+        _noBackendsLog = new LogRateLimiter(time, (count, since) =>
+            ForwardingLog.ConnectionsRefused(logger, count, name, ForwardingLog.Seconds(since), "no backends"));
+        _noBackendAcceptedLog = new LogRateLimiter(time, (count, since) =>
+            ForwardingLog.ConnectionsRefused(logger, count, name, ForwardingLog.Seconds(since), "no backend accepted the connection"));
     }
 
     public PortBinding Binding { get; }
@@ -55,6 +65,23 @@ internal sealed class ListenerContext
     }
 
     /// <summary>
+    /// Nothing to try: the listener has no endpoints. (Unhealthy or ejected backends are still tried when no other is
+    /// left, see <see cref="BackendSnapshot.Available"/>.) The engine resets the client at once and calls
+    /// <see cref="RefusedWithoutBackends"/>, with no connect and no connection state.
+    /// </summary>
+    public static bool HasNoBackends(ListenerRoute route) => route.Backends.Available.Length == 0;
+
+    /// <summary>A client reset at accept because there was no backend: counted as failed, logged once per window.</summary>
+    public void RefusedWithoutBackends()
+    {
+        Counters.ConnectionFailed();
+        if (_noBackendsLog.TryEnter())
+        {
+            ForwardingLog.NoBackends(Logger, Name);
+        }
+    }
+
+    /// <summary>
     /// The backend for the next connect attempt. A retry skips the backends already tried, prefers the available
     /// ones and then any other, so a client is refused only when every backend has failed it.
     /// </summary>
@@ -75,6 +102,10 @@ internal sealed class ListenerContext
         return untried.Length == 0 ? null : route.Policy.Pick(untried, client);
     }
 
+    /// <summary>Rate-limits the connect-failure warnings of one backend of this listener (kept with its <see cref="BackendState"/>).</summary>
+    public LogRateLimiter NewConnectFailureLog(IPEndPoint backend) =>
+        new(_time, (count, since) => ForwardingLog.ConnectsFailed(Logger, count, Name, backend, ForwardingLog.Seconds(since)));
+
     public static void ConnectSucceeded(BackendState backend)
     {
         backend.Health.ReportConnectSucceeded();
@@ -84,24 +115,62 @@ internal sealed class ListenerContext
     /// <summary>A refused or timed-out connect: logged, counted against the backend and fed to passive ejection.</summary>
     public void ConnectFailed(BackendState backend, string reason)
     {
-        ForwardingLog.ConnectFailed(Logger, Name, backend.EndPoint, reason);
+        if (backend.ConnectFailureLog?.TryEnter() ?? true)
+        {
+            ForwardingLog.ConnectFailed(Logger, Name, backend.EndPoint, reason);
+        }
+
         backend.Health.ReportConnectFailed();
         backend.Counters.ConnectionFailed();
     }
 
-    /// <summary>No backend took the client after <paramref name="attempts"/> tries: logged and counted; the engine resets the client.</summary>
-    public void NoBackendConnected(ListenerRoute route, int attempts)
+    /// <summary>No backend took the client after <paramref name="attempts"/> tries: counted, logged once per window; the engine resets the client.</summary>
+    public void NoBackendConnected(int attempts)
     {
-        if (route.Backends.All.Length == 0)
-        {
-            ForwardingLog.NoBackends(Logger, Name);
-        }
-        else
+        Counters.ConnectionFailed();
+        if (_noBackendAcceptedLog.TryEnter())
         {
             ForwardingLog.NoBackendAccepted(Logger, Name, attempts);
         }
+    }
 
-        Counters.ConnectionFailed();
+    /// <summary>
+    /// A connection of this listener ended. Engines call this rather than <c>Counters.ConnectionClosed</c>, so that a
+    /// drain learns when the last one goes instead of polling.
+    /// </summary>
+    public void ConnectionClosed()
+    {
+        if (Counters.ConnectionClosed() == 0)
+        {
+            Volatile.Read(ref _allClosed)?.TrySetResult();
+        }
+    }
+
+    /// <summary>Completes when no connection is open. For a drain: once the listener accepts no more, it stays so.</summary>
+    public Task AllClosedAsync()
+    {
+        var allClosed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // A full fence before Active is read: a close that brings it to zero after this line sees the new source.
+        Interlocked.Exchange(ref _allClosed, allClosed);
+        if (Counters.Active == 0)
+        {
+            allClosed.TrySetResult();
+        }
+
+        return allClosed.Task;
+    }
+
+    /// <summary>Reports what the rate-limited warnings counted (the listener is stopping), so no count is lost with it.</summary>
+    public void FlushLogs(IEnumerable<BackendState> backends)
+    {
+        ArgumentNullException.ThrowIfNull(backends);
+        _noBackendsLog.Flush();
+        _noBackendAcceptedLog.Flush();
+        foreach (var backend in backends)
+        {
+            backend.ConnectFailureLog?.Flush();
+        }
     }
 
     private static BackendState[] Untried(BackendState[] candidates, ReadOnlySpan<BackendState> tried)

@@ -127,6 +127,14 @@ internal sealed unsafe partial class EventLoop
                 }
             }
 
+            if (ListenerContext.HasNoBackends(route))
+            {
+                // Refused as cheaply as it can be once accepted: a reset, no connection state, no connect.
+                Native.CloseWithReset(fd);
+                listener.Context.RefusedWithoutBackends();
+                continue;
+            }
+
             if (!listener.Context.TryAdmit(route))
             {
                 _ = Libc.close(fd);

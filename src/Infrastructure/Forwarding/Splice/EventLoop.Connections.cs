@@ -58,7 +58,7 @@ internal sealed unsafe partial class EventLoop
             RecordConnectFailure(connection, backend, new System.Net.Sockets.SocketException(error).Message);
         }
 
-        connection.Context.NoBackendConnected(connection.Route, connection.Attempts);
+        connection.Context.NoBackendConnected(connection.Attempts);
         connection.Backend = null;
         Close(connection, reset: true);
     }
@@ -295,7 +295,7 @@ internal sealed unsafe partial class EventLoop
 
         ReleasePipe(connection.Upstream);
         ReleasePipe(connection.Downstream);
-        connection.Context.Counters.ConnectionClosed();
+        connection.Context.ConnectionClosed();
         if (wasOpen)
         {
             connection.Backend?.Counters.ConnectionClosed();

@@ -18,10 +18,12 @@ internal sealed unsafe partial class EventLoop : IDisposable
     private const int MaxEvents = 256;
     private const int AcceptBatch = 64;
     private const ulong WakeToken = ulong.MaxValue;
+    private const int VirtualClockPoll = 5;
     private static readonly int PageSize = Environment.SystemPageSize;
 
     private readonly int _id;
     private readonly ForwarderOptions _options;
+    private readonly ForwarderClock _clock;
     private readonly Microsoft.Extensions.Logging.ILogger _logger;
     private readonly int _epollFd;
     private readonly int _wakeFd;
@@ -38,13 +40,17 @@ internal sealed unsafe partial class EventLoop : IDisposable
     private bool _stopping;
     private readonly Lock _wakeGate = new();
     private volatile bool _closed;
+    private readonly bool _virtualClock;
+    private readonly int _waitMilliseconds;
     private long _now;
     private long _nextHousekeeping;
 
-    public EventLoop(int id, ForwarderOptions options, Microsoft.Extensions.Logging.ILogger logger)
+    public EventLoop(int id, ForwarderOptions options, ForwarderClock clock, Microsoft.Extensions.Logging.ILogger logger)
     {
+        ArgumentNullException.ThrowIfNull(clock);
         _id = id;
         _options = options;
+        _clock = clock;
         _logger = logger;
         _pipes = new PipePool(options.PipeSize, maxIdle: 128);
         _epollFd = Native.epoll_create1(Native.EPOLL_CLOEXEC);
@@ -66,6 +72,12 @@ internal sealed unsafe partial class EventLoop : IDisposable
         // Timers are checked at this granularity: a quarter of the shortest timeout, between 10 ms and 250 ms.
         var shortest = Math.Min(options.ConnectTimeout.TotalMilliseconds, options.IdleTimeout.TotalMilliseconds) / 4;
         _housekeepingInterval = (long)Math.Clamp(shortest, 10, 250);
+
+        // epoll_wait times out on the real clock, which a virtual one (FakeTimeProvider in tests) does not follow: it
+        // jumps when the test advances it. Then the loop looks at it every few real milliseconds and runs housekeeping on
+        // every wake-up, so a timeout fires at the first wake-up after the clock passed it, whatever the jump.
+        _virtualClock = clock.IsVirtual;
+        _waitMilliseconds = _virtualClock ? VirtualClockPoll : (int)_housekeepingInterval;
         _thread = new Thread(Run) { IsBackground = true, Name = $"splice-loop-{id}" };
     }
 
@@ -128,17 +140,17 @@ internal sealed unsafe partial class EventLoop : IDisposable
         var events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * eventSize));
         try
         {
-            _now = Environment.TickCount64;
+            _now = _clock.NowMilliseconds;
             _nextHousekeeping = _now + _housekeepingInterval;
             while (!_stopping)
             {
-                var count = Native.epoll_wait(_epollFd, events, MaxEvents, (int)_housekeepingInterval);
+                var count = Native.epoll_wait(_epollFd, events, MaxEvents, _waitMilliseconds);
                 if (count < 0 && Libc.LastError != Native.EINTR)
                 {
                     throw new SocketException(Libc.LastError);
                 }
 
-                _now = Environment.TickCount64;
+                _now = _clock.NowMilliseconds;
                 for (var i = 0; i < count; i++)
                 {
                     uint flags;
@@ -158,7 +170,7 @@ internal sealed unsafe partial class EventLoop : IDisposable
                 }
 
                 FreeClosedSlots();
-                if (_now >= _nextHousekeeping)
+                if (_now >= _nextHousekeeping || _virtualClock)
                 {
                     Housekeeping();
                     _nextHousekeeping = _now + _housekeepingInterval;

@@ -8,13 +8,15 @@ namespace LoadBalancer.Infrastructure.Forwarding.Splice;
 internal sealed class SpliceEngine : IForwardingEngine
 {
     private readonly ForwarderOptions _options;
+    private readonly ForwarderClock _clock;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private EventLoop[]? _loops;
 
-    public SpliceEngine(ForwarderOptions options, ILogger logger)
+    public SpliceEngine(ForwarderOptions options, TimeProvider time, ILogger logger)
     {
         _options = options;
+        _clock = new ForwarderClock(time);
         _logger = logger;
     }
 
@@ -67,7 +69,7 @@ internal sealed class SpliceEngine : IForwardingEngine
                 var loops = new EventLoop[count];
                 for (var i = 0; i < count; i++)
                 {
-                    loops[i] = new EventLoop(i, _options, _logger);
+                    loops[i] = new EventLoop(i, _options, _clock, _logger);
                     loops[i].Start();
                 }
 

@@ -5,22 +5,29 @@ using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Infrastructure.Forwarding.Backends;
 using LoadBalancer.Infrastructure.Forwarding.Health;
 using LoadBalancer.Infrastructure.Tests.Forwarding.Backends;
+using LoadBalancer.Infrastructure.Tests.Forwarding.Support;
 using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Infrastructure.Tests.Forwarding.Health;
 
+/// <summary>
+/// The checker's rounds, timeouts and thresholds run on a fake clock that the tests move; the probes of the TCP and
+/// HTTP tests are real connects to loopback servers, and only those are waited for in real time.
+/// </summary>
 public sealed class ActiveHealthCheckerTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
 
+    // Longer than Patience: a round or a timeout that ran on the real clock would not come in time, and the test fails.
     private static readonly HealthCheckSettings Fast = new()
     {
-        Interval = TimeSpan.FromMilliseconds(100),
-        Timeout = TimeSpan.FromMilliseconds(300),
+        Interval = TimeSpan.FromSeconds(60),
+        Timeout = TimeSpan.FromSeconds(20),
         HealthyThreshold = 2,
         UnhealthyThreshold = 3,
     };
 
+    private readonly ObservableTimeProvider _time = new();
     private readonly CapturingLogger<ActiveHealthChecker> _logger = new();
 
     [Fact]
@@ -31,11 +38,11 @@ public sealed class ActiveHealthCheckerTests
         try
         {
             var backend = UnhealthyBackend((IPEndPoint)server.LocalEndpoint, Fast);
-            await using var checker = new ActiveHealthChecker(Fast, TimeProvider.System, _logger, "default/web:80");
+            await using var checker = new ActiveHealthChecker(Fast, _time, _logger, "default/web:80");
 
             checker.SetBackends([backend]);
 
-            Assert.True(await EventuallyAsync(() => backend.Health.IsAvailable));
+            await RoundsUntilAsync(Fast, () => backend.Health.IsAvailable, "healthy");
             var line = Assert.Single(_logger.Entries, entry => entry.EventId.Id == 2102);
             Assert.Equal($"backend {backend.Endpoint} of default/web:80 is healthy again after 2 passed checks", line.Message);
         }
@@ -49,11 +56,11 @@ public sealed class ActiveHealthCheckerTests
     public async Task TcpCheck_ClosedPort_BecomesUnhealthyAfterTheThresholdAndSaysSo()
     {
         var backend = TestBackends.Create(ClosedPort(), Fast);
-        await using var checker = new ActiveHealthChecker(Fast, TimeProvider.System, _logger, "default/web:80");
+        await using var checker = new ActiveHealthChecker(Fast, _time, _logger, "default/web:80");
 
         checker.SetBackends([backend]);
 
-        Assert.True(await EventuallyAsync(() => !backend.Health.IsAvailable));
+        await RoundsUntilAsync(Fast, () => !backend.Health.IsAvailable, "unhealthy");
         var line = Assert.Single(_logger.Entries, entry => entry.EventId.Id == 2101);
         Assert.Equal(LogLevel.Warning, line.Level);
         Assert.Equal($"backend {backend.Endpoint} of default/web:80 is unhealthy after 3 failed checks", line.Message);
@@ -66,11 +73,11 @@ public sealed class ActiveHealthCheckerTests
         await using var server = new LoopbackHttpServer("HTTP/1.1 200 OK");
         var settings = Fast with { Type = HealthCheckType.Http, Path = "/healthz?full=1" };
         var backend = UnhealthyBackend(server.EndPoint, settings);
-        await using var checker = new ActiveHealthChecker(settings, TimeProvider.System, _logger, "default/web:80");
+        await using var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80");
 
         checker.SetBackends([backend]);
 
-        Assert.True(await EventuallyAsync(() => backend.Health.IsAvailable));
+        await RoundsUntilAsync(settings, () => backend.Health.IsAvailable, "healthy");
         Assert.True(server.Requests.TryPeek(out var request));
         var lines = request.Split("\r\n");
         Assert.Equal("GET /healthz?full=1 HTTP/1.1", lines[0]);
@@ -88,11 +95,11 @@ public sealed class ActiveHealthCheckerTests
         await using var server = new LoopbackHttpServer(statusLine);
         var settings = Fast with { Type = HealthCheckType.Http };
         var backend = TestBackends.Create(server.EndPoint, settings);
-        await using var checker = new ActiveHealthChecker(settings, TimeProvider.System, _logger, "default/web:80");
+        await using var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80");
 
         checker.SetBackends([backend]);
 
-        Assert.True(await EventuallyAsync(() => !backend.Health.IsAvailable));
+        await RoundsUntilAsync(settings, () => !backend.Health.IsAvailable, "unhealthy");
     }
 
     [Fact]
@@ -101,37 +108,74 @@ public sealed class ActiveHealthCheckerTests
         await using var server = new LoopbackHttpServer("HTTP/1.1 503 Service Unavailable");
         var settings = Fast with { Type = HealthCheckType.Http };
         var backend = TestBackends.Create(server.EndPoint, settings);
-        await using var checker = new ActiveHealthChecker(settings, TimeProvider.System, _logger, "default/web:80");
+        await using var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80");
         checker.SetBackends([backend]);
-        Assert.True(await EventuallyAsync(() => !backend.Health.IsAvailable));
+        await RoundsUntilAsync(settings, () => !backend.Health.IsAvailable, "unhealthy");
 
         server.StatusLine = "HTTP/1.0 200 OK";
 
-        Assert.True(await EventuallyAsync(() => backend.Health.IsAvailable));
+        await RoundsUntilAsync(settings, () => backend.Health.IsAvailable, "healthy again");
     }
 
     [Fact]
-    public async Task HttpCheck_ServerNeverAnswers_FailsByTimeout()
+    public async Task HttpCheck_ServerNeverAnswers_FailsWhenTheTimeoutPassesOnTheClock()
     {
         // Connections complete in the backlog, so the connect passes; the request is never read.
         var server = new TcpListener(IPAddress.Loopback, 0);
         server.Start();
         try
         {
-            var settings = Fast with { Type = HealthCheckType.Http, Timeout = TimeSpan.FromMilliseconds(100), UnhealthyThreshold = 2 };
+            var settings = Fast with { Type = HealthCheckType.Http, UnhealthyThreshold = 2 };
             var backend = TestBackends.Create((IPEndPoint)server.LocalEndpoint, settings);
-            await using var checker = new ActiveHealthChecker(settings, TimeProvider.System, _logger, "default/web:80");
-            var started = Stopwatch.StartNew();
+            await using var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80");
 
             checker.SetBackends([backend]);
 
-            Assert.True(await EventuallyAsync(() => !backend.Health.IsAvailable));
-            Assert.True(started.Elapsed >= TimeSpan.FromMilliseconds(190), $"unhealthy after {started.Elapsed}, before two timeouts");
+            for (var check = 1; check <= 2; check++)
+            {
+                await _time.WaitForTimerAsync(settings.Timeout, $"check {check} in flight");
+                _time.Advance(settings.Timeout - TimeSpan.FromMilliseconds(1));
+                await Task.Delay(50);
+                Assert.Equal(check - 1, _logger.Entries.Count(entry => entry.EventId.Id == 2104));
+
+                _time.Advance(TimeSpan.FromMilliseconds(1));
+                await UntilAsync(() => _logger.Entries.Count(entry => entry.EventId.Id == 2104) == check, $"check {check} failed by its timeout");
+                if (check == 1)
+                {
+                    Assert.True(backend.Health.IsAvailable);
+                    await _time.WaitForTimerAsync(settings.Interval - settings.Timeout, "the next round");
+                    _time.Advance(settings.Interval - settings.Timeout);
+                }
+            }
+
+            await UntilAsync(() => !backend.Health.IsAvailable, "unhealthy after two timed-out checks");
         }
         finally
         {
             server.Stop();
         }
+    }
+
+    [Fact]
+    public async Task Probe_NotAnsweringWithinTheTimeout_FailsExactlyWhenTheClockPassesIt()
+    {
+        var probe = new FakeProbe(async (_, cancellationToken) =>
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+            return true;
+        });
+        var settings = Fast with { UnhealthyThreshold = 1 };
+        var backend = TestBackends.Create(new IPEndPoint(IPAddress.Loopback, 1001), settings);
+        await using var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80", probe);
+        checker.SetBackends([backend]);
+        await _time.WaitForTimerAsync(settings.Timeout, "the probe in flight");
+
+        _time.Advance(settings.Timeout - TimeSpan.FromMilliseconds(1));
+        await Task.Delay(50);
+        Assert.True(backend.Health.IsAvailable);
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        await UntilAsync(() => !backend.Health.IsAvailable, "unhealthy once the probe timed out");
     }
 
     [Fact]
@@ -149,8 +193,7 @@ public sealed class ActiveHealthCheckerTests
             await allInFlight.Task.WaitAsync(cancellationToken);
             return true;
         });
-        var settings = Fast with { Interval = TimeSpan.FromMinutes(1), Timeout = TimeSpan.FromSeconds(2) };
-        await using var checker = new ActiveHealthChecker(settings, TimeProvider.System, _logger, "default/web:80", probe);
+        await using var checker = new ActiveHealthChecker(Fast, _time, _logger, "default/web:80", probe);
 
         checker.SetBackends(TestBackends.Many(3));
 
@@ -158,35 +201,42 @@ public sealed class ActiveHealthCheckerTests
     }
 
     [Fact]
-    public async Task Probes_RepeatEveryInterval()
+    public async Task Probes_RepeatEveryIntervalOfTheClock_AndNotBefore()
     {
         var probe = new FakeProbe(passes: true);
-        var settings = Fast with { Interval = TimeSpan.FromMilliseconds(50) };
-        var started = Stopwatch.StartNew();
-        var checker = new ActiveHealthChecker(settings, TimeProvider.System, _logger, "default/web:80", probe);
+        var checker = new ActiveHealthChecker(Fast, _time, _logger, "default/web:80", probe);
         checker.SetBackends(TestBackends.Many(1));
+        await UntilAsync(() => probe.Count == 1, "the new backend probed");
 
-        Assert.True(await EventuallyAsync(() => probe.Count >= 5));
+        for (var round = 2; round <= 6; round++)
+        {
+            await _time.WaitForTimerAsync(Fast.Interval, $"the checker waiting for round {round}");
+            _time.Advance(Fast.Interval - TimeSpan.FromMilliseconds(1));
+            Assert.Equal(round - 1, probe.Count);
+
+            _time.Advance(TimeSpan.FromMilliseconds(1));
+            await UntilAsync(() => probe.Count == round, $"round {round}");
+        }
+
         await checker.DisposeAsync();
-
-        // No more than one round per interval, plus the first and one for the backend's arrival.
-        Assert.InRange(probe.Count, 5, (started.Elapsed / settings.Interval) + 2);
+        Assert.Equal(6, probe.Count);
     }
 
     [Fact]
     public async Task SetBackends_NewBackend_IsProbedWithoutWaitingForTheInterval()
     {
-        var settings = Fast with { Interval = TimeSpan.FromMinutes(10), HealthyThreshold = 1 };
+        // The clock never moves here: every probe comes from an arrival, none from a round.
+        var settings = Fast with { HealthyThreshold = 1 };
         var probe = new FakeProbe(passes: true);
         var first = UnhealthyBackend(new IPEndPoint(IPAddress.Loopback, 1001), settings);
         var second = UnhealthyBackend(new IPEndPoint(IPAddress.Loopback, 1002), settings);
-        await using var checker = new ActiveHealthChecker(settings, TimeProvider.System, _logger, "default/web:80", probe);
+        await using var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80", probe);
         checker.SetBackends([first]);
-        Assert.True(await EventuallyAsync(() => first.Health.IsAvailable));
+        await UntilAsync(() => first.Health.IsAvailable, "the first backend healthy");
 
         checker.SetBackends([first, second]);
 
-        Assert.True(await EventuallyAsync(() => second.Health.IsAvailable));
+        await UntilAsync(() => second.Health.IsAvailable, "the second backend healthy");
         Assert.Equal([first.EndPoint, second.EndPoint], probe.Probed);
     }
 
@@ -194,17 +244,19 @@ public sealed class ActiveHealthCheckerTests
     public async Task SetBackends_RemovedBackend_IsNoLongerProbed()
     {
         var probe = new FakeProbe(passes: true);
-        var settings = Fast with { Interval = TimeSpan.FromMilliseconds(30) };
-        await using var checker = new ActiveHealthChecker(settings, TimeProvider.System, _logger, "default/web:80", probe);
+        await using var checker = new ActiveHealthChecker(Fast, _time, _logger, "default/web:80", probe);
         checker.SetBackends(TestBackends.Many(1));
-        Assert.True(await EventuallyAsync(() => probe.Count >= 2));
+        await RoundsUntilAsync(Fast, () => probe.Count >= 2, "two probes");
 
         checker.SetBackends([]);
-        await Task.Delay(100);
-        var afterRemoval = probe.Count;
-        await Task.Delay(300);
+        for (var round = 0; round < 3; round++)
+        {
+            await _time.WaitForTimerAsync(Fast.Interval, "the checker waiting for its next round");
+            _time.Advance(Fast.Interval);
+        }
 
-        Assert.Equal(afterRemoval, probe.Count);
+        await _time.WaitForTimerAsync(Fast.Interval, "the checker waiting after the empty rounds");
+        Assert.Equal(2, probe.Count);
     }
 
     [Fact]
@@ -214,11 +266,11 @@ public sealed class ActiveHealthCheckerTests
         server.Start();
         try
         {
-            var settings = Fast with { Type = HealthCheckType.Http, Timeout = TimeSpan.FromSeconds(30), UnhealthyThreshold = 1 };
+            var settings = Fast with { Type = HealthCheckType.Http, UnhealthyThreshold = 1 };
             var backend = TestBackends.Create((IPEndPoint)server.LocalEndpoint, settings);
-            var checker = new ActiveHealthChecker(settings, TimeProvider.System, _logger, "default/web:80");
+            var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80");
             checker.SetBackends([backend]);
-            await Task.Delay(200);
+            await _time.WaitForTimerAsync(settings.Timeout, "the probe in flight");
 
             var stopping = Stopwatch.StartNew();
             await checker.DisposeAsync();
@@ -237,12 +289,12 @@ public sealed class ActiveHealthCheckerTests
     {
         var probe = new FakeProbe((_, _) => throw new InvalidOperationException("broken"));
         var backend = TestBackends.Create(new IPEndPoint(IPAddress.Loopback, 1001), Fast);
-        await using var checker = new ActiveHealthChecker(Fast, TimeProvider.System, _logger, "default/web:80", probe);
+        await using var checker = new ActiveHealthChecker(Fast, _time, _logger, "default/web:80", probe);
 
         checker.SetBackends([backend]);
 
-        Assert.True(await EventuallyAsync(() => !backend.Health.IsAvailable));
-        Assert.Contains(_logger.Entries, entry => entry.EventId.Id == 2105 && entry.Level == LogLevel.Error);
+        await RoundsUntilAsync(Fast, () => !backend.Health.IsAvailable, "unhealthy");
+        Assert.Equal(3, _logger.Entries.Count(entry => entry.EventId.Id == 2105 && entry.Level == LogLevel.Error));
     }
 
     [Fact]
@@ -250,10 +302,10 @@ public sealed class ActiveHealthCheckerTests
     {
         var probe = new FakeProbe(passes: true);
         var settings = Fast with { Enabled = false };
-        await using (var checker = new ActiveHealthChecker(settings, TimeProvider.System, _logger, "default/web:80", probe))
+        await using (var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80", probe))
         {
             checker.SetBackends(TestBackends.Many(2));
-            await Task.Delay(300);
+            _time.Advance(settings.Interval * 10);
         }
 
         Assert.Equal(0, probe.Count);
@@ -301,19 +353,33 @@ public sealed class ActiveHealthCheckerTests
         return endpoint;
     }
 
-    private static async Task<bool> EventuallyAsync(Func<bool> condition)
+    /// <summary>
+    /// Runs check rounds on the fake clock until <paramref name="condition"/> holds. The condition is looked at only while
+    /// the checker waits for its next round (its probes, real connects included, are done), and the clock jumps to that
+    /// round only when it does not hold yet, so no round runs beyond the one that made it true.
+    /// </summary>
+    private async Task RoundsUntilAsync(HealthCheckSettings settings, Func<bool> condition, string what, int maxRounds = 10)
+    {
+        for (var round = 0; ; round++)
+        {
+            await _time.WaitForTimerAsync(settings.Interval, $"the checker waiting for its next round ({what})");
+            if (condition())
+            {
+                return;
+            }
+
+            Assert.True(round < maxRounds, $"not {what} after {maxRounds} rounds");
+            _time.Advance(settings.Interval);
+        }
+    }
+
+    private static async Task UntilAsync(Func<bool> condition, string what)
     {
         var waited = Stopwatch.StartNew();
         while (!condition())
         {
-            if (waited.Elapsed > Patience)
-            {
-                return false;
-            }
-
-            await Task.Delay(10);
+            Assert.True(waited.Elapsed < Patience, $"not {what} within {Patience.TotalSeconds} s");
+            await Task.Delay(5);
         }
-
-        return true;
     }
 }

@@ -11,7 +11,7 @@ public sealed class EventLoopTests
     [Fact]
     public async Task PostAsync_RunsTheCommandOnTheLoopThread()
     {
-        using var loop = new EventLoop(0, new ForwarderOptions(), NullLogger.Instance);
+        using var loop = new EventLoop(0, new ForwarderOptions(), new ForwarderClock(TimeProvider.System), NullLogger.Instance);
         loop.Start();
         string? threadName = null;
 
@@ -24,7 +24,7 @@ public sealed class EventLoopTests
     public async Task PostAsync_AfterTheLoopStopped_CompletesInsteadOfWaitingForever()
     {
         var before = FileDescriptors.CountForwarderKinds();
-        var loop = new EventLoop(0, new ForwarderOptions(), NullLogger.Instance);
+        var loop = new EventLoop(0, new ForwarderOptions(), new ForwarderClock(TimeProvider.System), NullLogger.Instance);
         loop.Start();
         loop.RequestStop();
         await loop.Stopped.WaitAsync(TimeSpan.FromSeconds(5));

@@ -5,6 +5,7 @@ using LoadBalancer.Domain.Endpoints;
 using LoadBalancer.Domain.Services;
 using LoadBalancer.Infrastructure.Forwarding;
 using LoadBalancer.Infrastructure.Forwarding.Backends;
+using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
 namespace LoadBalancer.Infrastructure.Tests.Forwarding.Support;
@@ -16,11 +17,18 @@ internal static class TestForwarders
 
     private static readonly TimeSpan ApplyLimit = TimeSpan.FromSeconds(5);
 
-    public static TcpForwarder Create(ForwardingEngine engine, ITestOutputHelper output, Func<ForwarderOptions, ForwarderOptions>? configure = null)
+    /// <param name="time">The forwarder's clock: a FakeTimeProvider lets a test move its timeouts and deadlines.</param>
+    /// <param name="loggerFactory">Where its log goes; the test's output by default.</param>
+    public static TcpForwarder Create(
+        ForwardingEngine engine,
+        ITestOutputHelper output,
+        Func<ForwarderOptions, ForwarderOptions>? configure = null,
+        TimeProvider? time = null,
+        ILoggerFactory? loggerFactory = null)
     {
         var options = new ForwarderOptions { Engine = engine };
         options = configure?.Invoke(options) ?? options;
-        var forwarder = new TcpForwarder(options, TimeProvider.System, new TestOutputLoggerFactory(output));
+        var forwarder = new TcpForwarder(options, time ?? TimeProvider.System, loggerFactory ?? new TestOutputLoggerFactory(output));
 
         // The forwarder falls back to copying where splice is unavailable; a splice test must not pass on the copy engine.
         if (forwarder.Engine != engine)
