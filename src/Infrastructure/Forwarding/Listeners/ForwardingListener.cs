@@ -45,6 +45,12 @@ internal sealed class ForwardingListener
 
     public ListenerContext Context { get; }
 
+    /// <summary>The one failure a newcomer meets first: a port below 1024 without the privilege to bind it.</summary>
+    internal static string Hint(SocketException exception, int port) =>
+        exception.SocketErrorCode == SocketError.AccessDenied && port < 1024
+            ? " (ports below 1024 need root, CAP_NET_BIND_SERVICE or `sysctl net.ipv4.ip_unprivileged_port_start`)"
+            : string.Empty;
+
     /// <summary>Binds and starts a listener, or says why it cannot (the address is taken, not local, ...).</summary>
     public static ForwarderResult TryStart(ListenerSpec spec, IForwardingEngine engine, ForwardingEngine engineKind,
         ForwarderOptions options, TimeProvider time, ILogger logger, out ForwardingListener? listener)
@@ -72,7 +78,7 @@ internal sealed class ForwardingListener
         catch (SocketException exception)
         {
             socket.Dispose();
-            return ForwarderResult.Failed($"cannot listen on {spec.Binding}: {exception.Message}");
+            return ForwarderResult.Failed($"cannot listen on {spec.Binding}: {exception.Message}{Hint(exception, endPoint.Port)}");
         }
 
         var name = $"{spec.Binding} ({spec.Service})";
