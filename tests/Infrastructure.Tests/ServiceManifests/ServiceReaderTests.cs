@@ -168,6 +168,17 @@ public sealed class ServiceReaderTests
     }
 
     [Fact]
+    public void Read_NullPortEntry_IsPortZero_AndTheOtherPortsKeepTheirIndices()
+    {
+        // An empty "- " entry of a hand-written file: reading it must not throw (the file source would stop).
+        var service = Service(ports: [null!, Port("http", 80)]);
+
+        var reading = Read(service);
+
+        Assert.Equal([new ServicePortSpec("TCP", 0), new ServicePortSpec("TCP", 80, "http")], reading.Spec.Ports);
+    }
+
+    [Fact]
     public void Read_NoSpec_HasNoPortsAndNoWarnings()
     {
         var service = new V1Service { Metadata = new V1ObjectMeta { Name = "web" } };

@@ -251,6 +251,21 @@ public sealed class StandaloneServiceFileTests
     }
 
     [Fact]
+    public void Parse_EmptyPortEntry_IsNotAFileError_ItIsAPortTheAllocationRequestRejects()
+    {
+        // "- " with nothing after it is a null entry in hand-written YAML; the API server never sends one.
+        var yaml = Web.Replace("    - name: http\n      port: 80", "    -\n    - name: http\n      port: 80", StringComparison.Ordinal);
+        Assert.NotEqual(Web, yaml);
+
+        var file = StandaloneServiceFile.Parse(yaml);
+
+        Assert.True(file.Succeeded, string.Join("; ", file.Errors));
+        var service = Assert.Single(file.Services);
+        Assert.Equal([0, 80], service.Spec.Ports.Select(port => port.Port));
+        Assert.Equal(["127.0.0.1:9001", "127.0.0.1:9002"], Assert.Single(service.Backends).Endpoints.Select(endpoint => endpoint.ToString()));
+    }
+
+    [Fact]
     public void Parse_ServiceOfAnotherClass_IsSkippedWithANote_AndServedWhenTheClassIsOurs()
     {
         var yaml = Web.Replace("  type: LoadBalancer", "  type: LoadBalancer\n  loadBalancerClass: example.com/other-lb", StringComparison.Ordinal);
