@@ -134,6 +134,12 @@ public sealed class FakeApiServer : IAsyncDisposable
 
     public V1Lease? GetLease(string ns, string name) => Get<V1Lease>(ResourceKind.Leases, ns, name);
 
+    /// <summary>
+    /// Creates or replaces an events.k8s.io/v1 Event without a request, as earlier runs of a controller (or other
+    /// controllers) left it; not recorded in <see cref="Events"/>, which holds what clients sent.
+    /// </summary>
+    public Eventsv1Event PutEvent(Eventsv1Event item) => Put(ResourceKind.Events, item);
+
     /// <summary>Forgets watch history up to now: a watch from an older resourceVersion, or a continue token from before, gets 410 Expired.</summary>
     public void Compact() => _store.Compact();
 

@@ -1,14 +1,39 @@
+using k8s;
+using k8s.Models;
 using LoadBalancer.Application.Abstractions;
+using LoadBalancer.Application.Reconciliation;
 using LoadBalancer.Infrastructure.Events;
+using LoadBalancer.Infrastructure.Kubernetes;
+using LoadBalancer.Infrastructure.Kubernetes.Events;
+using LoadBalancer.Infrastructure.Kubernetes.Leadership;
+using LoadBalancer.Infrastructure.Kubernetes.Nodes;
+using LoadBalancer.Infrastructure.Kubernetes.Source;
+using LoadBalancer.Infrastructure.Kubernetes.Status;
+using LoadBalancer.Infrastructure.Kubernetes.Watching;
 using LoadBalancer.Infrastructure.Networking.Announcements;
 using LoadBalancer.Infrastructure.Networking.Loopback;
 using LoadBalancer.Infrastructure.Networking.Netlink;
+using LoadBalancer.Infrastructure.Standalone;
+using LoadBalancer.Infrastructure.Standalone.State;
+using Mediator;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using NSubstitute;
 
 namespace LoadBalancer.Infrastructure.Tests;
 
-public sealed class DependencyInjectionTests
+public sealed class DependencyInjectionTests : IDisposable
 {
+    private static readonly ServiceProviderOptions Strict = new() { ValidateOnBuild = true, ValidateScopes = true };
+
+    // Never asked anything: resolving the adapters must not talk to the cluster.
+    private readonly k8s.Kubernetes _client = new(new KubernetesClientConfiguration { Host = "http://127.0.0.1:1" });
+
+    /// <summary>What AddApplication and the Host's generated mediator register, as far as the adapters need it.</summary>
+    private readonly ILeadership _soleLeadership = Substitute.For<ILeadership>();
+
+    public void Dispose() => _client.Dispose();
+
     [Fact]
     public void AddInfrastructure_RegistersTheStandaloneAdaptersAsSingletons()
     {
@@ -23,11 +48,85 @@ public sealed class DependencyInjectionTests
     [Fact]
     public void AddInfrastructure_KeepsALinkDeviceRegisteredBeforeIt()
     {
-        var fake = NSubstitute.Substitute.For<ILinkDevice>();
+        var fake = Substitute.For<ILinkDevice>();
         using var provider = new ServiceCollection().AddLogging().AddSingleton(fake).AddInfrastructure().BuildServiceProvider();
 
         Assert.Same(fake, provider.GetRequiredService<ILinkDevice>());
     }
+
+    [Fact]
+    public void AddKubernetesAdapter_ResolvesTheClusterSource_StatusWriterAndEventRecorder_OnSharedInformers()
+    {
+        using var provider = Application().AddInfrastructure()
+            .AddKubernetesAdapter(_client, new KubernetesAdapterOptions { LeaderElection = new LeaderElectionOptions { Enabled = false } })
+            .BuildServiceProvider(Strict);
+
+        Assert.IsType<KubernetesServiceSource>(provider.GetRequiredService<IServiceSource>());
+        Assert.IsType<KubernetesStatusWriter>(provider.GetRequiredService<IServiceStatusWriter>());
+        Assert.IsType<KubernetesEventRecorder>(Assert.Single(provider.GetServices<IEventRecorder>()));
+        Assert.Same(provider.GetRequiredService<IServiceSource>(), provider.GetRequiredService<IServiceSource>());
+        Assert.Same(provider.GetRequiredService<IResourceInformer<V1Node>>(), provider.GetRequiredService<IResourceInformer<V1Node>>());
+    }
+
+    [Fact]
+    public void AddKubernetesAdapter_WithoutLeaderElection_KeepsTheApplicationsLeadership_AndTagsNoNodes()
+    {
+        using var provider = Application().AddInfrastructure()
+            .AddKubernetesAdapter(_client, new KubernetesAdapterOptions { LeaderElection = new LeaderElectionOptions { Enabled = false } })
+            .BuildServiceProvider(Strict);
+
+        Assert.Same(_soleLeadership, Assert.Single(provider.GetServices<ILeadership>()));
+        Assert.Empty(provider.GetServices<IHostedService>());
+    }
+
+    [Fact]
+    public void AddKubernetesAdapter_WithLeaderElection_ReplacesTheLeadershipByTheLease()
+    {
+        using var provider = Application().AddInfrastructure()
+            .AddKubernetesAdapter(_client, new KubernetesAdapterOptions())
+            .BuildServiceProvider(Strict);
+
+        Assert.IsType<LeaseElector>(Assert.Single(provider.GetServices<ILeadership>()));
+    }
+
+    [Fact]
+    public void AddKubernetesAdapter_WithWorkerNodeTagging_RunsTheTaggingAsAHostedService()
+    {
+        using var provider = Application().AddInfrastructure()
+            .AddKubernetesAdapter(_client, new KubernetesAdapterOptions { WorkerNodes = new WorkerNodeOptions { Tag = true } })
+            .BuildServiceProvider(Strict);
+
+        Assert.IsType<WorkerNodeTagging>(Assert.Single(provider.GetServices<IHostedService>()));
+    }
+
+    [Fact]
+    public void AddStandaloneAdapter_ResolvesTheFileSource_TheStateFileAsStatusWriter_AndLogEvents()
+    {
+        var state = new StandaloneStateOptions { Path = Path.Combine(Path.GetTempPath(), $"littlelb-di-{Guid.NewGuid():N}", "state.json") };
+        using var provider = Application().AddInfrastructure()
+            .AddStandaloneAdapter(new StandaloneOptions { File = "/etc/littlelb/services.yaml" }, state, new StandaloneConsole(TextWriter.Null, TextWriter.Null))
+            .BuildServiceProvider(Strict);
+
+        var source = Assert.IsType<StandaloneServiceSource>(provider.GetRequiredService<IServiceSource>());
+        Assert.Same(provider.GetRequiredService<StandaloneServiceSource>(), source);
+        var writer = Assert.IsType<StandaloneStateFile>(Assert.Single(provider.GetServices<IServiceStatusWriter>()));
+        Assert.Same(provider.GetRequiredService<IStandaloneState>(), writer);
+        Assert.Equal(state.Path, writer.Path);
+        Assert.IsType<LoggingEventRecorder>(Assert.Single(provider.GetServices<IEventRecorder>()));
+        Assert.Same(_soleLeadership, Assert.Single(provider.GetServices<ILeadership>()));
+        Assert.IsType<StandaloneReport>(Assert.Single(provider.GetServices<IHostedService>()));
+    }
+
+    /// <summary>
+    /// Substitutes for what AddApplication and the generated mediator register, in the order the Host adds them
+    /// (Application, then Infrastructure, then the adapter).
+    /// </summary>
+    private IServiceCollection Application() => new ServiceCollection()
+        .AddLogging()
+        .AddSingleton(Substitute.For<IReconcileQueue>())
+        .AddSingleton(Substitute.For<IServiceReconciler>())
+        .AddSingleton(Substitute.For<ISender>())
+        .AddSingleton(_soleLeadership);
 
     [Networking.Support.RootFact]
     public void AddInfrastructure_WithALinkDevice_RegistersTheNetlinkDeviceWithTheAnnouncer()

@@ -35,7 +35,13 @@ internal static class ServiceReader
         warnings.AddRange(sharing.Errors.Select(error => error.Message));
         warnings.AddRange(forwarding.Errors.Select(error => error.Message));
 
-        var ports = (service.Spec?.Ports ?? []).Select(port => new ServicePortSpec(port.Protocol ?? TransportProtocolNames.Tcp, port.Port, port.Name)).ToList();
+        // A hand-written file can hold an empty entry ("- "), which reads as null; the API server never sends one. It is
+        // port 0, which the allocation request rejects naming spec.ports[i], so the other ports keep their indices.
+        var ports = (service.Spec?.Ports ?? [])
+            .Select(port => port is null
+                ? new ServicePortSpec(TransportProtocolNames.Tcp, 0)
+                : new ServicePortSpec(port.Protocol ?? TransportProtocolNames.Tcp, port.Port, port.Name))
+            .ToList();
 
         // Kubernetes treats an empty loadBalancerIP as unset: no particular address asked for.
         var loadBalancerIp = string.IsNullOrEmpty(service.Spec?.LoadBalancerIP) ? null : service.Spec.LoadBalancerIP;

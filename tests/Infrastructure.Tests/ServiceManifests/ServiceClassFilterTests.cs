@@ -1,7 +1,7 @@
-using LoadBalancer.Infrastructure.Kubernetes.Mapping;
+using LoadBalancer.Infrastructure.ServiceManifests;
 using static LoadBalancer.Infrastructure.Tests.Kubernetes.Mapping.ClusterObjects;
 
-namespace LoadBalancer.Infrastructure.Tests.Kubernetes.Mapping;
+namespace LoadBalancer.Infrastructure.Tests.ServiceManifests;
 
 public sealed class ServiceClassFilterTests
 {
@@ -27,7 +27,7 @@ public sealed class ServiceClassFilterTests
     [MemberData(nameof(Cases))]
     public void IsOurs_FollowsTypeClassAndServeUnclassed(string? configuredClass, bool serveUnclassed, string type, string? serviceClass, bool expected)
     {
-        var filter = new ServiceClassFilter(new KubernetesServiceOptions { LoadBalancerClass = configuredClass, ServeUnclassed = serveUnclassed });
+        var filter = new ServiceClassFilter(configuredClass, serveUnclassed);
         var service = Service();
         service.Spec.Type = type;
         service.Spec.LoadBalancerClass = serviceClass;
@@ -41,6 +41,25 @@ public sealed class ServiceClassFilterTests
         var service = Service();
         service.Spec = null;
 
-        Assert.False(new ServiceClassFilter(new KubernetesServiceOptions()).IsOurs(service));
+        Assert.False(new ServiceClassFilter(null, serveUnclassed: true).IsOurs(service));
+    }
+
+    public static TheoryData<string?, string?, string> Descriptions => new()
+    {
+        // configured class, service class, why it is not ours
+        { null, "other.io/lb", "its spec.loadBalancerClass 'other.io/lb' is not ours (none configured)" },
+        { "littlelb.io/lb", "other.io/lb", "its spec.loadBalancerClass 'other.io/lb' is not ours ('littlelb.io/lb')" },
+        { "littlelb.io/lb", null, "it has no spec.loadBalancerClass and unclassed Services are ignored (--ignore-unclassed)" },
+        { "littlelb.io/lb", "", "it has no spec.loadBalancerClass and unclassed Services are ignored (--ignore-unclassed)" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Descriptions))]
+    public void Describe_NamesTheServicesClassAndOurs_OrTheIgnoredUnclassed(string? configuredClass, string? serviceClass, string expected)
+    {
+        var service = Service();
+        service.Spec.LoadBalancerClass = serviceClass;
+
+        Assert.Equal(expected, new ServiceClassFilter(configuredClass, serveUnclassed: false).Describe(service));
     }
 }

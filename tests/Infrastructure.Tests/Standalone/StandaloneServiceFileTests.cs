@@ -114,7 +114,7 @@ public sealed class StandaloneServiceFileTests
     [Fact]
     public void Parse_NoPolicyAsked_UsesTheGivenDefault()
     {
-        var file = StandaloneServiceFile.Parse(Web, LoadBalancingPolicyNames.PowerOfTwo);
+        var file = StandaloneServiceFile.Parse(Web, new StandaloneFileOptions { DefaultPolicy = LoadBalancingPolicyNames.PowerOfTwo });
 
         Assert.Equal(LoadBalancingPolicyNames.PowerOfTwo, Assert.Single(file.Services).Policy);
     }
@@ -134,35 +134,158 @@ public sealed class StandaloneServiceFileTests
         Assert.Equal(TimeSpan.FromSeconds(2), service.HealthCheck.Interval);
     }
 
-    public static TheoryData<string, string, string> BadFields => new()
+    public static TheoryData<string, string, string> FileErrors => new()
     {
-        { "  type: LoadBalancer", "  type: LoadBalancer\n  loadBalancerIP: 10.0.0.300", "document 1 (default/web): spec.loadBalancerIP: loadBalancerIP: invalid IP address: 10.0.0.300" },
-        { "port: 80", "port: 70000", "document 1 (default/web): spec.ports[0].port: port 70000 must be between 1 and 65535" },
-        { "port: 80", "port: 80\n      protocol: SCTP", "document 1 (default/web): spec.ports[0].protocol: protocol 'SCTP' of port 80 must be TCP or UDP" },
-        { "  name: web", "  name: Web", "document 1 (default/Web): metadata.name: name 'Web' must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit" },
-        { "  name: web", "  name: web\n  namespace: My_Ns", "document 1 (My_Ns/web): metadata.namespace: namespace 'My_Ns' must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit" },
-        { "  type: LoadBalancer", "  type: LoadBalancer\n  sessionAffinity: Cookie", "document 1 (default/web): spec.sessionAffinity: 'Cookie' must be None or ClientIP" },
-        { "\"127.0.0.1:9001, 127.0.0.1:9002\"", "\"127.0.0.1:9001, 127.0.0.999:9002\"", "document 1 (default/web): annotation littlelb.io/backends: '127.0.0.999:9002': invalid IP address: 127.0.0.999" },
-        { "\"127.0.0.1:9001, 127.0.0.1:9002\"", "\"127.0.0.1:0\"", "document 1 (default/web): annotation littlelb.io/backends: '127.0.0.1:0': port '0' must be a number from 1 to 65535" },
-        { "\"127.0.0.1:9001, 127.0.0.1:9002\"", "\" , \"", "document 1 (default/web): annotation littlelb.io/backends: ' , ' lists no backends" },
-        { "    littlelb.io/backends: \"127.0.0.1:9001, 127.0.0.1:9002\"", "    littlelb.io/other: x", "document 1 (default/web): spec.ports[0] (port 80): no backends; add the annotation littlelb.io/backends or littlelb.io/backends.http, e.g. \"127.0.0.1:9001,127.0.0.1:9002\"" },
-        { "    littlelb.io/backends:", "    littlelb.io/backends.https: 127.0.0.1:1\n    littlelb.io/backends:", "document 1 (default/web): annotation littlelb.io/backends.https: names no port of the Service (ports: http/80)" },
-        { "    littlelb.io/backends:", "    littlelb.io/balancing-policy: random\n    littlelb.io/backends:", "document 1 (default/web): annotation littlelb.io/balancing-policy: unknown balancing policy 'random'; known policies: round-robin, least-connections, power-of-two, source-hash" },
-        { "    littlelb.io/backends:", "    littlelb.io/exclusive-ip: maybe\n    littlelb.io/backends:", "document 1 (default/web): annotation littlelb.io/exclusive-ip: 'maybe' must be \"true\" or \"false\"" },
         { "  name: web\n", "", "document 1 (line 1): metadata.name: missing" },
         { "apiVersion: v1\n", "apiVersion: v2\n", "document 1 (default/web): apiVersion: 'v2' must be v1 for a Service" },
         { "kind: Service\n", "", "document 1 (line 1): kind: missing; a Service needs 'apiVersion: v1' and 'kind: Service'" },
     };
 
     [Theory]
-    [MemberData(nameof(BadFields))]
-    public void Parse_BadField_IsAnErrorNamingDocumentServiceFieldAndValue(string find, string replace, string expected)
+    [MemberData(nameof(FileErrors))]
+    public void Parse_DocumentThatCannotBeRead_IsAnErrorNamingDocumentAndField(string find, string replace, string expected)
     {
-        var file = StandaloneServiceFile.Parse(Web.Replace(find, replace, StringComparison.Ordinal));
+        var yaml = Web.Replace(find, replace, StringComparison.Ordinal);
+        Assert.NotEqual(Web, yaml);
+
+        var file = StandaloneServiceFile.Parse(yaml);
 
         Assert.False(file.Succeeded);
         Assert.Empty(file.Services);
-        Assert.Contains(file.Errors, error => error.StartsWith(expected, StringComparison.Ordinal));
+        Assert.Equal([expected], file.Errors);
+    }
+
+    public static TheoryData<string, string, string> Warnings => new()
+    {
+        { "  type: LoadBalancer", "  type: LoadBalancer\n  sessionAffinity: Cookie", "spec.sessionAffinity: 'Cookie' must be None or ClientIP" },
+        { "    littlelb.io/backends:", "    littlelb.io/backends.https: 127.0.0.1:1\n    littlelb.io/backends:", "annotation littlelb.io/backends.https: names no port of the Service (ports: http/80)" },
+        { "    littlelb.io/backends:", "    littlelb.io/balancing-policy: random\n    littlelb.io/backends:", "annotation littlelb.io/balancing-policy: unknown balancing policy 'random'; known policies: round-robin, least-connections, power-of-two, source-hash" },
+        { "    littlelb.io/backends:", "    littlelb.io/exclusive-ip: maybe\n    littlelb.io/backends:", "annotation littlelb.io/exclusive-ip: 'maybe' must be \"true\" or \"false\"" },
+        { "    littlelb.io/backends:", "    littlelb.io/health-check-interval: soon\n    littlelb.io/backends:", "annotation littlelb.io/health-check-interval: 'soon' is not a duration such as 10s or 500ms" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Warnings))]
+    public void Parse_UnusableValue_IsAWarningNamingFieldAndValue_AndTheServiceIsServedWithTheDefault(string find, string replace, string expected)
+    {
+        var yaml = Web.Replace(find, replace, StringComparison.Ordinal);
+        Assert.NotEqual(Web, yaml);
+
+        var file = StandaloneServiceFile.Parse(yaml);
+
+        Assert.True(file.Succeeded, string.Join("; ", file.Errors));
+        var service = Assert.Single(file.Services);
+        Assert.Equal([expected], service.Warnings);
+        Assert.Equal(LoadBalancingPolicyNames.Default, service.Policy);
+        Assert.Equal(HealthCheckSettings.Default, service.HealthCheck);
+        Assert.Equal(["127.0.0.1:9001", "127.0.0.1:9002"], Assert.Single(service.Backends).Endpoints.Select(endpoint => endpoint.ToString()));
+    }
+
+    public static TheoryData<string, string> BadBackendEntries => new()
+    {
+        { "127.0.0.999:9002", "annotation littlelb.io/backends: '127.0.0.999:9002': invalid IP address: 127.0.0.999" },
+        { "127.0.0.1:0", "annotation littlelb.io/backends: '127.0.0.1:0': port '0' must be a number from 1 to 65535" },
+        { "[::1", "annotation littlelb.io/backends: '[::1' is not IP:PORT ([v6]:PORT for IPv6)" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadBackendEntries))]
+    public void Parse_BadBackendEntry_IsAWarning_AndTheServiceIsServedWithoutIt(string entry, string expected)
+    {
+        var yaml = Web.Replace("127.0.0.1:9002", entry, StringComparison.Ordinal);
+        Assert.NotEqual(Web, yaml);
+
+        var file = StandaloneServiceFile.Parse(yaml);
+
+        Assert.True(file.Succeeded, string.Join("; ", file.Errors));
+        var service = Assert.Single(file.Services);
+        Assert.Equal([expected], service.Warnings);
+        Assert.Equal(["127.0.0.1:9001"], Assert.Single(service.Backends).Endpoints.Select(endpoint => endpoint.ToString()));
+    }
+
+    [Fact]
+    public void Parse_NoBackendsAnnotation_ServesThePortWithoutBackends_AndTheReasonNamesTheAnnotation()
+    {
+        var file = StandaloneServiceFile.Parse(Web.Replace("    littlelb.io/backends: \"127.0.0.1:9001, 127.0.0.1:9002\"", "    littlelb.io/other: x", StringComparison.Ordinal));
+
+        var service = Assert.Single(file.Services);
+        Assert.Empty(service.Backends.SelectMany(port => port.Endpoints));
+        Assert.Empty(service.Warnings);
+        Assert.Equal("none listed in the annotation littlelb.io/backends (or littlelb.io/backends.PORT)", service.NoBackendsReason);
+    }
+
+    public static TheoryData<string, string> SpecProblems => new()
+    {
+        // The allocation request validates the spec and the reconciler reports it on the Service: the file stays usable.
+        { "  type: LoadBalancer", "  type: LoadBalancer\n  loadBalancerIP: 10.0.0.300" },
+        { "port: 80", "port: 0" },
+        { "port: 80", "port: 70000" },
+        { "port: 80", "port: 80\n      protocol: SCTP" },
+        { "  name: api", "  name: Api" },
+        { "  name: api", "  name: api\n  namespace: My_Ns" },
+    };
+
+    [Theory]
+    [MemberData(nameof(SpecProblems))]
+    public void Parse_SpecProblem_IsNotAFileError_TheServiceGoesToTheReconcilerAsWritten(string find, string replace)
+    {
+        var api = Web.Replace("name: web", "name: api", StringComparison.Ordinal);
+        var broken = api.Replace(find, replace, StringComparison.Ordinal);
+        Assert.NotEqual(api, broken);
+
+        var file = StandaloneServiceFile.Parse($"{Web}\n---\n{broken}");
+
+        Assert.True(file.Succeeded, string.Join("; ", file.Errors));
+        Assert.Equal(2, file.Services.Count);
+        Assert.Empty(file.Services[1].Warnings);
+    }
+
+    [Fact]
+    public void Parse_PortOutOfRange_IsKeptInTheSpec_ButGetsNoBackends()
+    {
+        var file = StandaloneServiceFile.Parse(Web.Replace("port: 80", "port: 0", StringComparison.Ordinal));
+
+        var service = Assert.Single(file.Services);
+        Assert.Equal(0, Assert.Single(service.Spec.Ports).Port);
+        Assert.Empty(service.Backends);
+    }
+
+    [Fact]
+    public void Parse_EmptyPortEntry_IsNotAFileError_ItIsAPortTheAllocationRequestRejects()
+    {
+        // "- " with nothing after it is a null entry in hand-written YAML; the API server never sends one.
+        var yaml = Web.Replace("    - name: http\n      port: 80", "    -\n    - name: http\n      port: 80", StringComparison.Ordinal);
+        Assert.NotEqual(Web, yaml);
+
+        var file = StandaloneServiceFile.Parse(yaml);
+
+        Assert.True(file.Succeeded, string.Join("; ", file.Errors));
+        var service = Assert.Single(file.Services);
+        Assert.Equal([0, 80], service.Spec.Ports.Select(port => port.Port));
+        Assert.Equal(["127.0.0.1:9001", "127.0.0.1:9002"], Assert.Single(service.Backends).Endpoints.Select(endpoint => endpoint.ToString()));
+    }
+
+    [Fact]
+    public void Parse_ServiceOfAnotherClass_IsSkippedWithANote_AndServedWhenTheClassIsOurs()
+    {
+        var yaml = Web.Replace("  type: LoadBalancer", "  type: LoadBalancer\n  loadBalancerClass: example.com/other-lb", StringComparison.Ordinal);
+
+        var skipped = StandaloneServiceFile.Parse(yaml);
+        var ours = StandaloneServiceFile.Parse(yaml, new StandaloneFileOptions { LoadBalancerClass = "example.com/other-lb" });
+
+        Assert.True(skipped.Succeeded);
+        Assert.Empty(skipped.Services);
+        Assert.Equal(["document 1 (default/web): skipped; its spec.loadBalancerClass 'example.com/other-lb' is not ours (none configured)"], skipped.Notes);
+        Assert.Equal(new ServiceKey("default", "web"), Assert.Single(ours.Services).Key);
+    }
+
+    [Fact]
+    public void Parse_IgnoreUnclassed_SkipsAServiceWithoutAClassWithANote()
+    {
+        var file = StandaloneServiceFile.Parse(Web, new StandaloneFileOptions { ServeUnclassed = false });
+
+        Assert.Empty(file.Services);
+        Assert.Equal(["document 1 (default/web): skipped; it has no spec.loadBalancerClass and unclassed Services are ignored (--ignore-unclassed)"], file.Notes);
     }
 
     [Fact]
@@ -202,31 +325,12 @@ public sealed class StandaloneServiceFileTests
     }
 
     [Fact]
-    public void Parse_OneBadServiceAmongGoodOnes_FailsTheWholeFile()
-    {
-        var file = StandaloneServiceFile.Parse($"{Web}\n---\n{Web.Replace("name: web", "name: api", StringComparison.Ordinal).Replace("port: 80", "port: 0", StringComparison.Ordinal)}");
-
-        Assert.False(file.Succeeded);
-        Assert.Equal(["document 2 (default/api): spec.ports[0].port: port 0 must be between 1 and 65535"], file.Errors);
-    }
-
-    [Fact]
     public void Parse_EmptyFile_HasNoServicesAndNoErrors()
     {
         var file = StandaloneServiceFile.Parse("# nothing yet\n---\n");
 
         Assert.True(file.Succeeded);
         Assert.Empty(file.Services);
-    }
-
-    [Fact]
-    public async Task ReadAsync_MissingFile_IsAnErrorNamingThePath()
-    {
-        var path = Path.Combine(Path.GetTempPath(), $"littlelb-missing-{Guid.NewGuid():N}.yaml");
-
-        var file = await StandaloneServiceFile.ReadAsync(path, LoadBalancingPolicyNames.Default, CancellationToken.None);
-
-        Assert.StartsWith($"{path}: cannot read the file: ", Assert.Single(file.Errors), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using LoadBalancer.Infrastructure.Tests.Kubernetes.Support;
 using System.Text;
 using System.Text.Json.Nodes;
 using k8s;
+using k8s.Autorest;
 using k8s.Models;
 using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Domain.Services;
@@ -20,6 +21,7 @@ public sealed class KubernetesEventRecorderTests : FakeApiServerTest
 
     private readonly CapturingLogger<KubernetesEventRecorder> _logger = new();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 3, 1, 12, 30, 45, 123, TimeSpan.Zero));
+
     [Fact]
     public async Task Record_CreatesAnEventsV1EventRegardingTheService()
     {
@@ -43,6 +45,31 @@ public sealed class KubernetesEventRecorderTests : FakeApiServerTest
         Assert.Equal("littlelb.io/load-balancer", (string?)body["reportingController"]);
         Assert.Equal("node-a", (string?)body["reportingInstance"]);
         Assert.Equal(_time.GetUtcNow(), DateTimeOffset.Parse((string)body["eventTime"]!, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task Record_CreatedEvent_CarriesOurManagedByLabel()
+    {
+        var recorder = Recorder();
+
+        await recorder.RecordAsync(Allocated, CancellationToken.None);
+
+        // HeldAsync finds earlier runs' Events by this label alone, so an Event without it would be told again.
+        var labels = JsonNode.Parse(Assert.Single(Server.Events).Body)!["metadata"]!["labels"]!;
+        Assert.Equal("little-load-balancer", (string?)labels["app.kubernetes.io/managed-by"]);
+    }
+
+    [Fact]
+    public async Task Record_SameEventTwice_IsSentAndLoggedTwice()
+    {
+        // Deciding what is news is the reconciler's (ServiceConditions): the recorder records what it is given.
+        var recorder = Recorder();
+
+        await recorder.RecordAsync(Allocated, CancellationToken.None);
+        await recorder.RecordAsync(Allocated with { }, CancellationToken.None);
+
+        Assert.Equal(2, Server.Events.Count(recorded => recorded.StatusCode == 201));
+        Assert.Equal(2, _logger.Entries.Count);
     }
 
     [Fact]
@@ -71,6 +98,7 @@ public sealed class KubernetesEventRecorderTests : FakeApiServerTest
     [InlineData("IPReleased", "Release")]
     [InlineData("NotForwarded", "Forward")]
     [InlineData("ApplyFailed", "Apply")]
+    [InlineData("Applied", "Apply")]
     [InlineData("NoEndpoints", "Reconcile")]
     public async Task Record_Action_FollowsTheReason(string reason, string action)
     {
@@ -106,60 +134,6 @@ public sealed class KubernetesEventRecorderTests : FakeApiServerTest
     }
 
     [Fact]
-    public async Task Record_IdenticalEventAgain_IsNotSentOrLoggedAgain()
-    {
-        var recorder = Recorder();
-
-        await recorder.RecordAsync(Allocated, CancellationToken.None);
-        await recorder.RecordAsync(Allocated with { }, CancellationToken.None);
-
-        Assert.Single(Server.Events);
-        Assert.Single(_logger.Entries);
-    }
-
-    [Fact]
-    public async Task Record_SameReasonWithAnotherMessage_IsSent()
-    {
-        var recorder = Recorder();
-
-        await recorder.RecordAsync(Allocated, CancellationToken.None);
-        await recorder.RecordAsync(Allocated with { Message = "Assigned IP 192.0.2.11 (new) for ports 80" }, CancellationToken.None);
-
-        Assert.Equal(2, Server.Events.Count);
-    }
-
-    [Fact]
-    public async Task Record_AnotherReasonInBetween_DoesNotMakeTheFirstOneNewAgain()
-    {
-        var recorder = Recorder();
-        var notForwarded = new ServiceEvent(Web, ServiceEventType.Warning, "NotForwarded", "ports 53 are allocated but not forwarded");
-
-        await recorder.RecordAsync(Allocated, CancellationToken.None);
-        await recorder.RecordAsync(notForwarded, CancellationToken.None);
-        await recorder.RecordAsync(Allocated, CancellationToken.None);
-        await recorder.RecordAsync(notForwarded, CancellationToken.None);
-
-        Assert.Equal(["IPAllocated", "NotForwarded"], Server.Events.Select(recorded => recorded.Reason));
-    }
-
-    [Fact]
-    public async Task Record_NormalEventOfAnotherReasonInBetween_MakesEarlierEventsNewsAgain()
-    {
-        var recorder = Recorder();
-        var refused = new ServiceEvent(Web, ServiceEventType.Warning, "ApplyFailed", "FAILED to allocate requested LoadBalancerIP 192.0.2.10:80");
-        var released = new ServiceEvent(Web, ServiceEventType.Normal, "IPReleased", "Released IP 192.0.2.10");
-
-        await recorder.RecordAsync(refused, CancellationToken.None);
-        await recorder.RecordAsync(Allocated, CancellationToken.None);
-        await recorder.RecordAsync(released, CancellationToken.None);
-        await recorder.RecordAsync(Allocated, CancellationToken.None);
-        await recorder.RecordAsync(refused, CancellationToken.None);
-        await recorder.RecordAsync(refused, CancellationToken.None);
-
-        Assert.Equal(["ApplyFailed", "IPAllocated", "IPReleased", "IPAllocated", "ApplyFailed"], Server.Events.Select(recorded => recorded.Reason));
-    }
-
-    [Fact]
     public async Task Record_SameEventForAnotherService_IsSent()
     {
         var recorder = Recorder();
@@ -171,19 +145,7 @@ public sealed class KubernetesEventRecorderTests : FakeApiServerTest
     }
 
     [Fact]
-    public async Task Record_AfterForget_IsSentAgain()
-    {
-        var recorder = Recorder();
-        await recorder.RecordAsync(Allocated, CancellationToken.None);
-
-        recorder.Forget(Web);
-        await recorder.RecordAsync(Allocated, CancellationToken.None);
-
-        Assert.Equal(2, Server.Events.Count);
-    }
-
-    [Fact]
-    public async Task Record_ApiServerUnavailable_IsLoggedSwallowedAndRetriedByTheNextIdenticalEvent()
+    public async Task Record_ApiServerUnavailable_IsLoggedAndSwallowed_AndTheNextEventIsSent()
     {
         var recorder = Recorder();
         Server.Unavailable = true;
@@ -240,6 +202,82 @@ public sealed class KubernetesEventRecorderTests : FakeApiServerTest
         Assert.StartsWith(new string('é', 500), note, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task HeldAsync_ReturnsOurEventsAboutServicesInEveryNamespace_OldestFirst()
+    {
+        var start = new DateTime(2025, 3, 1, 12, 0, 0, DateTimeKind.Utc);
+        // Stored (and listed) in namespace/name order: blog, default, shop. Their times say the opposite.
+        Server.PutEvent(HeldEvent("blog", "api.b", "api", "ApplyFailed", "Warning", "address in use", start.AddSeconds(2)));
+        Server.PutEvent(HeldEvent("default", "old.c", "old", "NoBackends", "Warning", "no ready endpoint", eventTime: null, lastTimestamp: start.AddSeconds(1)));
+        Server.PutEvent(HeldEvent("shop", "web.a", "web", "IPAllocated", "Normal", "Assigned IP 192.0.2.10", start));
+
+        // Not ours, or not about a Service: skipped.
+        Server.PutEvent(HeldEvent("shop", "web.d", "web-5d8f", "Pulled", "Normal", "image pulled", start, kind: "Pod"));
+        Server.PutEvent(HeldEvent("shop", "web.e", "web", "IPAllocated", "Normal", "another controller", start, controller: "example.com/other-lb"));
+        Server.PutEvent(HeldEvent("shop", "web.f", "web", "IPAllocated", "Normal", "not labelled", start, labelled: false));
+        Server.PutEvent(HeldEvent("shop", "web.g", "web", "", "Normal", "no reason", start));
+
+        var held = await Recorder().HeldAsync(CancellationToken.None);
+
+        Assert.Equal(
+            [
+                new ServiceEvent(Web, ServiceEventType.Normal, "IPAllocated", "Assigned IP 192.0.2.10"),
+                new ServiceEvent(new ServiceKey("default", "old"), ServiceEventType.Warning, "NoBackends", "no ready endpoint"),
+                new ServiceEvent(new ServiceKey("blog", "api"), ServiceEventType.Warning, "ApplyFailed", "address in use"),
+            ],
+            held);
+    }
+
+    [Fact]
+    public async Task HeldAsync_ManyEvents_AreReadPageByPage_AndAllReturnedOldestFirst()
+    {
+        const int Count = 1001;
+        var start = new DateTime(2025, 3, 1, 12, 0, 0, DateTimeKind.Utc);
+        string[] namespaces = ["c", "b", "a"];
+        for (var i = 0; i < Count; i++)
+        {
+            var ns = namespaces[i % namespaces.Length];
+            Server.PutEvent(HeldEvent(ns, $"web.{Count - i:D5}", "web", "IPAllocated", "Normal", $"event {i}", start.AddSeconds(i)));
+        }
+
+        var held = await Recorder().HeldAsync(CancellationToken.None);
+
+        Assert.Equal(Enumerable.Range(0, Count).Select(i => $"event {i}"), held.Select(serviceEvent => serviceEvent.Message));
+        var lists = Server.Requests.Where(request => request.Method == "GET" && request.Path == "/apis/events.k8s.io/v1/events").ToList();
+        Assert.Equal(3, lists.Count);
+        Assert.All(lists, request => Assert.Equal(("500", "app.kubernetes.io/managed-by=little-load-balancer"), (request.Query("limit"), request.Query("labelSelector"))));
+        Assert.Equal([false, true, true], lists.Select(request => request.Query("continue") is { Length: > 0 }));
+    }
+
+    [Fact]
+    public async Task HeldAsync_ReadsBackWhatRecordAsyncCreated()
+    {
+        var recorder = Recorder();
+        var warning = new ServiceEvent(new ServiceKey("blog", "api"), ServiceEventType.Warning, "NoBackends", "ports 80 have no backend (no ready endpoint)");
+
+        await recorder.RecordAsync(Allocated, CancellationToken.None);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await recorder.RecordAsync(warning, CancellationToken.None);
+        var held = await Recorder().HeldAsync(CancellationToken.None);
+
+        Assert.Equal([Allocated, warning], held);
+    }
+
+    [Fact]
+    public async Task HeldAsync_NothingRecorded_IsEmpty()
+    {
+        Assert.Empty(await Recorder().HeldAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task HeldAsync_ApiServerUnavailable_Throws()
+    {
+        // Unlike a failed create, a failed read is the caller's to handle: it must know nothing was read.
+        Server.Unavailable = true;
+
+        await Assert.ThrowsAsync<HttpOperationException>(() => Recorder().HeldAsync(CancellationToken.None).AsTask());
+    }
+
     [Theory]
     [InlineData(1024, false)]
     [InlineData(1025, true)]
@@ -265,6 +303,37 @@ public sealed class KubernetesEventRecorderTests : FakeApiServerTest
     }
 
     private static KubernetesEventOptions Options() => new() { ReportingInstance = "node-a" };
+
+    /// <summary>An Event as an earlier run (or someone else) left it in the cluster.</summary>
+    private static Eventsv1Event HeldEvent(
+        string ns,
+        string name,
+        string regarding,
+        string reason,
+        string type,
+        string note,
+        DateTime? eventTime,
+        DateTime? lastTimestamp = null,
+        string kind = "Service",
+        string controller = "littlelb.io/load-balancer",
+        bool labelled = true) => new()
+    {
+        Metadata = new V1ObjectMeta
+        {
+            Name = name,
+            NamespaceProperty = ns,
+            Labels = labelled ? new Dictionary<string, string> { [KubernetesEventRecorder.ManagedByLabel] = KubernetesEventRecorder.ManagedByValue } : null,
+        },
+        Regarding = new V1ObjectReference { ApiVersion = "v1", Kind = kind, Name = regarding, NamespaceProperty = ns },
+        Reason = reason,
+        Type = type,
+        Note = note,
+        Action = "Reconcile",
+        EventTime = eventTime,
+        DeprecatedLastTimestamp = lastTimestamp,
+        ReportingController = controller,
+        ReportingInstance = "node-b",
+    };
 
     private KubernetesEventRecorder Recorder() =>
         new(Client, new ServiceLookupStub(key => Server.GetService(key.Namespace, key.Name)), Options(), _time, _logger);

@@ -1,6 +1,7 @@
 using k8s.Models;
 using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Forwarding;
+using LoadBalancer.Application.Reconciliation;
 using LoadBalancer.Application.Services;
 using LoadBalancer.Domain.Services;
 using LoadBalancer.Infrastructure.Kubernetes.Mapping;
@@ -13,17 +14,24 @@ public sealed class DesiredServiceMapperTests
     private static readonly KubernetesServiceOptions NodePortsMode = new();
     private static readonly KubernetesServiceOptions EndpointsMode = new() { Backends = BackendMode.Endpoints };
 
-    private static DesiredServiceResult Map(V1Service service, IReadOnlyCollection<V1Node>? nodes = null, IReadOnlyCollection<V1EndpointSlice>? slices = null, KubernetesServiceOptions? options = null) =>
-        new DesiredServiceMapper(options ?? NodePortsMode).Map(service, nodes ?? [], slices ?? []);
+    /// <summary>What the reconciler is told when a NodePorts Service has no backend, and when an endpoints one has none.</summary>
+    private const string FromNodePorts = "no ready worker node (or ready endpoint)";
+    private const string FromEndpoints = "no ready endpoint";
+
+    /// <summary>Maps a Service that has a name, so the result is never null.</summary>
+    private static DesiredService Map(V1Service service, IReadOnlyCollection<V1Node>? nodes = null, IReadOnlyCollection<V1EndpointSlice>? slices = null, KubernetesServiceOptions? options = null) =>
+        new DesiredServiceMapper(options ?? NodePortsMode).Map(service, nodes ?? [], slices ?? [])
+            ?? throw new InvalidOperationException("a Service with a name maps to a desired Service");
 
     private static string Text(PortBackends backends) => $"{backends.Port}: {string.Join(", ", backends.Endpoints)}";
 
-    /// <summary>"80: 10.0.0.1:30080, 10.0.0.2:30080" per port, after checking the mapping succeeded.</summary>
-    private static List<string> BackendTexts(DesiredServiceResult result)
-    {
-        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
-        return [.. result.Command.Backends.Select(Text)];
-    }
+    /// <summary>"80: 10.0.0.1:30080, 10.0.0.2:30080" per port.</summary>
+    private static List<string> BackendTexts(DesiredService result) => [.. result.Backends.Select(Text)];
+
+    private static List<ServicePort> PortsWithoutBackends(DesiredService result) =>
+        [.. result.Backends.Where(port => port.Endpoints.Count == 0).Select(port => port.Port)];
+
+    private static bool NoBackends(DesiredService result) => result.Backends.All(port => port.Endpoints.Count == 0);
 
     // ---- the Service itself -------------------------------------------------------------------------------------
 
@@ -36,17 +44,18 @@ public sealed class DesiredServiceMapperTests
 
         var result = Map(service, [Node("w1", "10.0.0.1")]);
 
-        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
-        var spec = result.Command.Service;
-        Assert.Equal(new ServiceKey("shop", "web"), spec.Key);
+        var spec = result.Spec;
+        Assert.Equal(new ServiceKey("shop", "web"), result.Key);
         Assert.Null(spec.LoadBalancerIp);
         Assert.Equal(new DateTimeOffset(2024, 5, 1, 12, 0, 0, TimeSpan.Zero), spec.CreatedAt);
         Assert.Equal([new ServicePortSpec("TCP", 80, "http"), new ServicePortSpec("UDP", 53, "dns")], spec.Ports);
-        Assert.Equal(LoadBalancingPolicyNames.Default, result.Command.Policy);
-        Assert.Equal(HealthCheckSettings.Default, result.Command.HealthCheck);
-        Assert.Equal(["80: 10.0.0.1:30080", "53/UDP: 10.0.0.1:30053"], result.Command.Backends.Select(Text));
-        Assert.Empty(result.PortsWithoutBackends);
-        Assert.False(result.NoBackends);
+        Assert.Equal(LoadBalancingPolicyNames.Default, result.Policy);
+        Assert.Equal(HealthCheckSettings.Default, result.HealthCheck);
+        Assert.Equal(["80: 10.0.0.1:30080", "53/UDP: 10.0.0.1:30053"], result.Backends.Select(Text));
+        Assert.Empty(PortsWithoutBackends(result));
+        Assert.Empty(result.Warnings);
+        Assert.Empty(result.BackendNotes);
+        Assert.Equal(FromNodePorts, result.NoBackendsReason);
     }
 
     [Fact]
@@ -60,11 +69,11 @@ public sealed class DesiredServiceMapperTests
 
         var result = Map(service, [Node("w1", "10.0.0.1")]);
 
-        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
-        Assert.Equal("192.168.1.240", result.Command.Service.LoadBalancerIp);
-        Assert.Equal("team-a", result.Command.Service.SharingKey);
-        Assert.Equal(HealthCheckType.Http, result.Command.HealthCheck.Type);
-        Assert.Equal("/healthz", result.Command.HealthCheck.Path);
+        Assert.Equal("192.168.1.240", result.Spec.LoadBalancerIp);
+        Assert.Equal("team-a", result.Spec.SharingKey);
+        Assert.Equal(HealthCheckType.Http, result.HealthCheck.Type);
+        Assert.Equal("/healthz", result.HealthCheck.Path);
+        Assert.Empty(result.Warnings);
     }
 
     public static TheoryData<string?, string?, string> Policies => new()
@@ -90,47 +99,83 @@ public sealed class DesiredServiceMapperTests
 
         var result = Map(service, [Node("w1", "10.0.0.1")], options: NodePortsMode with { DefaultPolicy = LoadBalancingPolicyNames.PowerOfTwo });
 
-        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
-        Assert.Equal(expected, result.Command.Policy);
+        Assert.Equal(expected, result.Policy);
+        // The command the reconciler sends carries what the mapping chose.
+        Assert.Equal(expected, result.ToCommand().Policy);
     }
 
-    public static TheoryData<string, string> BadFields => new()
+    public static TheoryData<string, string> UnusableValues => new()
     {
-        { "loadBalancerIP", "spec.loadBalancerIP: loadBalancerIP: invalid IP address: 10.0.0.300" },
         { "sessionAffinity", "spec.sessionAffinity: 'Cookie' must be None or ClientIP" },
         { "policy", "annotation littlelb.io/balancing-policy: unknown balancing policy 'random'; known policies: round-robin, least-connections, power-of-two, source-hash" },
         { "exclusive", "annotation littlelb.io/exclusive-ip: 'maybe' must be \"true\" or \"false\"" },
         { "interval", "annotation littlelb.io/health-check-interval: 'soon' is not a duration such as 10s or 500ms" },
-        { "protocol", "spec.ports[0].protocol: protocol 'SCTP' of port 80 must be TCP or UDP" },
-        { "port", "spec.ports[0].port: port 70000 must be between 1 and 65535" },
-        { "no ports", "spec.ports: ports: 0 ports given; a Service needs 1 to 16" },
-        { "name", "metadata.name: missing" },
     };
 
     [Theory]
-    [MemberData(nameof(BadFields))]
-    public void Map_BadField_IsAnErrorNamingFieldAndValue_AndNoCommand(string field, string expected)
+    [MemberData(nameof(UnusableValues))]
+    public void Map_UnusableAnnotationOrAffinity_IsAWarningNamingFieldAndValue_AndTheServiceIsStillServed(string field, string expected)
     {
         var service = Service();
         switch (field)
         {
-            case "loadBalancerIP": service.Spec.LoadBalancerIP = "10.0.0.300"; break;
             case "sessionAffinity": service.Spec.SessionAffinity = "Cookie"; break;
             case "policy": service.Metadata.Annotations["littlelb.io/balancing-policy"] = "random"; break;
             case "exclusive": service.Metadata.Annotations["littlelb.io/exclusive-ip"] = "maybe"; break;
             case "interval": service.Metadata.Annotations["littlelb.io/health-check-interval"] = "soon"; break;
-            case "protocol": service.Spec.Ports[0].Protocol = "SCTP"; break;
-            case "port": service.Spec.Ports[0].Port = 70000; break;
-            case "no ports": service.Spec.Ports = []; break;
-            case "name": service.Metadata.Name = null; break;
             default: throw new ArgumentOutOfRangeException(nameof(field), field, null);
         }
 
         var result = Map(service, [Node("w1", "10.0.0.1")]);
 
-        Assert.False(result.Succeeded);
-        Assert.Null(result.Command);
-        Assert.Equal([expected], result.Errors);
+        Assert.Equal([expected], result.Warnings);
+        Assert.Equal(LoadBalancingPolicyNames.Default, result.Policy);
+        Assert.Equal(HealthCheckSettings.Default, result.HealthCheck);
+        Assert.False(result.Spec.ExclusiveIp);
+        Assert.Equal(["80: 10.0.0.1:30080"], BackendTexts(result));
+    }
+
+    [Fact]
+    public void Map_SpecProblems_AreLeftInTheSpecForTheAllocationRequest_AndOnlyUsablePortsGetBackends()
+    {
+        // The allocation request validates the spec once and reports it in its words; the mapping must neither refuse
+        // the Service (the core would then release it silently) nor find backends for a port that cannot be served.
+        var service = Service(ports:
+        [
+            Port("http", 80, 30080),
+            Port("sctp", 81, 30081, protocol: "SCTP"),
+            Port("huge", 70000, 30082),
+            Port("again", 80, 30083),
+        ]);
+        service.Spec.LoadBalancerIP = "10.0.0.300";
+
+        var result = Map(service, [Node("w1", "10.0.0.1")]);
+
+        Assert.Equal("10.0.0.300", result.Spec.LoadBalancerIp);
+        Assert.Equal([80, 81, 70000, 80], result.Spec.Ports.Select(port => port.Port));
+        Assert.Equal(["80: 10.0.0.1:30080"], BackendTexts(result));
+        Assert.Empty(result.Warnings);
+    }
+
+    [Fact]
+    public void Map_NoPorts_IsAServiceWithoutPortsOrBackends()
+    {
+        var service = Service();
+        service.Spec.Ports = [];
+
+        var result = Map(service, [Node("w1", "10.0.0.1")]);
+
+        Assert.Empty(result.Spec.Ports);
+        Assert.Empty(result.Backends);
+    }
+
+    [Fact]
+    public void Map_NoName_IsNull()
+    {
+        var service = Service();
+        service.Metadata.Name = null;
+
+        Assert.Null(new DesiredServiceMapper(NodePortsMode).Map(service, [Node("w1", "10.0.0.1")], []));
     }
 
     // ---- NodePorts ----------------------------------------------------------------------------------------------
@@ -149,7 +194,7 @@ public sealed class DesiredServiceMapperTests
         var result = Map(Service(), [Node("w2", "10.0.0.2"), Node("w1", "10.0.0.1"), Node("w-notready", "10.0.0.3", ready: false), deleting, cordoned, noConditions, controlPlane]);
 
         Assert.Equal(["80: 10.0.0.1:30080, 10.0.0.2:30080, 10.0.0.5:30080"], BackendTexts(result));
-        Assert.Equal(["w1", "w2", "w-cordoned"], result.Command!.Backends[0].Endpoints.Select(endpoint => endpoint.NodeName));
+        Assert.Equal(["w1", "w2", "w-cordoned"], result.Backends[0].Endpoints.Select(endpoint => endpoint.NodeName));
     }
 
     public static TheoryData<string, string[]> Selectors => new()
@@ -185,8 +230,7 @@ public sealed class DesiredServiceMapperTests
 
         var result = Map(Service(), nodes, options: NodePortsMode with { WorkerSelector = selector });
 
-        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
-        Assert.Equal(expected, result.Command.Backends[0].Endpoints.Select(endpoint => endpoint.Address.ToString()));
+        Assert.Equal(expected, result.Backends[0].Endpoints.Select(endpoint => endpoint.Address.ToString()));
     }
 
     [Fact]
@@ -204,7 +248,7 @@ public sealed class DesiredServiceMapperTests
 
         Assert.Equal(["80: 10.0.0.1:30080, 203.0.113.2:30080"], BackendTexts(internalFirst));
         Assert.Equal(["80: 203.0.113.1:30080, 203.0.113.2:30080"], BackendTexts(externalFirst));
-        Assert.Contains("node hostname-only: skipped; no InternalIP or ExternalIP address", internalFirst.Diagnostics);
+        Assert.Contains("node hostname-only: skipped; no InternalIP or ExternalIP address", internalFirst.BackendNotes);
     }
 
     [Fact]
@@ -226,9 +270,9 @@ public sealed class DesiredServiceMapperTests
         var result = Map(service, [Node("w1", "10.0.0.1")]);
 
         Assert.Equal(["80: 10.0.0.1:30080", "8080: "], BackendTexts(result));
-        Assert.Equal([ServicePort.Tcp(8080)], result.PortsWithoutBackends);
-        Assert.False(result.NoBackends);
-        Assert.Contains("spec.ports[1] (admin, 8080): no backends; spec.ports[1].nodePort is not allocated", result.Diagnostics);
+        Assert.Equal([ServicePort.Tcp(8080)], PortsWithoutBackends(result));
+        Assert.False(NoBackends(result));
+        Assert.Contains("spec.ports[1] (admin, 8080): no backends; spec.ports[1].nodePort is not allocated", result.BackendNotes);
     }
 
     [Fact]
@@ -238,9 +282,10 @@ public sealed class DesiredServiceMapperTests
 
         var result = Map(service, [Node("w1", "10.0.0.1", ready: false)]);
 
-        Assert.True(result.NoBackends);
-        Assert.Equal([ServicePort.Tcp(80), ServicePort.Udp(53)], result.PortsWithoutBackends);
-        Assert.Equal(2, result.Command!.Backends.Count);
+        Assert.True(NoBackends(result));
+        Assert.Equal([ServicePort.Tcp(80), ServicePort.Udp(53)], PortsWithoutBackends(result));
+        Assert.Equal(2, result.Backends.Count);
+        Assert.Equal(FromNodePorts, result.NoBackendsReason);
     }
 
     [Fact]
@@ -262,8 +307,8 @@ public sealed class DesiredServiceMapperTests
 
         Assert.Equal(["80: 10.0.0.1:30080, 10.0.0.4:30080"], BackendTexts(local));
         Assert.Equal(["80: 10.0.0.1:30080, 10.0.0.2:30080, 10.0.0.3:30080, 10.0.0.4:30080"], BackendTexts(cluster));
-        Assert.Equal(["EndpointSlice web-fqdn: skipped; addressType FQDN is not IPv4 or IPv6"], local.Diagnostics);
-        Assert.Empty(cluster.Diagnostics);
+        Assert.Equal(["EndpointSlice web-fqdn: skipped; addressType FQDN is not IPv4 or IPv6"], local.BackendNotes);
+        Assert.Empty(cluster.BackendNotes);
     }
 
     [Fact]
@@ -274,7 +319,7 @@ public sealed class DesiredServiceMapperTests
 
         var result = Map(service, [Node("w1", "10.0.0.1")]);
 
-        Assert.True(result.NoBackends);
+        Assert.True(NoBackends(result));
     }
 
     // ---- Endpoints ----------------------------------------------------------------------------------------------
@@ -298,8 +343,8 @@ public sealed class DesiredServiceMapperTests
         Assert.Equal(
             ["80: 10.244.1.5:8080, 10.244.1.6:8080, 10.244.2.5:8081", "9100: 10.244.1.5:9100, 10.244.1.6:9100, 10.244.2.5:9101"],
             BackendTexts(result));
-        Assert.Equal(["w1", "w1", "w2"], result.Command!.Backends[0].Endpoints.Select(endpoint => endpoint.NodeName));
-        Assert.Contains(result.Diagnostics, diagnostic => diagnostic.StartsWith("EndpointSlice web-udp: no port named 'http' (TCP)", StringComparison.Ordinal));
+        Assert.Equal(["w1", "w1", "w2"], result.Backends[0].Endpoints.Select(endpoint => endpoint.NodeName));
+        Assert.Contains(result.BackendNotes, diagnostic => diagnostic.StartsWith("EndpointSlice web-udp: no port named 'http' (TCP)", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -362,7 +407,7 @@ public sealed class DesiredServiceMapperTests
                 "EndpointSlice web-elsewhere: skipped; it is in namespace other, not shop",
                 "EndpointSlice web-fqdn: skipped; addressType FQDN is not IPv4 or IPv6",
             ],
-            result.Diagnostics);
+            result.BackendNotes);
     }
 
     [Fact]
@@ -374,7 +419,7 @@ public sealed class DesiredServiceMapperTests
         var result = Map(service, [], slices, EndpointsMode);
 
         Assert.Equal(["80: 10.244.1.5:8080", "81: 10.244.1.5:81", "82: "], BackendTexts(result));
-        Assert.Equal([ServicePort.Tcp(82)], result.PortsWithoutBackends);
+        Assert.Equal([ServicePort.Tcp(82)], PortsWithoutBackends(result));
     }
 
     [Fact]
@@ -382,8 +427,9 @@ public sealed class DesiredServiceMapperTests
     {
         var result = Map(Service(), [Node("w1", "10.0.0.1")], [], EndpointsMode);
 
-        Assert.True(result.NoBackends);
-        Assert.Equal([ServicePort.Tcp(80)], result.PortsWithoutBackends);
+        Assert.True(NoBackends(result));
+        Assert.Equal([ServicePort.Tcp(80)], PortsWithoutBackends(result));
+        Assert.Equal(FromEndpoints, result.NoBackendsReason);
     }
 
     [Fact]
@@ -395,7 +441,8 @@ public sealed class DesiredServiceMapperTests
         var result = Map(service, [Node("w1", "10.0.0.1")], [Slice("web-a", [SlicePort("http", 8080)], Pod("10.244.1.5", "w1"))]);
 
         Assert.Equal(["80: 10.244.1.5:8080"], BackendTexts(result));
-        Assert.Equal(BackendMode.Endpoints, result.Source);
+        // The reason tells the operator where backends were looked for: here the endpoints, whatever the mode.
+        Assert.Equal(FromEndpoints, result.NoBackendsReason);
     }
 
     [Fact]
@@ -407,13 +454,13 @@ public sealed class DesiredServiceMapperTests
         var result = Map(service, [Node("w1", "10.0.0.1")], [Slice("web-a", [SlicePort("http", 8080)], Pod("10.244.1.5", "w1"))]);
 
         Assert.Equal(["80: 10.0.0.1:30080"], BackendTexts(result));
-        Assert.Equal(BackendMode.NodePorts, result.Source);
+        Assert.Equal(FromNodePorts, result.NoBackendsReason);
     }
 
     // ---- determinism --------------------------------------------------------------------------------------------
 
     [Fact]
-    public void Map_ShuffledInput_GivesAnEqualCommand_AndDuplicatesCollapse()
+    public void Map_ShuffledInput_GivesTheSameDesiredService_AndDuplicatesCollapse()
     {
         var random = new Random(7);
         V1Node[] nodes = [.. Enumerable.Range(1, 12).Select(i => Node($"w{i}", $"10.0.{i % 3}.{i}"))];
@@ -429,7 +476,6 @@ public sealed class DesiredServiceMapperTests
             var service = Service();
             service.Spec.ExternalTrafficPolicy = "Local";
             var first = Map(service, nodes, Slices(), options);
-            Assert.True(first.Succeeded);
             for (var round = 0; round < 5; round++)
             {
                 var shuffledNodes = nodes.ToArray();
@@ -445,24 +491,24 @@ public sealed class DesiredServiceMapperTests
 
                 var again = Map(service, shuffledNodes, shuffledSlices, options);
 
-                Assert.True(ApplyServiceComparer.SameCommand(first.Command, again.Command));
-                Assert.Equal(first.Diagnostics, again.Diagnostics);
+                Assert.True(first.SameAs(again));
+                Assert.Equal(first.BackendNotes, again.BackendNotes);
             }
 
-            var endpointsCount = first.Command!.Backends[0].Endpoints.Count;
-            Assert.Equal(endpointsCount, first.Command.Backends[0].Endpoints.Distinct().Count());
+            var endpointsCount = first.Backends[0].Endpoints.Count;
+            Assert.Equal(endpointsCount, first.Backends[0].Endpoints.Distinct().Count());
             Assert.Equal(options == EndpointsMode ? 14 : 12, endpointsCount);
         }
     }
 
     [Fact]
-    public void Map_AChangedBackend_GivesADifferentCommand()
+    public void Map_AChangedBackend_GivesADifferentDesiredService()
     {
         var service = Service();
         var before = Map(service, [Node("w1", "10.0.0.1"), Node("w2", "10.0.0.2")]);
         var after = Map(service, [Node("w1", "10.0.0.1"), Node("w2", "10.0.0.2", ready: false)]);
 
-        Assert.False(ApplyServiceComparer.SameCommand(before.Command, after.Command));
+        Assert.False(before.SameAs(after));
     }
 
     [Fact]

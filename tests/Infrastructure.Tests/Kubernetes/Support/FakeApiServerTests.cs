@@ -372,6 +372,38 @@ public sealed class FakeApiServerTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task PutEvent_IsListedAcrossNamespacesByLabel_InPages_AndNotRecordedAsSent()
+    {
+        Eventsv1Event Event(string ns, string name, string? managedBy) => new()
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = name,
+                NamespaceProperty = ns,
+                Labels = managedBy is null ? null : new Dictionary<string, string> { ["app.kubernetes.io/managed-by"] = managedBy },
+            },
+            EventTime = DateTime.UtcNow,
+            Reason = "IPAllocated",
+            Regarding = new V1ObjectReference { Kind = "Service", Name = "web", NamespaceProperty = ns },
+        };
+        _server.PutEvent(Event("shop", "web.1", "little-load-balancer"));
+        _server.PutEvent(Event("blog", "web.2", "little-load-balancer"));
+        _server.PutEvent(Event("blog", "web.3", "someone-else"));
+        _server.PutEvent(Event("tools", "web.4", null));
+        _server.PutEvent(Event("tools", "web.5", "little-load-balancer"));
+
+        var first = await _client.EventsV1.ListEventForAllNamespacesAsync(
+            labelSelector: "app.kubernetes.io/managed-by=little-load-balancer", limit: 2, cancellationToken: Ct);
+        var second = await _client.EventsV1.ListEventForAllNamespacesAsync(
+            continueParameter: first.Metadata.ContinueProperty, labelSelector: "app.kubernetes.io/managed-by=little-load-balancer", limit: 2, cancellationToken: Ct);
+
+        Assert.Equal([("blog", "web.2"), ("shop", "web.1")], first.Items.Select(item => (item.Metadata.NamespaceProperty, item.Metadata.Name)));
+        Assert.Equal([("tools", "web.5")], second.Items.Select(item => (item.Metadata.NamespaceProperty, item.Metadata.Name)));
+        Assert.True(string.IsNullOrEmpty(second.Metadata.ContinueProperty));
+        Assert.Empty(_server.Events);
+    }
+
+    [Fact]
     public async Task Unavailable_AnswersEveryRequestWith503AndEndsOpenWatches()
     {
         _server.PutService(Service("a"));
