@@ -84,15 +84,17 @@ internal sealed partial class StandaloneServiceSource : IServiceSource
             while (!stopping.IsCancellationRequested)
             {
                 await watcher.WaitAsync(stopping).ConfigureAwait(false);
-                if (await ReadAsync(stopping).ConfigureAwait(false) is { Succeeded: true } next)
-                {
-                    Use(next, starting: false);
-                }
+                await FollowAsync(stopping).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
             _ready.TrySetCanceled(stopping);
+        }
+        catch (Exception failure) when (!_ready.Task.IsCompleted && failure is not OutOfMemoryException)
+        {
+            // A bug or a broken environment before the first read was used: the daemon must say so, not wait forever.
+            _ready.TrySetException(failure);
         }
         finally
         {
@@ -112,6 +114,22 @@ internal sealed partial class StandaloneServiceSource : IServiceSource
         return [.. _services.Values
             .Where(service => recorded.ContainsKey(service.Key))
             .Select(service => new RestoredService(service.Spec, recorded[service.Key].ToString()))];
+    }
+
+    /// <summary>Reads the file again; a failure that is not the file's (a bug) is logged, and the next change is read anyway.</summary>
+    private async Task FollowAsync(CancellationToken stopping)
+    {
+        try
+        {
+            if (await ReadAsync(stopping).ConfigureAwait(false) is { Succeeded: true } next)
+            {
+                Use(next, starting: false);
+            }
+        }
+        catch (Exception failure) when (failure is not OperationCanceledException and not OutOfMemoryException)
+        {
+            LogReadFailed(_options.File, failure);
+        }
     }
 
     /// <returns>The file as read; null when it is the version read last (nothing to do), or cannot be read.</returns>
@@ -224,6 +242,9 @@ internal sealed partial class StandaloneServiceSource : IServiceSource
 
     [LoggerMessage(EventId = 3092, Level = LogLevel.Warning, Message = "{File} holds no Service of type LoadBalancer that is ours: nothing to serve until it does")]
     private partial void LogNothingToServe(string file);
+
+    [LoggerMessage(EventId = 3094, Level = LogLevel.Error, Message = "Reading {File} failed unexpectedly; the Services stay as they are and the next change is read")]
+    private partial void LogReadFailed(string file, Exception failure);
 
     [LoggerMessage(EventId = 3093, Level = LogLevel.Warning, Message = "{File} no longer holds any Service to serve: taking down the {Count} that ran")]
     private partial void LogEverythingRemoved(string file, int count);

@@ -72,6 +72,20 @@ public sealed class StandaloneServiceSourceTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Start_StateThatFailsUnexpectedly_FaultsReady_InsteadOfLeavingTheDaemonWaiting()
+    {
+        WriteFile(Service("web", "127.0.0.1:9001"));
+        var state = new BrokenState();
+        var options = new StandaloneOptions { File = FilePath, PollInterval = PollInterval, Debounce = TimeSpan.Zero };
+        _source = new StandaloneServiceSource(options, state, _queue, new StandaloneConsole(_output, _error), _time, _logger);
+
+        _running = _source.RunAsync(_stopping.Token);
+
+        var thrown = await Assert.ThrowsAsync<InvalidOperationException>(() => _source.Ready.WaitAsync(Deadline));
+        Assert.Equal("a bug", thrown.Message);
+    }
+
+    [Fact]
     public async Task Start_MissingFile_FaultsReady_AndSaysWhy()
     {
         await StartAsync(expectReady: false);
@@ -369,4 +383,17 @@ public sealed class StandaloneServiceSourceTests : IAsyncLifetime, IDisposable
             - name: http
               port: 80
         """;
+
+    /// <summary>A state that fails the way a bug would, not the way a file does.</summary>
+    private sealed class BrokenState : IStandaloneState
+    {
+        public string Path => "/nowhere";
+
+        public IReadOnlyDictionary<ServiceKey, IPAddress> Current { get; } = new Dictionary<ServiceKey, IPAddress>();
+
+        public ValueTask<IReadOnlyDictionary<ServiceKey, IPAddress>> LoadAsync(CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("a bug");
+
+        public ValueTask WriteAsync(ServiceKey service, IPAddress? ip, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    }
 }

@@ -76,6 +76,12 @@ internal sealed partial class KubernetesServiceSource : IServiceSource
         {
             _ready.TrySetCanceled(stopping);
         }
+        catch (Exception failure) when (!_ready.Task.IsCompleted && failure is not OutOfMemoryException)
+        {
+            // The informers retry every failure of the API server themselves; what ends up here is a bug, and the
+            // daemon must say so rather than wait for caches that will never sync.
+            _ready.TrySetException(failure);
+        }
         finally
         {
             _services.Changed -= OnServiceChanged;
