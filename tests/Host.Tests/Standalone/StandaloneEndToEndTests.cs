@@ -200,4 +200,39 @@ public sealed class StandaloneEndToEndTests : IDisposable
             Assert.Equal(0, await standalone.StopAsync());
         }
     }
+
+    [Fact]
+    public async Task Standalone_TheSameRefusedEditAgain_AfterItWasUndone_IsWarnedAboutAgain()
+    {
+        var backend = Net.FreePort("127.0.0.86");
+        var port = Net.FreePort("127.0.107.1");
+        var backends = $"127.0.0.86:{backend}";
+        var file = Path.Combine(_directory, "services.yaml");
+        var good = Documents(Service("web", port, backends), Service("api", port, backends));
+        await File.WriteAllTextAsync(file, good);
+        await using var demo = await DemoBackends.StartAsync(backends);
+        await using var standalone = StandaloneRun.Start(file, StateFile, "--restricted-cidr", "127.0.107.0/29");
+        var table = "pool 127.0.107.0/29: 2 addresses in use";
+        Assert.True(await standalone.PrintedAsync(table), standalone.ToString());
+        var (webIp, apiIp) = (await standalone.IpOfAsync("default/web", port), await standalone.IpOfAsync("default/api", port));
+        var bad = Documents(Service("web", 70000, backends), Service("api", port, backends, loadBalancerIp: webIp));
+
+        // Invalid (web) and refused (api asks for web's IP and port): each keeps what ran for it, and is warned about.
+        await File.WriteAllTextAsync(file, bad);
+        Assert.True(await Net.EventuallyAsync(
+            () => standalone.LogLines("default/web InvalidService:") == 1 && standalone.LogLines("default/api ApplyFailed:") == 1, Patience), standalone.ToString());
+        Assert.True(await Net.EventuallyAsync(() => standalone.PrintedLines(table) == 2, Patience), standalone.ToString());
+
+        // Undone: both are written as they run again.
+        await File.WriteAllTextAsync(file, good);
+        Assert.True(await Net.EventuallyAsync(() => standalone.PrintedLines(table) == 3, Patience), standalone.ToString());
+
+        // The same mistakes once more are news once more.
+        await File.WriteAllTextAsync(file, bad);
+        Assert.True(await Net.EventuallyAsync(
+            () => standalone.LogLines("default/web InvalidService:") == 2 && standalone.LogLines("default/api ApplyFailed:") == 2, Patience), standalone.ToString());
+        Assert.Equal($"hello from {backends}", await Net.GetAsync(webIp, port));
+        Assert.Equal($"hello from {backends}", await Net.GetAsync(apiIp, port));
+        Assert.Equal(0, await standalone.StopAsync());
+    }
 }
