@@ -23,7 +23,7 @@ public sealed class StandaloneEndToEndTests : IDisposable
         var ports = FreePorts("127.0.100.201", 2);
         var (webPort, apiPort) = (ports[0], ports[1]);
         var file = Path.Combine(_directory, "services.yaml");
-        await File.WriteAllTextAsync(file, Service("web", webPort, $"127.0.0.81:{one}, 127.0.0.82:{two}"));
+        await SaveAsync(file, Service("web", webPort, $"127.0.0.81:{one}, 127.0.0.82:{two}"));
         await using var backends = await DemoBackends.StartAsync($"127.0.0.81:{one}", $"127.0.0.82:{two}");
         await using var standalone = StandaloneRun.Start(file, StateFile, "--restricted-cidr", "127.0.100.200/29");
         try
@@ -42,7 +42,7 @@ public sealed class StandaloneEndToEndTests : IDisposable
             Assert.Equal([$"hello from 127.0.0.81:{one}", $"hello from 127.0.0.82:{two}"], answers.Order(StringComparer.Ordinal));
 
             // Edited: web keeps only the second backend, and a second Service shares the IP on another port.
-            await File.WriteAllTextAsync(file, Documents(Service("web", webPort, $"127.0.0.82:{two}"), Service("api", apiPort, $"127.0.0.81:{one}")));
+            await SaveAsync(file, Documents(Service("web", webPort, $"127.0.0.82:{two}"), Service("api", apiPort, $"127.0.0.81:{one}")));
             Assert.True(await Net.EventuallyAsync(
                 async () => await Net.GetAsync("127.0.100.201", apiPort) == $"hello from 127.0.0.81:{one}", Patience), standalone.ToString());
             for (var i = 0; i < 3; i++)
@@ -51,7 +51,7 @@ public sealed class StandaloneEndToEndTests : IDisposable
             }
 
             // A file that cannot be read: reported with the document and the field, and everything keeps running as it was.
-            await File.WriteAllTextAsync(file, Documents(
+            await SaveAsync(file, Documents(
                 Service("web", webPort, $"127.0.0.82:{two}").Replace("  type: LoadBalancer", "  type: LoadBalancer\n  loadBalancerIp: 127.0.100.202", StringComparison.Ordinal),
                 Service("api", apiPort, $"127.0.0.81:{one}")));
             Assert.True(await standalone.LoggedAsync($"error: {file}: not applied (1 problem); keeping the 2 services of the last good version as they are"), standalone.ToString());
@@ -61,14 +61,14 @@ public sealed class StandaloneEndToEndTests : IDisposable
             Assert.Equal($"hello from 127.0.0.81:{one}", await Net.GetAsync("127.0.100.201", apiPort));
 
             // A Service asking for what cannot be served: that Service is refused and keeps what ran for it; the others move on.
-            await File.WriteAllTextAsync(file, Documents(Service("web", 70000, $"127.0.0.82:{two}"), Service("api", apiPort, $"127.0.0.82:{two}")));
+            await SaveAsync(file, Documents(Service("web", 70000, $"127.0.0.82:{two}"), Service("api", apiPort, $"127.0.0.82:{two}")));
             Assert.True(await standalone.LoggedAsync("default/web InvalidService: spec.ports[0].port: port 70000 must be between 1 and 65535"), standalone.ToString());
             Assert.True(await Net.EventuallyAsync(
                 async () => await Net.GetAsync("127.0.100.201", apiPort) == $"hello from 127.0.0.82:{two}", Patience), standalone.ToString());
             Assert.Equal($"hello from 127.0.0.82:{two}", await Net.GetAsync("127.0.100.201", webPort));
 
             // Removed: api leaves when the file no longer has it; web, written as it runs, is served as before.
-            await File.WriteAllTextAsync(file, Service("web", webPort, $"127.0.0.82:{two}"));
+            await SaveAsync(file, Service("web", webPort, $"127.0.0.82:{two}"));
             Assert.True(await standalone.PrintedAsync("removed default/api"), standalone.ToString());
             Assert.True(await Net.EventuallyAsync(async () => await Net.GetAsync("127.0.100.201", apiPort) is null, Patience));
             Assert.Equal($"hello from 127.0.0.82:{two}", await Net.GetAsync("127.0.100.201", webPort));
@@ -85,7 +85,7 @@ public sealed class StandaloneEndToEndTests : IDisposable
     public async Task Standalone_UnreadableFileAtStart_ExitsOneServingNothing()
     {
         var file = Path.Combine(_directory, "bad.yaml");
-        await File.WriteAllTextAsync(file, Service("web", 80, "127.0.0.1:9001").Replace("  ports:", "  loadBalancerIp: 127.0.100.9\n  ports:", StringComparison.Ordinal));
+        await SaveAsync(file, Service("web", 80, "127.0.0.1:9001").Replace("  ports:", "  loadBalancerIp: 127.0.100.9\n  ports:", StringComparison.Ordinal));
         await using var standalone = StandaloneRun.Start(file, StateFile);
 
         var exitCode = await standalone.Run.WaitAsync(TimeSpan.FromSeconds(20));
@@ -116,7 +116,7 @@ public sealed class StandaloneEndToEndTests : IDisposable
         var backend = Net.FreePort("127.0.0.83");
         var port = Net.FreePort("127.0.106.1");
         var file = Path.Combine(_directory, "services.yaml");
-        await File.WriteAllTextAsync(file, Service("web", port, $"127.0.0.83:{backend}, 127.0.0.1:notaport"));
+        await SaveAsync(file, Service("web", port, $"127.0.0.83:{backend}, 127.0.0.1:notaport"));
         await using var backends = await DemoBackends.StartAsync($"127.0.0.83:{backend}");
         await using var standalone = StandaloneRun.Start(file, StateFile, "--restricted-cidr", "127.0.106.0/29");
 
@@ -136,18 +136,18 @@ public sealed class StandaloneEndToEndTests : IDisposable
         var ports = FreePorts("127.0.104.1", 2);
         var (first, second) = (ports[0], ports[1]);
         var file = Path.Combine(_directory, "services.yaml");
-        await File.WriteAllTextAsync(file, "# no Services yet\n");
+        await SaveAsync(file, "# no Services yet\n");
         await using var backends = await DemoBackends.StartAsync($"127.0.0.84:{backend}");
         await using var standalone = StandaloneRun.Start(file, StateFile, "--restricted-cidr", "127.0.104.0/29");
 
         Assert.True(await standalone.LoggedAsync($"{file} holds no Service of type LoadBalancer that is ours: nothing to serve until it does"), standalone.ToString());
         Assert.True(await standalone.PrintedAsync("pool 127.0.104.0/29: 0 addresses in use"), standalone.ToString());
 
-        await File.WriteAllTextAsync(file, Documents(Service("a", first, $"127.0.0.84:{backend}"), Service("b", second, $"127.0.0.84:{backend}")));
+        await SaveAsync(file, Documents(Service("a", first, $"127.0.0.84:{backend}"), Service("b", second, $"127.0.0.84:{backend}")));
         Assert.True(await standalone.PrintedAsync($"default/b → 127.0.104.1:{second} → 127.0.0.84:{backend}"), standalone.ToString());
         Assert.Equal($"hello from 127.0.0.84:{backend}", await Net.GetAsync("127.0.104.1", first));
 
-        await File.WriteAllTextAsync(file, "# every Service gone\n");
+        await SaveAsync(file, "# every Service gone\n");
         Assert.True(await standalone.LoggedAsync($"{file} no longer holds any Service to serve: taking down the 2 that ran"), standalone.ToString());
         Assert.True(await Net.EventuallyAsync(() => standalone.PrintedLines("pool 127.0.104.0/29: 0 addresses in use") == 2, Patience), standalone.ToString());
         Assert.Equal(1, standalone.PrintedLines("removed default/a"));
@@ -164,7 +164,7 @@ public sealed class StandaloneEndToEndTests : IDisposable
         var ports = FreePorts("127.0.103.1", 3);
         var (ours, theirs, plain) = (ports[0], ports[1], ports[2]);
         var file = Path.Combine(_directory, "services.yaml");
-        await File.WriteAllTextAsync(file, Documents(
+        await SaveAsync(file, Documents(
             Service("ours", ours, $"127.0.0.85:{backend}", loadBalancerClass: "littlelb.io/test"),
             Service("theirs", theirs, $"127.0.0.85:{backend}", loadBalancerClass: "other.example/lb"),
             Service("plain", plain, $"127.0.0.85:{backend}")));
@@ -209,7 +209,7 @@ public sealed class StandaloneEndToEndTests : IDisposable
         var backends = $"127.0.0.86:{backend}";
         var file = Path.Combine(_directory, "services.yaml");
         var good = Documents(Service("web", port, backends), Service("api", port, backends));
-        await File.WriteAllTextAsync(file, good);
+        await SaveAsync(file, good);
         await using var demo = await DemoBackends.StartAsync(backends);
         await using var standalone = StandaloneRun.Start(file, StateFile, "--restricted-cidr", "127.0.107.0/29");
         var table = "pool 127.0.107.0/29: 2 addresses in use";
@@ -218,17 +218,17 @@ public sealed class StandaloneEndToEndTests : IDisposable
         var bad = Documents(Service("web", 70000, backends), Service("api", port, backends, loadBalancerIp: webIp));
 
         // Invalid (web) and refused (api asks for web's IP and port): each keeps what ran for it, and is warned about.
-        await File.WriteAllTextAsync(file, bad);
+        await SaveAsync(file, bad);
         Assert.True(await Net.EventuallyAsync(
             () => standalone.LogLines("default/web InvalidService:") == 1 && standalone.LogLines("default/api ApplyFailed:") == 1, Patience), standalone.ToString());
         Assert.True(await Net.EventuallyAsync(() => standalone.PrintedLines(table) == 2, Patience), standalone.ToString());
 
         // Undone: both are written as they run again.
-        await File.WriteAllTextAsync(file, good);
+        await SaveAsync(file, good);
         Assert.True(await Net.EventuallyAsync(() => standalone.PrintedLines(table) == 3, Patience), standalone.ToString());
 
         // The same mistakes once more are news once more.
-        await File.WriteAllTextAsync(file, bad);
+        await SaveAsync(file, bad);
         Assert.True(await Net.EventuallyAsync(
             () => standalone.LogLines("default/web InvalidService:") == 2 && standalone.LogLines("default/api ApplyFailed:") == 2, Patience), standalone.ToString());
         Assert.Equal($"hello from {backends}", await Net.GetAsync(webIp, port));

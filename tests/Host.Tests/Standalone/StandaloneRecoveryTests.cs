@@ -29,7 +29,7 @@ public sealed class StandaloneRecoveryTests(ITestOutputHelper log) : IDisposable
         var api = Service("api", port, $"127.0.0.91:{backend}");
         var spacer = Service("spacer", port, $"127.0.0.91:{backend}");
         string[] args = ["standalone", file, "--restricted-cidr", "127.0.101.0/29", "--state-file", state];
-        await File.WriteAllTextAsync(file, web);
+        await SaveAsync(file, web);
         await using var backends = await DemoBackends.StartAsync($"127.0.0.91:{backend}");
 
         // All on one port, so no two share an address: each edit takes the next one.
@@ -39,9 +39,9 @@ public sealed class StandaloneRecoveryTests(ITestOutputHelper log) : IDisposable
         {
             log.WriteLine($"{started.Elapsed.TotalSeconds:F3} first daemon started");
             webIp = await first.IpOfAsync("default/web", port, Patience);
-            await File.WriteAllTextAsync(file, Documents(web, spacer));
+            await SaveAsync(file, Documents(web, spacer));
             Assert.Equal("127.0.101.2", await first.IpOfAsync("default/spacer", port, Patience));
-            await File.WriteAllTextAsync(file, Documents(web, spacer, api));
+            await SaveAsync(file, Documents(web, spacer, api));
             apiIp = await first.IpOfAsync("default/api", port, Patience);
 
             // A crash right after api was applied: nothing stands down, nothing is written on the way out.
@@ -53,7 +53,7 @@ public sealed class StandaloneRecoveryTests(ITestOutputHelper log) : IDisposable
         // The spacer leaves the file while the daemon is down, and the others swap places: started afresh, web and api
         // would take the two lowest addresses, in whatever order they came; only what the state kept gives api the third.
         Assert.Equal(("127.0.101.1", "127.0.101.3"), (webIp, apiIp));
-        await File.WriteAllTextAsync(file, Documents(api, web));
+        await SaveAsync(file, Documents(api, web));
 
         using var second = DaemonProcess.Start(args);
         log.WriteLine($"{started.Elapsed.TotalSeconds:F3} second daemon started");
@@ -71,7 +71,7 @@ public sealed class StandaloneRecoveryTests(ITestOutputHelper log) : IDisposable
         var backend = Net.FreePort("127.0.0.92");
         var port = Net.FreePort("127.0.102.1");
         var file = Path.Combine(_directory, "services.yaml");
-        await File.WriteAllTextAsync(file, Service("web", port, $"127.0.0.92:{backend}"));
+        await SaveAsync(file, Service("web", port, $"127.0.0.92:{backend}"));
         await using var backends = await DemoBackends.StartAsync($"127.0.0.92:{backend}");
         var holder = new TcpListener(IPAddress.Parse("127.0.102.1"), port);
         holder.Start();

@@ -137,6 +137,17 @@ internal static class Manifests
 
         """;
 
+    /// <summary>
+    /// Replaces <paramref name="file"/> at once (a new file renamed over it), as many editors save: the daemon never reads a
+    /// file half written, which on a loaded machine it could between a truncate and the write that follows.
+    /// </summary>
+    public static async Task SaveAsync(string file, string text)
+    {
+        var next = file + ".next";
+        await System.IO.File.WriteAllTextAsync(next, text);
+        System.IO.File.Move(next, file, overwrite: true);
+    }
+
     /// <summary>Documents one after the other, separated by <c>---</c>.</summary>
     public static string Documents(params string[] documents) => string.Join("---\n", documents);
 
