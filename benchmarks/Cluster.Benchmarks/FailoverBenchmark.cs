@@ -56,7 +56,7 @@ internal static class FailoverBenchmark
     private const string SawLeaderMarker = "The leader is now";
     private const string TakingOverMarker = "takes the Lease over";
     private const string LeadingMarker = "is now the leader";
-    private const string RestoredMarker = "IPs from Service status";
+    private const string RestoredMarker = "IPs from the record";
     private const string ListeningMarker = "Listening on";
     private const string ReadyMarker = "Every Service reconciled:";
     private const string ProbedService = "fo-000";

@@ -5,14 +5,15 @@ using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using k8s;
 using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Reconciliation;
 using LoadBalancer.Host.Cluster;
 using LoadBalancer.Infrastructure.Forwarding;
 using LoadBalancer.Infrastructure.Kubernetes;
 using LoadBalancer.Infrastructure.Kubernetes.Leadership;
 using LoadBalancer.Infrastructure.Kubernetes.Mapping;
-using LoadBalancer.Infrastructure.Kubernetes.Reconciliation;
 using LoadBalancer.Infrastructure.Networking.Announcements;
 using LoadBalancer.Tests.FakeKubernetesApi;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace LoadBalancer.Cluster.Benchmarks;
 
@@ -51,7 +52,7 @@ internal static class LatencyBenchmark
 
         var log = new TimestampedLog();
         using var stop = new CancellationTokenSource();
-        var controller = new TaskCompletionSource<ServiceController>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reconciler = new TaskCompletionSource<IServiceReconciler>(TaskCreationOptions.RunContinuationsAsynchronously);
         var run = Task.Run(() => ClusterMode.RunAsync(
             Options(),
             new AllocationOptions { Pool = Pool },
@@ -62,10 +63,11 @@ internal static class LatencyBenchmark
             log,
             stop.Token,
             api.CreateClient(),
-            started => controller.TrySetResult(started)));
+            provider => reconciler.TrySetResult(provider.GetRequiredService<IServiceReconciler>()),
+            ClusterMode.DefaultReconciler with { ShutdownDrain = TimeSpan.Zero }));
         try
         {
-            var ready = await controller.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            var ready = await reconciler.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
             await ready.Ready.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
 
             // A second watch, like the daemon's, shows what of the time is the API server's and the client library's.
@@ -109,7 +111,6 @@ internal static class LatencyBenchmark
     {
         Services = new KubernetesServiceOptions { Backends = BackendMode.NodePorts },
         LeaderElection = new LeaderElectionOptions { Enabled = false },
-        Controller = new ControllerOptions { ShutdownDrain = TimeSpan.Zero },
     };
 
     private static async Task<ServiceTimings> AddOneAsync(

@@ -29,6 +29,8 @@ public sealed class LoadBalancerAppTests : IDisposable
         Assert.StartsWith("Usage: loadbalancer", _output.ToString(), StringComparison.Ordinal);
         Assert.Contains("--restricted-cidr", _output.ToString(), StringComparison.Ordinal);
         Assert.Contains("--exclude", _output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("--state-file", _output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("--ignore-unclassed", _output.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

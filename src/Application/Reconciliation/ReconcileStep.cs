@@ -56,6 +56,15 @@ internal sealed class ReconcileStep(
             await AppliedAsync(key, running, response, cancellationToken).ConfigureAwait(false);
             running = response.Applied;
         }
+        else
+        {
+            // Served exactly as asked: an edit that was refused or invalid has been undone. It waits for nothing now, and
+            // the same edit again is news again.
+            term.Parked.Forget(key);
+            term.Failing.TryRemove(key, out _);
+            term.Conditions.Resolve(key, ServiceEventReasons.InvalidService);
+            term.Conditions.Resolve(key, ServiceEventReasons.ApplyFailed);
+        }
 
         // After the Normal events of this pass, which make earlier warnings news again: what still stands is told once.
         await ReportWarningsAsync(key, desired, cancellationToken).ConfigureAwait(false);

@@ -36,7 +36,7 @@ public sealed class ClusterCommandLineTests
         Assert.Equal("pool=edge", options.Services.WorkerSelector);
         Assert.Equal(["ExternalIP", "InternalIP"], options.Services.AddressTypes);
         Assert.Equal("least-connections", options.Services.DefaultPolicy);
-        Assert.True(options.Controller.TagWorkerNodes);
+        Assert.True(options.WorkerNodes.Tag);
         Assert.True(options.Status.SetExternalIps);
         Assert.True(options.LeaderElection.Enabled);
         Assert.Equal(("lb", "llb", "node-a"), (options.LeaderElection.Namespace, options.LeaderElection.Name, options.LeaderElection.Identity));

@@ -1,14 +1,17 @@
 using k8s;
+using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Reconciliation;
 using LoadBalancer.Host.Cluster;
 using LoadBalancer.Infrastructure.Forwarding;
 using LoadBalancer.Infrastructure.Kubernetes;
 using LoadBalancer.Infrastructure.Kubernetes.Leadership;
 using LoadBalancer.Infrastructure.Kubernetes.Mapping;
-using LoadBalancer.Infrastructure.Kubernetes.Reconciliation;
+using LoadBalancer.Infrastructure.Kubernetes.Nodes;
 using LoadBalancer.Infrastructure.Kubernetes.Watching;
 using LoadBalancer.Infrastructure.Networking.Announcements;
 using LoadBalancer.Tests.FakeKubernetesApi;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace LoadBalancer.Host.Tests.Cluster;
 
@@ -18,10 +21,13 @@ namespace LoadBalancer.Host.Tests.Cluster;
 /// </summary>
 internal sealed class ClusterHarness : IAsyncDisposable
 {
-    private readonly CancellationTokenSource _stop = new();
-    private readonly TaskCompletionSource<ServiceController> _controller = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>The command line's reconciler, without the shutdown drain (tests that time the drain set their own).</summary>
+    public static readonly ReconcilerOptions Reconciler = ClusterMode.DefaultReconciler with { ShutdownDrain = TimeSpan.Zero };
 
-    private ClusterHarness(FakeApiServer api, string pool, KubernetesAdapterOptions options, IKubernetes? client)
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource<IServiceProvider> _container = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private ClusterHarness(FakeApiServer api, string pool, KubernetesAdapterOptions options, IKubernetes? client, ReconcilerOptions reconciler)
     {
         Log = new SharedWriter();
         Run = Task.Run(() => ClusterMode.RunAsync(
@@ -34,7 +40,8 @@ internal sealed class ClusterHarness : IAsyncDisposable
             Log,
             _stop.Token,
             client ?? api.CreateClient(),
-            controller => _controller.TrySetResult(controller)));
+            provider => _container.TrySetResult(provider),
+            reconciler));
     }
 
     public SharedWriter Log { get; }
@@ -42,28 +49,46 @@ internal sealed class ClusterHarness : IAsyncDisposable
     public Task<int> Run { get; }
 
     public static KubernetesAdapterOptions Options(string identity = "test", bool leaderElection = false, BackendMode backends = BackendMode.NodePorts,
-        string? loadBalancerClass = null) => new()
+        string? loadBalancerClass = null, bool tagWorkerNodes = false) => new()
     {
         Services = new KubernetesServiceOptions { Backends = backends, LoadBalancerClass = loadBalancerClass },
         Informers = new InformerOptions { InitialBackoff = TimeSpan.FromMilliseconds(50), MaxBackoff = TimeSpan.FromMilliseconds(500) },
         LeaderElection = new LeaderElectionOptions { Enabled = leaderElection, Namespace = "kube-system", Name = "llb-test", Identity = identity },
-        Controller = new ControllerOptions { ShutdownDrain = TimeSpan.Zero },
+        WorkerNodes = new WorkerNodeOptions { Tag = tagWorkerNodes },
     };
 
     /// <param name="client">The daemon's client, e.g. one whose requests a test fails; by default a plain one.</param>
-    public static ClusterHarness Start(FakeApiServer api, string pool, KubernetesAdapterOptions? options = null, IKubernetes? client = null) =>
-        new(api, pool, options ?? Options(), client);
+    /// <param name="reconciler">By default <see cref="Reconciler"/>.</param>
+    public static ClusterHarness Start(
+        FakeApiServer api, string pool, KubernetesAdapterOptions? options = null, IKubernetes? client = null, ReconcilerOptions? reconciler = null) =>
+        new(api, pool, options ?? Options(), client, reconciler ?? Reconciler);
 
-    public async Task<ServiceController> ControllerAsync() =>
-        await _controller.Task.WaitAsync(TimeSpan.FromSeconds(10));
-
-    /// <summary>Waits until this daemon leads and has reconciled every Service once.</summary>
-    public async Task ReadyAsync(TimeSpan? limit = null)
+    /// <summary>The daemon's container, once built.</summary>
+    public async Task<IServiceProvider> ContainerAsync()
     {
-        var controller = await ControllerAsync();
         try
         {
-            await controller.Ready.WaitAsync(limit ?? TimeSpan.FromSeconds(15));
+            return await _container.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"the daemon built no container (exited: {Run.IsCompleted}); its log:\n{Log}");
+        }
+    }
+
+    /// <summary>The reconcile core: whether this daemon serves, and when its term is ready.</summary>
+    public async Task<IServiceReconciler> ReconcilerAsync() => (await ContainerAsync()).GetRequiredService<IServiceReconciler>();
+
+    /// <summary>The cluster as the daemon reads it: <see cref="IServiceSource.Ready"/> once its caches are synced.</summary>
+    public async Task<IServiceSource> SourceAsync() => (await ContainerAsync()).GetRequiredService<IServiceSource>();
+
+    /// <summary>Waits until this daemon serves and has reconciled every Service once.</summary>
+    public async Task ReadyAsync(TimeSpan? limit = null)
+    {
+        var reconciler = await ReconcilerAsync();
+        try
+        {
+            await reconciler.Ready.WaitAsync(limit ?? TimeSpan.FromSeconds(15));
         }
         catch (TimeoutException)
         {

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using k8s.Models;
+using LoadBalancer.Application.Reconciliation;
 using LoadBalancer.Infrastructure.Kubernetes.Mapping;
+using Microsoft.Extensions.DependencyInjection;
 using LoadBalancer.Tests.FakeKubernetesApi;
 using static LoadBalancer.Host.Tests.Cluster.ClusterObjects;
 
@@ -30,7 +32,7 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
     public void Dispose() => _backend.Dispose();
 
     [Fact]
-    public async Task ConflictingExplicitIp_IsRefusedWithAWarningEvent_OthersMoveOn_AndItGetsTheIpOnceReleased()
+    public async Task ConflictScenario_Svc2IsRefusedWithTheOriginalsWords_Svc3TakesTheNextIp_Svc4SharesSvc1sIp_AndSvc2GetsItOnceReleased()
     {
         await using var daemon = ClusterHarness.Start(_api, "127.0.111.0/29");
         await daemon.ReadyAsync();
@@ -41,22 +43,94 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
         var refusal = await EventuallyAsync(() => _api.Events.FirstOrDefault(e => e.RegardingName == "svc2" && e.Type == "Warning"));
         _api.PutService(Service("svc3", 8080, _backend.Port));
         var third = await IngressEventuallyAsync("svc3");
+        _api.PutService(Service("svc4", 8081, _backend.Port));
+        var fourth = await IngressEventuallyAsync("svc4");
+        await IdleAsync(daemon);
 
-        Assert.NotEqual(first, third);
-        Assert.Contains(first, refusal.Note, StringComparison.Ordinal);
-        Assert.Contains("8080", refusal.Note, StringComparison.Ordinal);
+        Assert.Equal("127.0.111.1", first);
+        Assert.Equal("ApplyFailed", refusal.Reason);
+        Assert.Equal($"FAILED to allocate requested LoadBalancerIP {first}:8080 - Reason: IP:port {first}:8080 is already allocated", refusal.Note);
+        Assert.Equal("127.0.111.2", third);
+        Assert.Equal(first, fourth);
         Assert.DoesNotContain(_api.StatusPatches, patch => patch.Name == "svc2");
         Assert.Equal("A:who", await AskAsync(first, 8080));
         Assert.Equal("A:who", await AskAsync(third, 8080));
+        Assert.Equal("A:who", await AskAsync(first, 8081));
 
-        // Refused once, then left alone: no Event storm while nothing changes.
-        await Task.Delay(500);
-        Assert.Single(_api.Events, e => e.RegardingName == "svc2" && e.Type == "Warning");
+        // Refused once, then left alone while Services it cannot gain from come: one attempt, one Event.
+        Assert.Equal(1, AllocationRefusals(daemon));
+        Assert.Single(_api.Events, e => e.RegardingName == "svc2");
 
         _api.DeleteService("default", "svc1");
         Assert.Equal(first, await IngressEventuallyAsync("svc2"));
         Assert.Equal("A:who", await AskAsync(first, 8080));
+        Assert.Equal("A:who", await AskAsync(first, 8081));
         Assert.Equal(0, await daemon.StopAsync());
+    }
+
+    [Fact]
+    public async Task RefusedService_IsNotTriedAgain_WhenAnUnrelatedServiceComesAndGoes()
+    {
+        await using var daemon = ClusterHarness.Start(_api, "127.0.110.0/29");
+        _api.PutService(Service("holder", 8080, _backend.Port));
+        await daemon.ReadyAsync();
+        var held = await IngressEventuallyAsync("holder");
+        _api.PutService(Service("refused", 8080, _backend.Port, loadBalancerIp: held));
+        await EventuallyAsync(() => _api.Events.FirstOrDefault(e => e.RegardingName == "refused" && e.Reason == "ApplyFailed"));
+        await IdleAsync(daemon);
+        Assert.Equal(1, AllocationRefusals(daemon));
+
+        _api.PutService(Service("other", 8080, _backend.Port));
+        var other = await IngressEventuallyAsync("other");
+        Assert.Equal("A:who", await AskAsync(other, 8080));
+        _api.DeleteService("default", "other");
+        Assert.True(await EventuallyTrueAsync(async () => await AskAsync(other, 8080) is null), daemon.Log.ToString());
+        await IdleAsync(daemon);
+
+        Assert.NotEqual(held, other);
+        Assert.Equal(1, AllocationRefusals(daemon));
+        Assert.Single(_api.Events, e => e.RegardingName == "refused");
+        Assert.DoesNotContain(_api.StatusPatches, patch => patch.Name == "refused");
+
+        // What can help it does: the holder's release on its IP.
+        _api.DeleteService("default", "holder");
+        Assert.Equal(held, await IngressEventuallyAsync("refused"));
+    }
+
+    [Fact]
+    public async Task Restart_RecordsNoNewEvent_ForFactsTheServicesEventsAlreadyTell()
+    {
+        var options = ClusterHarness.Options(backends: BackendMode.Endpoints);
+        string empty;
+        await using (var daemon = ClusterHarness.Start(_api, "127.0.109.0/29", options))
+        {
+            _api.PutService(Service("empty", 8080, nodePort: 30080, targetPort: 9));
+            _api.PutService(Service("refused", 8081, nodePort: 30081, loadBalancerIp: "10.9.9.9"));
+            await daemon.ReadyAsync();
+            empty = await IngressEventuallyAsync("empty");
+            await EventuallyAsync(() => _api.Events.FirstOrDefault(e => e.RegardingName == "empty" && e.Reason == "NoBackends"));
+            await EventuallyAsync(() => _api.Events.FirstOrDefault(e => e.RegardingName == "refused" && e.Reason == "ApplyFailed"));
+            await IdleAsync(daemon);
+            Assert.Equal(0, await daemon.StopAsync());
+        }
+
+        Assert.Equal(["empty IPAllocated", "empty NoBackends", "refused ApplyFailed"],
+            _api.Events.Select(e => $"{e.RegardingName} {e.Reason}").Order(StringComparer.Ordinal));
+        var eventsBefore = _api.Events.Count;
+        var requestsBefore = _api.Requests.Count;
+
+        await using var restarted = ClusterHarness.Start(_api, "127.0.109.0/29", options);
+        await restarted.ReadyAsync();
+        await IdleAsync(restarted);
+
+        Assert.Empty(_api.Events.Skip(eventsBefore));
+        var requests = _api.Requests.Skip(requestsBefore).ToList();
+        Assert.True(requests.Any(request => request.Method == "GET" && request.Path == "/apis/events.k8s.io/v1/events" && !request.IsWatch
+            && request.Query("labelSelector") == "app.kubernetes.io/managed-by=little-load-balancer"),
+            string.Join("\n", requests.Select(request => $"{request.Method} {request.PathAndQuery}")));
+        Assert.Contains("FAILED to allocate requested LoadBalancerIP 10.9.9.9:8081", restarted.Log.ToString(), StringComparison.Ordinal);
+        Assert.Equal(empty, IngressIp(_api.GetService("default", "empty")));
+        Assert.Null(IngressIp(_api.GetService("default", "refused")));
     }
 
     [Fact]
@@ -208,7 +282,7 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
         Assert.Equal("A:who", await AskAsync(keep, 8080));
         Assert.Equal(keep, IngressIp(_api.GetService("default", "keep")));
         Assert.Contains(_api.Requests, request => request.Method == "GET" && request.Path.Contains("/services", StringComparison.Ordinal)
-            && !request.Path.Contains("watch", StringComparison.Ordinal) && request.At > DateTimeOffset.UtcNow.AddSeconds(-30));
+            && !request.IsWatch && request.At > DateTimeOffset.UtcNow.AddSeconds(-30));
     }
 
     [Fact]
@@ -219,11 +293,11 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
         await one.ReadyAsync();
         await using var two = ClusterHarness.Start(_api, "127.0.118.0/29", ClusterHarness.Options("two", leaderElection: true));
         var ip = await IngressEventuallyAsync("web");
-        await (await two.ControllerAsync()).CachesSynced.WaitAsync(TimeSpan.FromSeconds(10));
+        await (await two.SourceAsync()).Ready.WaitAsync(TimeSpan.FromSeconds(10));
         await Task.Delay(1500);
 
-        Assert.True((await one.ControllerAsync()).IsLeading);
-        Assert.False((await two.ControllerAsync()).IsLeading);
+        Assert.True((await one.ReconcilerAsync()).IsServing);
+        Assert.False((await two.ReconcilerAsync()).IsServing);
         Assert.Equal("one", _api.GetLease("kube-system", "llb-test")?.Spec.HolderIdentity);
         Assert.Equal("A:who", await AskAsync(ip, 8080));
 
@@ -275,8 +349,7 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
     public async Task TagWorkerNodes_LabelsUnlabelledNodesAtStartAndWhenAdded_WithAPatch()
     {
         _api.PutNode(Node("plain-1", "127.0.0.1", worker: false));
-        var options = ClusterHarness.Options();
-        await using var daemon = ClusterHarness.Start(_api, "127.0.119.16/29", options with { Controller = options.Controller with { TagWorkerNodes = true } });
+        await using var daemon = ClusterHarness.Start(_api, "127.0.119.16/29", ClusterHarness.Options(tagWorkerNodes: true));
         await daemon.ReadyAsync();
 
         _api.PutNode(Node("plain-2", "127.0.0.1", worker: false));
@@ -291,9 +364,8 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task Shutdown_DrainsEveryServicesConnectionsAtOnce_NotOneServiceAfterAnother()
     {
-        var options = ClusterHarness.Options();
         var drain = TimeSpan.FromMilliseconds(1500);
-        await using var daemon = ClusterHarness.Start(_api, "127.0.119.24/29", options with { Controller = options.Controller with { ShutdownDrain = drain } });
+        await using var daemon = ClusterHarness.Start(_api, "127.0.119.24/29", reconciler: ClusterHarness.Reconciler with { ShutdownDrain = drain });
         await daemon.ReadyAsync();
         var open = new List<EchoConnection>();
         foreach (var name in new[] { "one", "two", "three" })
@@ -338,7 +410,7 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
         await one.ReadyAsync();
         await using var two = ClusterHarness.Start(_api, "127.0.119.40/29", ClusterHarness.Options("two", leaderElection: true));
         var ip = await IngressEventuallyAsync("web");
-        await (await two.ControllerAsync()).CachesSynced.WaitAsync(TimeSpan.FromSeconds(10));
+        await (await two.SourceAsync()).Ready.WaitAsync(TimeSpan.FromSeconds(10));
         var patches = _api.StatusPatches.Count;
 
         _api.Unavailable = true;
@@ -351,12 +423,24 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
         _api.Unavailable = false;
         await Task.Delay(TimeSpan.FromSeconds(2));
 
-        Assert.True((await one.ControllerAsync()).IsLeading, one.Log.ToString());
-        Assert.False((await two.ControllerAsync()).IsLeading);
+        Assert.True((await one.ReconcilerAsync()).IsServing, one.Log.ToString());
+        Assert.False((await two.ReconcilerAsync()).IsServing);
         Assert.Equal("one", _api.GetLease("kube-system", "llb-test")?.Spec.HolderIdentity);
         Assert.Equal("A:who", await AskAsync(ip, 8080));
         Assert.Equal(patches, _api.StatusPatches.Count);
     }
+
+    /// <summary>Waits until the daemon has reconciled everything queued so far (retries waiting for their time aside).</summary>
+    private static async Task IdleAsync(ClusterHarness daemon)
+    {
+        var queue = (await daemon.ContainerAsync()).GetRequiredService<IReconcileQueue>();
+        await queue.WhenIdleAsync(CancellationToken.None).WaitAsync(Limit);
+    }
+
+    /// <summary>How many times the allocator refused a request: each attempt of a refused Service logs one line.</summary>
+    private static int AllocationRefusals(ClusterHarness daemon) =>
+        daemon.Log.ToString().ReplaceLineEndings("\n").Split('\n')
+            .Count(line => line.StartsWith("warn: AllocateLoadBalancerIpHandler: FAILED to allocate", StringComparison.Ordinal));
 
     private async Task<string> IngressEventuallyAsync(string name)
     {

@@ -20,6 +20,7 @@ public sealed class DeploymentManifestTests
     [InlineData("discovery.k8s.io", "endpointslices", "list")]
     [InlineData("discovery.k8s.io", "endpointslices", "watch")]
     [InlineData("events.k8s.io", "events", "create")]
+    [InlineData("events.k8s.io", "events", "list")]
     public void ClusterRole_GrantsWhatTheDaemonCalls(string group, string resource, string verb)
     {
         var role = Objects.OfType<V1ClusterRole>().Single();

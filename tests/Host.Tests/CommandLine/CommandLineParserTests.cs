@@ -1,3 +1,4 @@
+using LoadBalancer.Host.Cluster;
 using LoadBalancer.Host.CommandLine;
 
 namespace LoadBalancer.Host.Tests.CommandLine;
@@ -92,6 +93,38 @@ public sealed class CommandLineParserModeTests
         Assert.True(result.Succeeded, string.Join("; ", result.Errors));
         Assert.Equal("eth0", result.Options!.LinkDevice);
         Assert.True(result.Options.NoAnnounce);
+    }
+
+    [Fact]
+    public void Parse_StandaloneWithStateFileAndClassFlags_ReadsThemAndTheFileIsReadWithTheClassFlags()
+    {
+        var result = CommandLineParser.Parse(
+            ["standalone", "services.yaml", "--state-file", "/tmp/llb.json", "--load-balancer-class", "littlelb.io/lb", "--ignore-unclassed"]);
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        Assert.Equal("/tmp/llb.json", result.Options!.StateFile);
+        var reading = ClusterSettings.FileReading(result.Options);
+        Assert.Equal("littlelb.io/lb", reading.LoadBalancerClass);
+        Assert.False(reading.ServeUnclassed);
+    }
+
+    [Fact]
+    public void Parse_StandaloneWithoutStateFileOrClassFlags_TakesTheDefaultPlaceAndServesUnclassedServices()
+    {
+        var result = CommandLineParser.Parse(["standalone", "services.yaml"]);
+
+        Assert.Null(result.Options!.StateFile);
+        var reading = ClusterSettings.FileReading(result.Options);
+        Assert.Null(reading.LoadBalancerClass);
+        Assert.True(reading.ServeUnclassed);
+    }
+
+    [Fact]
+    public void Parse_StateFileWithoutStandalone_SaysItBelongsToStandalone()
+    {
+        var result = CommandLineParser.Parse(["--kubeconfig", "k.yaml", "--state-file", "/tmp/llb.json"]);
+
+        Assert.Equal(["option '--state-file' does not apply to cluster mode (no command); it is for standalone"], result.Errors);
     }
 
     [Theory]

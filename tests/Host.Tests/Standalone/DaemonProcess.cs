@@ -1,0 +1,136 @@
+using System.Diagnostics;
+
+namespace LoadBalancer.Host.Tests.Standalone;
+
+/// <summary>
+/// The real <c>loadbalancer</c> as a child process (<c>dotnet loadbalancer.dll ...</c>), the build this test run
+/// compiled. Disposing it kills that process, and only it, if it still runs.
+/// </summary>
+internal sealed class DaemonProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly Stopwatch _since = Stopwatch.StartNew();
+
+    private DaemonProcess(Process process) => _process = process;
+
+    /// <summary>Every line of both streams, with the time since the start: what a slow run spent its time on.</summary>
+    public SharedWriter Timeline { get; } = new();
+
+    public SharedWriter Output { get; } = new();
+
+    public SharedWriter Error { get; } = new();
+
+    public bool HasExited => _process.HasExited;
+
+    public static DaemonProcess Start(params string[] args)
+    {
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Dll());
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = new Process { StartInfo = start };
+        var daemon = new DaemonProcess(process);
+        process.OutputDataReceived += (_, line) =>
+        {
+            if (line.Data is not null)
+            {
+                daemon.Output.WriteLine(line.Data);
+                daemon.Timeline.WriteLine($"{daemon._since.Elapsed.TotalSeconds,7:F3} out {line.Data}");
+            }
+        };
+        process.ErrorDataReceived += (_, line) =>
+        {
+            if (line.Data is not null)
+            {
+                daemon.Error.WriteLine(line.Data);
+                daemon.Timeline.WriteLine($"{daemon._since.Elapsed.TotalSeconds,7:F3} err {line.Data}");
+            }
+        };
+        try
+        {
+            process.Start();
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            return daemon;
+        }
+        catch
+        {
+            daemon.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The IP the printed table gives <paramref name="service"/> on <paramref name="port"/>, once it is printed.</summary>
+    public async Task<string> IpOfAsync(string service, int port, TimeSpan limit)
+    {
+        string? ip = null;
+        var found = await Net.EventuallyAsync(() => (ip = Table.IpOf(Output.ToString(), service, port)) is not null || _process.HasExited, limit);
+        return found && ip is not null ? ip : throw new TimeoutException($"no line for {service} on port {port} within {limit}; {this}");
+    }
+
+    /// <summary>SIGKILL to this process alone: no stand-down, nothing cleaned up, as in a crash or an OOM kill.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: false);
+        }
+
+        if (!_process.WaitForExit(TimeSpan.FromSeconds(10)))
+        {
+            throw new TimeoutException($"process {_process.Id} did not exit after SIGKILL");
+        }
+    }
+
+    public override string ToString() => $"exited: {_process.HasExited}\n{Timeline}";
+
+    public void Dispose()
+    {
+        try
+        {
+            Kill();
+        }
+        catch (InvalidOperationException)
+        {
+            // Never started.
+        }
+
+        _process.Dispose();
+        Output.Dispose();
+        Error.Dispose();
+        Timeline.Dispose();
+    }
+
+    /// <summary>The dotnet host that runs these tests (the CLI tells its children where it is), else the one on PATH.</summary>
+    private static string DotnetHost() =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+
+    /// <summary>
+    /// src/Host's output of the configuration and framework these tests were built with
+    /// (tests/Host.Tests/bin/Debug/net10.0 → src/Host/bin/Debug/net10.0/loadbalancer.dll); the project reference builds it.
+    /// </summary>
+    private static string Dll()
+    {
+        var output = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory));
+        var (framework, configuration) = (output.Name, output.Parent?.Name ?? "Debug");
+        for (var directory = output; directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "LoadBalancer.sln")))
+            {
+                var dll = Path.Combine(directory.FullName, "src", "Host", "bin", configuration, framework, "loadbalancer.dll");
+                return File.Exists(dll) ? dll : throw new FileNotFoundException($"the daemon is not built at {dll}", dll);
+            }
+        }
+
+        throw new FileNotFoundException($"no LoadBalancer.sln above {output.FullName}");
+    }
+}
