@@ -9,7 +9,9 @@ namespace LoadBalancer.Application.Allocation;
 /// <summary>Allocation log lines with stable event ids, so operators can alert on them.</summary>
 internal static partial class AllocationLog
 {
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Information,
+    /// <summary>Debug: the IPAllocated Event's line says the same once the Service is served; a retried apply that
+    /// fails allocates again each time and must not fill the log.</summary>
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Debug,
         Message = "Allocated {Ip} to {Service} ({Reason}): {Bindings}")]
     public static partial void Allocated(ILogger logger, ServiceKey service, IPAddress ip, AllocationReason reason, IReadOnlyList<PortBinding> bindings);
 
@@ -20,7 +22,8 @@ internal static partial class AllocationLog
     [LoggerMessage(EventId = 1003, Level = LogLevel.Debug, Message = "{Message}")]
     public static partial void Refused(ILogger logger, string message);
 
-    [LoggerMessage(EventId = 1004, Level = LogLevel.Information,
+    /// <summary>Debug: removing a Service logs that at Information; a retried apply that fails releases each time.</summary>
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Debug,
         Message = "Released {Bindings} of {Service}; IP {Ip} unused: {IpUnused}")]
     public static partial void Released(ILogger logger, ServiceKey service, IPAddress ip, IReadOnlyList<PortBinding> bindings, bool ipUnused);
 

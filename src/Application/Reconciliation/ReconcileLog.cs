@@ -6,8 +6,8 @@ namespace LoadBalancer.Application.Reconciliation;
 
 /// <summary>
 /// The reconciler's log lines, with stable EventIds 5002–5019 (the range of the cluster controller it replaced, with
-/// the same meanings where they carried over). Refusals and invalid Services are not logged here: the Event recorded
-/// for them is (one line per change, not per attempt).
+/// the same meanings where they carried over). Refusals, invalid Services and failures that are retried are not logged
+/// here above Debug: the Event recorded for them is (one line per change, not per attempt).
 /// </summary>
 internal static partial class ReconcileLog
 {
@@ -24,7 +24,8 @@ internal static partial class ReconcileLog
     [LoggerMessage(EventId = 5007, Level = LogLevel.Error, Message = "Could not stop serving {Service}: {Reason}")]
     public static partial void StandDownFailed(ILogger logger, ServiceKey service, string reason);
 
-    [LoggerMessage(EventId = 5008, Level = LogLevel.Warning, Message = "{Service} is not served: {Reason}; retrying in {Delay}, and until it succeeds")]
+    /// <summary>Debug: the ApplyFailed Warning Event's line tells the operator, once; this adds when the first retry comes.</summary>
+    [LoggerMessage(EventId = 5008, Level = LogLevel.Debug, Message = "{Service} is not served: {Reason}; retrying in {Delay}, and until it succeeds")]
     public static partial void Retrying(ILogger logger, ServiceKey service, string reason, TimeSpan delay);
 
     [LoggerMessage(EventId = 5009, Level = LogLevel.Debug, Message = "{Service} is still not served: {Reason}; retrying in {Delay}")]

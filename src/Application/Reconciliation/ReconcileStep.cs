@@ -43,9 +43,10 @@ internal sealed class ReconcileStep(
         }
 
         var running = applied.Find(key);
+        ApplyServiceResponse? response = null;
         if (running is null || !desired.IsServedBy(running))
         {
-            var response = await sender.Send(desired.ToCommand(), cancellationToken).ConfigureAwait(false);
+            response = await sender.Send(desired.ToCommand(), cancellationToken).ConfigureAwait(false);
             if (!response.Succeeded)
             {
                 await FailedAsync(key, desired, response, cancellationToken).ConfigureAwait(false);
@@ -53,8 +54,7 @@ internal sealed class ReconcileStep(
                 return;
             }
 
-            await AppliedAsync(key, running, response, cancellationToken).ConfigureAwait(false);
-            running = response.Applied;
+            Settled(key, response);
         }
         else
         {
@@ -62,23 +62,31 @@ internal sealed class ReconcileStep(
             // the same edit again is news again.
             term.Parked.Forget(key);
             term.Failing.TryRemove(key, out _);
-            term.Conditions.Resolve(key, ServiceEventReasons.InvalidService);
-            term.Conditions.Resolve(key, ServiceEventReasons.ApplyFailed);
+            await term.Conditions.ResolveAsync(key, ServiceEventReasons.InvalidService, cancellationToken).ConfigureAwait(false);
+            await term.Conditions.ResolveAsync(key, ServiceEventReasons.ApplyFailed, cancellationToken).ConfigureAwait(false);
         }
 
-        // After the Normal events of this pass, which make earlier warnings news again: what still stands is told once.
-        await ReportWarningsAsync(key, desired, cancellationToken).ConfigureAwait(false);
+        // The status first: it is what users of the Service wait for. The Events come after it, and what still stands
+        // is told after the Normal events of this pass, which make earlier warnings news again.
+        var served = response?.Applied ?? running!;
+        var recorded = await WriteStatusAsync(key, served.Ip, cancellationToken).ConfigureAwait(false);
+        if (response is not null)
+        {
+            await ReportAppliedAsync(key, running, response, cancellationToken).ConfigureAwait(false);
+        }
 
-        if (!await WriteStatusAsync(key, running.Ip, cancellationToken).ConfigureAwait(false))
+        await ReportWarningsAsync(key, desired, cancellationToken).ConfigureAwait(false);
+        if (!recorded)
         {
             return;
         }
 
-        await ReportBackendsAsync(key, desired, running, cancellationToken).ConfigureAwait(false);
+        await ReportBackendsAsync(key, desired, served, cancellationToken).ConfigureAwait(false);
         term.Queue.Forget(key);
     }
 
-    private async Task AppliedAsync(ServiceKey key, AppliedService? before, ApplyServiceResponse response, CancellationToken cancellationToken)
+    /// <summary>What an apply that succeeded settles at once: nothing waits or fails for it now, and what it freed wakes others.</summary>
+    private void Settled(ServiceKey key, ApplyServiceResponse response)
     {
         term.Parked.Forget(key);
         if (term.Failing.TryRemove(key, out _))
@@ -87,6 +95,10 @@ internal sealed class ReconcileStep(
         }
 
         Wake(response.Freed);
+    }
+
+    private async Task ReportAppliedAsync(ServiceKey key, AppliedService? before, ApplyServiceResponse response, CancellationToken cancellationToken)
+    {
         var allocation = response.Allocation!;
         var ip = allocation.Ip;
 

@@ -21,7 +21,8 @@ internal static partial class ServiceLog
     [LoggerMessage(EventId = 3013, Level = LogLevel.Warning, Message = "Could not apply {Service}: {Reason}")]
     public static partial void ApplyFailed(ILogger logger, ServiceKey service, string reason);
 
-    [LoggerMessage(EventId = 3014, Level = LogLevel.Information, Message = "Undid the partial apply of {Service}")]
+    /// <summary>Debug: the failure that caused it is reported (once) by the reconciler; retries would repeat this line.</summary>
+    [LoggerMessage(EventId = 3014, Level = LogLevel.Debug, Message = "Undid the partial apply of {Service}")]
     public static partial void RolledBack(ILogger logger, ServiceKey service);
 
     [LoggerMessage(EventId = 3015, Level = LogLevel.Error,

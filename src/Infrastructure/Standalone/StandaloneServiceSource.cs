@@ -213,7 +213,7 @@ internal sealed partial class StandaloneServiceSource : IServiceSource
             LogEverythingRemoved(_options.File, before.Count);
         }
 
-        _applied.Writer.TryWrite(new FileApplied(removed, changed.Count + removed.Count > 0));
+        _applied.Writer.TryWrite(new FileApplied(removed));
     }
 
     /// <summary>A Service taken out of the file while the daemon was down no longer holds its IP in the state.</summary>
@@ -250,5 +250,5 @@ internal sealed partial class StandaloneServiceSource : IServiceSource
     private partial void LogEverythingRemoved(string file, int count);
 }
 
-/// <summary>A version of the file that was used: the Services it took away, and whether anything changed.</summary>
-internal sealed record FileApplied(IReadOnlyList<ServiceKey> Removed, bool Changed);
+/// <summary>A version of the file that was used, and the Services it took away.</summary>
+internal sealed record FileApplied(IReadOnlyList<ServiceKey> Removed);

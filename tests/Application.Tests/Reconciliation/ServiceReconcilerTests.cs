@@ -191,7 +191,7 @@ public sealed class ServiceReconcilerTests : IAsyncDisposable
 
         var warning = Assert.Single(_harness.Events.Of("web", ServiceEventReasons.ApplyFailed));
         Assert.Equal("listener 192.168.0.225:80: bind: Address already in use; retried until it succeeds", warning.Message);
-        Assert.Single(_harness.Log.Entries, entry => entry.EventId.Id == 5008 && entry.Level == LogLevel.Warning);
+        Assert.Single(_harness.Log.Entries, entry => entry.EventId.Id == 5008 && entry.Level == LogLevel.Debug);
 
         // 200 ms, 400, 800, 1.6 s, 3.2 s, then 5 s at most: a port held for a minute costs a retry every 5 s.
         var before = _harness.AllocationsSentFor("web");
@@ -212,6 +212,27 @@ public sealed class ServiceReconcilerTests : IAsyncDisposable
         Assert.NotNull(_harness.Fakes.Applied.Find(Key("web")));
         Assert.Single(_harness.Events.Of("web", ServiceEventReasons.Allocated));
         Assert.Contains(_harness.Log.Entries, entry => entry.EventId.Id == 5010);
+    }
+
+    [Fact]
+    public async Task RetriesOfAListenerThatCannotBind_LogNothingAboveDebug_AfterTheFirstWarning()
+    {
+        _harness.Fakes.FailListener("192.168.0.225:80", "bind: Address already in use");
+        _harness.Source.Put(Service("web", backends: "10.0.0.1:80"));
+        await _harness.StartAsync();
+        var before = Loud(_harness);
+
+        for (var i = 0; i < 10; i++)
+        {
+            await _harness.AdvanceAsync(TimeSpan.FromSeconds(5));
+        }
+
+        Assert.True(_harness.AllocationsSentFor("web") >= 10);
+        Assert.Equal(before, Loud(_harness));
+
+        static int Loud(ReconcilerHarness harness) =>
+            harness.Log.Entries.Count(entry => entry.Level >= LogLevel.Information)
+            + harness.Fakes.ApplyLog.Entries.Count(entry => entry.Level >= LogLevel.Information);
     }
 
     [Fact]

@@ -126,7 +126,6 @@ public sealed class ApplyServiceHandler(
                 }
 
                 undo.AddedAddress = true;
-                ServiceLog.AddressAdded(logger, ip, link.Name);
             }
 
             var listeners = Listeners(command, allocation);
@@ -151,6 +150,12 @@ public sealed class ApplyServiceHandler(
             var now = new AppliedService(command.Service, ip, listeners, command.Policy, command.HealthCheck);
             applied.Put(now);
             undo.Committed = true;
+            if (undo.AddedAddress)
+            {
+                // Logged once it stays: an apply that fails and is retried adds and removes the address each time.
+                ServiceLog.AddressAdded(logger, ip, link.Name);
+            }
+
             var stopped = await DetachStaleAsync(previous, listeners, left, cancellationToken).ConfigureAwait(false);
             if (allocation.VacatedIp is { } vacated && !applied.IsIpHeld(vacated, except: key))
             {

@@ -114,14 +114,14 @@ public sealed class AllocateLoadBalancerIpTests
     }
 
     [Fact]
-    public async Task Handle_ChangedAllocation_LogsAllocatedAtInformation()
+    public async Task Handle_ChangedAllocation_LogsAllocatedAtDebug_TheEventSaysItAtInformation()
     {
         _substitute.Allocate(Arg.Any<LoadBalancerRequest>()).Returns(Allocated(Web, "192.168.0.225"));
 
         await Handler(_substitute).Handle(new(Spec("web")), CancellationToken.None);
 
         var entry = Assert.Single(_log.Entries);
-        Assert.Equal(LogLevel.Information, entry.Level);
+        Assert.Equal(LogLevel.Debug, entry.Level);
         Assert.Equal(1001, entry.EventId.Id);
         Assert.Equal("Allocated 192.168.0.225 to default/web (New): [192.168.0.225:80]", entry.Message);
     }

@@ -80,14 +80,14 @@ public sealed class ReleaseLoadBalancerIpTests
     }
 
     [Fact]
-    public async Task Handle_Release_LogsFreedBindingsAtInformation()
+    public async Task Handle_Release_LogsFreedBindingsAtDebug()
     {
         Allocate(Spec("web", 80));
 
         await Handler().Handle(new("default", "web"), CancellationToken.None);
 
         var entry = Assert.Single(_log.Entries);
-        Assert.Equal(LogLevel.Information, entry.Level);
+        Assert.Equal(LogLevel.Debug, entry.Level);
         Assert.Equal(1004, entry.EventId.Id);
         Assert.Contains("default/web", entry.Message, StringComparison.Ordinal);
         Assert.Contains("IP 192.168.0.225 unused: True", entry.Message, StringComparison.Ordinal);
