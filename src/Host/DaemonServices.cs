@@ -14,11 +14,11 @@ internal static class DaemonServices
     public const int Served = 0;
     public const int SourceFailed = 1;
 
-    public static IServiceCollection Create(TextWriter error) =>
+    public static IServiceCollection Create(TextWriter error, LogLevel level = LogLevel.Information) =>
         new ServiceCollection()
             .AddLogging(logging => logging.ClearProviders()
-                .SetMinimumLevel(LogLevel.Information)
-                .AddProvider(new TextWriterLoggerProvider(error, LogLevel.Information)));
+                .SetMinimumLevel(level)
+                .AddProvider(new TextWriterLoggerProvider(error, level)));
 
     /// <returns>The provider; null when the pool options are invalid, after each problem was written to <paramref name="error"/>.</returns>
     public static async Task<ServiceProvider?> BuildAsync(IServiceCollection services, TextWriter error)

@@ -8,6 +8,7 @@ using LoadBalancer.Infrastructure.Kubernetes;
 using LoadBalancer.Infrastructure.Networking.Announcements;
 using LoadBalancer.Infrastructure.Networking.Netlink;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Host.Cluster;
 
@@ -35,7 +36,8 @@ public static class ClusterMode
         CancellationToken cancellationToken,
         IKubernetes? client = null,
         Action<IServiceProvider>? started = null,
-        ReconcilerOptions? reconciler = null)
+        ReconcilerOptions? reconciler = null,
+        LogLevel logLevel = LogLevel.Information)
     {
         ArgumentNullException.ThrowIfNull(adapter);
         ArgumentNullException.ThrowIfNull(error);
@@ -64,7 +66,7 @@ public static class ClusterMode
 
         try
         {
-            var services = DaemonServices.Create(error)
+            var services = DaemonServices.Create(error, logLevel)
                 .AddLoadBalancer(allocation, forwarding, new ServiceOptions(), settings, linkDevice, announcements)
                 .AddKubernetesAdapter(api, adapter);
             await using var provider = await DaemonServices.BuildAsync(services, error).ConfigureAwait(false);

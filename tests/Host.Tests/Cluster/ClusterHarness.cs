@@ -41,7 +41,9 @@ internal sealed class ClusterHarness : IAsyncDisposable
             _stop.Token,
             client ?? api.CreateClient(),
             provider => _container.TrySetResult(provider),
-            reconciler));
+            reconciler,
+            // Debug: the allocator's line for each attempt is how tests count attempts that leave nothing in the API.
+            Microsoft.Extensions.Logging.LogLevel.Debug));
     }
 
     public SharedWriter Log { get; }
