@@ -17,6 +17,7 @@ namespace LoadBalancer.Host.Tests.Networking;
 /// addresses a crash left behind, through the mediator, the Service use case and the rtnetlink device. The Services
 /// have UDP ports only, so the test exercises the link device alone (UDP is allocated, not forwarded yet).
 /// </summary>
+[Collection(HeavyTests.Name)]
 public sealed class LinkDeviceCompositionTests
 {
     private const string Device = "llb-host";

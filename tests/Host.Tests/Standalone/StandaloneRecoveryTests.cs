@@ -10,6 +10,7 @@ namespace LoadBalancer.Host.Tests.Standalone;
 /// What the standalone mode survives: a crash of its process (the real daemon, killed with SIGKILL) and a port that
 /// another process holds for a while.
 /// </summary>
+[Collection(HeavyTests.Name)]
 public sealed class StandaloneRecoveryTests(ITestOutputHelper log) : IDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
@@ -55,14 +56,16 @@ public sealed class StandaloneRecoveryTests(ITestOutputHelper log) : IDisposable
         Assert.Equal(("127.0.101.1", "127.0.101.3"), (webIp, apiIp));
         await SaveAsync(file, Documents(api, web));
 
-        using var second = DaemonProcess.Start(args);
+        // The restart runs in this process: what it must find is on disk, and a second process start would only add the
+        // time a new runtime takes to read its first YAML.
+        await using var second = StandaloneRun.Start(file, state, "--restricted-cidr", "127.0.101.0/29");
         log.WriteLine($"{started.Elapsed.TotalSeconds:F3} second daemon started");
-        Assert.Equal(apiIp, await second.IpOfAsync("default/api", port, Patience));
-        Assert.Equal(webIp, await second.IpOfAsync("default/web", port, Patience));
-        log.WriteLine($"{started.Elapsed.TotalSeconds:F3} second daemon ready; its lines:\n{second.Timeline}");
+        Assert.Equal(apiIp, await second.IpOfAsync("default/api", port));
+        Assert.Equal(webIp, await second.IpOfAsync("default/web", port));
+        log.WriteLine($"{started.Elapsed.TotalSeconds:F3} second daemon ready");
         Assert.Equal($"hello from 127.0.0.91:{backend}", await Net.GetAsync(webIp, port));
         Assert.Equal($"hello from 127.0.0.91:{backend}", await Net.GetAsync(apiIp, port));
-        Assert.False(second.HasExited, second.ToString());
+        Assert.Equal(0, await second.StopAsync());
     }
 
     [Fact]
