@@ -1,12 +1,7 @@
 using System.Collections.Immutable;
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
-using System.Text.Json;
-using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Services;
-using LoadBalancer.Infrastructure.Interop;
 using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Infrastructure.Standalone.State;
@@ -18,29 +13,12 @@ namespace LoadBalancer.Infrastructure.Standalone.State;
 /// </summary>
 internal sealed partial class StandaloneStateFile : IStandaloneState
 {
-    public const int FormatVersion = 1;
-
-    private const UnixFileMode FileMode0644 =
-        UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
-
-    // open(2) flags, the same on every Linux architecture (O_DIRECTORY is not, hence left out: the path is the
-    // directory this class just wrote into).
-    private const int OpenReadOnly = 0;
-    private const int OpenCloseOnExec = 0x80000;
-    private const int InvalidArgument = 22;
+    public const int FormatVersion = StandaloneStateFormat.Version;
 
     private static readonly ImmutableSortedDictionary<ServiceKey, IPAddress> Empty = ImmutableSortedDictionary<ServiceKey, IPAddress>.Empty;
 
-    private static readonly JsonDocumentOptions ReadOptions = new()
-    {
-        // Operators may edit the file by hand; a comment or a trailing comma is not worth losing every IP for.
-        CommentHandling = JsonCommentHandling.Skip,
-        AllowTrailingCommas = true,
-    };
-
     private readonly string _path;
-    private readonly string _directory;
-    private readonly string _temporaryPath;
+    private readonly DurableFile _file;
     private readonly TimeProvider _time;
     private readonly ILogger<StandaloneStateFile> _logger;
     private readonly Lock _gate = new();
@@ -73,8 +51,7 @@ internal sealed partial class StandaloneStateFile : IStandaloneState
         }
 
         _path = options.Path;
-        _directory = System.IO.Path.GetDirectoryName(options.Path)!;
-        _temporaryPath = options.Path + ".tmp";
+        _file = new DurableFile(options.Path);
         _time = time;
         _logger = logger;
     }
@@ -194,7 +171,8 @@ internal sealed partial class StandaloneStateFile : IStandaloneState
             try
             {
                 BeforeFileWrite?.Invoke();
-                WriteFile(snapshot);
+                Interlocked.Increment(ref _fileWrites);
+                _file.Replace(stream => StandaloneStateFormat.Write(stream, snapshot), LogTemporaryFileLeft);
             }
             catch (Exception exception)
             {
@@ -235,89 +213,6 @@ internal sealed partial class StandaloneStateFile : IStandaloneState
         }
     }
 
-    private void WriteFile(ImmutableSortedDictionary<ServiceKey, IPAddress> snapshot)
-    {
-        Interlocked.Increment(ref _fileWrites);
-        // The dictionary is ordered by ServiceKey: namespace, then name, as the format promises.
-        var document = new StandaloneStateDocument(
-            FormatVersion,
-            snapshot.Select(pair => new StandaloneStateEntry(pair.Key.Namespace, pair.Key.Name, pair.Value.ToString())).ToList());
-        try
-        {
-            Directory.CreateDirectory(_directory);
-            var options = new FileStreamOptions
-            {
-                Mode = FileMode.Create,
-                Access = FileAccess.Write,
-                Share = FileShare.None,
-            };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = FileMode0644;
-            }
-
-            using (var stream = new FileStream(_temporaryPath, options))
-            {
-                JsonSerializer.Serialize(stream, document, StandaloneStateJson.Default.StandaloneStateDocument);
-                stream.WriteByte((byte)'\n');
-                stream.Flush(flushToDisk: true);
-            }
-
-            // rename(2): a reader, or a crash, sees the old file or the new one, never a half-written one.
-            File.Move(_temporaryPath, _path, overwrite: true);
-            SyncDirectory(_directory);
-        }
-        catch (Exception failure) when (failure is IOException or UnauthorizedAccessException)
-        {
-            RemoveTemporaryFile();
-            throw new IOException($"cannot write the state file '{_path}': {failure.Message}", failure);
-        }
-    }
-
-    /// <summary>A rename is durable only once the directory holding it is synced.</summary>
-    private static void SyncDirectory(string directory)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
-        var descriptor = Libc.open(directory, OpenReadOnly | OpenCloseOnExec);
-        if (descriptor < 0)
-        {
-            throw new IOException($"cannot open the directory '{directory}' to sync it: {Marshal.GetPInvokeErrorMessage(Libc.LastError)}");
-        }
-
-        try
-        {
-            // EINVAL: the file system cannot sync a directory (some FUSE and network ones). The rename stands, as
-            // durable as that file system makes it.
-            if (Libc.fsync(descriptor) != 0 && Libc.LastError is var error && error != InvalidArgument)
-            {
-                throw new IOException($"cannot sync the directory '{directory}': {Marshal.GetPInvokeErrorMessage(error)}");
-            }
-        }
-        finally
-        {
-            Libc.close(descriptor);
-        }
-    }
-
-    private void RemoveTemporaryFile()
-    {
-        try
-        {
-            if (File.Exists(_temporaryPath))
-            {
-                File.Delete(_temporaryPath);
-            }
-        }
-        catch (Exception failure) when (failure is IOException or UnauthorizedAccessException)
-        {
-            LogTemporaryFileLeft(_temporaryPath, failure.Message);
-        }
-    }
-
     private async Task<ImmutableSortedDictionary<ServiceKey, IPAddress>> ReadAsync(CancellationToken cancellationToken)
     {
         if (Directory.Exists(_path))
@@ -346,7 +241,7 @@ internal sealed partial class StandaloneStateFile : IStandaloneState
             return KeepAside($"cannot read it: {failure.Message}");
         }
 
-        var (state, reason) = Parse(bytes);
+        var (state, reason) = StandaloneStateFormat.Parse(bytes, (where, problem) => LogEntrySkipped(_path, where, problem));
         if (reason is not null)
         {
             return KeepAside(reason);
@@ -355,152 +250,6 @@ internal sealed partial class StandaloneStateFile : IStandaloneState
         LogLoaded(state.Count, _path);
         return state;
     }
-
-    /// <returns>The state, or why the file as a whole is unreadable.</returns>
-    private (ImmutableSortedDictionary<ServiceKey, IPAddress> State, string? Reason) Parse(ReadOnlyMemory<byte> bytes)
-    {
-        if (bytes.Length == 0)
-        {
-            return (Empty, "the file is empty");
-        }
-
-        // An editor may have saved it with a byte-order mark, which the JSON reader refuses.
-        if (bytes.Span.StartsWith("\uFEFF"u8))
-        {
-            bytes = bytes[3..];
-        }
-
-        JsonDocument parsed;
-        try
-        {
-            parsed = JsonDocument.Parse(bytes, ReadOptions);
-        }
-        catch (JsonException failure)
-        {
-            return (Empty, $"not valid JSON: {failure.Message}");
-        }
-
-        using (parsed)
-        {
-            var root = parsed.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return (Empty, $"the top level is {Describe(root)}, not an object with \"version\" and \"services\"");
-            }
-
-            if (!root.TryGetProperty("version", out var version))
-            {
-                return (Empty, $"\"version\" is missing; this build reads version {FormatVersion}");
-            }
-
-            if (version.ValueKind != JsonValueKind.Number || !version.TryGetInt32(out var number) || number != FormatVersion)
-            {
-                return (Empty, $"version '{Shorten(version.GetRawText())}' is not known; this build reads version {FormatVersion}");
-            }
-
-            if (!root.TryGetProperty("services", out var services) || services.ValueKind == JsonValueKind.Null)
-            {
-                return (Empty, null);
-            }
-
-            if (services.ValueKind != JsonValueKind.Array)
-            {
-                return (Empty, $"\"services\" is {Describe(services)}, not a list");
-            }
-
-            return (ReadEntries(services), null);
-        }
-    }
-
-    private ImmutableSortedDictionary<ServiceKey, IPAddress> ReadEntries(JsonElement services)
-    {
-        var state = ImmutableSortedDictionary.CreateBuilder<ServiceKey, IPAddress>();
-        var firstSeen = new Dictionary<ServiceKey, int>();
-        var index = 0;
-        foreach (var element in services.EnumerateArray())
-        {
-            var where = $"services[{index}]";
-            var position = index++;
-            if (element.ValueKind != JsonValueKind.Object)
-            {
-                LogEntrySkipped(_path, where, $"'{Shorten(element.GetRawText())}' is not an object with namespace, name and ip");
-                continue;
-            }
-
-            var problems = new List<string>();
-            var ns = ReadText(element, "namespace", problems);
-            var name = ReadText(element, "name", problems);
-            var ipText = ReadText(element, "ip", problems);
-            if (ns is not null && !IsDnsLabel(ns))
-            {
-                problems.Add($"namespace '{ns}' must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit");
-            }
-
-            if (name is not null && !IsDnsLabel(name))
-            {
-                problems.Add($"name '{name}' must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit");
-            }
-
-            var address = IPAddress.None;
-            if (ipText is not null && !IpAddressText.TryParse(ipText, out address))
-            {
-                problems.Add($"ip '{ipText}' is not an IP address");
-            }
-
-            if (!string.IsNullOrEmpty(ns) && !string.IsNullOrEmpty(name))
-            {
-                where = $"{where} ({ns}/{name})";
-            }
-
-            if (problems.Count == 0)
-            {
-                var key = new ServiceKey(ns!, name!);
-                if (firstSeen.TryGetValue(key, out var first))
-                {
-                    problems.Add($"{key} is already recorded by services[{first}]");
-                }
-                else
-                {
-                    firstSeen.Add(key, position);
-                    state.Add(key, address);
-                }
-            }
-
-            if (problems.Count > 0)
-            {
-                LogEntrySkipped(_path, where, string.Join("; ", problems));
-            }
-        }
-
-        return state.ToImmutable();
-    }
-
-    private static string? ReadText(JsonElement entry, string field, List<string> problems)
-    {
-        if (!entry.TryGetProperty(field, out var value))
-        {
-            problems.Add($"{field} is missing");
-            return null;
-        }
-
-        if (value.ValueKind != JsonValueKind.String)
-        {
-            problems.Add($"{field} '{Shorten(value.GetRawText())}' is not a string");
-            return null;
-        }
-
-        return value.GetString();
-    }
-
-    /// <summary>
-    /// The rule ServiceSpecValidator applies to a Service's namespace and name (internal to Application), so every
-    /// Service that can be applied can be recorded, and nothing else is read back.
-    /// </summary>
-    private static bool IsDnsLabel(string value) =>
-        value.Length is >= 1 and <= 63
-        && (char.IsAsciiLetterLower(value[0]) || char.IsAsciiDigit(value[0]))
-        && (char.IsAsciiLetterLower(value[^1]) || char.IsAsciiDigit(value[^1]))
-        && value.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
 
     /// <summary>
     /// The file must read back what was written, and <see cref="IpAddressText"/> refuses a "%scope" and turns an
@@ -518,42 +267,20 @@ internal sealed partial class StandaloneStateFile : IStandaloneState
 
     private ImmutableSortedDictionary<ServiceKey, IPAddress> KeepAside(string reason)
     {
-        var stamp = _time.GetUtcNow().UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        var keptAs = $"{_path}.unreadable-{stamp}";
-        for (var counter = 2; File.Exists(keptAs) || Directory.Exists(keptAs); counter++)
-        {
-            keptAs = $"{_path}.unreadable-{stamp}-{counter}";
-        }
-
+        string keptAs;
         try
         {
-            if (Directory.Exists(_path))
-            {
-                Directory.Move(_path, keptAs);
-            }
-            else
-            {
-                File.Move(_path, keptAs, overwrite: false);
-            }
+            keptAs = _file.MoveAside(_time.GetUtcNow());
         }
         catch (Exception failure) when (failure is IOException or UnauthorizedAccessException)
         {
             // Going on would let the first write replace the file: the IPs in it would be lost for good.
             throw new IOException(
-                $"the state file '{_path}' is unreadable ({reason}) and could not be renamed to '{keptAs}': {failure.Message}; move it away or repair it, then start again",
+                $"the state file '{_path}' is unreadable ({reason}) and could not be renamed aside: {failure.Message}; move it away or repair it, then start again",
                 failure);
         }
 
         LogKeptAside(_path, reason, keptAs);
         return Empty;
     }
-
-    private static string Describe(JsonElement element) => element.ValueKind switch
-    {
-        JsonValueKind.Array => "a list",
-        JsonValueKind.String => $"the string '{Shorten(element.GetString() ?? string.Empty)}'",
-        _ => $"'{Shorten(element.GetRawText())}'",
-    };
-
-    private static string Shorten(string text) => text.Length <= 80 ? text : text[..77] + "...";
 }
