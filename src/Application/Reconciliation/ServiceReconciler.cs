@@ -64,7 +64,8 @@ internal sealed class ServiceReconciler(
         _serving = true;
         try
         {
-            state.Conditions.SeedFrom(events.HeldAsync(term).AsTask(), failure => ReconcileLog.HeldEventsUnreadable(logger, failure.Message));
+            // Off this thread: the sink's list must not hold up the restore, not even for the part it runs before it awaits.
+            state.Conditions.SeedFrom(Task.Run(() => events.HeldAsync(term).AsTask(), term), failure => ReconcileLog.HeldEventsUnreadable(logger, failure.Message));
             await RestoreAsync(term).ConfigureAwait(false);
             front.Attach(queue, () => Everything(state));
             foreach (var key in source.Keys())
