@@ -5,7 +5,7 @@ using LoadBalancer.Host.Cluster;
 using LoadBalancer.Host.CommandLine;
 using LoadBalancer.Infrastructure.Networking.Announcements;
 using LoadBalancer.Infrastructure.Networking.Netlink;
-using LoadBalancer.Host.Demo;
+using LoadBalancer.Infrastructure.Demo;
 using LoadBalancer.Host.Forward;
 using LoadBalancer.Host.Standalone;
 using LoadBalancer.Infrastructure.Forwarding;

@@ -10,7 +10,7 @@ public sealed class AdapterFolderTests
 {
     private const string Root = "LoadBalancer.Infrastructure.";
 
-    private static readonly string[] AdapterFolders = ["Events", "Forwarding", "Kubernetes", "Networking", "Standalone"];
+    private static readonly string[] AdapterFolders = ["Demo", "Events", "Forwarding", "Kubernetes", "Networking", "Standalone"];
 
     public static TheoryData<string> Adapters => [.. AdapterFolders];
 

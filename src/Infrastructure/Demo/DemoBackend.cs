@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using LoadBalancer.Domain.Endpoints;
 
-namespace LoadBalancer.Host.Demo;
+namespace LoadBalancer.Infrastructure.Demo;
 
 /// <summary>
 /// A tiny HTTP/1.1 server for trying the load balancer: every request on IP:PORT is answered with
