@@ -54,27 +54,28 @@ internal sealed class ReconcileStep(
                 return;
             }
 
-            Settled(key, response);
+            Wake(response.Freed);
         }
-        else
+
+        // Served as asked now, by this apply or already: it waits for nothing and fails no more.
+        var served = response?.Applied ?? running!;
+        term.Parked.Forget(key);
+        if (term.Failing.TryRemove(key, out _))
         {
-            // Served exactly as asked: an edit that was refused or invalid has been undone. It waits for nothing now, and
-            // the same edit again is news again.
-            term.Parked.Forget(key);
-            term.Failing.TryRemove(key, out _);
-            await term.Conditions.ResolveAsync(key, ServiceEventReasons.InvalidService, cancellationToken).ConfigureAwait(false);
-            await term.Conditions.ResolveAsync(key, ServiceEventReasons.ApplyFailed, cancellationToken).ConfigureAwait(false);
+            ReconcileLog.Recovered(logger, key, served.Ip);
         }
 
         // The status first: it is what users of the Service wait for. The Events come after it, and what still stands
         // is told after the Normal events of this pass, which make earlier warnings news again.
-        var served = response?.Applied ?? running!;
         var recorded = await WriteStatusAsync(key, served.Ip, cancellationToken).ConfigureAwait(false);
         if (response is not null)
         {
             await ReportAppliedAsync(key, running, response, cancellationToken).ConfigureAwait(false);
         }
 
+        // A refusal or an invalid edit that has been undone is news again should it come back.
+        await term.Conditions.ResolveAsync(key, ServiceEventReasons.InvalidService, cancellationToken).ConfigureAwait(false);
+        await term.Conditions.ResolveAsync(key, ServiceEventReasons.ApplyFailed, cancellationToken).ConfigureAwait(false);
         await ReportWarningsAsync(key, desired, cancellationToken).ConfigureAwait(false);
         if (!recorded)
         {
@@ -83,18 +84,6 @@ internal sealed class ReconcileStep(
 
         await ReportBackendsAsync(key, desired, served, cancellationToken).ConfigureAwait(false);
         term.Queue.Forget(key);
-    }
-
-    /// <summary>What an apply that succeeded settles at once: nothing waits or fails for it now, and what it freed wakes others.</summary>
-    private void Settled(ServiceKey key, ApplyServiceResponse response)
-    {
-        term.Parked.Forget(key);
-        if (term.Failing.TryRemove(key, out _))
-        {
-            ReconcileLog.Recovered(logger, key, response.Applied!.Ip);
-        }
-
-        Wake(response.Freed);
     }
 
     private async Task ReportAppliedAsync(ServiceKey key, AppliedService? before, ApplyServiceResponse response, CancellationToken cancellationToken)
@@ -116,8 +105,6 @@ internal sealed class ReconcileStep(
                 $"Serving on {ip} again", cancellationToken).ConfigureAwait(false);
         }
 
-        await term.Conditions.ResolveAsync(key, ServiceEventReasons.InvalidService, cancellationToken).ConfigureAwait(false);
-        await term.Conditions.ResolveAsync(key, ServiceEventReasons.ApplyFailed, cancellationToken).ConfigureAwait(false);
         if (response.NotForwarded.Count == 0)
         {
             await term.Conditions.ResolveAsync(key, ServiceEventReasons.NotForwarded, cancellationToken).ConfigureAwait(false);
