@@ -144,26 +144,16 @@ public static class StandaloneServiceFile
     }
 
     /// <summary>
-    /// The backends of each port the Service can have (a known protocol, a number in range, the first of repeats; the
-    /// others make the Service invalid, which the reconciler reports). An entry that cannot be read is left out, with
-    /// a warning naming the annotation and the entry.
+    /// The backends of each port backends can be found for (<see cref="ManifestPort.Usable"/>). An entry that cannot be
+    /// read is left out, with a warning naming the annotation and the entry.
     /// </summary>
     private static List<PortBackends> ReadBackends(IList<V1ServicePort> ports, IReadOnlyDictionary<string, string>? annotations, List<string> warnings)
     {
         annotations ??= new Dictionary<string, string>();
         var result = new List<PortBackends>();
         var claimed = new HashSet<string>(StringComparer.Ordinal);
-        var seen = new HashSet<ServicePort>();
-        for (var i = 0; i < ports.Count; i++)
+        foreach (var (port, i, servicePort) in ManifestPort.Usable(ports))
         {
-            var port = ports[i];
-            if (port is null || port.Port is < ServicePort.MinPort or > ServicePort.MaxPort
-                || !TransportProtocolNames.TryParse(port.Protocol, out var protocol) || !seen.Add(new ServicePort(protocol, port.Port)))
-            {
-                continue;
-            }
-
-            var servicePort = new ServicePort(protocol, port.Port);
             var byName = port.Name is { Length: > 0 } portName ? PortBackendsPrefix + portName : null;
             var byNumber = PortBackendsPrefix + port.Port.ToString(CultureInfo.InvariantCulture);
             string key;

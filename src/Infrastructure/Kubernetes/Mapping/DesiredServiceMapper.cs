@@ -39,7 +39,7 @@ internal sealed class DesiredServiceMapper
         }
 
         var spec = service.Spec ?? new V1ServiceSpec();
-        var ports = UsablePorts(spec.Ports);
+        var ports = ManifestPort.Usable(spec.Ports);
         var diagnostics = new List<string>();
         var nodePorts = UsesNodePorts(spec);
 
@@ -64,24 +64,6 @@ internal sealed class DesiredServiceMapper
     private bool UsesNodePorts(V1ServiceSpec spec) =>
         _options.Backends == BackendMode.NodePorts && spec.AllocateLoadBalancerNodePorts != false;
 
-    /// <summary>
-    /// The ports backends can be found for, with their index in <c>spec.ports</c>: a known protocol, a number in range,
-    /// the first of repeats. The others make the Service invalid, which the allocation request reports in its words.
-    /// </summary>
-    private static List<IndexedPort> UsablePorts(IList<V1ServicePort>? ports) =>
-        [.. (ports ?? [])
-            .Select((port, index) => new IndexedPort(port, index))
-            .Where(entry => entry.Port is not null && entry.Port.Port is >= ServicePort.MinPort and <= ServicePort.MaxPort
-                && TransportProtocolNames.TryParse(entry.Port.Protocol, out _))
-            .DistinctBy(entry => ToServicePort(entry.Port))];
-
-    /// <summary>The port of a Service port that the reader accepted (a known protocol, a port number in range).</summary>
-    internal static ServicePort ToServicePort(V1ServicePort port) => new(TransportProtocolNames.Parse(port.Protocol)!.Value, port.Port);
-
-    /// <summary>"spec.ports[1] (dns, 53/UDP)": how a message names a port.</summary>
-    internal static string Describe(V1ServicePort port, int index) =>
-        port.Name is { Length: > 0 } name ? $"spec.ports[{index}] ({name}, {ToServicePort(port)})" : $"spec.ports[{index}] ({ToServicePort(port)})";
-
     /// <summary>One order for any order of input: by address (IPv4 first), then port; one entry per address and port.</summary>
     internal static List<Endpoint> Canonical(IEnumerable<Endpoint> endpoints) =>
         [.. endpoints
@@ -90,9 +72,6 @@ internal sealed class DesiredServiceMapper
             .ThenBy(endpoint => endpoint.Port)
             .ThenBy(endpoint => endpoint.NodeName, StringComparer.Ordinal)
             .DistinctBy(endpoint => (endpoint.Address, endpoint.Port))];
-
-    /// <summary>A Service port and where it stands in <c>spec.ports</c>, for messages.</summary>
-    internal sealed record IndexedPort(V1ServicePort Port, int Index);
 
     private sealed class AddressBytesComparer : IComparer<byte[]>
     {

@@ -3,6 +3,7 @@ using System.Net;
 using k8s.Models;
 using LoadBalancer.Application.Services;
 using LoadBalancer.Domain.Endpoints;
+using LoadBalancer.Infrastructure.ServiceManifests;
 using LoadBalancer.Domain.Services;
 
 namespace LoadBalancer.Infrastructure.Kubernetes.Mapping;
@@ -57,21 +58,21 @@ internal static class EndpointSliceBackends
             .Where(endpoint => endpoint is not null && TakesNewConnections(endpoint) && !string.IsNullOrEmpty(endpoint.NodeName))
             .Select(endpoint => endpoint.NodeName)];
 
-    public static List<PortBackends> Find(IReadOnlyList<DesiredServiceMapper.IndexedPort> ports, IReadOnlyList<V1EndpointSlice> slices, List<string> diagnostics)
+    public static List<PortBackends> Find(IReadOnlyList<ManifestPort> ports, IReadOnlyList<V1EndpointSlice> slices, List<string> diagnostics)
     {
         var result = new List<PortBackends>(ports.Count);
-        foreach (var (port, i) in ports)
+        foreach (var manifest in ports)
         {
             var endpoints = new List<Endpoint>();
             foreach (var slice in slices)
             {
-                if (SlicePort(port, i, slice, diagnostics) is { } number)
+                if (SlicePort(manifest, slice, diagnostics) is { } number)
                 {
                     endpoints.AddRange(Addresses(slice, number, diagnostics));
                 }
             }
 
-            result.Add(new PortBackends(DesiredServiceMapper.ToServicePort(port), DesiredServiceMapper.Canonical(endpoints)));
+            result.Add(new PortBackends(manifest.ServicePort, DesiredServiceMapper.Canonical(endpoints)));
         }
 
         return result;
@@ -83,8 +84,9 @@ internal static class EndpointSliceBackends
     /// number it resolved the targetPort to for the pods of that slice, so a named targetPort can differ per slice.
     /// An entry without a number means "all ports"; then the targetPort tells, if it is a number.
     /// </summary>
-    private static int? SlicePort(V1ServicePort port, int index, V1EndpointSlice slice, List<string> diagnostics)
+    private static int? SlicePort(ManifestPort manifest, V1EndpointSlice slice, List<string> diagnostics)
     {
+        var port = manifest.Port;
         var name = port.Name ?? string.Empty;
         var protocol = port.Protocol ?? TransportProtocolNames.Tcp;
         var entry = slice.Ports?.FirstOrDefault(candidate => candidate is not null
@@ -94,7 +96,7 @@ internal static class EndpointSliceBackends
         {
             if (slice.Endpoints is { Count: > 0 })
             {
-                diagnostics.Add($"EndpointSlice {slice.Metadata?.Name}: no port named '{name}' ({protocol}) for {DesiredServiceMapper.Describe(port, index)}");
+                diagnostics.Add($"EndpointSlice {slice.Metadata?.Name}: no port named '{name}' ({protocol}) for {manifest.Describe()}");
             }
 
             return null;
@@ -122,7 +124,7 @@ internal static class EndpointSliceBackends
             return targetNumber;
         }
 
-        diagnostics.Add($"EndpointSlice {slice.Metadata?.Name}: port '{name}' has no number and spec.ports[{index}].targetPort '{target}' is no port number");
+        diagnostics.Add($"EndpointSlice {slice.Metadata?.Name}: port '{name}' has no number and spec.ports[{manifest.Index}].targetPort '{target}' is no port number");
         return null;
     }
 

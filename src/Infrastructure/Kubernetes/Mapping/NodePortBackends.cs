@@ -2,6 +2,7 @@ using System.Net;
 using k8s.Models;
 using LoadBalancer.Application.Services;
 using LoadBalancer.Domain.Endpoints;
+using LoadBalancer.Infrastructure.ServiceManifests;
 
 namespace LoadBalancer.Infrastructure.Kubernetes.Mapping;
 
@@ -13,7 +14,7 @@ internal static class NodePortBackends
 
     public static List<PortBackends> Find(
         V1ServiceSpec spec,
-        IReadOnlyList<DesiredServiceMapper.IndexedPort> ports,
+        IReadOnlyList<ManifestPort> ports,
         IReadOnlyCollection<V1Node> nodes,
         NodeSelector workers,
         IReadOnlyList<string> addressTypes,
@@ -44,19 +45,19 @@ internal static class NodePortBackends
         }
 
         var result = new List<PortBackends>(ports.Count);
-        foreach (var (port, i) in ports)
+        foreach (var entry in ports)
         {
             List<Endpoint> endpoints = [];
-            if (port.NodePort is > 0 and <= 65535 and var nodePort)
+            if (entry.Port.NodePort is > 0 and <= 65535 and var nodePort)
             {
                 endpoints = DesiredServiceMapper.Canonical(addressed.Select(node => new Endpoint(node.Address, nodePort, node.Node)));
             }
             else
             {
-                diagnostics.Add($"{DesiredServiceMapper.Describe(port, i)}: no backends; spec.ports[{i}].nodePort is not allocated");
+                diagnostics.Add($"{entry.Describe()}: no backends; spec.ports[{entry.Index}].nodePort is not allocated");
             }
 
-            result.Add(new PortBackends(DesiredServiceMapper.ToServicePort(port), endpoints));
+            result.Add(new PortBackends(entry.ServicePort, endpoints));
         }
 
         return result;
