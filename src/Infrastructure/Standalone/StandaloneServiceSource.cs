@@ -216,13 +216,14 @@ internal sealed partial class StandaloneServiceSource : IServiceSource
         _applied.Writer.TryWrite(new FileApplied(removed));
     }
 
-    /// <summary>A Service taken out of the file while the daemon was down no longer holds its IP in the state.</summary>
+    /// <summary>
+    /// A Service taken out of the file while the daemon was down no longer holds its IP in the state. The removals are
+    /// made together, so that the state file groups them into one write.
+    /// </summary>
     private async Task ForgetWhatTheFileNoLongerHasAsync(CancellationToken cancellationToken)
     {
-        foreach (var key in _state.Current.Keys.Where(key => !_services.ContainsKey(key)).ToList())
-        {
-            await _state.WriteAsync(key, null, cancellationToken).ConfigureAwait(false);
-        }
+        var gone = _state.Current.Keys.Where(key => !_services.ContainsKey(key)).ToList();
+        await Task.WhenAll(gone.Select(key => _state.WriteAsync(key, null, cancellationToken).AsTask())).ConfigureAwait(false);
     }
 
     private async Task ReportUnusableAsync(IReadOnlyList<string> errors)
