@@ -53,7 +53,7 @@ public static class LoadBalancerApp
                 return await CheckPoolAsync(options, output, error).ConfigureAwait(false);
             case RunMode.Standalone:
                 return await StandaloneMode.RunAsync(
-                    new StandaloneOptions { File = options.StandaloneFile!, Reading = ClusterSettings.FileReading(options) },
+                    new StandaloneOptions { File = options.StandaloneFile!, Reading = StandaloneMode.FileReading(options) },
                     options.StateFile,
                     new AllocationOptions { Pool = options.RestrictedCidr, Excluded = options.Exclude },
                     new ForwarderOptions { Engine = options.Engine },

@@ -4,7 +4,6 @@ using LoadBalancer.Infrastructure.Kubernetes;
 using LoadBalancer.Infrastructure.Kubernetes.Leadership;
 using LoadBalancer.Infrastructure.Kubernetes.Mapping;
 using LoadBalancer.Infrastructure.Kubernetes.Status;
-using LoadBalancer.Infrastructure.Standalone;
 using LoadBalancer.Infrastructure.Networking.Netlink;
 
 namespace LoadBalancer.Host.Cluster;
@@ -26,18 +25,6 @@ public static class ClusterSettings
         }
 
         return new LinkDeviceOptions { DeviceName = options.LinkDevice is null or "auto" ? null : options.LinkDevice };
-    }
-
-    /// <summary>Which Services of a file are ours: the cluster mode's class flags.</summary>
-    public static StandaloneFileOptions FileReading(CommandLineOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        return new StandaloneFileOptions
-        {
-            DefaultPolicy = options.Policy,
-            LoadBalancerClass = options.Cluster.LoadBalancerClass,
-            ServeUnclassed = !options.Cluster.IgnoreUnclassed,
-        };
     }
 
     public static KubernetesAdapterOptions From(CommandLineOptions options)

@@ -1,6 +1,7 @@
 using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Reconciliation;
 using LoadBalancer.Application.Services;
+using LoadBalancer.Host.CommandLine;
 using LoadBalancer.Infrastructure;
 using LoadBalancer.Infrastructure.Forwarding;
 using LoadBalancer.Infrastructure.Networking.Announcements;
@@ -13,6 +14,18 @@ namespace LoadBalancer.Host.Standalone;
 /// <summary>Composes the daemon for a file instead of a cluster and runs it until cancelled.</summary>
 public static class StandaloneMode
 {
+    /// <summary>Which Services of a file are ours: the cluster mode's class flags.</summary>
+    public static StandaloneFileOptions FileReading(CommandLineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new StandaloneFileOptions
+        {
+            DefaultPolicy = options.Policy,
+            LoadBalancerClass = options.Cluster.LoadBalancerClass,
+            ServeUnclassed = !options.Cluster.IgnoreUnclassed,
+        };
+    }
+
     /// <param name="stateFile">Where the IPs are kept across restarts; null takes the default place.</param>
     /// <returns>0 after a clean shutdown; 1 when the file cannot be used at start (nothing is served then); 2 for a bad pool.</returns>
     public static async Task<int> RunAsync(

@@ -103,7 +103,7 @@ public sealed class CommandLineParserModeTests
 
         Assert.True(result.Succeeded, string.Join("; ", result.Errors));
         Assert.Equal("/tmp/llb.json", result.Options!.StateFile);
-        var reading = ClusterSettings.FileReading(result.Options);
+        var reading = Host.Standalone.StandaloneMode.FileReading(result.Options);
         Assert.Equal("littlelb.io/lb", reading.LoadBalancerClass);
         Assert.False(reading.ServeUnclassed);
     }
@@ -114,7 +114,7 @@ public sealed class CommandLineParserModeTests
         var result = CommandLineParser.Parse(["standalone", "services.yaml"]);
 
         Assert.Null(result.Options!.StateFile);
-        var reading = ClusterSettings.FileReading(result.Options);
+        var reading = Host.Standalone.StandaloneMode.FileReading(result.Options);
         Assert.Null(reading.LoadBalancerClass);
         Assert.True(reading.ServeUnclassed);
     }
