@@ -163,7 +163,8 @@ internal sealed class ForwardingListener
     /// <param name="cancellationToken">Cancelled: close what is left now.</param>
     public async ValueTask DrainAsync(TimeSpan drainTimeout, CancellationToken cancellationToken)
     {
-        ForwardingLog.ListenerDraining(_logger, Context.Name, Context.Counters.Active, drainTimeout);
+        var open = Context.Counters.Active;
+        ForwardingLog.ListenerDraining(_logger, Context.Name, open, drainTimeout);
         if (drainTimeout > TimeSpan.Zero)
         {
             // The last connection's close ends the wait at once; the deadline is a timer of the injected clock.
@@ -175,7 +176,8 @@ internal sealed class ForwardingListener
             await waiting.CancelAsync().ConfigureAwait(false);
         }
 
-        var left = Context.Counters.Active;
+        // What is open now is cut (a connection that ends between this read and the close is counted as cut).
+        var cut = Context.Counters.Active;
         await _runtime.CloseConnectionsAsync().ConfigureAwait(false);
         if (Interlocked.Exchange(ref _retiredChecker, null) is { } checker)
         {
@@ -189,7 +191,7 @@ internal sealed class ForwardingListener
         }
 
         Context.FlushLogs(backends);
-        ForwardingLog.ListenerStopped(_logger, Context.Name, left);
+        ForwardingLog.ListenerStopped(_logger, Context.Name, open, cut, drainTimeout);
     }
 
     private void Update(ListenerSpec spec, ILoadBalancingPolicy policy)
