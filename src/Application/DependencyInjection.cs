@@ -38,6 +38,8 @@ public static class DependencyInjection
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ReconcileQueue>();
         services.AddSingleton<IReconcileQueue>(provider => provider.GetRequiredService<ReconcileQueue>());
+        services.AddSingleton<ReconcilerState>();
+        services.AddSingleton<IReconcilerState>(provider => provider.GetRequiredService<ReconcilerState>());
         services.AddSingleton<IServiceReconciler, ServiceReconciler>();
         services.TryAddSingleton<ILeadership, SoleLeadership>();
         services.AddSingleton<ServingDaemon>();

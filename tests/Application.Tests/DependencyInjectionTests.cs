@@ -150,4 +150,18 @@ public sealed class DependencyInjectionTests
 
         Assert.Empty(provider.GetRequiredService<IForwarderStatistics>().GetAllStatistics());
     }
+
+    [Fact]
+    public void DaemonStateHandler_IsComposed_WithoutASourceOrAForwarder()
+    {
+        // The mediator resolves every handler up front: the state query must not need what only a serving mode has.
+        using var provider = new ServiceCollection()
+            .AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(Microsoft.Extensions.Logging.Abstractions.NullLogger<>))
+            .AddApplication()
+            .BuildServiceProvider();
+
+        var handler = ActivatorUtilities.CreateInstance<LoadBalancer.Application.State.GetDaemonState.GetDaemonStateHandler>(provider);
+
+        Assert.NotNull(handler);
+    }
 }
