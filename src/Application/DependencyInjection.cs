@@ -29,10 +29,17 @@ public static class DependencyInjection
         services.AddSingleton(Options.Create(serviceOptions ?? new ServiceOptions()));
         services.AddSingleton<IAppliedServiceRegistry, AppliedServiceRegistry>();
 
+        // The forwarder that counts says so by implementing the port; one that does not (a fake) shows no traffic. Read
+        // through IForwarder, so that whichever forwarder is registered is the one whose counters are shown.
+        services.TryAddSingleton<IForwarderStatistics>(provider =>
+            provider.GetService<IForwarder>() as IForwarderStatistics ?? NoForwarderStatistics.Instance);
+
         services.AddSingleton(Options.Create(reconciler ?? new ReconcilerOptions()));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ReconcileQueue>();
         services.AddSingleton<IReconcileQueue>(provider => provider.GetRequiredService<ReconcileQueue>());
+        services.AddSingleton<ReconcilerState>();
+        services.AddSingleton<IReconcilerState>(provider => provider.GetRequiredService<ReconcilerState>());
         services.AddSingleton<IServiceReconciler, ServiceReconciler>();
         services.TryAddSingleton<ILeadership, SoleLeadership>();
         services.AddSingleton<ServingDaemon>();

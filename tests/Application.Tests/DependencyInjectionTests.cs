@@ -133,4 +133,35 @@ public sealed class DependencyInjectionTests
             ["pool entry '10.0.0.0/33': prefix length '33' must be a number from 0 to 32", "excluded entry 'nope': invalid IP address: nope"],
             thrown.Failures);
     }
+
+    [Fact]
+    public void ForwarderStatistics_AreTheRegisteredForwardersOwn_WhenItCountsTraffic()
+    {
+        var forwarder = Substitute.For<IForwarder, IForwarderStatistics>();
+        using var provider = Adapters().AddSingleton(forwarder).AddApplication().BuildServiceProvider(Strict);
+
+        Assert.Same(forwarder, provider.GetRequiredService<IForwarderStatistics>());
+    }
+
+    [Fact]
+    public void ForwarderStatistics_AreEmpty_WhenTheForwarderCountsNothing()
+    {
+        using var provider = Adapters().AddSingleton(Substitute.For<IForwarder>()).AddApplication().BuildServiceProvider(Strict);
+
+        Assert.Empty(provider.GetRequiredService<IForwarderStatistics>().GetAllStatistics());
+    }
+
+    [Fact]
+    public void DaemonStateHandler_IsComposed_WithoutASourceOrAForwarder()
+    {
+        // The mediator resolves every handler up front: the state query must not need what only a serving mode has.
+        using var provider = new ServiceCollection()
+            .AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(Microsoft.Extensions.Logging.Abstractions.NullLogger<>))
+            .AddApplication()
+            .BuildServiceProvider();
+
+        var handler = ActivatorUtilities.CreateInstance<LoadBalancer.Application.State.GetDaemonState.GetDaemonStateHandler>(provider);
+
+        Assert.NotNull(handler);
+    }
 }

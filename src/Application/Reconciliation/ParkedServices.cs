@@ -34,11 +34,17 @@ internal sealed class ParkedServices
             // No IP has room: any port freed anywhere may make some.
             _ => WakeOn.AnyRelease,
         };
-        _parked[service] = new Parked(spec, wake);
+        _parked[service] = new Parked(spec, wake, UnservedKind.Refused, refusal.Message);
     }
 
     /// <summary>Parks a Service that cannot be served as written: only an edit of its own can help.</summary>
-    public void ParkInvalid(ServiceKey service, ServiceSpec spec) => _parked[service] = new Parked(spec, WakeOn.Never);
+    /// <param name="reason">What is wrong with it, as operators were told.</param>
+    public void ParkInvalid(ServiceKey service, ServiceSpec spec, string reason) =>
+        _parked[service] = new Parked(spec, WakeOn.Never, UnservedKind.Invalid, reason);
+
+    /// <summary>Every parked Service with why it waits, for the state the daemon shows.</summary>
+    public IEnumerable<UnservedService> Describe() =>
+        _parked.Select(entry => new UnservedService(entry.Key, entry.Value.Kind, entry.Value.Reason, entry.Value.Spec));
 
     /// <summary>
     /// Whether <paramref name="service"/> still waits: parked with this very spec and not woken since. A Service whose
@@ -72,7 +78,7 @@ internal sealed class ParkedServices
     private static IPAddress? RequestedIp(ServiceSpec spec) =>
         spec.LoadBalancerIp is { } text && IpAddressText.TryParse(text, out var ip) ? ip : null;
 
-    private sealed record Parked(ServiceSpec Spec, WakeOn Wake)
+    private sealed record Parked(ServiceSpec Spec, WakeOn Wake, UnservedKind Kind, string Reason)
     {
         public bool Woken { get; init; }
     }

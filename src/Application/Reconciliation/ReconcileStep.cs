@@ -122,9 +122,9 @@ internal sealed class ReconcileStep(
         if (response.ValidationErrors.Count > 0)
         {
             // What runs for the Service stays as it was; the next edit of the Service brings it back here.
-            term.Parked.ParkInvalid(key, desired.Spec);
-            await ReportAsync(key, ServiceEventType.Warning, ServiceEventReasons.InvalidService,
-                $"{response.Failure}; not served as written", cancellationToken).ConfigureAwait(false);
+            var invalid = $"{response.Failure}; not served as written";
+            term.Parked.ParkInvalid(key, desired.Spec, invalid);
+            await ReportAsync(key, ServiceEventType.Warning, ServiceEventReasons.InvalidService, invalid, cancellationToken).ConfigureAwait(false);
             term.Queue.Forget(key);
             return;
         }

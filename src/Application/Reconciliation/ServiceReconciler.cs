@@ -39,6 +39,7 @@ internal sealed class ServiceReconciler(
     IServiceStatusWriter status,
     IEventRecorder events,
     ReconcileQueue front,
+    ReconcilerState current,
     IOptions<ReconcilerOptions> options,
     TimeProvider time,
     ILogger<ServiceReconciler> logger)
@@ -47,11 +48,10 @@ internal sealed class ServiceReconciler(
     private const int StandDownParallelism = 64;
 
     private TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private volatile bool _serving;
 
     public Task Ready => Volatile.Read(ref _ready).Task;
 
-    public bool IsServing => _serving;
+    public bool IsServing => current.IsServing;
 
     public async Task RunTermAsync(CancellationToken term, CancellationToken stopping)
     {
@@ -61,7 +61,7 @@ internal sealed class ServiceReconciler(
             new WorkQueueOptions { BaseDelay = settings.RetryDelay, MaxDelay = settings.MaxRetryDelay }, time, logger);
         var state = new TermState(queue, new ServiceConditions(events));
         var step = new ReconcileStep(source, sender, applied, status, state, logger);
-        _serving = true;
+        current.Enter(state, source);
         try
         {
             // Off this thread: the sink's list must not hold up the restore, not even for the part it runs before it awaits.
@@ -107,7 +107,7 @@ internal sealed class ServiceReconciler(
         {
             front.Detach();
             await StandDownAsync(stopping.IsCancellationRequested ? settings.ShutdownDrain : settings.HandOverDrain).ConfigureAwait(false);
-            _serving = false;
+            current.Leave();
             Interlocked.Exchange(ref _ready, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         }
     }

@@ -15,8 +15,35 @@ internal static partial class ForwardingLog
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Stopping {Listener}: draining {Connections} open connections for up to {DrainTimeout}")]
     public static partial void ListenerDraining(ILogger logger, string listener, long connections, TimeSpan drainTimeout);
 
-    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Stopped {Listener}; {Closed} connections were still open at the deadline and were closed")]
-    public static partial void ListenerStopped(ILogger logger, string listener, long closed);
+    /// <summary>Only when connections were cut: a drain that ended early says so in 2030 or 2031 instead.</summary>
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Information,
+        Message = "Stopped {Listener}: {Cut} connections were still open at the {DrainTimeout} deadline and were cut ({Finished} finished during the drain)")]
+    public static partial void ListenerStoppedCutting(ILogger logger, string listener, long cut, TimeSpan drainTimeout, long finished);
+
+    [LoggerMessage(EventId = 2030, Level = LogLevel.Information, Message = "Stopped {Listener}: drained, all {Finished} open connections finished, none was cut")]
+    public static partial void ListenerDrained(ILogger logger, string listener, long finished);
+
+    [LoggerMessage(EventId = 2031, Level = LogLevel.Information, Message = "Stopped {Listener}: no connection was open")]
+    public static partial void ListenerStoppedIdle(ILogger logger, string listener);
+
+    /// <summary>The one line a stopped listener ends with: what was cut when anything was, else how the drain went.</summary>
+    public static void ListenerStopped(ILogger logger, string listener, long openAtStart, long cut, TimeSpan drainTimeout)
+    {
+        // No connection is accepted once the drain begins, so those that were open then and are not cut have finished.
+        var finished = Math.Max(0, openAtStart - cut);
+        if (cut > 0)
+        {
+            ListenerStoppedCutting(logger, listener, cut, drainTimeout, finished);
+        }
+        else if (finished > 0)
+        {
+            ListenerDrained(logger, listener, finished);
+        }
+        else
+        {
+            ListenerStoppedIdle(logger, listener);
+        }
+    }
 
     // 2005-2007 repeat per connection, so each is the first line of a window (LogRateLimiter); 2013 and 2014 count the rest.
     [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Connect from {Listener} to backend {Backend} failed: {Reason} (further failures of this backend are counted for 60 s)")]

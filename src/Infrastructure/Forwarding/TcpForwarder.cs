@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using LoadBalancer.Application.Abstractions;
+using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Services;
 using LoadBalancer.Infrastructure.Forwarding.Copy;
@@ -10,7 +11,7 @@ using Microsoft.Extensions.Logging;
 namespace LoadBalancer.Infrastructure.Forwarding;
 
 /// <summary>The TCP forwarder: one listener per load-balancer IP:port, each with its own backends and policy.</summary>
-internal sealed class TcpForwarder : IForwarder, IAsyncDisposable, IDisposable
+internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDisposable, IDisposable
 {
     private readonly ForwarderOptions _options;
     private readonly TimeProvider _time;
@@ -111,6 +112,9 @@ internal sealed class TcpForwarder : IForwarder, IAsyncDisposable, IDisposable
 
     public ListenerStatistics? GetStatistics(PortBinding binding) =>
         _listeners.TryGetValue(binding, out var listener) ? listener.Statistics() : null;
+
+    /// <summary>Listeners that accept connections; detached ones, still draining, are no longer any Service's.</summary>
+    public IReadOnlyList<ListenerStatistics> GetAllStatistics() => [.. _listeners.Values.Select(listener => listener.Statistics())];
 
     private IForwardingEngine CreateEngine(ForwarderOptions options, ILogger logger)
     {

@@ -51,7 +51,7 @@ public sealed class ParkedServicesTests
     public void Invalid_WaitsUntilItsSpecChanges_AndNothingReleasedWakesIt()
     {
         var spec = Spec("svc2", 0);
-        _parked.ParkInvalid(Svc2, spec);
+        _parked.ParkInvalid(Svc2, spec, "spec.ports[0].port: 0 is not a port");
 
         Assert.Empty(_parked.Wake([Binding("192.168.0.225", 80)]));
         Assert.True(_parked.IsWaiting(Svc2, spec));
@@ -61,7 +61,7 @@ public sealed class ParkedServicesTests
     [Fact]
     public void Forgotten_DoesNotWait()
     {
-        _parked.ParkInvalid(Svc2, Spec("svc2", 0));
+        _parked.ParkInvalid(Svc2, Spec("svc2", 0), "spec.ports[0].port: 0 is not a port");
 
         _parked.Forget(Svc2);
 

@@ -25,7 +25,8 @@ internal sealed class ReconcilerHarness : IAsyncDisposable
     {
         Status = new RecordingStatusWriter(Source);
         Options = options ?? new ReconcilerOptions { RetryDelay = TimeSpan.FromMilliseconds(200), MaxRetryDelay = TimeSpan.FromSeconds(5), ShutdownDrain = TimeSpan.FromSeconds(7), HandOverDrain = TimeSpan.Zero };
-        Reconciler = new ServiceReconciler(Source, Fakes.Sender, Fakes.Applied, Status, Events, Queue,
+        State = new ReconcilerState(Fakes.Applied);
+        Reconciler = new ServiceReconciler(Source, Fakes.Sender, Fakes.Applied, Status, Events, Queue, State,
             Microsoft.Extensions.Options.Options.Create(Options), Time, Log);
     }
 
@@ -46,6 +47,9 @@ internal sealed class ReconcilerHarness : IAsyncDisposable
     public CapturingLogger<ServiceReconciler> Log { get; } = new();
 
     public ServiceReconciler Reconciler { get; }
+
+    /// <summary>What the running term knows, as the state query reads it.</summary>
+    public ReconcilerState State { get; }
 
     public static DesiredService Service(string name, string? ip = null, int port = 80, params string[] backends) =>
         new(ServiceFakes.Spec(name, ip, port), [new PortBackends(ServicePort.Tcp(port), [.. backends.Select(ServiceFakes.Endpoint)])]);

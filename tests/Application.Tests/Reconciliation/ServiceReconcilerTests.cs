@@ -97,6 +97,30 @@ public sealed class ServiceReconcilerTests : IAsyncDisposable
     // Refusals wait for what could resolve them.
 
     [Fact]
+    public async Task ConflictingExplicitIp_EachRefusal_IsOneWarningEvent_AndNoOtherLineAboveDebug_EvenWhenTriedAgainInVain()
+    {
+        _harness.Source.Put(Service("svc1", "192.168.0.230", backends: "10.0.0.1:80"));
+        _harness.Source.Put(Service("svc4", "192.168.0.230", port: 81, backends: "10.0.0.4:81"));
+        _harness.Source.Put(Service("svc2", "192.168.0.230", backends: "10.0.0.2:80"));
+        await _harness.StartAsync();
+
+        // A release on its IP wakes svc2, which is refused again for the same reason: nothing new to tell.
+        await _harness.ChangeAsync(() => _harness.Source.Remove(Key("svc4")), Key("svc4"));
+        Assert.True(_harness.AllocationsSentFor("svc2") >= 2, "svc2 was not tried again after the release on its IP");
+
+        // The Event is the one line an operator sees (LoggingEventRecorder and KubernetesEventRecorder each log an
+        // Event as one line): the allocator, the apply and the reconciler add nothing above Debug.
+        var refusal = Assert.Single(_harness.Events.Recorded, recorded => recorded.Service == Key("svc2"));
+        Assert.Equal((ServiceEventType.Warning, ServiceEventReasons.ApplyFailed), (refusal.Type, refusal.Reason));
+        Assert.Equal("FAILED to allocate requested LoadBalancerIP 192.168.0.230:80 - Reason: IP:port 192.168.0.230:80 is already allocated", refusal.Message);
+        IEnumerable<LoadBalancer.Tests.Shared.LogEntry> lines =
+            [.. _harness.Fakes.AllocateLog.Entries, .. _harness.Fakes.ApplyLog.Entries, .. _harness.Log.Entries];
+        Assert.DoesNotContain(lines, line => line.Level > LogLevel.Debug
+            && (line.Message.Contains("svc2", StringComparison.Ordinal) || line.Message.Contains("already allocated", StringComparison.Ordinal)));
+        Assert.Contains(_harness.Fakes.AllocateLog.Entries, line => line.Level == LogLevel.Debug && line.Message == refusal.Message);
+    }
+
+    [Fact]
     public async Task ConflictingExplicitIp_IsParked_UntouchedByOtherChanges_AndWokenByTheReleaseOfThatIp()
     {
         _harness.Source.Put(Service("svc1", "192.168.0.230", backends: "10.0.0.1:80"));

@@ -34,7 +34,7 @@ internal sealed class ServiceFakes : IDisposable
     {
         Allocations = TestData.Registry(pool);
         Sender = new HandlerSender()
-            .Handle(new AllocateLoadBalancerIpHandler(Allocations, new CapturingLogger<AllocateLoadBalancerIpHandler>()), new AllocateLoadBalancerIpValidator())
+            .Handle(new AllocateLoadBalancerIpHandler(Allocations, AllocateLog), new AllocateLoadBalancerIpValidator())
             .Handle(new ReleaseLoadBalancerIpHandler(Allocations, new CapturingLogger<ReleaseLoadBalancerIpHandler>()), new ReleaseLoadBalancerIpValidator())
             .Handle(new RestoreAllocationsHandler(Allocations, new RestoredServiceValidator(), new CapturingLogger<RestoreAllocationsHandler>()),
                 new RestoreAllocationsValidator())
@@ -64,6 +64,8 @@ internal sealed class ServiceFakes : IDisposable
     public ILinkDevice Link { get; } = Substitute.For<ILinkDevice>();
 
     public CapturingLogger<ApplyServiceHandler> ApplyLog { get; } = new();
+
+    public CapturingLogger<AllocateLoadBalancerIpHandler> AllocateLog { get; } = new();
 
     public ApplyServiceHandler ApplyHandler() =>
         new(Sender, Applied, Link, Forwarder, Options.Create(new ServiceOptions { DrainTimeout = Drain }), ApplyLog);

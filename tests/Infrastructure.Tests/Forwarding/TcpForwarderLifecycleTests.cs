@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Services;
 using LoadBalancer.Infrastructure.Forwarding;
@@ -97,8 +98,9 @@ public sealed class TcpForwarderLifecycleTests(ITestOutputHelper output)
     public async Task Stop_ConnectionMidTransfer_FinishesItsExchangeWhileNewConnectsAreRefused(ForwardingEngine engine)
     {
         var drain = TimeSpan.FromSeconds(2);
+        var log = new RecordingLoggerFactory(output);
         await using var echo = LoopbackServer.StartEcho();
-        await using var forwarder = TestForwarders.Create(engine, output);
+        await using var forwarder = TestForwarders.Create(engine, output, loggerFactory: log);
         var binding = await forwarder.ListenAsync(echo.Endpoint);
         using var client = await TestSockets.ConnectAsync(binding);
         for (var i = 0; i < 3; i++)
@@ -124,6 +126,27 @@ public sealed class TcpForwarderLifecycleTests(ITestOutputHelper output)
 
         Assert.True(watch.Elapsed < drain, $"StopAsync should return when its last connection ends, not wait out the {drain.TotalSeconds} s deadline; took {watch.Elapsed.TotalMilliseconds:F0} ms");
         Assert.DoesNotContain(binding, forwarder.Listeners);
+
+        // Nothing was cut, so nothing claims a connection was open at the deadline. (A probe of WaitUntilRefusedAsync
+        // may have been accepted just before the stop, and then finishes during the drain too.)
+        Assert.Empty(log.WithId(2004));
+        var stopped = Assert.Single(log.WithId(2030));
+        Assert.Matches($@"^Stopped {Regex.Escape(binding.ToString())} \(default/web\): drained, all [12] open connections finished, none was cut$", stopped.Message);
+    }
+
+    [Fact]
+    public async Task Stop_NoConnectionOpen_SaysSo_AndNotThatAnyWasCut()
+    {
+        var log = new RecordingLoggerFactory(output);
+        await using var echo = LoopbackServer.StartEcho();
+        await using var forwarder = TestForwarders.Create(ForwardingEngine.Copy, output, loggerFactory: log);
+        var binding = await forwarder.ListenAsync(echo.Endpoint);
+
+        await Bounded.WithinAsync(forwarder.StopAsync(binding, TimeSpan.FromSeconds(30), CancellationToken.None).AsTask(), TimeSpan.FromSeconds(5), "StopAsync");
+
+        Assert.Empty(log.WithId(2004));
+        Assert.Empty(log.WithId(2030));
+        Assert.Equal($"Stopped {binding} (default/web): no connection was open", Assert.Single(log.WithId(2031)).Message);
     }
 
     [Theory]
@@ -177,13 +200,15 @@ public sealed class TcpForwarderLifecycleTests(ITestOutputHelper output)
     {
         var drain = TimeSpan.FromSeconds(30);
         var time = new ObservableTimeProvider();
+        var log = new RecordingLoggerFactory(output);
         await using var echo = LoopbackServer.StartEcho();
-        await using var forwarder = TestForwarders.Create(engine, output, time: time);
+        await using var forwarder = TestForwarders.Create(engine, output, time: time, loggerFactory: log);
         var binding = await forwarder.ListenAsync(echo.Endpoint);
         using var client = await TestSockets.ConnectAsync(binding);
         await client.EchoAsync(Chunk);
 
         var stopping = forwarder.StopAsync(binding, drain, CancellationToken.None).AsTask();
+
         await time.WaitForTimerAsync(drain, "the drain's deadline");
         time.Advance(drain - TimeSpan.FromMilliseconds(1));
         await client.EchoAsync(Chunk);
@@ -198,6 +223,10 @@ public sealed class TcpForwarderLifecycleTests(ITestOutputHelper output)
         Assert.True(closed.Kind is CloseKind.Eof or CloseKind.Reset, $"the client should be closed; it saw {closed}");
         await Bounded.UntilAsync(() => echo.Open == 0, TimeSpan.FromSeconds(2), "the backend's side of the lingering connection to close", echo.ToString);
         Assert.DoesNotContain(binding, forwarder.Listeners);
+        Assert.Equal(
+            $"Stopped {binding} (default/web): 1 connections were still open at the 00:00:30 deadline and were cut (0 finished during the drain)",
+            Assert.Single(log.WithId(2004)).Message);
+        Assert.Empty(log.WithId(2030));
     }
 
     [Theory]
@@ -206,13 +235,15 @@ public sealed class TcpForwarderLifecycleTests(ITestOutputHelper output)
     {
         var drain = TimeSpan.FromSeconds(30);
         var time = new ObservableTimeProvider();
+        var log = new RecordingLoggerFactory(output);
         await using var echo = LoopbackServer.StartEcho();
-        await using var forwarder = TestForwarders.Create(engine, output, time: time);
+        await using var forwarder = TestForwarders.Create(engine, output, time: time, loggerFactory: log);
         var binding = await forwarder.ListenAsync(echo.Endpoint);
         using var client = await TestSockets.ConnectAsync(binding);
         await client.EchoAsync(Chunk);
 
         var stopping = forwarder.StopAsync(binding, drain, CancellationToken.None).AsTask();
+
         await time.WaitForTimerAsync(drain, "the drain's deadline");
         time.Advance(drain);
         await Bounded.WithinAsync(stopping, TimeSpan.FromSeconds(5), "StopAsync");

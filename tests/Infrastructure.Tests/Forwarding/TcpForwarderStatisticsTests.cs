@@ -1,4 +1,6 @@
 using System.Net.Sockets;
+using LoadBalancer.Application.Forwarding;
+using LoadBalancer.Domain.Endpoints;
 using LoadBalancer.Infrastructure.Forwarding;
 using LoadBalancer.Infrastructure.Tests.Forwarding.Support;
 using Xunit.Abstractions;
@@ -57,5 +59,66 @@ public sealed class TcpForwarderStatisticsTests(ITestOutputHelper output)
         var final = forwarder.Statistics(binding);
         Assert.Equal(0, final.Listener.ConnectionsFailed);
         Assert.Equal(0, final.Listener.ConnectionsRejected);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task OpenConnection_IsActiveWithItsBytes_InTheListenerAndItsBackend_InItsStatistics(ForwardingEngine engine)
+    {
+        await using var echo = LoopbackServer.StartEcho();
+        await using var forwarder = TestForwarders.Create(engine, output);
+        var binding = await forwarder.ListenAsync(echo.Endpoint);
+
+        using (var client = await TestSockets.ConnectAsync(binding))
+        {
+            await client.EchoAsync(new SeededBytes(7).Next(1000));
+            await forwarder.WaitForStatisticsAsync(
+                binding,
+                statistics => statistics.Listener is { ConnectionsActive: 1, BytesFromClient: 1000, BytesFromBackend: 1000 }
+                    && statistics.Of(echo.Endpoint) is { ConnectionsActive: 1, BytesFromClient: 1000, BytesFromBackend: 1000 },
+                "the open connection and its 1000 bytes each way");
+
+            var listed = Assert.Single(forwarder.GetAllStatistics(), statistics => statistics.Binding == binding);
+            Assert.Equal(TestForwarders.Service, listed.Service);
+            var backend = Assert.Single(listed.Backends);
+            Assert.Equal(BackendHealthState.Healthy, backend.Health);
+            Assert.True(backend.Available);
+            Assert.False(listed.FallingBack);
+            Assert.Equal(1, forwarder.GetStatistics(binding)!.Listener.ConnectionsOpened);
+        }
+
+        await forwarder.WaitForStatisticsAsync(
+            binding,
+            statistics => statistics.Listener is { ConnectionsActive: 0, ConnectionsOpened: 1 } && statistics.Of(echo.Endpoint).ConnectionsActive == 0,
+            "the connection closed");
+        await forwarder.StopAsync(binding, TimeSpan.Zero, CancellationToken.None);
+        Assert.Null(forwarder.GetStatistics(binding));
+        Assert.DoesNotContain(forwarder.GetAllStatistics(), statistics => statistics.Binding == binding);
+    }
+
+    [Fact]
+    public async Task BackendStates_NotReadyAndEjected_AreToldApart_AndAllOutMeansFallingBack()
+    {
+        using var refusing = new RefusingPort();
+        var notReady = new Endpoint(refusing.Endpoint.Address, refusing.Endpoint.Port == 65535 ? 1 : refusing.Endpoint.Port + 1, ready: false);
+        await using var forwarder = TestForwarders.Create(ForwardingEngine.Copy, output,
+            options => options with { PassiveEjectionThreshold = 1, PassiveEjectionDuration = TimeSpan.FromMinutes(5), MaxConnectAttempts = 1 });
+        var binding = await forwarder.ListenAsync(refusing.Endpoint, notReady);
+
+        // The only ready backend refuses: one failed connect ejects it.
+        using (var client = await TestSockets.ConnectAsync(binding))
+        {
+            await client.WaitForCloseAsync(TestSockets.ShortWait, "the client reset after the refused connect");
+        }
+
+        await forwarder.WaitForStatisticsAsync(
+            binding,
+            statistics => statistics.Backends.Any(backend => backend.Endpoint == refusing.Endpoint && backend.Health == BackendHealthState.Ejected),
+            "the refusing backend ejected");
+        var statistics = forwarder.Statistics(binding);
+        Assert.Equal(BackendHealthState.NotReady, Assert.Single(statistics.Backends, backend => backend.Endpoint == notReady).Health);
+        Assert.All(statistics.Backends, backend => Assert.False(backend.Available));
+        Assert.True(statistics.FallingBack);
+        Assert.Equal(1, statistics.Of(refusing.Endpoint).ConnectionsFailed);
     }
 }

@@ -72,6 +72,18 @@ internal sealed class BackendHealth
         }
     }
 
+    /// <summary>Failing (by the checks) before ejected, as both are read under one lock; readiness is the endpoint's, not known here.</summary>
+    public BackendHealthState State
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return !_healthy ? BackendHealthState.Failing : _ejected ? BackendHealthState.Ejected : BackendHealthState.Healthy;
+            }
+        }
+    }
+
     /// <summary>Raised after <see cref="IsAvailable"/> changed, outside any lock; handlers read the new value.</summary>
     public event Action? AvailabilityChanged;
 

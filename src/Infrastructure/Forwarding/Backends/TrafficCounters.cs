@@ -1,3 +1,5 @@
+using LoadBalancer.Application.Forwarding;
+
 namespace LoadBalancer.Infrastructure.Forwarding.Backends;
 
 /// <summary>Counters of one listener or one backend, updated lock-free by the connections that pass through it.</summary>
@@ -61,13 +63,3 @@ public sealed class TrafficCounters
         Volatile.Read(ref _bytesFromClient),
         Volatile.Read(ref _bytesFromBackend));
 }
-
-/// <param name="BytesFromClient">Bytes forwarded client → backend.</param>
-/// <param name="BytesFromBackend">Bytes forwarded backend → client.</param>
-public sealed record TrafficSnapshot(
-    long ConnectionsOpened,
-    long ConnectionsActive,
-    long ConnectionsFailed,
-    long ConnectionsRejected,
-    long BytesFromClient,
-    long BytesFromBackend);

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Domain.Endpoints;
+using LoadBalancer.Domain.Services;
 using LoadBalancer.Infrastructure.Forwarding.Backends;
 using LoadBalancer.Infrastructure.Forwarding.Balancing;
 using LoadBalancer.Infrastructure.Forwarding.Health;
@@ -31,10 +32,11 @@ internal sealed class ForwardingListener
     private ActiveHealthChecker? _retiredChecker;
     private bool _stopped;
 
-    private ForwardingListener(Socket socket, ListenerContext context, IForwardingEngine engine, HealthCheckSettings healthCheck,
+    private ForwardingListener(Socket socket, ListenerContext context, ServiceKey service, IForwardingEngine engine, HealthCheckSettings healthCheck,
         ForwarderOptions options, TimeProvider time, ILogger logger)
     {
         _socket = socket;
+        Service = service;
         Context = context;
         _healthCheck = healthCheck;
         _options = options;
@@ -44,6 +46,9 @@ internal sealed class ForwardingListener
     }
 
     public ListenerContext Context { get; }
+
+    /// <summary>The Service the listener was started for; a binding belongs to one Service until its listener stops.</summary>
+    public ServiceKey Service { get; }
 
     /// <summary>The one failure a newcomer meets first: a port below 1024 without the privilege to bind it.</summary>
     internal static string Hint(SocketException exception, int port) =>
@@ -84,7 +89,7 @@ internal sealed class ForwardingListener
         var name = $"{spec.Binding} ({spec.Service})";
         var context = new ListenerContext(spec.Binding, name, new ListenerRoute(BackendSnapshot.Empty, policy, spec.MaxConnections ?? options.MaxConnectionsPerListener),
             options, time, logger);
-        listener = new ForwardingListener(socket, context, engine, spec.HealthCheck, options, time, logger);
+        listener = new ForwardingListener(socket, context, spec.Service, engine, spec.HealthCheck, options, time, logger);
         listener.Update(spec, policy);
         ForwardingLog.ListenerStarted(logger, name, engineKind, policy.Name, spec.Backends.Count);
         return ForwarderResult.Success;
@@ -102,15 +107,22 @@ internal sealed class ForwardingListener
         return ForwarderResult.Success;
     }
 
+    /// <summary>Reads the counters and the current backend snapshot; nothing on the data path waits for it.</summary>
     public ListenerStatistics Statistics()
     {
         var route = Context.Route;
         var available = route.Backends.Available.ToHashSet();
         var backends = route.Backends.All
-            .Select(backend => new BackendStatistics(backend.Endpoint, available.Contains(backend) && !route.Backends.IsFallback,
+            .Select(backend => new BackendStatistics(
+                backend.Endpoint,
+                backend.Endpoint.Ready ? backend.Health.State : BackendHealthState.NotReady,
+                available.Contains(backend) && !route.Backends.IsFallback,
                 backend.Counters.Snapshot()))
             .ToList();
-        return new ListenerStatistics(Context.Counters.Snapshot(), backends);
+        return new ListenerStatistics(Context.Binding, Service, Context.Counters.Snapshot(), backends)
+        {
+            FallingBack = route.Backends.IsFallback,
+        };
     }
 
     /// <summary>Stops accepting, waits for open connections up to the deadline, then closes what is left.</summary>
@@ -151,7 +163,8 @@ internal sealed class ForwardingListener
     /// <param name="cancellationToken">Cancelled: close what is left now.</param>
     public async ValueTask DrainAsync(TimeSpan drainTimeout, CancellationToken cancellationToken)
     {
-        ForwardingLog.ListenerDraining(_logger, Context.Name, Context.Counters.Active, drainTimeout);
+        var open = Context.Counters.Active;
+        ForwardingLog.ListenerDraining(_logger, Context.Name, open, drainTimeout);
         if (drainTimeout > TimeSpan.Zero)
         {
             // The last connection's close ends the wait at once; the deadline is a timer of the injected clock.
@@ -163,7 +176,8 @@ internal sealed class ForwardingListener
             await waiting.CancelAsync().ConfigureAwait(false);
         }
 
-        var left = Context.Counters.Active;
+        // What is open now is cut (a connection that ends between this read and the close is counted as cut).
+        var cut = Context.Counters.Active;
         await _runtime.CloseConnectionsAsync().ConfigureAwait(false);
         if (Interlocked.Exchange(ref _retiredChecker, null) is { } checker)
         {
@@ -177,7 +191,7 @@ internal sealed class ForwardingListener
         }
 
         Context.FlushLogs(backends);
-        ForwardingLog.ListenerStopped(_logger, Context.Name, left);
+        ForwardingLog.ListenerStopped(_logger, Context.Name, open, cut, drainTimeout);
     }
 
     private void Update(ListenerSpec spec, ILoadBalancingPolicy policy)
