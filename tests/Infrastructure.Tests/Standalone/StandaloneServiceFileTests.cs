@@ -183,7 +183,7 @@ public sealed class StandaloneServiceFileTests
 
     public static TheoryData<string, string> BadBackendEntries => new()
     {
-        { "127.0.0.999:9002", "annotation littlelb.io/backends: '127.0.0.999:9002': invalid IP address: 127.0.0.999" },
+        { "127.0.0.999:9002", "annotation littlelb.io/backends: '127.0.0.999:9002': invalid IP address: '127.0.0.999'" },
         { "127.0.0.1:0", "annotation littlelb.io/backends: '127.0.0.1:0': port '0' must be a number from 1 to 65535" },
         { "[::1", "annotation littlelb.io/backends: '[::1' is not IP:PORT ([v6]:PORT for IPv6)" },
     };
