@@ -24,7 +24,7 @@ internal static class DependencyRule
     {
         [Domain] = [],
         [Application] = ["Mediator", "FluentValidation", "Microsoft.Extensions."],
-        [Infrastructure] = ["Mediator", "FluentValidation", "Microsoft.Extensions.", "KubernetesClient"],
+        [Infrastructure] = ["Mediator", "FluentValidation", "Microsoft.Extensions.", "KubernetesClient", "YamlDotNet"],
         [Host] = ["Mediator", "FluentValidation", "Microsoft.Extensions.", "KubernetesClient"],
     };
 

@@ -70,7 +70,7 @@ public sealed class MediatorPipelineTests : IAsyncLifetime
                 "protocol 'SCTP' of port 70000 must be TCP or UDP",
                 "port 70000 must be between 1 and 65535",
                 "ports: TCP 80 listed more than once",
-                "loadBalancerIP: invalid IP address: 300.1.1.1",
+                "loadBalancerIP: invalid IP address: '300.1.1.1'",
             ],
             response.ValidationErrors.Select(error => error.Message));
         Assert.Empty((await Mediator.Send(new GetAllocations())).Leases);
@@ -107,7 +107,7 @@ public sealed class MediatorPipelineTests : IAsyncLifetime
         Assert.False(response.Succeeded);
         Assert.Null(response.Refusal);
         Assert.Equal(["spec.ports[0].port", "spec.loadBalancerIP"], response.ValidationErrors.Select(error => ServiceSpecFields.ManifestPath(error.Field)));
-        Assert.Equal("spec.ports[0].port: port 70000 must be between 1 and 65535; spec.loadBalancerIP: invalid IP address: 300.1.1.1", response.Failure);
+        Assert.Equal("spec.ports[0].port: port 70000 must be between 1 and 65535; spec.loadBalancerIP: invalid IP address: '300.1.1.1'", response.Failure);
         Assert.Equal(1, counted.ApplyServiceSent.Seen);
         Assert.Equal(1, counted.AllocateSent.Seen);
         Assert.Equal(0, counted.Registry.Allocations);

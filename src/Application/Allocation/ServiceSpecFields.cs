@@ -40,12 +40,16 @@ public static class ServiceSpecFields
             "Namespace" => "metadata.namespace",
             "Name" => "metadata.name",
             "LoadBalancerIp" => "spec.loadBalancerIP",
-            "SharingKey" => $"metadata.annotations[{ServiceAnnotations.SharingKey}]",
-            "exclusiveIp" => $"metadata.annotations[{ServiceAnnotations.ExclusiveIp}]",
+            "SharingKey" => Annotation(ServiceAnnotations.SharingKey),
+            "exclusiveIp" => Annotation(ServiceAnnotations.ExclusiveIp),
             _ when field.StartsWith("Ports", StringComparison.Ordinal) => "spec.ports" + ToCamel(field["Ports".Length..]),
             _ => field,
         };
     }
+
+    /// <summary><c>metadata.annotations["littlelb.io/sharing-key"]</c>: an annotation's path as kubectl's errors write it
+    /// (the key holds dots and slashes, so it is quoted).</summary>
+    public static string Annotation(string key) => $"metadata.annotations[\"{key}\"]";
 
     private static string ToCamel(string rest)
     {

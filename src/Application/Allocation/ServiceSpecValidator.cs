@@ -2,6 +2,7 @@ using FluentValidation;
 using LoadBalancer.Application.Common.Validation;
 using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Services;
+using LoadBalancer.Domain.Text;
 
 namespace LoadBalancer.Application.Allocation;
 
@@ -32,7 +33,7 @@ public sealed class ServiceSpecValidator : AbstractValidator<ServiceSpec>
         {
             port.RuleFor(p => p.Protocol)
                 .Must(protocol => TransportProtocolNames.TryParse(protocol, out _))
-                .WithMessage(p => $"protocol '{p.Protocol}' of port {p.Port} must be TCP or UDP");
+                .WithMessage(p => $"protocol {QuotedValue.Of(p.Protocol)} of port {p.Port} must be TCP or UDP");
             port.RuleFor(p => p.Port)
                 .InclusiveBetween(ServicePort.MinPort, ServicePort.MaxPort)
                 .WithMessage(p => $"port {p.Port} must be between {ServicePort.MinPort} and {ServicePort.MaxPort}");
@@ -45,16 +46,16 @@ public sealed class ServiceSpecValidator : AbstractValidator<ServiceSpec>
         RuleFor(spec => spec.LoadBalancerIp)
             .Must(ip => IpAddressText.TryParse(ip, out _))
             .When(spec => spec.LoadBalancerIp is not null)
-            .WithMessage(spec => $"loadBalancerIP: {IpAddressText.InvalidAddressMessage(spec.LoadBalancerIp)}");
+            .WithMessage(spec => $"loadBalancerIP: {IpAddressText.InvalidAddressMessage(QuotedValue.Of(spec.LoadBalancerIp))}");
 
         RuleFor(spec => spec.SharingKey)
             .Must(key => IsSharingKey(key))
             .When(spec => spec.SharingKey is not null)
-            .WithMessage(spec => $"sharing key '{spec.SharingKey}' must be 1-{MaxSharingKeyLength} characters without surrounding spaces");
+            .WithMessage(spec => $"sharing key {QuotedValue.Of(spec.SharingKey)} must be 1-{MaxSharingKeyLength} characters without surrounding spaces");
         RuleFor(spec => spec)
             .Must(spec => !(spec.ExclusiveIp && spec.SharingKey is not null))
             .WithName("exclusiveIp")
-            .WithMessage(spec => $"exclusive IP and sharing key '{spec.SharingKey}' cannot both be set: an exclusive IP is never shared");
+            .WithMessage(spec => $"exclusive IP and sharing key {QuotedValue.Of(spec.SharingKey)} cannot both be set: an exclusive IP is never shared");
     }
 
     public static bool IsSharingKey(string? key) =>

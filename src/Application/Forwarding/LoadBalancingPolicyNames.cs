@@ -1,3 +1,5 @@
+using LoadBalancer.Domain.Text;
+
 namespace LoadBalancer.Application.Forwarding;
 
 /// <summary>The balancing policies a listener can be given, by the names operators write.</summary>
@@ -17,5 +19,5 @@ public static class LoadBalancingPolicyNames
     public static bool IsKnown(string? name) => name is not null && All.Contains(name, StringComparer.Ordinal);
 
     public static string UnknownMessage(string? name) =>
-        $"unknown balancing policy '{name}'; known policies: {string.Join(", ", All)}";
+        $"unknown balancing policy {QuotedValue.Of(name)}; known policies: {string.Join(", ", All)}";
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using LoadBalancer.Application.Common.Validation;
 using LoadBalancer.Application.Forwarding;
+using LoadBalancer.Domain.Text;
 
 namespace LoadBalancer.Application.Services;
 
@@ -255,7 +256,7 @@ public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, stri
 
         private T Error<T>(string name, string text, string problem, T fallback, bool prefixed = true)
         {
-            var message = prefixed ? $"'{text}' {problem}" : problem;
+            var message = prefixed ? $"{QuotedValue.Of(text)} {problem}" : problem;
             Errors.Add(new ValidationError(name, text, $"annotation {name}: {message}"));
             return fallback;
         }

@@ -1,5 +1,6 @@
 using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Common.Validation;
+using LoadBalancer.Domain.Text;
 
 namespace LoadBalancer.Application.Services;
 
@@ -37,7 +38,7 @@ public static class ServiceAnnotations
         if (key is not null && !ServiceSpecValidator.IsSharingKey(key))
         {
             errors.Add(new ValidationError(keyName, key,
-                $"annotation {keyName}: '{key}' must be 1-{ServiceSpecValidator.MaxSharingKeyLength} characters without surrounding spaces"));
+                $"annotation {keyName}: {QuotedValue.Of(key)} must be 1-{ServiceSpecValidator.MaxSharingKeyLength} characters without surrounding spaces"));
             key = null;
         }
 
@@ -51,7 +52,7 @@ public static class ServiceAnnotations
             else
             {
                 errors.Add(new ValidationError(ExclusiveIp, exclusiveText,
-                    $"annotation {ExclusiveIp}: '{exclusiveText}' must be \"true\" or \"false\""));
+                    $"annotation {ExclusiveIp}: {QuotedValue.Of(exclusiveText)} must be \"true\" or \"false\""));
             }
         }
 
@@ -59,7 +60,7 @@ public static class ServiceAnnotations
         {
             // Exclusive is the safer reading of the two: it never puts this Service on an IP with another one.
             errors.Add(new ValidationError(keyName, key,
-                $"annotation {keyName}: '{key}' is ignored: {ExclusiveIp} is \"true\", and an exclusive IP is never shared"));
+                $"annotation {keyName}: {QuotedValue.Of(key)} is ignored: {ExclusiveIp} is \"true\", and an exclusive IP is never shared"));
             key = null;
         }
 

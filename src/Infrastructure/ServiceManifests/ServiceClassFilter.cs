@@ -1,4 +1,5 @@
 using k8s.Models;
+using LoadBalancer.Domain.Text;
 
 namespace LoadBalancer.Infrastructure.ServiceManifests;
 
@@ -37,6 +38,6 @@ internal sealed class ServiceClassFilter(string? loadBalancerClass, bool serveUn
         var serviceClass = service.Spec?.LoadBalancerClass;
         return string.IsNullOrEmpty(serviceClass)
             ? "it has no spec.loadBalancerClass and unclassed Services are ignored (--ignore-unclassed)"
-            : $"its spec.loadBalancerClass '{serviceClass}' is not ours ({(loadBalancerClass is null ? "none configured" : $"'{loadBalancerClass}'")})";
+            : $"its spec.loadBalancerClass {QuotedValue.Of(serviceClass)} is not ours ({(loadBalancerClass is null ? "none configured" : QuotedValue.Of(loadBalancerClass))})";
     }
 }

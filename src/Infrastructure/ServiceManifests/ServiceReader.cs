@@ -3,6 +3,7 @@ using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Application.Services;
 using LoadBalancer.Domain.Services;
+using LoadBalancer.Domain.Text;
 
 namespace LoadBalancer.Infrastructure.ServiceManifests;
 
@@ -57,7 +58,7 @@ internal static class ServiceReader
                 policy ??= LoadBalancingPolicyNames.SourceHash;
                 break;
             default:
-                warnings.Add($"spec.sessionAffinity: '{service.Spec.SessionAffinity}' must be None or ClientIP");
+                warnings.Add($"spec.sessionAffinity: {QuotedValue.Of(service.Spec.SessionAffinity)} must be None or ClientIP");
                 break;
         }
 

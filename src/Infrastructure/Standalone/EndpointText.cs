@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Endpoints;
 using LoadBalancer.Domain.Services;
+using LoadBalancer.Domain.Text;
 
 namespace LoadBalancer.Infrastructure.Standalone;
 
@@ -26,7 +27,7 @@ public static class EndpointText
             var close = trimmed.IndexOf(']', StringComparison.Ordinal);
             if (close < 0 || (close + 1 < trimmed.Length && trimmed[close + 1] != ':'))
             {
-                error = $"'{text}' is not IP:PORT ([v6]:PORT for IPv6)";
+                error = $"{QuotedValue.Of(text)} is not IP:PORT ([v6]:PORT for IPv6)";
                 return false;
             }
 
@@ -47,7 +48,7 @@ public static class EndpointText
 
         if (!IpAddressText.TryParse(address, out var ip))
         {
-            error = $"'{text}': {IpAddressText.InvalidAddressMessage(address)}";
+            error = $"{QuotedValue.Of(text)}: {IpAddressText.InvalidAddressMessage(QuotedValue.Of(address))}";
             return false;
         }
 
@@ -57,8 +58,8 @@ public static class EndpointText
             if (defaultPort is not { } fallback)
             {
                 error = ip.AddressFamily == AddressFamily.InterNetworkV6
-                    ? $"'{text}' has no port; write [{ip}]:PORT"
-                    : $"'{text}' has no port; write {ip}:PORT";
+                    ? $"{QuotedValue.Of(text)} has no port; write [{ip}]:PORT"
+                    : $"{QuotedValue.Of(text)} has no port; write {ip}:PORT";
                 return false;
             }
 
@@ -67,7 +68,7 @@ public static class EndpointText
         else if (!int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out number)
             || number is < ServicePort.MinPort or > ServicePort.MaxPort)
         {
-            error = $"'{text}': port '{port}' must be a number from {ServicePort.MinPort} to {ServicePort.MaxPort}";
+            error = $"{QuotedValue.Of(text)}: port {QuotedValue.Of(port)} must be a number from {ServicePort.MinPort} to {ServicePort.MaxPort}";
             return false;
         }
 

@@ -4,11 +4,18 @@ using LoadBalancer.Application.Reconciliation;
 namespace LoadBalancer.Infrastructure.Standalone;
 
 /// <summary>What the file holds: the Services to serve, notes about what was skipped, and the problems that make it unusable.</summary>
-/// <param name="Errors">Documents that cannot be read, each naming the document, the field and the value. A file with
-/// any error is not used at all: what it asks for cannot be known.</param>
-public sealed record StandaloneFile(IReadOnlyList<DesiredService> Services, IReadOnlyList<string> Notes, IReadOnlyList<string> Errors)
+/// <param name="Problems">What cannot be read, each with its line, field and value. A file with any is not used at all:
+/// what it asks for cannot be known.</param>
+public sealed record StandaloneFile(IReadOnlyList<DesiredService> Services, IReadOnlyList<string> Notes, IReadOnlyList<ServiceFileProblem> Problems)
 {
-    public bool Succeeded => Errors.Count == 0;
+    public bool Succeeded => Problems.Count == 0;
+
+    /// <summary>
+    /// What the Services of a readable file ask for that cannot be served as written (a port out of range) or that a
+    /// default replaces (an annotation value): not the file's problems, as the reconciler refuses or warns per Service,
+    /// but what <see cref="ServiceFileCheck"/> reports, with their lines.
+    /// </summary>
+    public IReadOnlyList<ServiceFileProblem> ServiceProblems { get; init; } = [];
 }
 
 /// <summary>How the file is read: the policy of Services that ask for none, and which classes are ours.</summary>

@@ -1,11 +1,15 @@
 using System.Globalization;
-using k8s;
 using k8s.Models;
+using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Common.Validation;
 using LoadBalancer.Application.Reconciliation;
 using LoadBalancer.Application.Services;
 using LoadBalancer.Domain.Endpoints;
 using LoadBalancer.Domain.Services;
+using LoadBalancer.Domain.Text;
 using LoadBalancer.Infrastructure.ServiceManifests;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
 
 namespace LoadBalancer.Infrastructure.Standalone;
 
@@ -27,20 +31,51 @@ public static class StandaloneServiceFile
     /// <summary>Why a port of a file's Service may have no backend: where they are written.</summary>
     public static readonly string NoBackendsReason = $"none listed in the annotation {Backends} (or {PortBackendsPrefix}PORT)";
 
+    /// <summary>The name problems carry when the text was not read from a file.</summary>
+    public const string NoFile = "(text)";
+
+    private static readonly ServiceSpecValidator Validator = new();
+
     public static StandaloneFile Parse(string yaml) => Parse(yaml, new StandaloneFileOptions());
 
-    public static StandaloneFile Parse(string yaml, StandaloneFileOptions options)
+    public static StandaloneFile Parse(string yaml, StandaloneFileOptions options) => Parse(yaml, options, NoFile);
+
+    /// <param name="file">The file as the operator named it, for the problems and notes.</param>
+    public static StandaloneFile Parse(string yaml, StandaloneFileOptions options, string file)
     {
         ArgumentNullException.ThrowIfNull(yaml);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(file);
+        var stream = new YamlStream();
+        var scanner = new Scanner(new StringReader(yaml), skipComments: true);
+        try
+        {
+            stream.Load(new Parser(scanner));
+        }
+        catch (YamlException failure)
+        {
+            return new StandaloneFile([], [], [SyntaxProblem(file, failure.Start, failure)]);
+        }
+        catch (InvalidOperationException failure)
+        {
+            // The scanner throws this, without a position, when the text ends inside a flow collection ("{name: web").
+            return new StandaloneFile([], [], [SyntaxProblem(file, scanner.CurrentPosition, failure)]);
+        }
+
         var filter = new ServiceClassFilter(options.LoadBalancerClass, options.ServeUnclassed);
         var services = new List<DesiredService>();
         var notes = new List<string>();
-        var errors = new List<string>();
+        var problems = new List<ServiceFileProblem>();
+        var serviceProblems = new List<ServiceFileProblem>();
         var seen = new Dictionary<ServiceKey, int>();
-        foreach (var document in SplitDocuments(yaml))
+        foreach (var root in stream.Documents.Select(document => document.RootNode))
         {
-            var mapped = ReadDocument(document, options, filter, notes, errors);
+            if (ReadDocument(file, root, notes, problems) is not { Service: { } service } document)
+            {
+                continue;
+            }
+
+            var mapped = Map(file, document, service, options, filter, notes, problems);
             if (mapped is null)
             {
                 continue;
@@ -48,77 +83,73 @@ public static class StandaloneServiceFile
 
             if (seen.TryGetValue(mapped.Key, out var first))
             {
-                errors.Add($"{document.Where(mapped.Key)}: metadata.name: Service {mapped.Key} is already defined in document {first}");
+                problems.Add(document.Problem("metadata.name", mapped.Key.Name,
+                    $"Service {mapped.Key} is already defined at line {first.ToString(CultureInfo.InvariantCulture)}"));
                 continue;
             }
 
-            seen.Add(mapped.Key, document.Number);
+            seen.Add(mapped.Key, document.LineOf("metadata.name"));
             services.Add(mapped);
+            serviceProblems.AddRange(ServiceProblems(document, mapped, service.Metadata?.Annotations));
         }
 
-        return new StandaloneFile(services, notes, errors);
+        return new StandaloneFile(services, notes, problems) { ServiceProblems = serviceProblems };
     }
 
-    private static DesiredService? ReadDocument(Document document, StandaloneFileOptions options, ServiceClassFilter filter, List<string> notes, List<string> errors)
+    /// <summary>The Service of a document whose kind is Service; other kinds are skipped with a note, not a problem.</summary>
+    private static ServiceDocument? ReadDocument(string file, YamlNode root, List<string> notes, List<ServiceFileProblem> problems)
     {
-        DocumentHeader header;
-        try
-        {
-            header = KubernetesYaml.Deserialize<DocumentHeader>(document.Text);
-        }
-        catch (Exception failure) when (failure is not OutOfMemoryException)
-        {
-            errors.Add($"{document.Where()}: {Describe(failure)}");
-            return null;
-        }
-
-        if (header is null)
+        if (ServiceDocument.IsNull(root))
         {
             return null;
         }
 
-        if (string.IsNullOrEmpty(header.Kind))
+        var line = ServiceDocument.LineOf(root);
+        if (root is not YamlMappingNode mapping)
         {
-            errors.Add($"{document.Where()}: kind: missing; a Service needs 'apiVersion: v1' and 'kind: Service'");
+            problems.Add(new ServiceFileProblem(file, line, string.Empty, null,
+                "a document must be a mapping (apiVersion, kind, metadata, spec), not a list or a single value"));
             return null;
         }
 
-        if (header.Kind != "Service")
+        var kind = Scalar(mapping, "kind");
+        if (string.IsNullOrEmpty(kind))
         {
-            notes.Add($"{document.Where()}: kind {header.Kind} skipped; only Services are read");
+            problems.Add(new ServiceFileProblem(file, line, "kind", null, "missing; a Service needs 'apiVersion: v1' and 'kind: Service'"));
             return null;
         }
 
-        if (header.ApiVersion != "v1")
+        if (kind != "Service")
         {
-            errors.Add($"{document.Where(header.Metadata)}: apiVersion: '{header.ApiVersion}' must be v1 for a Service");
+            notes.Add($"{file}:{line.ToString(CultureInfo.InvariantCulture)}: kind {kind} skipped; only Services are read");
             return null;
         }
 
-        V1Service service;
-        try
+        var document = ServiceDocument.Read(file, mapping);
+        var apiVersion = Scalar(mapping, "apiVersion");
+        if (apiVersion != "v1")
         {
-            // Strict: a misspelt field (loadBalancerIp) is an error here, not a setting silently ignored.
-            service = KubernetesYaml.Deserialize<V1Service>(document.Text, strict: true);
-        }
-        catch (Exception failure) when (failure is not OutOfMemoryException)
-        {
-            errors.Add($"{document.Where(header.Metadata)}: {Describe(failure)}");
-            return null;
+            problems.Add(document.Problem("apiVersion", apiVersion, $"{QuotedValue.Of(apiVersion)} must be v1 for a Service"));
         }
 
-        return Map(document, service, options, filter, notes, errors);
+        problems.AddRange(document.Problems);
+        return apiVersion == "v1" ? document : null;
     }
 
-    private static DesiredService? Map(Document document, V1Service service, StandaloneFileOptions options, ServiceClassFilter filter, List<string> notes, List<string> errors)
+    private static string? Scalar(YamlMappingNode mapping, string key) =>
+        mapping.Children.TryGetValue(new YamlScalarNode(key), out var value) && value is YamlScalarNode scalar && !ServiceDocument.IsNull(scalar)
+            ? scalar.Value
+            : null;
+
+    private static DesiredService? Map(string file, ServiceDocument document, V1Service service, StandaloneFileOptions options, ServiceClassFilter filter, List<string> notes, List<ServiceFileProblem> problems)
     {
-        var where = document.Where(service.Metadata);
         if (ServiceReader.Read(service, options.DefaultPolicy) is not { } reading)
         {
-            errors.Add($"{where}: metadata.name: missing");
+            problems.Add(document.Problem("metadata.name", null, "missing; every Service needs a name"));
             return null;
         }
 
+        var where = $"{file}:{document.Line.ToString(CultureInfo.InvariantCulture)}: {reading.Spec.Key}";
         var type = service.Spec?.Type ?? "ClusterIP";
         if (type != ServiceClassFilter.LoadBalancerType)
         {
@@ -141,6 +172,48 @@ public static class StandaloneServiceFile
             Warnings = warnings,
             NoBackendsReason = NoBackendsReason,
         };
+    }
+
+    /// <summary>
+    /// What the reconciler would refuse (the allocation request's validation) or replace by a default (an annotation
+    /// value it cannot use) for a Service of the file, each with the line of its field.
+    /// </summary>
+    private static IEnumerable<ServiceFileProblem> ServiceProblems(ServiceDocument document, DesiredService service, IDictionary<string, string>? annotations)
+    {
+        foreach (var error in Validator.Validate(service.Spec).Errors.Select(ValidationError.From))
+        {
+            var field = ServiceSpecFields.ManifestPath(error.Field);
+            var described = ServiceSpecFields.Describe(error);
+            var message = field.Length > 0 && described.StartsWith(field + ": ", StringComparison.Ordinal) ? described[(field.Length + 2)..] : described;
+            yield return document.Problem(field, error.AttemptedValue, message);
+        }
+
+        foreach (var warning in service.Warnings)
+        {
+            yield return WarningProblem(document, warning, annotations);
+        }
+    }
+
+    /// <summary>
+    /// The readers word a warning as "annotation KEY: message" or "spec.field: message"; the prefix is the field. The
+    /// text is parsed instead of carried as data so that every reader of annotations keeps one simple shape (strings).
+    /// </summary>
+    private static ServiceFileProblem WarningProblem(ServiceDocument document, string warning, IDictionary<string, string>? annotations)
+    {
+        const string annotation = "annotation ";
+        var colon = warning.IndexOf(": ", StringComparison.Ordinal);
+        if (colon > 0 && warning.StartsWith(annotation, StringComparison.Ordinal))
+        {
+            var key = warning[annotation.Length..colon];
+            return document.Problem(ServiceSpecFields.Annotation(key), annotations?.TryGetValue(key, out var value) == true ? value : null, warning[(colon + 2)..]);
+        }
+
+        if (colon > 0 && (warning.StartsWith("spec.", StringComparison.Ordinal) || warning.StartsWith("metadata.", StringComparison.Ordinal)))
+        {
+            return document.Problem(warning[..colon], null, warning[(colon + 2)..]);
+        }
+
+        return document.Problem(string.Empty, null, warning);
     }
 
     /// <summary>
@@ -224,81 +297,12 @@ public static class StandaloneServiceFile
         return null;
     }
 
-    /// <summary>
-    /// The position and the cause. YamlDotNet's exceptions write their position only in ToString ("(Line: 9, Col: 3,
-    /// Idx: 120) - (...): message") and the cause in an inner exception; the type itself is not referenced, as this
-    /// layer may use only the Kubernetes client's surface.
-    /// </summary>
-    private static string Describe(Exception failure)
+    /// <summary>A YAML syntax error: the line, the column and the parser's reason, without its positions and types.</summary>
+    private static ServiceFileProblem SyntaxProblem(string file, Mark position, Exception failure)
     {
-        var text = failure.ToString();
-        var firstLine = text[..(text.IndexOf('\n', StringComparison.Ordinal) is var end and >= 0 ? end : text.Length)].TrimEnd();
-        var position = firstLine.StartsWith("(Line:", StringComparison.Ordinal) ? firstLine.LastIndexOf("): ", StringComparison.Ordinal) : -1;
-        var described = position > 0 ? $"{firstLine[..(position + 1)]}: {failure.Message}" : failure.Message;
-        var innermost = failure;
-        while (innermost.InnerException is not null)
-        {
-            innermost = innermost.InnerException;
-        }
-
-        return ReferenceEquals(innermost, failure) || described.Contains(innermost.Message, StringComparison.Ordinal)
-            ? described
-            : $"{described}: {innermost.Message}";
-    }
-
-    /// <summary>
-    /// Splits the stream at <c>---</c> lines. Each document keeps its line numbers (earlier lines become blank), so a
-    /// YAML error names the line of the file. A marker is always at column 0, and no content line of a top-level
-    /// mapping can start with <c>---</c>, so the split is exact for the files this reads.
-    /// </summary>
-    private static List<Document> SplitDocuments(string yaml)
-    {
-        var lines = yaml.ReplaceLineEndings("\n").Split('\n');
-        var documents = new List<Document>();
-        var start = 0;
-        for (var i = 0; i <= lines.Length; i++)
-        {
-            var boundary = i == lines.Length || IsMarker(lines[i]);
-            if (!boundary)
-            {
-                continue;
-            }
-
-            if (lines[start..i].Any(line => line.Trim().Length > 0 && !line.TrimStart().StartsWith('#') && !line.StartsWith('%')))
-            {
-                var text = string.Concat(Enumerable.Repeat("\n", start)) + string.Join('\n', lines[start..i]);
-                documents.Add(new Document(documents.Count + 1, start + 1, text));
-            }
-
-            start = i + 1;
-        }
-
-        return documents;
-    }
-
-    private static bool IsMarker(string line) =>
-        (line.StartsWith("---", StringComparison.Ordinal) || line.StartsWith("...", StringComparison.Ordinal))
-        && (line.Length == 3 || char.IsWhiteSpace(line[3]));
-
-    /// <summary>Just enough of any document to tell a Service from the rest; other fields are ignored.</summary>
-    private sealed class DocumentHeader
-    {
-        public string? ApiVersion { get; set; }
-
-        public string? Kind { get; set; }
-
-        public V1ObjectMeta? Metadata { get; set; }
-    }
-
-    /// <param name="Line">The file line the document starts on (1-based).</param>
-    private sealed record Document(int Number, int Line, string Text)
-    {
-        public string Where() => $"document {Number} (line {Line})";
-
-        public string Where(ServiceKey service) => $"document {Number} ({service})";
-
-        public string Where(V1ObjectMeta? metadata) => metadata?.Name is { Length: > 0 } name
-            ? $"document {Number} ({(string.IsNullOrEmpty(metadata.NamespaceProperty) ? DefaultNamespace : metadata.NamespaceProperty)}/{name})"
-            : Where();
+        var reason = failure is YamlException ? failure.Message.TrimEnd('.') : "the file ends inside an unclosed '{', '[' or quote";
+        var line = position.Line > 0 ? checked((int)position.Line) : (int?)null;
+        return new ServiceFileProblem(file, line, string.Empty, null,
+            $"YAML syntax error at column {position.Column.ToString(CultureInfo.InvariantCulture)}: {reason}");
     }
 }

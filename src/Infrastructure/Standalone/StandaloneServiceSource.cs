@@ -142,12 +142,10 @@ internal sealed partial class StandaloneServiceSource : IServiceSource
         }
         catch (Exception failure) when (failure is IOException or UnauthorizedAccessException)
         {
-            var reason = failure is UnauthorizedAccessException && Directory.Exists(_path)
-                ? "cannot read the file: it is a directory"
-                : $"cannot read the file: {failure.Message}";
-            if (Changed("unreadable:" + reason))
+            var problem = ServiceFileCheck.Unreadable(_options.File, _path, failure);
+            if (Changed("unreadable:" + problem))
             {
-                await ReportUnusableAsync([reason]).ConfigureAwait(false);
+                await ReportUnusableAsync([problem]).ConfigureAwait(false);
             }
 
             return null;
@@ -158,10 +156,10 @@ internal sealed partial class StandaloneServiceSource : IServiceSource
             return null;
         }
 
-        var file = StandaloneServiceFile.Parse(System.Text.Encoding.UTF8.GetString(content), _options.Reading);
+        var file = StandaloneServiceFile.Parse(ServiceFileCheck.Decode(content), _options.Reading, _options.File);
         if (!file.Succeeded)
         {
-            await ReportUnusableAsync(file.Errors).ConfigureAwait(false);
+            await ReportUnusableAsync(file.Problems).ConfigureAwait(false);
             return file;
         }
 
@@ -226,11 +224,12 @@ internal sealed partial class StandaloneServiceSource : IServiceSource
         await Task.WhenAll(gone.Select(key => _state.WriteAsync(key, null, cancellationToken).AsTask())).ConfigureAwait(false);
     }
 
-    private async Task ReportUnusableAsync(IReadOnlyList<string> errors)
+    /// <summary>Each problem in the words of <c>loadbalancer check</c> (<see cref="ServiceFileProblem.ToString"/>).</summary>
+    private async Task ReportUnusableAsync(IReadOnlyList<ServiceFileProblem> errors)
     {
         foreach (var problem in errors)
         {
-            await _console.Error.WriteLineAsync($"error: {_options.File}: {problem}").ConfigureAwait(false);
+            await _console.Error.WriteLineAsync($"error: {problem}").ConfigureAwait(false);
         }
 
         var count = _services.Count;

@@ -77,7 +77,7 @@ public sealed class ServiceSpecValidatorTests
         var result = _validator.Validate(Spec("web") with { Namespace = null! });
 
         var error = Assert.Single(result.Errors);
-        Assert.Equal($"namespace '' {LabelRule}", error.ErrorMessage);
+        Assert.Equal($"namespace (none) {LabelRule}", error.ErrorMessage);
     }
 
     [Theory]
@@ -265,7 +265,7 @@ public sealed class ServiceSpecValidatorTests
 
         var error = Assert.Single(result.Errors);
         Assert.Equal(nameof(ServiceSpec.LoadBalancerIp), error.PropertyName);
-        Assert.Equal("loadBalancerIP: invalid IP address: 300.1.1.1", error.ErrorMessage);
+        Assert.Equal("loadBalancerIP: invalid IP address: '300.1.1.1'", error.ErrorMessage);
     }
 
     [Theory]
@@ -274,6 +274,7 @@ public sealed class ServiceSpecValidatorTests
     [InlineData("0x0a000001")]
     [InlineData("010.0.0.1")]
     [InlineData(" 10.0.0.1")]
+    [InlineData("192.0.2.1 ")]
     [InlineData("fe80::1%eth0")]
     [InlineData("web.example.com")]
     public void Validate_UnparseableLoadBalancerIp_IsRejectedNamingValue(string ip)
@@ -281,7 +282,7 @@ public sealed class ServiceSpecValidatorTests
         var result = _validator.Validate(Spec("web") with { LoadBalancerIp = ip });
 
         var error = Assert.Single(result.Errors);
-        Assert.Equal($"loadBalancerIP: invalid IP address: {ip}", error.ErrorMessage);
+        Assert.Equal($"loadBalancerIP: invalid IP address: '{ip}'", error.ErrorMessage);
     }
 
     [Fact]
@@ -314,7 +315,7 @@ public sealed class ServiceSpecValidatorTests
         var result = _validator.Validate(Spec("web") with { SharingKey = key });
 
         var error = Assert.Single(result.Errors);
-        Assert.Equal($"sharing key '{key}' must be 1-253 characters without surrounding spaces", error.ErrorMessage);
+        Assert.Equal($"sharing key '{key[..120]}…' (254 characters) must be 1-253 characters without surrounding spaces", error.ErrorMessage);
     }
 
     [Fact]
@@ -350,7 +351,7 @@ public sealed class ServiceSpecValidatorTests
                 ("Ports[0].Protocol", "protocol 'SCTP' of port 0 must be TCP or UDP"),
                 ("Ports[0].Port", "port 0 must be between 1 and 65535"),
                 ("Ports", "ports: TCP 80 listed more than once"),
-                ("LoadBalancerIp", "loadBalancerIP: invalid IP address: 300.1.1.1"),
+                ("LoadBalancerIp", "loadBalancerIP: invalid IP address: '300.1.1.1'"),
                 ("SharingKey", "sharing key ' team' must be 1-253 characters without surrounding spaces"),
                 ("exclusiveIp", "exclusive IP and sharing key ' team' cannot both be set: an exclusive IP is never shared"),
             ],

@@ -195,7 +195,7 @@ public sealed class ServiceReconcilerTests : IAsyncDisposable
         await _harness.ChangeAsync(() => { }, Key("web"));
 
         var warning = Assert.Single(_harness.Events.Of("web", ServiceEventReasons.InvalidService));
-        Assert.Equal("spec.loadBalancerIP: invalid IP address: 10.1; not served as written", warning.Message);
+        Assert.Equal("spec.loadBalancerIP: invalid IP address: '10.1'; not served as written", warning.Message);
         Assert.Same(running, _harness.Fakes.Applied.Find(Key("web")));
         Assert.Equal(2, _harness.AllocationsSentFor("web"));
 
@@ -305,7 +305,7 @@ public sealed class ServiceReconcilerTests : IAsyncDisposable
         _harness.Events.Held.Add(new ServiceEvent(Key("web"), ServiceEventType.Warning, ServiceEventReasons.NoBackends,
             "ports 80 have no backends: no ready endpoint; new connections to them are closed at once"));
         _harness.Events.Held.Add(new ServiceEvent(Key("bad"), ServiceEventType.Warning, ServiceEventReasons.InvalidService,
-            "spec.loadBalancerIP: invalid IP address: 10.1; not served as written"));
+            "spec.loadBalancerIP: invalid IP address: '10.1'; not served as written"));
         _harness.Source.Put(Service("web") with { NoBackendsReason = "no ready endpoint" });
         _harness.Source.Put(Service("bad", ip: "10.1", backends: "10.0.0.1:80"));
         _harness.Source.Records[Key("web")] = Ip("192.168.0.225");

@@ -154,7 +154,7 @@ public sealed class ForwardingAnnotationsTests
     [InlineData("littlelb.io/health-check-enabled", "yes", "'yes' must be \"true\" or \"false\"")]
     [InlineData("littlelb.io/health-check-path", "healthz", "'healthz' must start with '/'")]
     [InlineData("littlelb.io/health-check-path", "/a b", "'/a b' must be printable ASCII without spaces (percent-encode anything else)")]
-    [InlineData("littlelb.io/health-check-path", "/ok\r\nHost: evil", "'/ok\r\nHost: evil' must be printable ASCII without spaces (percent-encode anything else)")]
+    [InlineData("littlelb.io/health-check-path", "/ok\r\nHost: evil", "'/ok\\r\\nHost: evil' must be printable ASCII without spaces (percent-encode anything else)")]
     [InlineData("littlelb.io/health-check-path", "/caf\u00e9", "'/caf\u00e9' must be printable ASCII without spaces (percent-encode anything else)")]
     [InlineData("littlelb.io/health-check-healthy-threshold", "0", "'0' must be a whole number from 1 to 10")]
     [InlineData("littlelb.io/health-check-healthy-threshold", "11", "'11' must be a whole number from 1 to 10")]
@@ -171,6 +171,17 @@ public sealed class ForwardingAnnotationsTests
         Assert.Equal((annotation, value), (error.Field, error.AttemptedValue));
         Assert.Equal(HealthCheckSettings.Default, read.HealthCheck);
         Assert.Null(read.Policy);
+    }
+
+    [Fact]
+    public void Read_TenKibValue_IsShortenedWithItsLengthInTheMessage()
+    {
+        var value = new string('a', 10 * 1024);
+
+        var error = Assert.Single(Read(("littlelb.io/balancing-policy", value)).Errors);
+
+        Assert.StartsWith($"annotation littlelb.io/balancing-policy: unknown balancing policy '{value[..120]}…' (10240 characters);", error.Message, StringComparison.Ordinal);
+        Assert.True(error.Message.Length < 400, error.Message);
     }
 
     [Fact]

@@ -20,9 +20,9 @@ public sealed class EndpointTextTests
     [InlineData("10.0.0.1", "'10.0.0.1' has no port; write 10.0.0.1:PORT")]
     [InlineData("10.0.0.1:http", "'10.0.0.1:http': port 'http' must be a number from 1 to 65535")]
     [InlineData("10.0.0.1:65536", "'10.0.0.1:65536': port '65536' must be a number from 1 to 65535")]
-    [InlineData("10.1:80", "'10.1:80': invalid IP address: 10.1")]
+    [InlineData("10.1:80", "'10.1:80': invalid IP address: '10.1'")]
     [InlineData("[::1:80", "'[::1:80' is not IP:PORT ([v6]:PORT for IPv6)")]
-    [InlineData("", "'': invalid IP address: ")]
+    [InlineData("", "'': invalid IP address: ''")]
     public void TryParse_BadText_SaysWhyNamingTheText(string text, string expected)
     {
         Assert.False(EndpointText.TryParse(text, null, out _, out var error));

@@ -91,7 +91,7 @@ public sealed class StandaloneServiceSourceTests : IAsyncLifetime, IDisposable
         await StartAsync(expectReady: false);
 
         await Assert.ThrowsAsync<InvalidDataException>(() => _source.Ready.WaitAsync(Deadline));
-        Assert.Contains(_error.Lines, line => line.StartsWith($"error: {FilePath}: cannot read the file: ", StringComparison.Ordinal));
+        Assert.Contains($"error: {FilePath}: no such file", _error.Lines);
         Assert.Contains($"error: {FilePath}: not applied (1 problem); nothing applied", _error.Lines);
         await _running.WaitAsync(Deadline);
     }
@@ -104,18 +104,18 @@ public sealed class StandaloneServiceSourceTests : IAsyncLifetime, IDisposable
         await StartAsync(expectReady: false);
 
         await Assert.ThrowsAsync<InvalidDataException>(() => _source.Ready.WaitAsync(Deadline));
-        Assert.Contains($"error: {FilePath}: cannot read the file: it is a directory", _error.Lines);
+        Assert.Contains($"error: {FilePath}: is a directory; name the YAML file in it", _error.Lines);
     }
 
     [Fact]
-    public async Task Start_BrokenYaml_FaultsReady_AndNamesTheDocument()
+    public async Task Start_BrokenYaml_FaultsReady_AndNamesTheLineAndColumn()
     {
         File.WriteAllText(FilePath, "apiVersion: v1\nkind: Service\nmetadata: [unclosed\n");
 
         await StartAsync(expectReady: false);
 
         await Assert.ThrowsAsync<InvalidDataException>(() => _source.Ready.WaitAsync(Deadline));
-        Assert.Contains(_error.Lines, line => line.StartsWith($"error: {FilePath}: document 1 (line 1): ", StringComparison.Ordinal));
+        Assert.Contains(_error.Lines, line => line.StartsWith($"error: {FilePath}:4: YAML syntax error at column ", StringComparison.Ordinal));
         Assert.Contains($"error: {FilePath}: not applied (1 problem); nothing applied", _error.Lines);
     }
 
@@ -135,7 +135,7 @@ public sealed class StandaloneServiceSourceTests : IAsyncLifetime, IDisposable
         await StartAsync();
 
         Assert.Empty(_source.Keys());
-        Assert.Contains("note: document 1 (default/internal): spec.type ClusterIP skipped; only type LoadBalancer is served", _output.Lines);
+        Assert.Contains($"note: {FilePath}:1: default/internal: spec.type ClusterIP skipped; only type LoadBalancer is served", _output.Lines);
         var warning = Assert.Single(_logger.Entries, entry => entry.EventId.Id == 3092);
         Assert.Equal((LogLevel.Warning, $"{FilePath} holds no Service of type LoadBalancer that is ours: nothing to serve until it does"), (warning.Level, warning.Message));
     }
@@ -148,7 +148,8 @@ public sealed class StandaloneServiceSourceTests : IAsyncLifetime, IDisposable
         await StartAsync();
 
         Assert.Equal([Web], _source.Keys());
-        Assert.Contains("note: document 2 (default/api): skipped; its spec.loadBalancerClass 'example.com/other-lb' is not ours (none configured)", _output.Lines);
+        Assert.Contains(_output.Lines, line => line.StartsWith($"note: {FilePath}:", StringComparison.Ordinal)
+            && line.EndsWith(": default/api: skipped; its spec.loadBalancerClass 'example.com/other-lb' is not ours (none configured)", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -159,7 +160,7 @@ public sealed class StandaloneServiceSourceTests : IAsyncLifetime, IDisposable
         await StartAsync(reading: new StandaloneFileOptions { LoadBalancerClass = "littlelb.io/lb", ServeUnclassed = false });
 
         Assert.Equal([Api], _source.Keys());
-        Assert.Contains("note: document 1 (default/web): skipped; it has no spec.loadBalancerClass and unclassed Services are ignored (--ignore-unclassed)", _output.Lines);
+        Assert.Contains($"note: {FilePath}:1: default/web: skipped; it has no spec.loadBalancerClass and unclassed Services are ignored (--ignore-unclassed)", _output.Lines);
     }
 
     // ---- the record: the state file -----------------------------------------------------------------------------
@@ -244,7 +245,7 @@ public sealed class StandaloneServiceSourceTests : IAsyncLifetime, IDisposable
         WriteFile(Service("web", "127.0.0.1:9011") + "\n---\nkind: Service\nmetadata: [unclosed\n");
         await DriveUntilAsync(_error.WaitForLineAsync(line => line.Contains("not applied", StringComparison.Ordinal), Deadline));
 
-        Assert.Contains(_error.Lines, line => line.StartsWith($"error: {FilePath}: document 2 (line ", StringComparison.Ordinal));
+        Assert.Contains(_error.Lines, line => line.StartsWith($"error: {FilePath}:", StringComparison.Ordinal) && line.Contains(": YAML syntax error at column ", StringComparison.Ordinal));
         Assert.Contains($"error: {FilePath}: not applied (1 problem); keeping the 2 services of the last good version as they are", _error.Lines);
         _queue.DidNotReceiveWithAnyArgs().Enqueue(default!);
         _queue.DidNotReceive().EnqueueAll();
@@ -263,7 +264,7 @@ public sealed class StandaloneServiceSourceTests : IAsyncLifetime, IDisposable
         WriteFile(Service("web", "127.0.0.1:9001"));
         var applied = await DriveUntilAsync(_source.Applied.ReadAsync().AsTask());
 
-        Assert.Contains(_error.Lines, line => line.StartsWith($"error: {FilePath}: cannot read the file: ", StringComparison.Ordinal));
+        Assert.Contains($"error: {FilePath}: no such file", _error.Lines);
         Assert.Contains($"error: {FilePath}: not applied (1 problem); keeping the 1 service of the last good version as they are", _error.Lines);
         Assert.Equal([Web], _source.Keys());
         _queue.DidNotReceiveWithAnyArgs().Enqueue(default!);

@@ -38,7 +38,7 @@ public sealed class AllocateLoadBalancerIpValidatorTests
             [
                 ("Service.Name", "name 'Web' must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit"),
                 ("Service.Ports[0].Protocol", "protocol 'SCTP' of port 80 must be TCP or UDP"),
-                ("Service.LoadBalancerIp", "loadBalancerIP: invalid IP address: 300.1.1.1"),
+                ("Service.LoadBalancerIp", "loadBalancerIP: invalid IP address: '300.1.1.1'"),
             ],
             result.Errors.Select(error => (error.PropertyName, error.ErrorMessage)));
     }

@@ -33,7 +33,7 @@ public sealed class ReleaseLoadBalancerIpValidatorTests
     {
         var result = _validator.Validate(new ReleaseCommand(null!, ""));
 
-        Assert.Equal(["namespace '' must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit", "name '' must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit"],
+        Assert.Equal(["namespace (none) must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit", "name '' must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit"],
             result.Errors.Select(error => error.ErrorMessage));
     }
 }

@@ -60,7 +60,7 @@ public sealed class RestoreAllocationsValidatorTests
         Assert.Equal(
             [
                 ("Service.Ports[0].Port", "port 0 must be between 1 and 65535"),
-                ("Service.LoadBalancerIp", "loadBalancerIP: invalid IP address: 1.2.3"),
+                ("Service.LoadBalancerIp", "loadBalancerIP: invalid IP address: '1.2.3'"),
                 ("Ip", "status IP: invalid IP address: "),
             ],
             result.Errors.Select(error => (error.PropertyName, error.ErrorMessage)));

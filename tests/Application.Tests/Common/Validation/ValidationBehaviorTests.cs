@@ -29,7 +29,7 @@ public sealed class ValidationBehaviorTests
                     "namespace 'Bad_NS' must be a DNS label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit"),
                 new ValidationError("Service.Ports[0].Protocol", "SCTP", "protocol 'SCTP' of port 80 must be TCP or UDP"),
                 new ValidationError("Service.Ports[1].Port", "0", "port 0 must be between 1 and 65535"),
-                new ValidationError("Service.LoadBalancerIp", "300.1.1.1", "loadBalancerIP: invalid IP address: 300.1.1.1"),
+                new ValidationError("Service.LoadBalancerIp", "300.1.1.1", "loadBalancerIP: invalid IP address: '300.1.1.1'"),
             ],
             response.ValidationErrors);
     }

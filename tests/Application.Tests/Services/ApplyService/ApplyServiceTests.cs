@@ -294,7 +294,7 @@ public sealed class ApplyServiceTests : IDisposable
 
         Assert.False(response.Succeeded);
         Assert.Equal(
-            ["spec.ports[0].port: port 0 must be between 1 and 65535", "spec.loadBalancerIP: invalid IP address: 10.1"],
+            ["spec.ports[0].port: port 0 must be between 1 and 65535", "spec.loadBalancerIP: invalid IP address: '10.1'"],
             response.ValidationErrors.Select(ServiceSpecFields.Describe));
         Assert.Equal(response.Failure, string.Join("; ", response.ValidationErrors.Select(ServiceSpecFields.Describe)));
         Assert.Empty(_fakes.Allocations.Leases());
