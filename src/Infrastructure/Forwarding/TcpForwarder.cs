@@ -16,6 +16,7 @@ internal sealed class TcpForwarder : IForwarder, IAsyncDisposable, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly IForwardingEngine _engine;
+    private readonly DescriptorExhaustion _descriptors;
     private readonly ConcurrentDictionary<PortBinding, ForwardingListener> _listeners = new();
     private readonly SemaphoreSlim _changes = new(1, 1);
     private readonly ConcurrentDictionary<Task, ForwardingListener> _draining = new();
@@ -30,6 +31,7 @@ internal sealed class TcpForwarder : IForwarder, IAsyncDisposable, IDisposable
         _time = time;
         _logger = loggerFactory.CreateLogger("LoadBalancer.Forwarding");
         _engine = CreateEngine(options, _logger);
+        _descriptors = new DescriptorExhaustion(time, _logger);
     }
 
     /// <summary>The engine actually running: the copy engine when splice was asked for but this kernel refuses it.</summary>
@@ -58,7 +60,7 @@ internal sealed class TcpForwarder : IForwarder, IAsyncDisposable, IDisposable
                 return existing.Apply(listener);
             }
 
-            var result = ForwardingListener.TryStart(listener, _engine, Engine, _options, _time, _logger, out var started);
+            var result = ForwardingListener.TryStart(listener, _engine, Engine, _options, _time, _logger, _descriptors, out var started);
             if (started is not null)
             {
                 _listeners[listener.Binding] = started;
@@ -141,6 +143,7 @@ internal sealed class TcpForwarder : IForwarder, IAsyncDisposable, IDisposable
 
         // Detached listeners finish their drains (each bounded by its own deadline) before the engine goes.
         await Task.WhenAll(_draining.Keys).ConfigureAwait(false);
+        _descriptors.Flush();
 
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {

@@ -53,7 +53,7 @@ internal sealed class ForwardingListener
 
     /// <summary>Binds and starts a listener, or says why it cannot (the address is taken, not local, ...).</summary>
     public static ForwarderResult TryStart(ListenerSpec spec, IForwardingEngine engine, ForwardingEngine engineKind,
-        ForwarderOptions options, TimeProvider time, ILogger logger, out ForwardingListener? listener)
+        ForwarderOptions options, TimeProvider time, ILogger logger, DescriptorExhaustion descriptors, out ForwardingListener? listener)
     {
         listener = null;
         if (!LoadBalancingPolicies.TryCreate(spec.Policy, out var policy))
@@ -83,7 +83,7 @@ internal sealed class ForwardingListener
 
         var name = $"{spec.Binding} ({spec.Service})";
         var context = new ListenerContext(spec.Binding, name, new ListenerRoute(BackendSnapshot.Empty, policy, spec.MaxConnections ?? options.MaxConnectionsPerListener),
-            options, time, logger);
+            options, time, logger, descriptors);
         listener = new ForwardingListener(socket, context, engine, spec.HealthCheck, options, time, logger);
         listener.Update(spec, policy);
         ForwardingLog.ListenerStarted(logger, name, engineKind, policy.Name, spec.Backends.Count);
