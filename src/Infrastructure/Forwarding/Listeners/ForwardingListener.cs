@@ -6,6 +6,7 @@ using LoadBalancer.Domain.Endpoints;
 using LoadBalancer.Infrastructure.Forwarding.Backends;
 using LoadBalancer.Infrastructure.Forwarding.Balancing;
 using LoadBalancer.Infrastructure.Forwarding.Health;
+using LoadBalancer.Infrastructure.Os;
 using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Infrastructure.Forwarding.Listeners;
@@ -48,7 +49,7 @@ internal sealed class ForwardingListener
     /// <summary>The one failure a newcomer meets first: a port below 1024 without the privilege to bind it.</summary>
     internal static string Hint(SocketException exception, int port) =>
         exception.SocketErrorCode == SocketError.AccessDenied && port < 1024
-            ? " (ports below 1024 need root, CAP_NET_BIND_SERVICE or `sysctl net.ipv4.ip_unprivileged_port_start`)"
+            ? $" (ports below 1024 need CAP_NET_BIND_SERVICE: {CapabilityText.HowToGrant(LinuxCapability.NetBindService)}; or lower `sysctl net.ipv4.ip_unprivileged_port_start`)"
             : string.Empty;
 
     /// <summary>Binds and starts a listener, or says why it cannot (the address is taken, not local, ...).</summary>
