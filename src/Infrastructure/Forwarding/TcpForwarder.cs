@@ -17,6 +17,7 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly IForwardingEngine _engine;
+    private readonly DescriptorExhaustion _descriptors;
     private readonly ConcurrentDictionary<PortBinding, ForwardingListener> _listeners = new();
     private readonly SemaphoreSlim _changes = new(1, 1);
     private readonly ConcurrentDictionary<Task, ForwardingListener> _draining = new();
@@ -31,6 +32,7 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
         _time = time;
         _logger = loggerFactory.CreateLogger("LoadBalancer.Forwarding");
         _engine = CreateEngine(options, _logger);
+        _descriptors = new DescriptorExhaustion(time, _logger);
     }
 
     /// <summary>The engine actually running: the copy engine when splice was asked for but this kernel refuses it.</summary>
@@ -59,7 +61,7 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
                 return existing.Apply(listener);
             }
 
-            var result = ForwardingListener.TryStart(listener, _engine, Engine, _options, _time, _logger, out var started);
+            var result = ForwardingListener.TryStart(listener, _engine, Engine, _options, _time, _logger, _descriptors, out var started);
             if (started is not null)
             {
                 _listeners[listener.Binding] = started;
@@ -145,6 +147,7 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
 
         // Detached listeners finish their drains (each bounded by its own deadline) before the engine goes.
         await Task.WhenAll(_draining.Keys).ConfigureAwait(false);
+        _descriptors.Flush();
 
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {

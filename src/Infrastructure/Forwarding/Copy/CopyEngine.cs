@@ -97,7 +97,15 @@ internal sealed class CopyEngine(ForwarderOptions options, TimeProvider time, IL
                 }
                 catch (SocketException exception)
                 {
-                    ForwardingLog.AcceptFailed(_logger, _context.Name, (int)exception.SocketErrorCode);
+                    if (DescriptorExhaustion.IsExhaustion(exception))
+                    {
+                        _context.OutOfDescriptors("accept", null, clientReset: false);
+                    }
+                    else
+                    {
+                        ForwardingLog.AcceptFailed(_logger, _context.Name, (int)exception.SocketErrorCode);
+                    }
+
                     try
                     {
                         await Task.Delay(AcceptPause, _time, _stopAccepting.Token).ConfigureAwait(false);
@@ -273,7 +281,17 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
                 break;
             }
 
-            var socket = new Socket(backend.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            Socket socket;
+            try
+            {
+                socket = new Socket(backend.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            }
+            catch (SocketException exception) when (DescriptorExhaustion.IsExhaustion(exception))
+            {
+                // Not the backend's fault: no retry, no mark against it, and no "no backend accepted" either.
+                context.OutOfDescriptors("backend socket", null, clientReset: true);
+                return false;
+            }
 
             // The timeout is a timer of the injected clock. That is one token source more per attempt than CancelAfter on
             // the linked one, on the connect path of the fallback engine, not on its copies.

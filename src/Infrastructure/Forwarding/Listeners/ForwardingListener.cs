@@ -7,6 +7,7 @@ using LoadBalancer.Domain.Services;
 using LoadBalancer.Infrastructure.Forwarding.Backends;
 using LoadBalancer.Infrastructure.Forwarding.Balancing;
 using LoadBalancer.Infrastructure.Forwarding.Health;
+using LoadBalancer.Infrastructure.Os;
 using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Infrastructure.Forwarding.Listeners;
@@ -53,12 +54,12 @@ internal sealed class ForwardingListener
     /// <summary>The one failure a newcomer meets first: a port below 1024 without the privilege to bind it.</summary>
     internal static string Hint(SocketException exception, int port) =>
         exception.SocketErrorCode == SocketError.AccessDenied && port < 1024
-            ? " (ports below 1024 need root, CAP_NET_BIND_SERVICE or `sysctl net.ipv4.ip_unprivileged_port_start`)"
+            ? $" (ports below 1024 need CAP_NET_BIND_SERVICE: {CapabilityText.HowToGrant(LinuxCapability.NetBindService)}; or lower `sysctl net.ipv4.ip_unprivileged_port_start`)"
             : string.Empty;
 
     /// <summary>Binds and starts a listener, or says why it cannot (the address is taken, not local, ...).</summary>
     public static ForwarderResult TryStart(ListenerSpec spec, IForwardingEngine engine, ForwardingEngine engineKind,
-        ForwarderOptions options, TimeProvider time, ILogger logger, out ForwardingListener? listener)
+        ForwarderOptions options, TimeProvider time, ILogger logger, DescriptorExhaustion descriptors, out ForwardingListener? listener)
     {
         listener = null;
         if (!LoadBalancingPolicies.TryCreate(spec.Policy, out var policy))
@@ -88,7 +89,7 @@ internal sealed class ForwardingListener
 
         var name = $"{spec.Binding} ({spec.Service})";
         var context = new ListenerContext(spec.Binding, name, new ListenerRoute(BackendSnapshot.Empty, policy, spec.MaxConnections ?? options.MaxConnectionsPerListener),
-            options, time, logger);
+            options, time, logger, descriptors);
         listener = new ForwardingListener(socket, context, spec.Service, engine, spec.HealthCheck, options, time, logger);
         listener.Update(spec, policy);
         ForwardingLog.ListenerStarted(logger, name, engineKind, policy.Name, spec.Backends.Count);

@@ -11,10 +11,13 @@ internal sealed class ListenerContext
     private readonly TimeProvider _time;
     private readonly LogRateLimiter _noBackendsLog;
     private readonly LogRateLimiter _noBackendAcceptedLog;
+    private readonly DescriptorExhaustion _descriptors;
     private volatile ListenerRoute _route;
     private TaskCompletionSource? _allClosed;
 
-    public ListenerContext(PortBinding binding, string name, ListenerRoute route, ForwarderOptions options, TimeProvider time, ILogger logger)
+    /// <param name="descriptors">Shared by every listener of a forwarder, so running out of descriptors is one warning, not one per listener.</param>
+    public ListenerContext(PortBinding binding, string name, ListenerRoute route, ForwarderOptions options, TimeProvider time, ILogger logger,
+        DescriptorExhaustion? descriptors = null)
     {
         ArgumentNullException.ThrowIfNull(time);
         Binding = binding;
@@ -23,6 +26,7 @@ internal sealed class ListenerContext
         Options = options;
         _time = time;
         Logger = logger;
+        _descriptors = descriptors ?? new DescriptorExhaustion(time, logger);
         _noBackendsLog = new LogRateLimiter(time, (count, since) =>
             ForwardingLog.ConnectionsRefused(logger, count, name, ForwardingLog.Seconds(since), "no backends"));
         _noBackendAcceptedLog = new LogRateLimiter(time, (count, since) =>
@@ -132,6 +136,21 @@ internal sealed class ListenerContext
         {
             ForwardingLog.NoBackendAccepted(Logger, Name, attempts);
         }
+    }
+
+    /// <summary>
+    /// An accept or a backend socket failed for want of file descriptors: the process's limit, so one warning for the
+    /// forwarder and nothing against a backend (no connect failure, no ejection, no "no backend accepted").
+    /// <paramref name="clientReset"/>: a client was accepted and is reset, counted as a failed connection of the listener.
+    /// </summary>
+    public void OutOfDescriptors(string operation, int? errno, bool clientReset)
+    {
+        if (clientReset)
+        {
+            Counters.ConnectionFailed();
+        }
+
+        _descriptors.Report(Name, operation, errno);
     }
 
     /// <summary>

@@ -120,6 +120,13 @@ internal sealed unsafe partial class EventLoop
                     case Native.EINTR:
                     case Native.ECONNABORTED:
                         continue;
+                    case Native.EMFILE:
+                    case Native.ENFILE:
+                        // The client stays in the backlog; the pause (not a spin on the level-triggered listener)
+                        // gives closing connections the time to free descriptors.
+                        listener.Context.OutOfDescriptors("accept", error, clientReset: false);
+                        PauseAccepting(listener);
+                        return;
                     default:
                         ForwardingLog.AcceptFailed(_logger, listener.Context.Name, error);
                         PauseAccepting(listener);

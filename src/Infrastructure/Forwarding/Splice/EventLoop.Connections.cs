@@ -33,7 +33,16 @@ internal sealed unsafe partial class EventLoop
             var fd = Libc.socket(backend.NativeAddressFamily, Native.SOCK_STREAM | Native.SOCK_NONBLOCK | Native.SOCK_CLOEXEC, 0);
             if (fd < 0)
             {
-                // Out of fds is not the backend's fault: no retry and no mark against it.
+                // Not the backend's fault: no retry, no mark against it, and no "no backend accepted" either.
+                var socketError = Libc.LastError;
+                if (DescriptorExhaustion.IsExhaustion(socketError))
+                {
+                    connection.Context.OutOfDescriptors("backend socket", socketError, clientReset: true);
+                    connection.Backend = null;
+                    Close(connection, reset: true);
+                    return;
+                }
+
                 break;
             }
 

@@ -148,25 +148,32 @@ internal sealed class ResourceInformer<T> : IResourceInformer<T>
         }
     }
 
+    /// <summary>
+    /// The exception for the failure's log line only at Debug: the line carries the reason, and a stack trace per retry
+    /// of an outage would bury it.
+    /// </summary>
+    private Exception? DebugOnly(Exception error) => _logger.IsEnabled(LogLevel.Debug) ? error : null;
+
     private TimeSpan ListFailed(Exception error)
     {
+        var reason = ApiFailureText.Describe(error);
         // An expiry that escapes the list (a first page answered 410, or a continue token that keeps expiring) is an
         // error answer like any other: only a watch's expiry means "list again".
         if (FailureClassifier.Classify(error) != FailureKind.Unreachable)
         {
             var delay = _retries.ErrorAnswer();
-            WatchingLog.ListFailed(_logger, Kind, error.Message, delay, error);
+            WatchingLog.ListFailed(_logger, Kind, reason, delay, DebugOnly(error));
             return delay;
         }
 
         var wait = _retries.NoAnswer();
         if (_retries.Unanswered == 1)
         {
-            WatchingLog.ListUnanswered(_logger, Kind, error.Message, wait, _retries.UnreachableCap, error);
+            WatchingLog.ListUnanswered(_logger, Kind, reason, wait, _retries.UnreachableCap, DebugOnly(error));
         }
         else
         {
-            WatchingLog.StillUnanswered(_logger, Kind, "list", _retries.Unanswered, error.Message, wait);
+            WatchingLog.StillUnanswered(_logger, Kind, "list", _retries.Unanswered, reason, wait);
         }
 
         return wait;
@@ -174,22 +181,23 @@ internal sealed class ResourceInformer<T> : IResourceInformer<T>
 
     private TimeSpan WatchFailed(Exception error)
     {
+        var reason = ApiFailureText.Describe(error);
         var resourceVersion = _resourceVersion ?? string.Empty;
         if (FailureClassifier.Classify(error) != FailureKind.Unreachable)
         {
             var delay = _retries.ErrorAnswer();
-            WatchingLog.WatchFailed(_logger, Kind, error.Message, resourceVersion, delay, error);
+            WatchingLog.WatchFailed(_logger, Kind, reason, resourceVersion, delay, DebugOnly(error));
             return delay;
         }
 
         var wait = _retries.NoAnswer();
         if (_retries.Unanswered == 1)
         {
-            WatchingLog.WatchUnanswered(_logger, Kind, error.Message, resourceVersion, wait, _retries.UnreachableCap, error);
+            WatchingLog.WatchUnanswered(_logger, Kind, reason, resourceVersion, wait, _retries.UnreachableCap, DebugOnly(error));
         }
         else
         {
-            WatchingLog.StillUnanswered(_logger, Kind, "watch", _retries.Unanswered, error.Message, wait);
+            WatchingLog.StillUnanswered(_logger, Kind, "watch", _retries.Unanswered, reason, wait);
         }
 
         return wait;

@@ -15,7 +15,7 @@ internal static partial class WatchingLog
     public static partial void ListRestarted(ILogger logger, string kind, int pages);
 
     [LoggerMessage(EventId = 5104, Level = LogLevel.Warning, Message = "{Kind}: the API server answered the list with an error ({Reason}); retrying in {Delay}")]
-    public static partial void ListFailed(ILogger logger, string kind, string reason, TimeSpan delay, Exception exception);
+    public static partial void ListFailed(ILogger logger, string kind, string reason, TimeSpan delay, Exception? exception);
 
     [LoggerMessage(EventId = 5105, Level = LogLevel.Debug, Message = "{Kind}: watching from resourceVersion {ResourceVersion}")]
     public static partial void WatchStarted(ILogger logger, string kind, string resourceVersion);
@@ -33,7 +33,7 @@ internal static partial class WatchingLog
     public static partial void WatchSilent(ILogger logger, string kind, TimeSpan silence, string resourceVersion);
 
     [LoggerMessage(EventId = 5110, Level = LogLevel.Warning, Message = "{Kind}: the API server answered the watch with an error ({Reason}); watching again from resourceVersion {ResourceVersion} in {Delay}")]
-    public static partial void WatchFailed(ILogger logger, string kind, string reason, string resourceVersion, TimeSpan delay, Exception exception);
+    public static partial void WatchFailed(ILogger logger, string kind, string reason, string resourceVersion, TimeSpan delay, Exception? exception);
 
     [LoggerMessage(EventId = 5111, Level = LogLevel.Warning, Message = "{Kind}: the watch sent an {Type} event; watching again from resourceVersion {ResourceVersion} in {Delay}")]
     public static partial void UnexpectedWatchEvent(ILogger logger, string kind, string type, string resourceVersion, TimeSpan delay);
@@ -48,10 +48,10 @@ internal static partial class WatchingLog
     public static partial void NamelessObject(ILogger logger, string kind, string source);
 
     [LoggerMessage(EventId = 5115, Level = LogLevel.Warning, Message = "{Kind}: the API server did not answer the list ({Reason}); retrying in {Delay}, and at most every {Cap} while it does not answer")]
-    public static partial void ListUnanswered(ILogger logger, string kind, string reason, TimeSpan delay, TimeSpan cap, Exception exception);
+    public static partial void ListUnanswered(ILogger logger, string kind, string reason, TimeSpan delay, TimeSpan cap, Exception? exception);
 
     [LoggerMessage(EventId = 5116, Level = LogLevel.Warning, Message = "{Kind}: the API server did not answer the watch ({Reason}); watching again from resourceVersion {ResourceVersion} in {Delay}, and at most every {Cap} while it does not answer")]
-    public static partial void WatchUnanswered(ILogger logger, string kind, string reason, string resourceVersion, TimeSpan delay, TimeSpan cap, Exception exception);
+    public static partial void WatchUnanswered(ILogger logger, string kind, string reason, string resourceVersion, TimeSpan delay, TimeSpan cap, Exception? exception);
 
     // Debug, not Warning: an outage retried every second would otherwise log a warning a second per kind.
     [LoggerMessage(EventId = 5117, Level = LogLevel.Debug, Message = "{Kind}: still no answer from the API server to the {Operation} after {Attempts} attempts ({Reason}); trying again in {Delay}")]

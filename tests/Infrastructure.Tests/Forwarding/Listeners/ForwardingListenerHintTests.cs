@@ -16,4 +16,14 @@ public sealed class ForwardingListenerHintTests
 
         Assert.Equal(hinted, hint.Contains("CAP_NET_BIND_SERVICE", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Hint_ForAPrivilegedPort_SaysHowToGrantTheCapability()
+    {
+        var hint = ForwardingListener.Hint(new SocketException((int)SocketError.AccessDenied), 80);
+
+        Assert.Contains("`setcap cap_net_bind_service+ep BINARY`", hint, StringComparison.Ordinal);
+        Assert.Contains("`AmbientCapabilities=CAP_NET_BIND_SERVICE`", hint, StringComparison.Ordinal);
+        Assert.Contains("securityContext.capabilities.add: [\"NET_BIND_SERVICE\"]", hint, StringComparison.Ordinal);
+    }
 }
