@@ -145,6 +145,34 @@ public sealed class IpPool
 
     public bool Contains(IPAddress address) => IsAllocatable(IpNumber.From(address));
 
+    /// <summary>The lowest address both pools can hand out, or null when they share none.</summary>
+    public IPAddress? FirstCommonAddress(IpPool other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        int i = 0, j = 0;
+        while (i < _allocatable.Length && j < other._allocatable.Length)
+        {
+            var (mine, theirs) = (_allocatable[i], other._allocatable[j]);
+            var first = mine.First > theirs.First ? mine.First : theirs.First;
+            var last = mine.Last < theirs.Last ? mine.Last : theirs.Last;
+            if (first <= last)
+            {
+                return first.ToAddress();
+            }
+
+            if (mine.Last < theirs.Last)
+            {
+                i++;
+            }
+            else
+            {
+                j++;
+            }
+        }
+
+        return null;
+    }
+
     internal bool IsAllocatable(IpNumber number) => FindContaining(_allocatable, number) >= 0;
 
     public override string ToString() => string.Join(", ", Entries);
