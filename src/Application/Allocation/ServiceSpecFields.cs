@@ -42,6 +42,7 @@ public static class ServiceSpecFields
             "LoadBalancerIp" => "spec.loadBalancerIP",
             "SharingKey" => $"metadata.annotations[{ServiceAnnotations.SharingKey}]",
             "exclusiveIp" => $"metadata.annotations[{ServiceAnnotations.ExclusiveIp}]",
+            "Pool" => $"metadata.annotations[{ServiceAnnotations.Pool}]",
             _ when field.StartsWith("Ports", StringComparison.Ordinal) => "spec.ports" + ToCamel(field["Ports".Length..]),
             _ => field,
         };
