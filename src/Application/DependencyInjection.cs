@@ -25,6 +25,7 @@ public static class DependencyInjection
         ReconcilerOptions? reconciler = null)
     {
         services.AddSingleton(Options.Create(allocation ?? new AllocationOptions()));
+        services.AddSingleton<IValidateOptions<AllocationOptions>, AllocationOptionsValidator>();
         services.AddSingleton<IAllocationRegistry, AllocationRegistry>();
         services.AddSingleton(Options.Create(serviceOptions ?? new ServiceOptions()));
         services.AddSingleton<IAppliedServiceRegistry, AppliedServiceRegistry>();

@@ -12,6 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using AllocateCommand = LoadBalancer.Application.Allocation.AllocateLoadBalancerIp.AllocateLoadBalancerIp;
 using GetAllocationsQuery = LoadBalancer.Application.Allocation.GetAllocations.GetAllocations;
+using ReconfigureCommand = LoadBalancer.Application.Allocation.ReconfigurePools.ReconfigurePools;
 using ReleaseCommand = LoadBalancer.Application.Allocation.ReleaseLoadBalancerIp.ReleaseLoadBalancerIp;
 using RestoreCommand = LoadBalancer.Application.Allocation.RestoreAllocations.RestoreAllocations;
 
@@ -54,7 +55,8 @@ public sealed class DependencyInjectionTests
         Assert.Equal(
             new[]
                 {
-                    typeof(AllocateCommand), typeof(GetAllocationsQuery), typeof(ReleaseCommand), typeof(RestoreCommand), typeof(RestoredService), typeof(ServiceSpec),
+                    typeof(AllocateCommand), typeof(GetAllocationsQuery), typeof(ReconfigureCommand), typeof(ReleaseCommand), typeof(RestoreCommand), typeof(RestoredService),
+                    typeof(ServiceSpec),
                     typeof(LoadBalancer.Application.Services.ApplyService.ApplyService), typeof(LoadBalancer.Application.Services.RemoveService.RemoveService),
                 }
                 .Select(type => type.FullName).Order(StringComparer.Ordinal),
@@ -109,7 +111,7 @@ public sealed class DependencyInjectionTests
             .AddApplication(new AllocationOptions { Pool = "10.0.0.8/29" })
             .BuildServiceProvider(Strict);
 
-        Assert.Equal("10.0.0.8/29", provider.GetRequiredService<IAllocationRegistry>().Pool.ToString());
+        Assert.Equal("10.0.0.8/29", Assert.Single(provider.GetRequiredService<IAllocationRegistry>().Pools).Addresses.ToString());
     }
 
     [Fact]
@@ -117,7 +119,7 @@ public sealed class DependencyInjectionTests
     {
         using var provider = Adapters().AddApplication().BuildServiceProvider(Strict);
 
-        Assert.Equal(AllocationOptions.DefaultPool, provider.GetRequiredService<IAllocationRegistry>().Pool.ToString());
+        Assert.Equal(AllocationOptions.DefaultPool, Assert.Single(provider.GetRequiredService<IAllocationRegistry>().Pools).Addresses.ToString());
     }
 
     [Fact]
@@ -130,7 +132,10 @@ public sealed class DependencyInjectionTests
         var thrown = Assert.Throws<OptionsValidationException>(provider.GetRequiredService<IAllocationRegistry>);
 
         Assert.Equal(
-            ["pool entry '10.0.0.0/33': prefix length '33' must be a number from 0 to 32", "excluded entry 'nope': invalid IP address: nope"],
+            [
+                "restrictedCidr: '10.0.0.0/33' is not a CIDR, range or address: prefix length '33' must be a number from 0 to 32",
+                "exclude: 'nope' is not a CIDR, range or address: invalid IP address: nope",
+            ],
             thrown.Failures);
     }
 

@@ -193,7 +193,7 @@ public sealed class MediatorPipelineTests : IAsyncLifetime
 
         public int Allocations => Volatile.Read(ref _allocations);
 
-        public IpPool Pool => inner.Pool;
+        public IReadOnlyList<PoolUsage> Pools => inner.Pools;
 
         public AllocationResult Allocate(LoadBalancerRequest request)
         {
@@ -208,5 +208,7 @@ public sealed class MediatorPipelineTests : IAsyncLifetime
         public IReadOnlyList<IpLease> Leases() => inner.Leases();
 
         public IpAllocation? FindAssignment(ServiceKey service) => inner.FindAssignment(service);
+
+        public PoolReconfiguration Reconfigure(IReadOnlyList<AddressPool> pools) => inner.Reconfigure(pools);
     }
 }

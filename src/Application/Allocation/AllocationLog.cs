@@ -39,4 +39,11 @@ internal static partial class AllocationLog
 
     [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "Not restoring {Service}: {Errors}")]
     public static partial void RestoreSkipped(ILogger logger, string service, string errors);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "Pools reconfigured: {Pools}; every Service keeps its IP")]
+    public static partial void PoolsReconfigured(ILogger logger, string pools);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning,
+        Message = "Pool reconfiguration refused, the running pools are kept: {Reasons}")]
+    public static partial void PoolsReconfigurationRefused(ILogger logger, string reasons);
 }

@@ -7,24 +7,39 @@ namespace LoadBalancer.Application.Allocation;
 
 /// <summary>
 /// Serialises access to the allocator. A lock is fine here: allocation runs once per Service change, never per
-/// connection, and each call is O(log n).
+/// connection, and each call is O(log n). A reconfiguration takes the same lock, so no request sees half a pool set.
 /// </summary>
 internal sealed class AllocationRegistry : IAllocationRegistry
 {
     private readonly Lock _gate = new();
-    private readonly IpAllocator _allocator;
+    private readonly PoolAllocator _allocator;
 
     public AllocationRegistry(IOptions<AllocationOptions> options)
-        : this(PoolFactory.Create(options.Value))
+        : this(PoolSetFactory.Create(options.Value))
     {
     }
 
+    /// <summary>One pool named <c>default</c>.</summary>
     public AllocationRegistry(IpPool pool)
+        : this([new AddressPool(AddressPool.DefaultName, pool)])
     {
-        _allocator = new IpAllocator(pool);
     }
 
-    public IpPool Pool => _allocator.Pool;
+    public AllocationRegistry(IReadOnlyList<AddressPool> pools)
+    {
+        _allocator = new PoolAllocator(pools);
+    }
+
+    public IReadOnlyList<PoolUsage> Pools
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _allocator.Pools;
+            }
+        }
+    }
 
     public AllocationResult Allocate(LoadBalancerRequest request)
     {
@@ -63,6 +78,14 @@ internal sealed class AllocationRegistry : IAllocationRegistry
         lock (_gate)
         {
             return _allocator.FindAssignment(service);
+        }
+    }
+
+    public PoolReconfiguration Reconfigure(IReadOnlyList<AddressPool> pools)
+    {
+        lock (_gate)
+        {
+            return _allocator.Reconfigure(pools);
         }
     }
 }

@@ -1,5 +1,5 @@
-using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Allocation;
+using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Services;
 
 namespace LoadBalancer.Application.Allocation;
@@ -10,7 +10,8 @@ namespace LoadBalancer.Application.Allocation;
 /// </summary>
 public interface IAllocationRegistry
 {
-    IpPool Pool { get; }
+    /// <summary>Every pool in order (<c>default</c> first), with its addresses and how many are in use now.</summary>
+    IReadOnlyList<PoolUsage> Pools { get; }
 
     AllocationResult Allocate(LoadBalancerRequest request);
 
@@ -21,4 +22,7 @@ public interface IAllocationRegistry
     IReadOnlyList<IpLease> Leases();
 
     IpAllocation? FindAssignment(ServiceKey service);
+
+    /// <summary>Replaces the pools at once, keeping every lease; refused, changing nothing, when a lease would not fit.</summary>
+    PoolReconfiguration Reconfigure(IReadOnlyList<AddressPool> pools);
 }

@@ -23,6 +23,8 @@ public sealed record ServicePortSpec(string Protocol, int Port, string? Name = n
 /// <param name="LoadBalancerIp">The explicit spec.loadBalancerIP, if any.</param>
 /// <param name="SharingKey">Share the IP only with services carrying the same key.</param>
 /// <param name="ExclusiveIp">Never share the IP.</param>
+/// <param name="Pool">The pool asked for by name (the <c>littlelb.io/pool</c> annotation).</param>
+/// <param name="Labels">metadata.labels, which a pool's Service selector is matched against.</param>
 public sealed record ServiceSpec(
     string Namespace,
     string Name,
@@ -30,7 +32,9 @@ public sealed record ServiceSpec(
     string? LoadBalancerIp = null,
     string? SharingKey = null,
     bool ExclusiveIp = false,
-    DateTimeOffset CreatedAt = default)
+    DateTimeOffset CreatedAt = default,
+    string? Pool = null,
+    IReadOnlyDictionary<string, string>? Labels = null)
 {
     public ServiceKey Key => new(Namespace, Name);
 
@@ -47,14 +51,25 @@ public sealed record ServiceSpec(
             : SharingKey is not null ? IpSharing.WithKey(SharingKey)
             : IpSharing.Shared;
         var ports = Ports.Select(port => port.ToServicePort());
-        return new LoadBalancerRequest(Key, ports, requested, sharing, CreatedAt);
+        return new LoadBalancerRequest(Key, ports, requested, sharing, CreatedAt, Pool, Labels);
     }
 
     /// <summary>Whether allocating <paramref name="other"/> instead would ask the allocator for the same thing (the record
-    /// compares its port list by reference).</summary>
+    /// compares its port list and its labels by reference).</summary>
     public bool AsksSameAs(ServiceSpec other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        return this with { Ports = [] } == other with { Ports = [] } && Ports.SequenceEqual(other.Ports);
+        return this with { Ports = [], Labels = null } == other with { Ports = [], Labels = null }
+            && Ports.SequenceEqual(other.Ports)
+            && SameLabels(Labels, other.Labels);
     }
+
+    private static bool SameLabels(IReadOnlyDictionary<string, string>? mine, IReadOnlyDictionary<string, string>? theirs)
+    {
+        var (a, b) = (mine ?? Empty, theirs ?? Empty);
+        return a.Count == b.Count
+            && a.All(label => b.TryGetValue(label.Key, out var value) && string.Equals(value, label.Value, StringComparison.Ordinal));
+    }
+
+    private static readonly IReadOnlyDictionary<string, string> Empty = new Dictionary<string, string>();
 }

@@ -42,6 +42,7 @@ public static class ServiceSpecFields
             "LoadBalancerIp" => "spec.loadBalancerIP",
             "SharingKey" => Annotation(ServiceAnnotations.SharingKey),
             "exclusiveIp" => Annotation(ServiceAnnotations.ExclusiveIp),
+            "Pool" => Annotation(ServiceAnnotations.Pool),
             _ when field.StartsWith("Ports", StringComparison.Ordinal) => "spec.ports" + ToCamel(field["Ports".Length..]),
             _ => field,
         };

@@ -28,6 +28,9 @@ internal sealed class ParkedServices
             // Only another pool (a restart) or another spec can help: an address outside the pool stays outside.
             RefusalKind.OutsidePool or RefusalKind.NetworkOrBroadcast or RefusalKind.Excluded => WakeOn.Never,
 
+            // A pool that does not exist or does not admit the Service: only its edit or another pool set can help.
+            RefusalKind.UnknownPool or RefusalKind.NotAdmitted => WakeOn.Never,
+
             // The explicit IP is taken on one of its ports, or by Services it may not share with: a release on that IP.
             RefusalKind.PortInUse or RefusalKind.NotShareable when RequestedIp(spec) is { } ip => WakeOn.Ip(ip),
 

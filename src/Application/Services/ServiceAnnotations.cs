@@ -14,6 +14,9 @@ public static class ServiceAnnotations
     public const string SharingKey = Prefix + "sharing-key";
     public const string ExclusiveIp = Prefix + "exclusive-ip";
 
+    /// <summary>The named pool the Service's IP comes from.</summary>
+    public const string Pool = Prefix + "pool";
+
     /// <summary>MetalLB's equivalent of <see cref="SharingKey"/>, accepted so that Services move over unchanged.</summary>
     public const string MetalLbSharingKey = "metallb.universe.tf/allow-shared-ip";
 
@@ -66,7 +69,26 @@ public static class ServiceAnnotations
 
         return new SharingAnnotations(key, exclusive, errors);
     }
+
+    /// <summary>
+    /// Reads <see cref="Pool"/>, trimmed. A blank value asks for no pool, with a warning; any other value is the
+    /// allocator's to judge, since only it knows the pools (an unknown pool is a refusal that lists them).
+    /// </summary>
+    public static PoolAnnotation ReadPool(IReadOnlyDictionary<string, string>? annotations)
+    {
+        if (annotations is null || !annotations.TryGetValue(Pool, out var value))
+        {
+            return new PoolAnnotation(null, null);
+        }
+
+        return string.IsNullOrWhiteSpace(value)
+            ? new PoolAnnotation(null, new ValidationError(Pool, value, $"annotation {Pool}: '{value}' is blank; the Service gets an IP as if it asked for no pool"))
+            : new PoolAnnotation(value.Trim(), null);
+    }
 }
+
+/// <summary>The pool asked for; a blank value is a warning and asks for none.</summary>
+public sealed record PoolAnnotation(string? Pool, ValidationError? Error);
 
 /// <summary>What the sharing annotations ask for; the sharing key is validated with the rest of the Service.</summary>
 public sealed record SharingAnnotations(string? SharingKey, bool ExclusiveIp, IReadOnlyList<ValidationError> Errors);

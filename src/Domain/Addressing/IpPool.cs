@@ -145,6 +145,34 @@ public sealed class IpPool
 
     public bool Contains(IPAddress address) => IsAllocatable(IpNumber.From(address));
 
+    /// <summary>The lowest address both pools can hand out, or null when they share none.</summary>
+    public IPAddress? FirstCommonAddress(IpPool other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        int i = 0, j = 0;
+        while (i < _allocatable.Length && j < other._allocatable.Length)
+        {
+            var (mine, theirs) = (_allocatable[i], other._allocatable[j]);
+            var first = mine.First > theirs.First ? mine.First : theirs.First;
+            var last = mine.Last < theirs.Last ? mine.Last : theirs.Last;
+            if (first <= last)
+            {
+                return first.ToAddress();
+            }
+
+            if (mine.Last < theirs.Last)
+            {
+                i++;
+            }
+            else
+            {
+                j++;
+            }
+        }
+
+        return null;
+    }
+
     internal bool IsAllocatable(IpNumber number) => FindContaining(_allocatable, number) >= 0;
 
     public override string ToString() => string.Join(", ", Entries);
@@ -178,20 +206,35 @@ public sealed class IpPool
 
     private readonly record struct ParsedEntry(string Text, IpNumberRange Range, IpNumberRange Usable);
 
+    /// <summary>Null when <paramref name="entry"/> is a CIDR, a <c>first-last</c> range or an address; else why not.</summary>
+    public static string? EntryProblem(string? entry) => TryParseEntry(entry, out _, out var reason) ? null : reason;
+
     private static bool TryParseEntry(string? raw, string what, List<string> errors, out ParsedEntry parsed)
     {
+        if (TryParseEntry(raw, out parsed, out var reason))
+        {
+            return true;
+        }
+
+        errors.Add($"{what} '{raw?.Trim()}': {reason}");
+        return false;
+    }
+
+    private static bool TryParseEntry(string? raw, out ParsedEntry parsed, out string reason)
+    {
         parsed = default;
+        reason = string.Empty;
         var text = raw?.Trim() ?? string.Empty;
         if (text.Length == 0)
         {
-            errors.Add($"{what} '': empty entry");
+            reason = "empty entry";
             return false;
         }
 
         var slash = text.IndexOf('/', StringComparison.Ordinal);
         if (slash >= 0)
         {
-            return TryParseCidr(text, slash, what, errors, out parsed);
+            return TryParseCidr(text, slash, out parsed, out reason);
         }
 
         var dash = text.IndexOf('-', StringComparison.Ordinal);
@@ -201,13 +244,13 @@ public sealed class IpPool
             var lastText = text[(dash + 1)..].Trim();
             if (!IpAddressText.TryParse(firstText, out var firstAddress))
             {
-                errors.Add($"{what} '{text}': {IpAddressText.InvalidAddressMessage(firstText)}");
+                reason = IpAddressText.InvalidAddressMessage(firstText);
                 return false;
             }
 
             if (!IpAddressText.TryParse(lastText, out var lastAddress))
             {
-                errors.Add($"{what} '{text}': {IpAddressText.InvalidAddressMessage(lastText)}");
+                reason = IpAddressText.InvalidAddressMessage(lastText);
                 return false;
             }
 
@@ -215,13 +258,13 @@ public sealed class IpPool
             var last = IpNumber.From(lastAddress);
             if (first.IsV6 != last.IsV6)
             {
-                errors.Add($"{what} '{text}': both ends of a range must be of the same address family");
+                reason = "both ends of a range must be of the same address family";
                 return false;
             }
 
             if (first > last)
             {
-                errors.Add($"{what} '{text}': the first address {first} is above the last address {last}");
+                reason = $"the first address {first} is above the last address {last}";
                 return false;
             }
 
@@ -232,7 +275,7 @@ public sealed class IpPool
 
         if (!IpAddressText.TryParse(text, out var single))
         {
-            errors.Add($"{what} '{text}': {IpAddressText.InvalidAddressMessage(text)}");
+            reason = IpAddressText.InvalidAddressMessage(text);
             return false;
         }
 
@@ -241,14 +284,15 @@ public sealed class IpPool
         return true;
     }
 
-    private static bool TryParseCidr(string text, int slash, string what, List<string> errors, out ParsedEntry parsed)
+    private static bool TryParseCidr(string text, int slash, out ParsedEntry parsed, out string reason)
     {
         parsed = default;
+        reason = string.Empty;
         var addressText = text[..slash];
         var prefixText = text[(slash + 1)..];
         if (!IpAddressText.TryParse(addressText, out var address))
         {
-            errors.Add($"{what} '{text}': {IpAddressText.InvalidAddressMessage(addressText)}");
+            reason = IpAddressText.InvalidAddressMessage(addressText);
             return false;
         }
 
@@ -257,7 +301,7 @@ public sealed class IpPool
             || !int.TryParse(prefixText, NumberStyles.None, CultureInfo.InvariantCulture, out var prefix)
             || prefix > network.Bits)
         {
-            errors.Add($"{what} '{text}': prefix length '{prefixText}' must be a number from 0 to {network.Bits}");
+            reason = $"prefix length '{prefixText}' must be a number from 0 to {network.Bits}";
             return false;
         }
 
@@ -266,7 +310,7 @@ public sealed class IpPool
         if ((network.Value & hostMask) != 0)
         {
             var expected = network with { Value = network.Value & ~hostMask };
-            errors.Add($"{what} '{text}': host bits are set; the network is {expected}/{prefix}");
+            reason = $"host bits are set; the network is {expected}/{prefix}";
             return false;
         }
 

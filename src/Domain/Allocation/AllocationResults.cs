@@ -28,6 +28,13 @@ public enum RefusalKind
     PortInUse,
     NotShareable,
     PoolExhausted,
+
+    /// <summary>The Service asks for a pool by a name no pool has.</summary>
+    UnknownPool,
+
+    /// <summary>The pool asked for (by name or by an address in it) does not admit the Service's namespace or labels,
+    /// or no pool that assigns automatically does.</summary>
+    NotAdmitted,
 }
 
 /// <summary>An IP given to a service, with all of its ports bound on it.</summary>
@@ -80,3 +87,17 @@ public sealed record RestoredAssignment(LoadBalancerRequest Request, IPAddress I
 public sealed record RestoreConflict(ServiceKey Service, IPAddress Ip, string Reason, ServiceKey? HeldBy);
 
 public sealed record RestoreReport(IReadOnlyList<IpAllocation> Restored, IReadOnlyList<RestoreConflict> Conflicts);
+
+/// <summary>One pool as the registry shows it: its name, its addresses, and how many of them are in use.</summary>
+public sealed record PoolUsage(string Name, IpPool Addresses, UInt128 Size, int Used)
+{
+    public UInt128 Free => Size - (UInt128)Used;
+}
+
+/// <summary>What replacing the pool set did: applied, or refused with every reason and nothing changed.</summary>
+public sealed record PoolReconfiguration(bool Applied, IReadOnlyList<string> Problems)
+{
+    public static PoolReconfiguration Done { get; } = new(true, []);
+
+    public static PoolReconfiguration Refused(IReadOnlyList<string> problems) => new(false, problems);
+}

@@ -18,21 +18,26 @@ public sealed class IpAllocator
 
     private readonly int _maxIndexedPortSets;
 
-    public IpAllocator(IpPool pool)
-        : this(pool, ReuseIndex.MaxIndexedPortSets)
+    /// <param name="poolName">How messages name the pool: "no available IPs for port 80 in pool 'lan'".</param>
+    public IpAllocator(IpPool pool, string poolName = AddressPool.DefaultName)
+        : this(pool, ReuseIndex.MaxIndexedPortSets, poolName)
     {
     }
 
     /// <summary>Lets tests shrink the reuse index's cache so that evictions happen in small scenarios.</summary>
-    internal IpAllocator(IpPool pool, int maxIndexedPortSets)
+    internal IpAllocator(IpPool pool, int maxIndexedPortSets, string poolName = AddressPool.DefaultName)
     {
         ArgumentNullException.ThrowIfNull(pool);
+        ArgumentException.ThrowIfNullOrWhiteSpace(poolName);
         Pool = pool;
+        PoolName = poolName;
         _free = new FreeAddressTracker(pool);
         _maxIndexedPortSets = maxIndexedPortSets;
     }
 
     public IpPool Pool { get; }
+
+    public string PoolName { get; }
 
     public int ServiceCount => _assignments.Count;
 
@@ -125,7 +130,8 @@ public sealed class IpAllocator
             // keeps the status IP for now, and its next allocation sees a changed request and moves it.
             var satisfied = request.RequestedIp is null || Equals(request.RequestedIp, address.ToAddress())
                 ? request
-                : new LoadBalancerRequest(request.Service, request.Ports, address.ToAddress(), request.Sharing, request.CreatedAt);
+                : new LoadBalancerRequest(request.Service, request.Ports, address.ToAddress(), request.Sharing, request.CreatedAt,
+                    request.Pool, request.Labels);
             var lease = _leases.GetValueOrDefault(address) ?? TakeAddress(address, request.Sharing);
             restored.Add(Bind(satisfied, lease, AllocationReason.Kept));
         }
@@ -143,6 +149,19 @@ public sealed class IpAllocator
         _assignments.TryGetValue(service, out var assignment)
             ? Describe(assignment.Request, assignment.Lease, assignment.Reason, changed: false)
             : null;
+
+    /// <summary>Every Service's assignment as a restore would take it: what it asked for, satisfied, and its IP.</summary>
+    internal IEnumerable<RestoredAssignment> Assignments() =>
+        _assignments.Values.Select(assignment => new RestoredAssignment(assignment.Request, assignment.Lease.Ip));
+
+    /// <summary>The operators' wording for an address the pool does not hand out, naming the pool.</summary>
+    internal static string ExplainNotAllocatable(IpPool pool, string poolName, IPAddress ip, PoolMembership membership) => membership switch
+    {
+        PoolMembership.OutsidePool => $"IP {ip} is not in CIDR range {pool} of pool '{poolName}'",
+        PoolMembership.Excluded => $"IP {ip} is excluded from pool '{poolName}'",
+        PoolMembership.NetworkOrBroadcast => $"IP {ip} is a network or broadcast address of pool '{poolName}'",
+        _ => throw new ArgumentOutOfRangeException(nameof(membership), membership, "the address is allocatable"),
+    };
 
     /// <summary>Every IP in use, lowest first.</summary>
     public IReadOnlyList<IpLease> Leases() =>
@@ -185,7 +204,7 @@ public sealed class IpAllocator
         }
 
         var ports = request.Ports.Count == 1 ? $"port {request.Ports[0]}" : $"ports {string.Join(", ", request.Ports)}";
-        var text = $"no available IPs for {ports} in pool";
+        var text = $"no available IPs for {ports} in pool '{PoolName}'";
         return Refuse(request, RefusalKind.PoolExhausted, text, text);
     }
 
@@ -204,7 +223,7 @@ public sealed class IpAllocator
                 PoolMembership.Excluded => RefusalKind.Excluded,
                 _ => RefusalKind.NetworkOrBroadcast,
             };
-            return new ExplicitRefusal(kind, Pool.Explain(ip, membership)!);
+            return new ExplicitRefusal(kind, ExplainNotAllocatable(Pool, PoolName, ip, membership));
         }
 
         if (!_leases.TryGetValue(address, out var lease))

@@ -10,7 +10,9 @@ public sealed record LoadBalancerRequest
         IEnumerable<ServicePort> ports,
         IPAddress? requestedIp = null,
         IpSharing? sharing = null,
-        DateTimeOffset createdAt = default)
+        DateTimeOffset createdAt = default,
+        string? pool = null,
+        IReadOnlyDictionary<string, string>? labels = null)
     {
         ArgumentNullException.ThrowIfNull(ports);
         if (service == default)
@@ -38,6 +40,8 @@ public sealed record LoadBalancerRequest
         RequestedIp = requestedIp is { IsIPv4MappedToIPv6: true } ? requestedIp.MapToIPv4() : requestedIp;
         Sharing = sharing ?? IpSharing.Shared;
         CreatedAt = createdAt;
+        Pool = pool;
+        Labels = labels;
     }
 
     public ServiceKey Service { get; }
@@ -56,7 +60,16 @@ public sealed record LoadBalancerRequest
     /// <summary>When the Service was created: the older of two services wins a clash on restore.</summary>
     public DateTimeOffset CreatedAt { get; }
 
-    /// <summary>True when allocating <paramref name="other"/> instead of this request would change nothing.</summary>
+    /// <summary>The pool the Service asks for by name (the <c>littlelb.io/pool</c> annotation), when it does.</summary>
+    public string? Pool { get; }
+
+    /// <summary>The Service's labels, which a pool's Service selector is matched against.</summary>
+    public IReadOnlyDictionary<string, string>? Labels { get; }
+
+    /// <summary>
+    /// True when allocating <paramref name="other"/> instead of this request would change nothing within one pool. The
+    /// pool and the labels choose the pool, which the caller of the pool's allocator has already settled.
+    /// </summary>
     public bool AsksSameAs(LoadBalancerRequest other)
     {
         ArgumentNullException.ThrowIfNull(other);

@@ -32,8 +32,14 @@ internal static class ServiceReader
         var annotations = (IReadOnlyDictionary<string, string>?)metadata.Annotations?.AsReadOnly();
         var sharing = ServiceAnnotations.ReadSharing(annotations);
         var forwarding = ForwardingAnnotations.Read(annotations);
+        var pool = ServiceAnnotations.ReadPool(annotations);
         var warnings = new List<string>();
         warnings.AddRange(sharing.Errors.Select(error => error.Message));
+        if (pool.Error is { } poolError)
+        {
+            warnings.Add(poolError.Message);
+        }
+
         warnings.AddRange(forwarding.Errors.Select(error => error.Message));
 
         // A hand-written file can hold an empty entry ("- "), which reads as null; the API server never sends one. It is
@@ -47,7 +53,7 @@ internal static class ServiceReader
         // Kubernetes treats an empty loadBalancerIP as unset: no particular address asked for.
         var loadBalancerIp = string.IsNullOrEmpty(service.Spec?.LoadBalancerIP) ? null : service.Spec.LoadBalancerIP;
         var spec = new ServiceSpec(KeyOf(service).Namespace, metadata.Name, ports, loadBalancerIp, sharing.SharingKey, sharing.ExclusiveIp,
-            CreatedAt(metadata.CreationTimestamp));
+            CreatedAt(metadata.CreationTimestamp), pool.Pool, (IReadOnlyDictionary<string, string>?)metadata.Labels?.AsReadOnly());
 
         var policy = forwarding.Policy;
         switch (service.Spec?.SessionAffinity)

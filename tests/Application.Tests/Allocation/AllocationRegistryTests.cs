@@ -61,10 +61,10 @@ public sealed class AllocationRegistryTests
         Assert.Equal(typeof(AllocationOptions), thrown.OptionsType);
         Assert.Equal(
             [
-                "pool entry '192.168.0.0/33': prefix length '33' must be a number from 0 to 32",
-                "pool entry '10.0.0.300': invalid IP address: 10.0.0.300",
-                "pool entry '10.0.0.1/24': host bits are set; the network is 10.0.0.0/24",
-                "excluded entry 'nope': invalid IP address: nope",
+                "restrictedCidr: '192.168.0.0/33' is not a CIDR, range or address: prefix length '33' must be a number from 0 to 32",
+                "restrictedCidr: '10.0.0.300' is not a CIDR, range or address: invalid IP address: 10.0.0.300",
+                "restrictedCidr: '10.0.0.1/24' is not a CIDR, range or address: host bits are set; the network is 10.0.0.0/24",
+                "exclude: 'nope' is not a CIDR, range or address: invalid IP address: nope",
             ],
             thrown.Failures);
     }
@@ -77,7 +77,7 @@ public sealed class AllocationRegistryTests
         var thrown = Assert.Throws<OptionsValidationException>(() => new AllocationRegistry(options));
 
         Assert.Equal(
-            ["pool '10.0.0.0/30' has no usable address once network, broadcast and excluded addresses are removed"],
+            ["restrictedCidr: pool '10.0.0.0/30' has no usable address once network, broadcast and excluded addresses are removed"],
             thrown.Failures);
     }
 
@@ -86,7 +86,7 @@ public sealed class AllocationRegistryTests
     {
         var registry = new AllocationRegistry(Options.Create(new AllocationOptions()));
 
-        Assert.Equal("192.168.0.224/28", registry.Pool.ToString());
+        Assert.Equal("192.168.0.224/28", Assert.Single(registry.Pools).Addresses.ToString());
     }
 
     [Fact]

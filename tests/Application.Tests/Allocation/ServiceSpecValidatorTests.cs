@@ -1,4 +1,5 @@
 using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Common.Validation;
 using LoadBalancer.Domain.Services;
 using static LoadBalancer.Application.Tests.TestData;
 
@@ -384,5 +385,26 @@ public sealed class ServiceSpecValidatorTests
 
         Assert.Equal(["53/UDP", "80", "443"], request.Ports.Select(port => port.ToString()));
         Assert.Equal(Ip("192.168.0.230"), request.RequestedIp);
+    }
+
+    [Fact]
+    public void Validate_PoolThatCannotBeAPoolName_NamesTheAnnotation()
+    {
+        var result = _validator.Validate(Spec("web") with { Pool = "Lan" });
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal(
+            "metadata.annotations[littlelb.io/pool]: pool 'Lan' is not a pool name: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
+            ServiceSpecFields.Describe(ValidationError.From(error)));
+    }
+
+    [Fact]
+    public void AsksSameAs_EqualLabelsInAnotherDictionary_IsTheSameRequest()
+    {
+        var spec = Spec("web") with { Pool = "lan", Labels = new Dictionary<string, string> { ["tier"] = "web" } };
+
+        Assert.True(spec.AsksSameAs(spec with { Labels = new Dictionary<string, string> { ["tier"] = "web" } }));
+        Assert.False(spec.AsksSameAs(spec with { Labels = new Dictionary<string, string> { ["tier"] = "db" } }));
+        Assert.False(spec.AsksSameAs(spec with { Pool = null }));
     }
 }

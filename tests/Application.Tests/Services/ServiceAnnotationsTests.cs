@@ -90,4 +90,27 @@ public sealed class ServiceAnnotationsTests
             "annotation metallb.universe.tf/allow-shared-ip: 'team-a' is ignored: littlelb.io/exclusive-ip is \"true\", and an exclusive IP is never shared",
             Assert.Single(sharing.Errors).Message);
     }
+
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData("lan", "lan")]
+    [InlineData("  lan\t", "lan")]
+    public void ReadPool_Value_IsTrimmed(string? value, string? expected)
+    {
+        var annotations = value is null ? null : new Dictionary<string, string> { ["littlelb.io/pool"] = value };
+
+        var pool = ServiceAnnotations.ReadPool(annotations);
+
+        Assert.Equal(expected, pool.Pool);
+        Assert.Null(pool.Error);
+    }
+
+    [Fact]
+    public void ReadPool_Blank_IsAnErrorAndNoPool()
+    {
+        var pool = ServiceAnnotations.ReadPool(new Dictionary<string, string> { ["littlelb.io/pool"] = "" });
+
+        Assert.Null(pool.Pool);
+        Assert.Equal("annotation littlelb.io/pool: '' is blank; the Service gets an IP as if it asked for no pool", pool.Error!.Message);
+    }
 }

@@ -240,7 +240,7 @@ public sealed class IpAllocatorRandomizedTests
         Assert.Equal(scenario.Allocatable, handedOut);
         var refusal = allocator.Allocate(new LoadBalancerRequest(Key("one-too-many"), [ServicePort.Tcp(443)], sharing: IpSharing.Exclusive));
         Assert.Equal(RefusalKind.PoolExhausted, refusal.Refusal!.Kind);
-        Assert.Equal("no available IPs for port 443 in pool", refusal.Refusal.Message);
+        Assert.Equal("no available IPs for port 443 in pool 'default'", refusal.Refusal.Message);
     }
 
     private static LoadBalancerRequest RandomRequest(ServiceKey service, Scenario scenario, Random random)
@@ -540,7 +540,7 @@ public sealed class IpAllocatorRandomizedTests
             }
 
             var ports = request.Ports.Count == 1 ? $"port {request.Ports[0]}" : $"ports {string.Join(", ", request.Ports)}";
-            return Refused(RefusalKind.PoolExhausted, $"no available IPs for {ports} in pool", $"no available IPs for {ports} in pool");
+            return Refused(RefusalKind.PoolExhausted, $"no available IPs for {ports} in pool 'default'", $"no available IPs for {ports} in pool 'default'");
         }
 
         private string Give(LoadBalancerRequest request, IPAddress ip, AllocationReason reason, out IPAddress? placed)
@@ -556,9 +556,9 @@ public sealed class IpAllocatorRandomizedTests
             var text = ip.ToString();
             if (!_rank.ContainsKey(ip))
             {
-                return scenario.NetworkOrBroadcast.Contains(text) ? (RefusalKind.NetworkOrBroadcast, $"IP {ip} is a network or broadcast address")
-                    : scenario.Excluded.Contains(text) ? (RefusalKind.Excluded, $"IP {ip} is excluded from the pool")
-                    : (RefusalKind.OutsidePool, $"IP {ip} is not in CIDR range {scenario.PoolText}");
+                return scenario.NetworkOrBroadcast.Contains(text) ? (RefusalKind.NetworkOrBroadcast, $"IP {ip} is a network or broadcast address of pool 'default'")
+                    : scenario.Excluded.Contains(text) ? (RefusalKind.Excluded, $"IP {ip} is excluded from pool 'default'")
+                    : (RefusalKind.OutsidePool, $"IP {ip} is not in CIDR range {scenario.PoolText} of pool 'default'");
             }
 
             if (!byIp.TryGetValue(ip, out var holders))

@@ -133,11 +133,11 @@ public sealed class IpAllocatorTests
     }
 
     [Theory]
-    [InlineData("10.0.0.9", RefusalKind.OutsidePool, "IP 10.0.0.9 is not in CIDR range 192.168.0.224/28")]
-    [InlineData("192.168.0.224", RefusalKind.NetworkOrBroadcast, "IP 192.168.0.224 is a network or broadcast address")]
-    [InlineData("192.168.0.239", RefusalKind.NetworkOrBroadcast, "IP 192.168.0.239 is a network or broadcast address")]
-    [InlineData("192.168.0.230", RefusalKind.Excluded, "IP 192.168.0.230 is excluded from the pool")]
-    [InlineData("2001:db8::1", RefusalKind.OutsidePool, "IP 2001:db8::1 is not in CIDR range 192.168.0.224/28")]
+    [InlineData("10.0.0.9", RefusalKind.OutsidePool, "IP 10.0.0.9 is not in CIDR range 192.168.0.224/28 of pool 'default'")]
+    [InlineData("192.168.0.224", RefusalKind.NetworkOrBroadcast, "IP 192.168.0.224 is a network or broadcast address of pool 'default'")]
+    [InlineData("192.168.0.239", RefusalKind.NetworkOrBroadcast, "IP 192.168.0.239 is a network or broadcast address of pool 'default'")]
+    [InlineData("192.168.0.230", RefusalKind.Excluded, "IP 192.168.0.230 is excluded from pool 'default'")]
+    [InlineData("2001:db8::1", RefusalKind.OutsidePool, "IP 2001:db8::1 is not in CIDR range 192.168.0.224/28 of pool 'default'")]
     public void Allocate_ExplicitIpNotAllocatable_IsRefusedAtOnce(string ip, RefusalKind kind, string reason)
     {
         var allocator = Allocator(DefaultPool, "192.168.0.230");
@@ -227,8 +227,8 @@ public sealed class IpAllocatorTests
         var refusal = Refused(allocator, Tcp("c", 80));
 
         Assert.Equal(RefusalKind.PoolExhausted, refusal.Kind);
-        Assert.Equal("no available IPs for port 80 in pool", refusal.Reason);
-        Assert.Equal("no available IPs for port 80 in pool", refusal.Message);
+        Assert.Equal("no available IPs for port 80 in pool 'default'", refusal.Reason);
+        Assert.Equal("no available IPs for port 80 in pool 'default'", refusal.Message);
     }
 
     [Fact]
@@ -237,10 +237,10 @@ public sealed class IpAllocatorTests
         var allocator = Allocator("10.0.0.1");
         Allocated(allocator, Tcp("a", 80));
 
-        Assert.Equal("no available IPs for ports 80, 443 in pool", Refused(allocator, Tcp("b", 443, 80)).Message);
-        Assert.Equal("no available IPs for port 53/UDP in pool",
+        Assert.Equal("no available IPs for ports 80, 443 in pool 'default'", Refused(allocator, Tcp("b", 443, 80)).Message);
+        Assert.Equal("no available IPs for port 53/UDP in pool 'default'",
             Refused(allocator, Request("c", [ServicePort.Udp(53)], sharing: IpSharing.Exclusive)).Message);
-        Assert.Equal("no available IPs for ports 53, 53/UDP, 80 in pool",
+        Assert.Equal("no available IPs for ports 53, 53/UDP, 80 in pool 'default'",
             Refused(allocator, Request("d", [ServicePort.Tcp(80), ServicePort.Udp(53), ServicePort.Tcp(53)])).Message);
     }
 
@@ -602,7 +602,7 @@ public sealed class IpAllocatorTests
         var refusal = Refused(allocator, Tcp("c", 443, 80));
 
         Assert.Equal(RefusalKind.PoolExhausted, refusal.Kind);
-        Assert.Equal("no available IPs for ports 80, 443 in pool", refusal.Message);
+        Assert.Equal("no available IPs for ports 80, 443 in pool 'default'", refusal.Message);
         var after = allocator.FindAssignment(Key("c"))!;
         Assert.Equal(before.Ip, after.Ip);
         Assert.Equal(Texts(before.Bindings), Texts(after.Bindings));
@@ -625,7 +625,7 @@ public sealed class IpAllocatorTests
         Assert.Equal(RefusalKind.PortInUse, refusal.Kind);
         Assert.Equal(Ip("10.0.0.1"), allocator.FindAssignment(Key("a"))!.Ip);
         Assert.Equal("10.0.0.3", IpOf(allocator, Tcp("c", 80)));
-        Assert.Equal("no available IPs for port 80 in pool", Refused(allocator, Tcp("d", 80)).Message);
+        Assert.Equal("no available IPs for port 80 in pool 'default'", Refused(allocator, Tcp("d", 80)).Message);
     }
 
     [Fact]
@@ -775,9 +775,9 @@ public sealed class IpAllocatorTests
         Assert.Equal([Key("fine")], report.Restored.Select(allocation => allocation.Service));
         Assert.Equal(
             [
-                new RestoreConflict(Key("excl"), Ip("192.168.0.231"), "IP 192.168.0.231 is excluded from the pool", null),
-                new RestoreConflict(Key("far"), Ip("10.0.0.9"), "IP 10.0.0.9 is not in CIDR range 192.168.0.224/28", null),
-                new RestoreConflict(Key("net"), Ip("192.168.0.224"), "IP 192.168.0.224 is a network or broadcast address", null),
+                new RestoreConflict(Key("excl"), Ip("192.168.0.231"), "IP 192.168.0.231 is excluded from pool 'default'", null),
+                new RestoreConflict(Key("far"), Ip("10.0.0.9"), "IP 10.0.0.9 is not in CIDR range 192.168.0.224/28 of pool 'default'", null),
+                new RestoreConflict(Key("net"), Ip("192.168.0.224"), "IP 192.168.0.224 is a network or broadcast address of pool 'default'", null),
             ],
             report.Conflicts);
         Assert.Equal("192.168.0.232 (shared): 80=default/fine", Describe(allocator.Leases()));

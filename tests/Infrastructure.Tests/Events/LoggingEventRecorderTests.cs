@@ -15,12 +15,12 @@ public sealed class LoggingEventRecorderTests
     {
         var recorder = new LoggingEventRecorder(_logger);
 
-        await recorder.RecordAsync(new ServiceEvent(Service, ServiceEventType.Warning, "AllocationFailed", "no available IPs for port 80 in pool"), CancellationToken.None);
+        await recorder.RecordAsync(new ServiceEvent(Service, ServiceEventType.Warning, "AllocationFailed", "no available IPs for port 80 in pool 'default'"), CancellationToken.None);
 
         var entry = Assert.Single(_logger.Entries);
         Assert.Equal(LogLevel.Warning, entry.Level);
         Assert.Equal(3002, entry.EventId.Id);
-        Assert.Equal("default/web AllocationFailed: no available IPs for port 80 in pool", entry.Message);
+        Assert.Equal("default/web AllocationFailed: no available IPs for port 80 in pool 'default'", entry.Message);
     }
 
     [Fact]

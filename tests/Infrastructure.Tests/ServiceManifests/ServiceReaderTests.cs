@@ -190,6 +190,34 @@ public sealed class ServiceReaderTests
         Assert.Null(reading.Annotations);
     }
 
+    [Fact]
+    public void Read_PoolAnnotationAndLabels_AreCarriedToTheSpec()
+    {
+        var service = Service();
+        service.Metadata.Annotations["littlelb.io/pool"] = " lan ";
+        service.Metadata.Labels = new Dictionary<string, string> { ["tier"] = "frontend" };
+
+        var reading = Read(service);
+
+        Assert.Equal("lan", reading.Spec.Pool);
+        Assert.Equal("frontend", reading.Spec.Labels!["tier"]);
+        Assert.Equal("lan", reading.Spec.ToRequest().Pool);
+        Assert.Empty(reading.Warnings);
+    }
+
+    [Fact]
+    public void Read_BlankPoolAnnotation_IsAWarningAndAsksForNoPool()
+    {
+        var service = Service();
+        service.Metadata.Annotations["littlelb.io/pool"] = " ";
+
+        var reading = Read(service);
+
+        Assert.Null(reading.Spec.Pool);
+        Assert.Null(reading.Spec.Labels);
+        Assert.Equal(["annotation littlelb.io/pool: ' ' is blank; the Service gets an IP as if it asked for no pool"], reading.Warnings);
+    }
+
     private static ServiceReading Read(V1Service service) =>
         ServiceReader.Read(service, LoadBalancingPolicyNames.Default) ?? throw new InvalidOperationException("the test Service has a name");
 }

@@ -1,5 +1,6 @@
 using LoadBalancer.Application.Common.Validation;
 using LoadBalancer.Domain.Addressing;
+using LoadBalancer.Domain.Allocation;
 using Mediator;
 
 namespace LoadBalancer.Application.Allocation.GetAllocations;
@@ -11,7 +12,11 @@ public sealed record GetAllocationsResponse : IValidationFailureResponse<GetAllo
 {
     public IReadOnlyList<IpLease> Leases { get; init; } = [];
 
+    /// <summary>The pools for a log line: the addresses of the only pool, else each pool's name and addresses.</summary>
     public string Pool { get; init; } = string.Empty;
+
+    /// <summary>Every pool in order with its use.</summary>
+    public IReadOnlyList<PoolUsage> Pools { get; init; } = [];
 
     public IReadOnlyList<ValidationError> ValidationErrors { get; init; } = [];
 
@@ -32,6 +37,7 @@ public sealed class GetAllocationsHandler(IAllocationRegistry registry) : IQuery
                 .Where(lease => lease.Ports.Count > 0);
         }
 
-        return ValueTask.FromResult(new GetAllocationsResponse { Leases = [.. leases], Pool = registry.Pool.ToString() });
+        var pools = registry.Pools;
+        return ValueTask.FromResult(new GetAllocationsResponse { Leases = [.. leases], Pool = PoolText.Describe(pools), Pools = pools });
     }
 }

@@ -31,10 +31,10 @@ public sealed class RemoveStaleAddressesHandler(
         {
             var removed = new List<IPAddress>();
             var failures = new List<string>();
-            var pool = allocations.Pool;
+            var pools = allocations.Pools;
             foreach (var address in await link.ListAddressesAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (!pool.Contains(address) || applied.IsIpHeld(address))
+                if (!pools.Any(pool => pool.Addresses.Contains(address)) || applied.IsIpHeld(address))
                 {
                     continue;
                 }

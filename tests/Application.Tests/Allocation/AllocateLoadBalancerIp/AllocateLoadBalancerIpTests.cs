@@ -98,8 +98,8 @@ public sealed class AllocateLoadBalancerIpTests
     [Fact]
     public async Task Handle_RegistryRefuses_ReturnsThatRefusalUnchangedAndLogsWarning()
     {
-        var refusal = new AllocationRefusal(Web, RefusalKind.PoolExhausted, "no available IPs for port 80 in pool",
-            "no available IPs for port 80 in pool");
+        var refusal = new AllocationRefusal(Web, RefusalKind.PoolExhausted, "no available IPs for port 80 in pool 'default'",
+            "no available IPs for port 80 in pool 'default'");
         _substitute.Allocate(Arg.Any<LoadBalancerRequest>()).Returns(AllocationResult.Refused(refusal));
 
         var response = await Handler(_substitute).Handle(new(Spec("web")), CancellationToken.None);
@@ -110,7 +110,7 @@ public sealed class AllocateLoadBalancerIpTests
         var entry = Assert.Single(_log.Entries);
         Assert.Equal(LogLevel.Debug, entry.Level);
         Assert.Equal(1003, entry.EventId.Id);
-        Assert.Equal("no available IPs for port 80 in pool", entry.Message);
+        Assert.Equal("no available IPs for port 80 in pool 'default'", entry.Message);
     }
 
     [Fact]
@@ -254,7 +254,7 @@ public sealed class AllocateLoadBalancerIpTests
 
         Assert.Equal(RefusalKind.OutsidePool, response.Refusal!.Kind);
         Assert.Equal(
-            "FAILED to allocate requested LoadBalancerIP 10.0.0.1:80 - Reason: IP 10.0.0.1 is not in CIDR range 192.168.0.224/28",
+            "FAILED to allocate requested LoadBalancerIP 10.0.0.1:80 - Reason: IP 10.0.0.1 is not in CIDR range 192.168.0.224/28 of pool 'default'",
             response.Refusal.Message);
         Assert.Empty(registry.Leases());
     }
@@ -292,7 +292,7 @@ public sealed class AllocateLoadBalancerIpTests
         var response = await handler.Handle(new(Spec("second", 80)), CancellationToken.None);
 
         Assert.Equal(RefusalKind.PoolExhausted, response.Refusal!.Kind);
-        Assert.Equal("no available IPs for port 80 in pool", response.Refusal.Message);
+        Assert.Equal("no available IPs for port 80 in pool 'default'", response.Refusal.Message);
     }
 
     [Fact]

@@ -130,7 +130,7 @@ public sealed class RestoreAllocationsTests
 
         Assert.Empty(response.Report!.Restored);
         var conflict = Assert.Single(response.Report.Conflicts);
-        Assert.Equal("IP 10.0.0.1 is not in CIDR range 192.168.0.224/28", conflict.Reason);
+        Assert.Equal("IP 10.0.0.1 is not in CIDR range 192.168.0.224/28 of pool 'default'", conflict.Reason);
         Assert.Null(conflict.HeldBy);
         Assert.Empty(_registry.Leases());
     }
