@@ -6,14 +6,18 @@ using System.Text.Json.Nodes;
 using k8s;
 using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Reconciliation;
-using LoadBalancer.Host.Cluster;
+using LoadBalancer.Host;
+using LoadBalancer.Host.Configuration;
+using LoadBalancer.Host.Hosting;
 using LoadBalancer.Infrastructure.Forwarding;
 using LoadBalancer.Infrastructure.Kubernetes;
 using LoadBalancer.Infrastructure.Kubernetes.Leadership;
 using LoadBalancer.Infrastructure.Kubernetes.Mapping;
 using LoadBalancer.Infrastructure.Networking.Announcements;
 using LoadBalancer.Tests.FakeKubernetesApi;
+using LoadBalancer.Tests.Shared;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Cluster.Benchmarks;
 
@@ -24,7 +28,7 @@ internal sealed record ServiceTimings(
 internal sealed record LatencyResult(int Services, int Warmup, string Pool, int ServicePort, TimeSpan PollInterval, IReadOnlyList<ServiceTimings> Timings, double OthersCores);
 
 /// <summary>
-/// Services added one at a time to a running daemon (in-process, as <see cref="ClusterMode"/> composes it) against the
+/// Services added one at a time to a running daemon (in-process, as the command line composes it) against the
 /// fake API server: how long until the status is written and until the listener accepts a TCP connection.
 /// </summary>
 internal static class LatencyBenchmark
@@ -53,18 +57,19 @@ internal static class LatencyBenchmark
         var log = new TimestampedLog();
         using var stop = new CancellationTokenSource();
         var reconciler = new TaskCompletionSource<IServiceReconciler>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var run = Task.Run(() => ClusterMode.RunAsync(
-            Options(),
-            new AllocationOptions { Pool = Pool },
-            new ForwarderOptions(),
-            linkDevice: null,
-            new AnnouncementOptions { Enabled = false },
-            kubeconfig: null,
-            log,
-            stop.Token,
-            api.CreateClient(),
-            provider => reconciler.TrySetResult(provider.GetRequiredService<IServiceReconciler>()),
-            ClusterMode.DefaultReconciler with { ShutdownDrain = TimeSpan.Zero }));
+        // Composed as the command line composes it, with the fake API server's client and the log in memory.
+        var seams = new HostSeams
+        {
+            Environment = new Dictionary<string, string?>(),
+            ConfigurationFiles = new ConfigurationFileLocations { SystemDirectory = "/nonexistent", HomeDirectory = "/nonexistent", WorkingDirectory = "/nonexistent" },
+            Logging = logging => logging.AddProvider(new WriterLoggerProvider(log)),
+            UnderSystemd = false,
+            KubernetesClient = api.CreateClient(),
+            KubernetesAdapter = _ => Options(),
+            Built = provider => reconciler.TrySetResult(provider.GetRequiredService<IServiceReconciler>()),
+        };
+        var run = Task.Run(() => LoadBalancerApp.RunAsync(
+            ["--restricted-cidr", Pool, "--no-announce", "--drain-timeout", "0"], TextWriter.Null, log, stop.Token, seams));
         try
         {
             var ready = await reconciler.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);

@@ -3,6 +3,7 @@ using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Common.Validation;
 using LoadBalancer.Application.Reconciliation;
 using LoadBalancer.Application.Services;
+using LoadBalancer.Host.Hosting;
 using LoadBalancer.Infrastructure;
 using LoadBalancer.Infrastructure.Forwarding;
 using LoadBalancer.Infrastructure.Networking.Announcements;
@@ -29,6 +30,13 @@ public static class DependencyInjection
             .AddApplication(allocation, serviceOptions, reconciler)
             .AddInfrastructure(forwarding, linkDevice, announcements)
             .AddLoadBalancerMediator();
+
+    /// <summary>
+    /// The serving daemon as the host's last hosted service: it starts after the adapter's companions and stops first,
+    /// draining and releasing before they go.
+    /// </summary>
+    public static IServiceCollection AddServingDaemon(this IServiceCollection services) =>
+        services.AddHostedService<ServingDaemonService>();
 
     /// <summary>
     /// The source-generated mediator. It lives here because only the outermost project may run the generator; the

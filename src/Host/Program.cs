@@ -1,14 +1,5 @@
-using System.Runtime.InteropServices;
 using LoadBalancer.Host;
 
-// SIGINT and SIGTERM cancel the run instead of killing the process, so the serving modes drain and release first.
-using var stop = new CancellationTokenSource();
-void Stop(PosixSignalContext context)
-{
-    context.Cancel = true;
-    stop.Cancel();
-}
-
-using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-return await LoadBalancerApp.RunAsync(args, Console.Out, Console.Error, stop.Token).ConfigureAwait(false);
+// SIGINT, SIGTERM and SIGQUIT stop the generic host of a serving mode (drain, release, exit 0); SIGHUP and SIGUSR1
+// are handled by the host too (Host/Signals).
+return await LoadBalancerApp.RunAsync(args, Console.Out, Console.Error, CancellationToken.None).ConfigureAwait(false);

@@ -25,7 +25,7 @@ internal static class DependencyRule
         [Domain] = [],
         [Application] = ["Mediator", "FluentValidation", "Microsoft.Extensions."],
         [Infrastructure] = ["Mediator", "FluentValidation", "Microsoft.Extensions.", "KubernetesClient", "YamlDotNet"],
-        [Host] = ["Mediator", "FluentValidation", "Microsoft.Extensions.", "KubernetesClient"],
+        [Host] = ["Mediator", "FluentValidation", "Microsoft.Extensions.", "KubernetesClient", "YamlDotNet"],
     };
 
     private static readonly string[] BaseClassLibrary = ["System", "System.", "Microsoft.Win32.", "netstandard", "mscorlib"];

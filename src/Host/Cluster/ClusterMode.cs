@@ -1,96 +1,65 @@
-using k8s;
-using LoadBalancer.Application.Allocation;
-using LoadBalancer.Application.Reconciliation;
 using LoadBalancer.Application.Services;
+using LoadBalancer.Host.Configuration;
+using LoadBalancer.Host.Hosting;
 using LoadBalancer.Infrastructure;
-using LoadBalancer.Infrastructure.Forwarding;
-using LoadBalancer.Infrastructure.Kubernetes;
-using LoadBalancer.Infrastructure.Networking.Announcements;
-using LoadBalancer.Infrastructure.Networking.Netlink;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Host.Cluster;
 
-/// <summary>Composes the daemon for a Kubernetes cluster and runs it until cancelled.</summary>
+/// <summary>The daemon against a Kubernetes cluster: no command, the original's flags.</summary>
 public static class ClusterMode
 {
-    public const int ConfigError = 1;
-
-    /// <summary>
-    /// Connections drain briefly on shutdown: the Lease is released only after, and a standby waits for that. After
-    /// losing the Lease they are cut at once, since another replica owns the addresses now.
-    /// </summary>
-    public static ReconcilerOptions DefaultReconciler { get; } = new() { ShutdownDrain = TimeSpan.FromSeconds(1), HandOverDrain = TimeSpan.Zero };
-
-    /// <param name="client">The API client; null builds one from <paramref name="kubeconfig"/> or the environment.</param>
-    /// <param name="started">Called with the container once it is built (tests and benchmarks watch the reconciler).</param>
-    public static async Task<int> RunAsync(
-        KubernetesAdapterOptions adapter,
-        AllocationOptions allocation,
-        ForwarderOptions forwarding,
-        LinkDeviceOptions? linkDevice,
-        AnnouncementOptions announcements,
-        string? kubeconfig,
-        TextWriter error,
-        CancellationToken cancellationToken,
-        IKubernetes? client = null,
-        Action<IServiceProvider>? started = null,
-        ReconcilerOptions? reconciler = null,
-        LogLevel logLevel = LogLevel.Information)
+    public static async Task<int> RunAsync(RunContext run, ConfigurationInputs inputs, CancellationToken stopping)
     {
-        ArgumentNullException.ThrowIfNull(adapter);
-        ArgumentNullException.ThrowIfNull(error);
-        var settings = reconciler ?? DefaultReconciler;
-        var problems = adapter.Validate().Concat(settings.Validate()).ToList();
+        ArgumentNullException.ThrowIfNull(run);
+        if (await StartingConfiguration.LoadAsync(run, inputs).ConfigureAwait(false) is not { } configuration)
+        {
+            return ExitCodes.UsageError;
+        }
+
+        var settings = configuration.Settings;
+        var adapter = ClusterSettings.Adapter(settings);
+        adapter = run.Seams.KubernetesAdapter?.Invoke(adapter) ?? adapter;
+        // The cluster hands Services over to a standby at once after the Lease is lost: the drain is for shutdown only.
+        var reconciler = settings.Reconciler() with { HandOverDrain = TimeSpan.Zero };
+        var problems = adapter.Validate().Concat(reconciler.Validate()).ToList();
         if (problems.Count > 0)
         {
-            foreach (var problem in problems)
+            return await run.FailAsync(ExitCodes.UsageError, problems).ConfigureAwait(false);
+        }
+
+        var client = run.Seams.KubernetesClient;
+        if (client is null)
+        {
+            var (created, problem) = KubernetesConnection.Create(settings, configuration.Loaded, run.Environment);
+            if (created is null)
             {
-                await error.WriteLineAsync($"error: {problem}").ConfigureAwait(false);
+                return await run.FailAsync(ExitCodes.Failure, [problem!]).ConfigureAwait(false);
             }
 
-            return LoadBalancerApp.UsageError;
-        }
-
-        IKubernetes api;
-        try
-        {
-            api = client ?? new k8s.Kubernetes(Configuration(kubeconfig));
-        }
-        catch (Exception failure) when (failure is k8s.Exceptions.KubeConfigException or IOException or UnauthorizedAccessException)
-        {
-            await error.WriteLineAsync($"error: --kubeconfig: cannot use '{kubeconfig ?? "(default)"}': {failure.Message}").ConfigureAwait(false);
-            return ConfigError;
+            client = created;
         }
 
         try
         {
-            var services = DaemonServices.Create(error, logLevel)
-                .AddLoadBalancer(allocation, forwarding, new ServiceOptions(), settings, linkDevice, announcements)
-                .AddKubernetesAdapter(api, adapter);
-            await using var provider = await DaemonServices.BuildAsync(services, error).ConfigureAwait(false);
-            if (provider is null)
-            {
-                return LoadBalancerApp.UsageError;
-            }
-
-            started?.Invoke(provider);
-            var outcome = await DaemonServices.RunAsync(provider, cancellationToken).ConfigureAwait(false);
-            return outcome == DaemonServices.Served ? LoadBalancerApp.Success : ConfigError;
+            var builder = DaemonHost.CreateBuilder(run, configuration);
+            builder.Services
+                .AddLoadBalancer(
+                    settings.Allocation(),
+                    settings.Forwarder(),
+                    new ServiceOptions(),
+                    reconciler,
+                    settings.LinkDeviceOptions(deviceIsDefault: configuration.Loaded.IsDefault(Settings.LinkDevice)),
+                    settings.Announcements())
+                .AddKubernetesAdapter(client, adapter)
+                .AddServingDaemon();
+            return await DaemonHost.RunAsync(builder, run, stopping).ConfigureAwait(false);
         }
         finally
         {
-            if (client is null)
+            if (run.Seams.KubernetesClient is null)
             {
-                api.Dispose();
+                client.Dispose();
             }
         }
     }
-
-    /// <summary>In a pod the service account; otherwise the file given, $KUBECONFIG or ~/.kube/config.</summary>
-    private static KubernetesClientConfiguration Configuration(string? kubeconfig) =>
-        kubeconfig is not null ? KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig)
-        : KubernetesClientConfiguration.IsInCluster() ? KubernetesClientConfiguration.InClusterConfig()
-        : KubernetesClientConfiguration.BuildDefaultConfig();
 }

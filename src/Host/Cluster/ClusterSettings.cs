@@ -1,63 +1,45 @@
 using k8s;
-using LoadBalancer.Host.CommandLine;
+using LoadBalancer.Host.Configuration;
 using LoadBalancer.Infrastructure.Kubernetes;
-using LoadBalancer.Infrastructure.Kubernetes.Leadership;
 using LoadBalancer.Infrastructure.Kubernetes.Mapping;
 using LoadBalancer.Infrastructure.Kubernetes.Status;
-using LoadBalancer.Infrastructure.Networking.Netlink;
 
 namespace LoadBalancer.Host.Cluster;
 
-/// <summary>From the command line to the adapter's options.</summary>
+/// <summary>From the configuration to the Kubernetes adapter's options.</summary>
 public static class ClusterSettings
 {
-    /// <summary>
-    /// The device for the addresses: the one named, the default route's for "auto" or when none is named, and none (the
-    /// loopback device, which needs no address) for a pool inside 127/8, as in standalone mode.
-    /// </summary>
-    public static LinkDeviceOptions? LinkDevice(CommandLineOptions options)
+    public static KubernetesAdapterOptions Adapter(DaemonSettings settings)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        if (options.LinkDevice is null
-            && options.RestrictedCidr.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).All(entry => entry.StartsWith("127.", StringComparison.Ordinal)))
-        {
-            return null;
-        }
-
-        return new LinkDeviceOptions { DeviceName = options.LinkDevice is null or "auto" ? null : options.LinkDevice };
-    }
-
-    public static KubernetesAdapterOptions From(CommandLineOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        var cluster = options.Cluster;
+        ArgumentNullException.ThrowIfNull(settings);
         var defaults = new KubernetesAdapterOptions();
-        var inPod = cluster.Kubeconfig is null && KubernetesClientConfiguration.IsInCluster();
+        var inPod = settings.Kubeconfig is null && KubernetesClientConfiguration.IsInCluster();
         var election = defaults.LeaderElection;
         return defaults with
         {
             Services = defaults.Services with
             {
-                LoadBalancerClass = cluster.LoadBalancerClass,
-                ServeUnclassed = !cluster.IgnoreUnclassed,
-                Backends = cluster.Backends switch
+                LoadBalancerClass = string.IsNullOrWhiteSpace(settings.LoadBalancerClass) ? null : settings.LoadBalancerClass,
+                ServeUnclassed = settings.ServesUnclassed,
+                Backends = settings.Backends?.Trim().ToLowerInvariant() switch
                 {
                     "endpoints" => BackendMode.Endpoints,
                     "nodeports" => BackendMode.NodePorts,
                     _ => inPod ? BackendMode.Endpoints : BackendMode.NodePorts,
                 },
-                WorkerSelector = cluster.WorkerSelector ?? KubernetesServiceOptions.DefaultWorkerSelector,
-                AddressTypes = cluster.NodeAddressTypes ?? defaults.Services.AddressTypes,
-                DefaultPolicy = options.Policy,
+                WorkerSelector = settings.WorkerSelector ?? KubernetesServiceOptions.DefaultWorkerSelector,
+                AddressTypes = settings.NodeAddressTypes?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                    ?? defaults.Services.AddressTypes,
+                DefaultPolicy = settings.BalancingPolicy,
             },
-            Status = new KubernetesStatusOptions { SetExternalIps = cluster.SetExternalIps },
-            WorkerNodes = defaults.WorkerNodes with { Tag = cluster.TagWorkerNodes },
+            Status = new KubernetesStatusOptions { SetExternalIps = settings.SetsExternalIps },
+            WorkerNodes = defaults.WorkerNodes with { Tag = settings.TagsWorkerNodes },
             LeaderElection = election with
             {
-                Enabled = !cluster.NoLeaderElection,
-                Namespace = cluster.LeaseNamespace ?? Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? election.Namespace,
-                Name = cluster.LeaseName ?? election.Name,
-                Identity = cluster.LeaseIdentity ?? Environment.GetEnvironmentVariable("POD_NAME") ?? election.Identity,
+                Enabled = settings.LeaderElection.IsEnabled,
+                Namespace = settings.LeaderElection.Namespace ?? election.Namespace,
+                Name = settings.LeaderElection.Name ?? election.Name,
+                Identity = settings.LeaderElection.Identity ?? election.Identity,
             },
         };
     }

@@ -3,71 +3,82 @@ using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Endpoints;
 using LoadBalancer.Domain.Services;
-using LoadBalancer.Host.Logging;
+using LoadBalancer.Host.Configuration;
+using LoadBalancer.Host.Hosting;
 using LoadBalancer.Infrastructure;
-using LoadBalancer.Infrastructure.Forwarding;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Hosting;
 
 namespace LoadBalancer.Host.Forward;
 
 /// <summary>What <c>loadbalancer forward</c> runs: one listener, no allocation, no Services.</summary>
 public sealed record ForwardSettings(Endpoint Listen, IReadOnlyList<Endpoint> Backends)
 {
-    public string Policy { get; init; } = LoadBalancingPolicyNames.Default;
-
     public bool HealthCheck { get; init; } = true;
-
-    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }
 
-/// <summary>The operators' socat: forwards one IP:PORT to backends until cancelled, then drains.</summary>
+/// <summary>The operators' socat: forwards one IP:PORT to backends until stopped, then drains.</summary>
 public static class ForwardMode
 {
     /// <summary>The name the listener carries in logs and statistics, as if it were a Service.</summary>
     public static readonly ServiceKey ListenerOwner = new("forward", "forward");
 
-    public const int ListenFailed = 1;
-
-    public static async Task<int> RunAsync(ForwardSettings settings, ForwarderOptions forwarding, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(RunContext run, ConfigurationInputs inputs, ForwardSettings forward, CancellationToken stopping)
     {
-        ArgumentNullException.ThrowIfNull(settings);
-        ArgumentNullException.ThrowIfNull(output);
-        ArgumentNullException.ThrowIfNull(error);
-        var services = new ServiceCollection()
-            .AddLogging(logging => logging.ClearProviders()
-                .SetMinimumLevel(LogLevel.Information)
-                .AddProvider(new TextWriterLoggerProvider(error, LogLevel.Information)))
-            .AddInfrastructure(forwarding);
-        await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
-        var forwarder = provider.GetRequiredService<IForwarder>();
-        var binding = new PortBinding(settings.Listen.Address, ServicePort.Tcp(settings.Listen.Port));
-        var listener = new ListenerSpec(binding, ListenerOwner, settings.Backends, settings.Policy)
+        ArgumentNullException.ThrowIfNull(run);
+        if (await StartingConfiguration.LoadAsync(run, inputs).ConfigureAwait(false) is not { } configuration)
         {
-            HealthCheck = settings.HealthCheck ? HealthCheckSettings.Default : HealthCheckSettings.Default with { Enabled = false },
-        };
+            return ExitCodes.UsageError;
+        }
 
+        var builder = DaemonHost.CreateBuilder(run, configuration);
+        builder.Services
+            .AddInfrastructure(configuration.Settings.Forwarder())
+            .AddSingleton(forward)
+            .AddHostedService<ForwardListener>();
+        return await DaemonHost.RunAsync(builder, run, stopping).ConfigureAwait(false);
+    }
+}
+
+/// <summary>The one listener of <c>forward</c>: opened at start (failing the start when it cannot be), drained at stop.</summary>
+internal sealed class ForwardListener(
+    IForwarder forwarder, ForwardSettings forward, StartedConfiguration configuration, RunContext writers, DaemonOutcome outcome,
+    IHostApplicationLifetime lifetime) : IHostedService
+{
+    private readonly PortBinding _binding = new(forward.Listen.Address, ServicePort.Tcp(forward.Listen.Port));
+    private bool _listening;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var settings = configuration.Settings;
+        var listener = new ListenerSpec(_binding, ForwardMode.ListenerOwner, forward.Backends, settings.BalancingPolicy)
+        {
+            HealthCheck = forward.HealthCheck ? HealthCheckSettings.Default : HealthCheckSettings.Default with { Enabled = false },
+        };
         var applied = await forwarder.ApplyAsync(listener, cancellationToken).ConfigureAwait(false);
         if (!applied.Succeeded)
         {
-            await error.WriteLineAsync($"error: --listen {settings.Listen}: {applied.Error}").ConfigureAwait(false);
-            return ListenFailed;
+            await writers.Error.WriteLineAsync($"error: --listen {forward.Listen}: {applied.Error}").ConfigureAwait(false);
+            outcome.Fail(ExitCodes.Failure);
+            lifetime.StopApplication();
+            return;
         }
 
-        await output.WriteLineAsync(
-            $"forwarding {settings.Listen} → {string.Join(", ", settings.Backends)} ({settings.Policy}, {forwarding.Engine.ToString().ToLowerInvariant()}; Ctrl-C stops)")
+        _listening = true;
+        await writers.Output.WriteLineAsync(
+            $"forwarding {forward.Listen} → {string.Join(", ", forward.Backends)} ({settings.BalancingPolicy}, {settings.ForwardingEngine.ToString().ToLowerInvariant()}; Ctrl-C stops)")
             .ConfigureAwait(false);
-        try
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (!_listening)
         {
-            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
+            return;
         }
 
-        await output.WriteLineAsync($"stopping {settings.Listen}: draining open connections for up to {settings.DrainTimeout.TotalSeconds:0.#} s")
-            .ConfigureAwait(false);
-        await forwarder.StopAsync(binding, settings.DrainTimeout, CancellationToken.None).ConfigureAwait(false);
-        return 0;
+        var drain = configuration.Settings.Drain;
+        await writers.Output.WriteLineAsync($"stopping {forward.Listen}: draining open connections for up to {drain.TotalSeconds:0.#} s").ConfigureAwait(false);
+        await forwarder.StopAsync(_binding, drain, CancellationToken.None).ConfigureAwait(false);
     }
 }

@@ -1,5 +1,6 @@
 using LoadBalancer.Host.Cluster;
-using LoadBalancer.Host.CommandLine;
+using LoadBalancer.Host.Configuration;
+using LoadBalancer.Host.Tests.Support;
 using LoadBalancer.Infrastructure.Kubernetes.Mapping;
 
 namespace LoadBalancer.Host.Tests.Cluster;
@@ -7,28 +8,27 @@ namespace LoadBalancer.Host.Tests.Cluster;
 public sealed class ClusterCommandLineTests
 {
     [Fact]
-    public void Parse_TheOriginalsFlagsWithoutACommand_RunTheClusterMode()
+    public void TheOriginalsFlagsWithoutACommand_ConfigureTheClusterMode()
     {
-        var result = CommandLineParser.Parse(["--kubeconfig", "/etc/k3s.yaml", "--restricted-cidr", "192.0.2.64/28", "--link-device", "eth1"]);
+        var loaded = InProcess.Configuration(["--kubeconfig", "/etc/k3s.yaml", "--restricted-cidr", "192.0.2.64/28", "--link-device", "eth1"]);
+        var settings = DaemonSettings.From(loaded.Root);
 
-        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
-        Assert.Equal(RunMode.Cluster, result.Options!.Mode);
-        Assert.Equal("/etc/k3s.yaml", result.Options.Cluster.Kubeconfig);
-        Assert.Equal("192.0.2.64/28", result.Options.RestrictedCidr);
-        Assert.Equal("eth1", ClusterSettings.LinkDevice(result.Options)!.DeviceName);
+        Assert.Equal("true", loaded.Root[Settings.Kubernetes]);
+        Assert.Equal("/etc/k3s.yaml", settings.Kubeconfig);
+        Assert.Equal("192.0.2.64/28", settings.RestrictedCidr);
+        Assert.Equal("eth1", settings.LinkDeviceOptions(deviceIsDefault: loaded.IsDefault(Settings.LinkDevice))!.DeviceName);
     }
 
     [Fact]
-    public void From_ClusterFlags_ReachTheAdapterOptions()
+    public void Adapter_ClusterFlags_ReachTheAdapterOptions()
     {
-        var parsed = CommandLineParser.Parse([
+        var settings = InProcess.Settings([
             "--kubeconfig=k.yaml", "--load-balancer-class", "littlelb.io/lb", "--ignore-unclassed", "--backends", "endpoints",
             "--worker-selector", "pool=edge", "--node-address-types", "ExternalIP,InternalIP", "--tag-worker-nodes", "--set-external-ips",
             "--lease-namespace", "lb", "--lease-name", "llb", "--lease-identity", "node-a", "--policy", "least-connections",
         ]);
-        Assert.True(parsed.Succeeded, string.Join("; ", parsed.Errors));
 
-        var options = ClusterSettings.From(parsed.Options!);
+        var options = ClusterSettings.Adapter(settings);
 
         Assert.Equal("littlelb.io/lb", options.Services.LoadBalancerClass);
         Assert.False(options.Services.ServeUnclassed);
@@ -44,9 +44,9 @@ public sealed class ClusterCommandLineTests
     }
 
     [Fact]
-    public void From_Defaults_AreTheOriginals_NodePortsOutsideAPod_AndLeaderElectionOn()
+    public void Adapter_Defaults_AreTheOriginals_NodePortsOutsideAPod_AndLeaderElectionOn()
     {
-        var options = ClusterSettings.From(CommandLineParser.Parse(["--kubeconfig", "k.yaml"]).Options!);
+        var options = ClusterSettings.Adapter(InProcess.Settings(["--kubeconfig", "k.yaml"]));
 
         Assert.Equal(BackendMode.NodePorts, options.Services.Backends);
         Assert.True(options.Services.ServeUnclassed);
@@ -57,32 +57,70 @@ public sealed class ClusterCommandLineTests
     }
 
     [Fact]
-    public void LinkDevice_LoopbackPoolWithoutADevice_KeepsTheLoopbackDevice_OtherPoolsDetectOne()
+    public void Adapter_PodNamespaceAndPodName_AreTheLeasesNamespaceAndIdentity()
     {
-        Assert.Null(ClusterSettings.LinkDevice(CommandLineParser.Parse(["--kubeconfig", "k", "--restricted-cidr", "127.0.120.0/24"]).Options!));
-        Assert.Null(ClusterSettings.LinkDevice(CommandLineParser.Parse(["--kubeconfig", "k", "--restricted-cidr", "192.0.2.0/28"]).Options!)!.DeviceName);
-    }
+        var options = ClusterSettings.Adapter(InProcess.Settings([], new Dictionary<string, string?> { ["POD_NAMESPACE"] = "lb-system", ["POD_NAME"] = "llb-0" }));
 
-    [Theory]
-    [InlineData("--backends", "pods", "--backends: 'pods' must be nodeports or endpoints")]
-    [InlineData("--node-address-types", "Hostname", "--node-address-types: 'Hostname' must list InternalIP, ExternalIP (comma-separated)")]
-    [InlineData("--listen", "127.0.0.1:80", "option '--listen' does not apply to cluster mode (no command); it is for forward, demo-backend")]
-    public void Parse_BadClusterFlag_NamesTheFlagAndTheValue(string flag, string value, string error)
-    {
-        var result = CommandLineParser.Parse(["--kubeconfig", "k.yaml", flag, value]);
-
-        Assert.False(result.Succeeded);
-        Assert.Equal([error], result.Errors);
+        Assert.Equal(("lb-system", "llb-0"), (options.LeaderElection.Namespace, options.LeaderElection.Identity));
     }
 
     [Fact]
-    public async Task Run_MissingKubeconfig_ExitsWithAnErrorNamingTheFile()
+    public void LinkDevice_LoopbackPoolWithTheDefaultDevice_KeepsTheLoopbackDevice_OtherPoolsDetectOne()
     {
-        var error = new StringWriter();
+        var loopback = InProcess.Configuration(["--kubeconfig", "k", "--restricted-cidr", "127.0.120.0/24"]);
+        var other = InProcess.Configuration(["--kubeconfig", "k", "--restricted-cidr", "192.0.2.0/28"]);
 
-        var code = await LoadBalancerApp.RunAsync(["--kubeconfig", "/nonexistent/kubeconfig.yaml", "--restricted-cidr", "127.0.119.0/29"], new StringWriter(), error);
+        Assert.Null(DaemonSettings.From(loopback.Root).LinkDeviceOptions(loopback.IsDefault(Settings.LinkDevice)));
+        Assert.Null(DaemonSettings.From(other.Root).LinkDeviceOptions(other.IsDefault(Settings.LinkDevice))!.DeviceName);
+    }
 
-        Assert.Equal(ClusterMode.ConfigError, code);
-        Assert.Contains("--kubeconfig: cannot use '/nonexistent/kubeconfig.yaml'", error.ToString(), StringComparison.Ordinal);
+    [Theory]
+    [InlineData("--backends", "pods", "error: backends: 'pods' must be nodeports or endpoints (flag --backends)")]
+    [InlineData("--node-address-types", "Hostname", "error: nodeAddressTypes: 'Hostname' must list InternalIP, ExternalIP (comma-separated) (flag --node-address-types)")]
+    public async Task BadClusterFlag_NamesTheKeyTheValueAndTheFlag_ExitTwo(string flag, string value, string error)
+    {
+        using var errors = new StringWriter();
+
+        var code = await InProcess.RunAsync(["--kubeconfig", "k.yaml", flag, value], TextWriter.Null, errors);
+
+        Assert.Equal(2, code);
+        Assert.Equal(error, errors.ToString().Trim());
+    }
+
+    [Fact]
+    public void ForwardsFlag_WithoutACommand_IsRefused()
+    {
+        Assert.Contains("Unrecognized command or argument '--listen'.", InProcess.ParseErrors(["--kubeconfig", "k.yaml", "--listen", "127.0.0.1:80"]));
+    }
+
+    [Fact]
+    public async Task MissingKubeconfig_FailsTheStartWithExitOne_NamingTheFileAndTheFlag()
+    {
+        using var error = new StringWriter();
+
+        var code = await InProcess.RunAsync(["--kubeconfig", "/nonexistent/kubeconfig.yaml", "--restricted-cidr", "127.0.119.0/29"], TextWriter.Null, error);
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: kubeconfig: cannot use '/nonexistent/kubeconfig.yaml' (flag --kubeconfig): ", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InvalidKubeconfigFromTheEnvironment_FailsTheStartNamingTheVariable()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"llb-kubeconfig-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(file, "this: [is not a kubeconfig");
+        try
+        {
+            using var error = new StringWriter();
+            var code = await InProcess.RunAsync(["--restricted-cidr", "127.0.119.0/29"], TextWriter.Null, error,
+                seams: InProcess.Seams(TextWriter.Null, new Dictionary<string, string?> { ["KUBECONFIG"] = file }));
+
+            Assert.Equal(1, code);
+            Assert.StartsWith($"error: kubeconfig: cannot use '{file}' (env KUBECONFIG): ", error.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 }

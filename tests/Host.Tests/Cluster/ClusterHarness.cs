@@ -1,17 +1,18 @@
 using k8s;
 using LoadBalancer.Application.Abstractions;
-using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Reconciliation;
-using LoadBalancer.Host.Cluster;
-using LoadBalancer.Infrastructure.Forwarding;
+using LoadBalancer.Host.Hosting;
+using LoadBalancer.Host.Tests.Support;
 using LoadBalancer.Infrastructure.Kubernetes;
 using LoadBalancer.Infrastructure.Kubernetes.Leadership;
 using LoadBalancer.Infrastructure.Kubernetes.Mapping;
 using LoadBalancer.Infrastructure.Kubernetes.Nodes;
 using LoadBalancer.Infrastructure.Kubernetes.Watching;
-using LoadBalancer.Infrastructure.Networking.Announcements;
 using LoadBalancer.Tests.FakeKubernetesApi;
+using LoadBalancer.Tests.Shared;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace LoadBalancer.Host.Tests.Cluster;
 
@@ -22,7 +23,7 @@ namespace LoadBalancer.Host.Tests.Cluster;
 internal sealed class ClusterHarness : IAsyncDisposable
 {
     /// <summary>The command line's reconciler, without the shutdown drain (tests that time the drain set their own).</summary>
-    public static readonly ReconcilerOptions Reconciler = ClusterMode.DefaultReconciler with { ShutdownDrain = TimeSpan.Zero };
+    public static readonly ReconcilerOptions Reconciler = new() { ShutdownDrain = TimeSpan.Zero, HandOverDrain = TimeSpan.Zero };
 
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource<IServiceProvider> _container = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -30,20 +31,15 @@ internal sealed class ClusterHarness : IAsyncDisposable
     private ClusterHarness(FakeApiServer api, string pool, KubernetesAdapterOptions options, IKubernetes? client, ReconcilerOptions reconciler)
     {
         Log = new SharedWriter();
-        Run = Task.Run(() => ClusterMode.RunAsync(
-            options,
-            new AllocationOptions { Pool = pool },
-            new ForwarderOptions(),
-            linkDevice: null,
-            new AnnouncementOptions { Enabled = false },
-            kubeconfig: null,
-            Log,
-            _stop.Token,
-            client ?? api.CreateClient(),
-            provider => _container.TrySetResult(provider),
-            reconciler,
-            // Debug: the allocator's line for each attempt is how tests count attempts that leave nothing in the API.
-            Microsoft.Extensions.Logging.LogLevel.Debug));
+        var seams = InProcess.Seams(Log) with
+        {
+            KubernetesClient = client ?? api.CreateClient(),
+            KubernetesAdapter = _ => options,
+            Services = services => services.Replace(ServiceDescriptor.Singleton<IOptions<ReconcilerOptions>>(Microsoft.Extensions.Options.Options.Create(reconciler))),
+            Built = provider => _container.TrySetResult(provider),
+        };
+        // --debug: the allocator's line for each attempt is how tests count attempts that leave nothing in the API.
+        Run = Task.Run(() => LoadBalancerApp.RunAsync(["--restricted-cidr", pool, "--no-announce", "--debug"], TextWriter.Null, Log, _stop.Token, seams));
     }
 
     public SharedWriter Log { get; }

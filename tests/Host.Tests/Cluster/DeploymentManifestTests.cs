@@ -1,6 +1,7 @@
 using k8s;
 using k8s.Models;
-using LoadBalancer.Host.CommandLine;
+using LoadBalancer.Host.Configuration;
+using LoadBalancer.Host.Tests.Support;
 
 namespace LoadBalancer.Host.Tests.Cluster;
 
@@ -46,12 +47,12 @@ public sealed class DeploymentManifestTests
         var deployment = Objects.OfType<V1Deployment>().Single();
         var container = deployment.Spec.Template.Spec.Containers.Single();
 
-        var parsed = CommandLineParser.Parse([.. container.Args]);
+        Assert.Empty(InProcess.ParseErrors([.. container.Args]));
+        var configuration = InProcess.Configuration([.. container.Args], new Dictionary<string, string?> { ["POD_NAMESPACE"] = "from-the-pod" });
 
-        Assert.True(parsed.Succeeded, string.Join("; ", parsed.Errors));
-        Assert.Equal(RunMode.Cluster, parsed.Options!.Mode);
+        Assert.Equal("true", configuration.Root[Settings.Kubernetes]);
         // The Lease lives in the pod's namespace (POD_NAMESPACE), where the Role grants it.
-        Assert.Null(parsed.Options.Cluster.LeaseNamespace);
+        Assert.Equal(("from-the-pod", "env POD_NAMESPACE"), (configuration.Root[Settings.LeaderElectionNamespace], configuration.Source(Settings.LeaderElectionNamespace)));
         Assert.Contains(container.Env, env => env.Name == "POD_NAMESPACE" && env.ValueFrom?.FieldRef?.FieldPath == "metadata.namespace");
         Assert.Equal(Objects.OfType<V1Role>().Single().Metadata.NamespaceProperty, deployment.Metadata.NamespaceProperty);
         Assert.Contains(container.Env, env => env.Name == "POD_NAME" && env.ValueFrom?.FieldRef?.FieldPath == "metadata.name");

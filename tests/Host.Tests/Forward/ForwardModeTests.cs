@@ -13,8 +13,8 @@ public sealed class ForwardModeTests
         using var output = new SharedWriter();
         using var error = new SharedWriter();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var backends = LoadBalancerApp.RunAsync(["demo-backend", "--listen", $"127.0.0.71:{one}", "--listen", $"127.0.0.72:{two}"], TextWriter.Null, TextWriter.Null, stop.Token);
-        var forward = LoadBalancerApp.RunAsync(
+        var backends = Support.InProcess.RunAsync(["demo-backend", "--listen", $"127.0.0.71:{one}", "--listen", $"127.0.0.72:{two}"], TextWriter.Null, TextWriter.Null, stop.Token);
+        var forward = Support.InProcess.RunAsync(
             ["forward", "--listen", $"127.0.0.70:{listen}", "--backend", $"127.0.0.71:{one}", "--backend", $"127.0.0.72:{two}", "--engine", engine, "--no-health-check"],
             output, error, stop.Token);
         try

@@ -22,7 +22,10 @@ internal sealed class DaemonProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static DaemonProcess Start(params string[] args)
+    public static DaemonProcess Start(params string[] args) => Start(null, args);
+
+    /// <param name="environment">Variables to set (a null value removes one) on top of this process's.</param>
+    public static DaemonProcess Start(IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
         var start = new ProcessStartInfo(DotnetHost())
         {
@@ -31,6 +34,18 @@ internal sealed class DaemonProcess : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
+        }
+
         start.ArgumentList.Add(Dll());
         foreach (var arg in args)
         {
@@ -76,6 +91,27 @@ internal sealed class DaemonProcess : IDisposable
         var found = await Net.EventuallyAsync(() => (ip = Table.IpOf(Output.ToString(), service, port)) is not null || _process.HasExited, limit);
         return found && ip is not null ? ip : throw new TimeoutException($"no line for {service} on port {port} within {limit}; {this}");
     }
+
+    /// <summary>Sends <paramref name="signal"/> (TERM, HUP, USR1 …) to this process alone.</summary>
+    public void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
+    /// <summary>The exit code, once the process has exited within <paramref name="limit"/>.</summary>
+    public async Task<int> ExitCodeAsync(TimeSpan limit)
+    {
+        using var timeout = new CancellationTokenSource(limit);
+        await _process.WaitForExitAsync(timeout.Token);
+        return _process.ExitCode;
+    }
+
+    /// <summary>Whether standard error (the log) shows <paramref name="text"/> within <paramref name="limit"/>.</summary>
+    public Task<bool> LoggedAsync(string text, TimeSpan limit) =>
+        Net.EventuallyAsync(() => Error.ToString().Contains(text, StringComparison.Ordinal) || _process.HasExited, limit)
+            .ContinueWith(_ => Error.ToString().Contains(text, StringComparison.Ordinal), TaskScheduler.Default);
 
     /// <summary>SIGKILL to this process alone: no stand-down, nothing cleaned up, as in a crash or an OOM kill.</summary>
     public void Kill()

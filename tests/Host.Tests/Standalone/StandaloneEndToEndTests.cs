@@ -103,7 +103,7 @@ public sealed class StandaloneEndToEndTests : IDisposable
         var file = Path.Combine(_directory, "absent.yaml");
         using var error = new SharedWriter();
 
-        var exitCode = await LoadBalancerApp.RunAsync(["--standalone", file, "--state-file", StateFile], TextWriter.Null, error, CancellationToken.None)
+        var exitCode = await Support.InProcess.RunAsync(["--standalone", file, "--state-file", StateFile], TextWriter.Null, error)
             .WaitAsync(TimeSpan.FromSeconds(20));
 
         Assert.Equal(1, exitCode);

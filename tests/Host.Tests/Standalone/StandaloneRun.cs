@@ -14,7 +14,7 @@ internal sealed class StandaloneRun : IAsyncDisposable
 
     private StandaloneRun(string file, string stateFile, string[] flags)
     {
-        Run = LoadBalancerApp.RunAsync(["standalone", file, "--state-file", stateFile, .. flags], Output, Error, _stop.Token);
+        Run = Support.InProcess.RunAsync(["standalone", file, "--state-file", stateFile, .. flags], Output, Error, _stop.Token);
     }
 
     public SharedWriter Output { get; } = new();
@@ -86,7 +86,7 @@ internal sealed class DemoBackends : IAsyncDisposable
 
     private DemoBackends(string[] endpoints)
     {
-        _run = LoadBalancerApp.RunAsync(["demo-backend", .. endpoints.SelectMany(endpoint => new[] { "--listen", endpoint })], TextWriter.Null, TextWriter.Null, _stop.Token);
+        _run = Support.InProcess.RunAsync(["demo-backend", .. endpoints.SelectMany(endpoint => new[] { "--listen", endpoint })], TextWriter.Null, TextWriter.Null, _stop.Token);
     }
 
     /// <param name="endpoints"><c>IP:PORT</c> each.</param>

@@ -1,36 +1,29 @@
 using Microsoft.Extensions.Logging;
 
-namespace LoadBalancer.Host.Logging;
+namespace LoadBalancer.Tests.Shared;
 
 /// <summary>
-/// Log lines to a writer (standard error when run, a string in tests), one line each: <c>warn: Category: message</c>.
-/// The serving modes write what a user must read to standard output and everything else here.
+/// Log lines of a daemon run in-process, to a writer the test reads, one line each: <c>warn: Category: message</c>.
+/// Given to the host through its logging seam (HostSeams.Logging) in place of the console. Linked, not referenced.
 /// </summary>
-internal sealed class TextWriterLoggerProvider(TextWriter writer, LogLevel minimum) : ILoggerProvider
+internal sealed class WriterLoggerProvider(TextWriter writer) : ILoggerProvider
 {
-    public ILogger CreateLogger(string categoryName) => new TextWriterLogger(writer, minimum, ShortName(categoryName));
+    public ILogger CreateLogger(string categoryName) => new WriterLogger(writer, categoryName[(categoryName.LastIndexOf('.') + 1)..]);
 
     public void Dispose()
     {
     }
 
-    private static string ShortName(string category) => category[(category.LastIndexOf('.') + 1)..];
-
-    private sealed class TextWriterLogger(TextWriter writer, LogLevel minimum, string category) : ILogger
+    private sealed class WriterLogger(TextWriter writer, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= minimum && logLevel != LogLevel.None;
+        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             ArgumentNullException.ThrowIfNull(formatter);
-            if (!IsEnabled(logLevel))
-            {
-                return;
-            }
-
             var level = logLevel switch
             {
                 LogLevel.Trace => "trce",

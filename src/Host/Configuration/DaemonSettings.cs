@@ -1,0 +1,143 @@
+using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Reconciliation;
+using LoadBalancer.Infrastructure.Forwarding;
+using LoadBalancer.Infrastructure.Networking.Announcements;
+using LoadBalancer.Infrastructure.Networking.Netlink;
+using Microsoft.Extensions.Configuration;
+
+namespace LoadBalancer.Host.Configuration;
+
+/// <summary>
+/// The configuration of the daemon as written (text, bound from <see cref="IConfiguration"/>, so that binding never
+/// fails), checked by <see cref="DaemonSettingsValidator"/>, then read through the typed accessors below, from which each
+/// layer's options are derived. The keys and their defaults are in docs/configuration.md.
+/// </summary>
+public sealed record DaemonSettings
+{
+    public string? Kubeconfig { get; init; }
+
+    public string? Kubernetes { get; init; }
+
+    public string? LinkDevice { get; init; }
+
+    public string? RestrictedCidr { get; init; }
+
+    public string? Exclude { get; init; }
+
+    public string? TagWorkerNodes { get; init; }
+
+    public string? Debug { get; init; }
+
+    public string? LogFormat { get; init; }
+
+    public string? DrainTimeout { get; init; }
+
+    public string? Engine { get; init; }
+
+    public string? Policy { get; init; }
+
+    public string? Announce { get; init; }
+
+    public string? StateFile { get; init; }
+
+    public string? LoadBalancerClass { get; init; }
+
+    public string? IgnoreUnclassed { get; init; }
+
+    public string? Backends { get; init; }
+
+    public string? WorkerSelector { get; init; }
+
+    public string? NodeAddressTypes { get; init; }
+
+    public string? SetExternalIps { get; init; }
+
+    public LeaderElectionSettings LeaderElection { get; init; } = new();
+
+    public static DaemonSettings From(IConfiguration configuration) =>
+        configuration.Get<DaemonSettings>() ?? new DaemonSettings();
+
+    public bool IsDebug => Switch(Debug, false);
+
+    public TimeSpan Drain => ConfigurationLayers.TryParseDuration(DrainTimeout, out var drain) ? drain : TimeSpan.FromSeconds(10);
+
+    public LogFormat Format => LogFormat?.Trim().ToLowerInvariant() switch
+    {
+        "json" => Configuration.LogFormat.Json,
+        "systemd" => Configuration.LogFormat.Systemd,
+        _ => Configuration.LogFormat.Text,
+    };
+
+    public ForwardingEngine ForwardingEngine =>
+        string.Equals(Engine?.Trim(), "copy", StringComparison.OrdinalIgnoreCase) ? ForwardingEngine.Copy : ForwardingEngine.Splice;
+
+    public string BalancingPolicy => string.IsNullOrWhiteSpace(Policy) ? Application.Forwarding.LoadBalancingPolicyNames.Default : Policy.Trim();
+
+    public bool Announces => Switch(Announce, true);
+
+    public bool ServesUnclassed => !Switch(IgnoreUnclassed, false);
+
+    public bool TagsWorkerNodes => Switch(TagWorkerNodes, false);
+
+    public bool SetsExternalIps => Switch(SetExternalIps, false);
+
+    /// <summary>The unnamed pool "default" and its exclusions; named pools are bound once the pools work is merged.</summary>
+    public AllocationOptions Allocation() => new()
+    {
+        // TODO(issue 11, pools): null (no default pool) once AllocationOptions.Pool may be null and Pools is bound.
+        Pool = string.IsNullOrWhiteSpace(RestrictedCidr) ? AllocationOptions.DefaultPool : RestrictedCidr,
+        Excluded = string.IsNullOrWhiteSpace(Exclude) ? null : Exclude,
+    };
+
+    public ForwarderOptions Forwarder() => new() { Engine = ForwardingEngine };
+
+    public AnnouncementOptions Announcements() => new() { Enabled = Announces };
+
+    /// <summary>Connections drain for <see cref="Drain"/> when the daemon stops.</summary>
+    public ReconcilerOptions Reconciler() => new() { ShutdownDrain = Drain };
+
+    /// <summary>
+    /// The device for the addresses over rtnetlink: the one named, the default route's for <c>auto</c>; null (the
+    /// loopback device, which needs no address) when none is set, or when <c>auto</c> is only the default and the pool
+    /// lies inside 127/8.
+    /// </summary>
+    public LinkDeviceOptions? LinkDeviceOptions(bool deviceIsDefault)
+    {
+        if (string.IsNullOrWhiteSpace(LinkDevice))
+        {
+            return null;
+        }
+
+        if (deviceIsDefault && RestrictedCidr is { } pool
+            && pool.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).All(entry => entry.StartsWith("127.", StringComparison.Ordinal)))
+        {
+            return null;
+        }
+
+        var device = LinkDevice.Trim();
+        return new LinkDeviceOptions { DeviceName = string.Equals(device, "auto", StringComparison.OrdinalIgnoreCase) ? null : device };
+    }
+
+    internal static bool Switch(string? text, bool fallback) => ConfigurationLayers.TryParseBool(text, out var value) ? value : fallback;
+}
+
+/// <summary>The <c>leaderElection</c> section.</summary>
+public sealed record LeaderElectionSettings
+{
+    public string? Enabled { get; init; }
+
+    public string? Namespace { get; init; }
+
+    public string? Name { get; init; }
+
+    public string? Identity { get; init; }
+
+    public bool IsEnabled => DaemonSettings.Switch(Enabled, true);
+}
+
+public enum LogFormat
+{
+    Text,
+    Json,
+    Systemd,
+}
