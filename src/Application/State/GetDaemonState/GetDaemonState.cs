@@ -27,7 +27,6 @@ public sealed class GetDaemonStateHandler(
     : IQueryHandler<GetDaemonState, DaemonState>
 {
     /// <summary>The unnamed pool's name; named pools bring their own.</summary>
-    public const string DefaultPoolName = "default";
 
     public ValueTask<DaemonState> Handle(GetDaemonState query, CancellationToken cancellationToken)
     {
@@ -52,13 +51,8 @@ public sealed class GetDaemonStateHandler(
         return ValueTask.FromResult(new DaemonState(role, time.GetUtcNow(), Pools(), [.. services.Values]));
     }
 
-    private IReadOnlyList<PoolState> Pools()
-    {
-        // One pool today; named pools list each with its own leases.
-        var pool = allocations.Pool;
-        var used = allocations.Leases().Count(lease => pool.Contains(lease.Ip));
-        return [new PoolState(DefaultPoolName, pool.ToString(), pool.Size, used)];
-    }
+    private IReadOnlyList<PoolState> Pools() =>
+        [.. allocations.Pools.Select(pool => new PoolState(pool.Name, pool.Addresses.ToString(), pool.Size, pool.Used))];
 
     private ServiceState Served(AppliedService service, UnservedService? problem)
     {
