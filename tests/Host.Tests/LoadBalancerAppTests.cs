@@ -76,8 +76,8 @@ public sealed class LoadBalancerAppTests : IDisposable
         var errors = _error.ToString().Trim().ReplaceLineEndings("\n").Split('\n');
         Assert.Equal(
             [
-                "error: restrictedCidr: pool entry '10.0.0.5/24': host bits are set; the network is 10.0.0.0/24 (flag --restricted-cidr)",
-                "error: restrictedCidr: pool entry '300.1.1.1': invalid IP address: 300.1.1.1 (flag --restricted-cidr)",
+                "error: restrictedCidr: '10.0.0.5/24' is not a CIDR, range or address: host bits are set; the network is 10.0.0.0/24 (flag --restricted-cidr)",
+                "error: restrictedCidr: '300.1.1.1' is not a CIDR, range or address: invalid IP address: 300.1.1.1 (flag --restricted-cidr)",
             ],
             errors);
         Assert.Empty(_output.ToString());

@@ -15,6 +15,12 @@ public interface IReconcileQueue
     void EnqueueAll();
 
     /// <summary>
+    /// As <see cref="EnqueueAll"/>, and the Services parked on a refusal are tried again too: what they waited for may be
+    /// there now (the pools were reconfigured).
+    /// </summary>
+    void RetryAll();
+
+    /// <summary>
     /// Completes when everything queued so far has been reconciled (retries waiting for their time do not count);
     /// at once when no term runs.
     /// </summary>
@@ -39,13 +45,24 @@ internal sealed class ReconcileQueue : IReconcileQueue
         }
     }
 
+    public void RetryAll()
+    {
+        if (_term is { } term)
+        {
+            term.Parked.WakeAll();
+            EnqueueAll();
+        }
+    }
+
     public Task WhenIdleAsync(CancellationToken cancellationToken) =>
         _term?.Queue.WhenIdleAsync(cancellationToken) ?? Task.CompletedTask;
 
     /// <param name="everything">Every Service the term must look at: the source's and the ones it serves or holds.</param>
-    public void Attach(KeyedWorkQueue<ServiceKey> queue, Func<IEnumerable<ServiceKey>> everything) => _term = new Term(queue, everything);
+    /// <param name="parked">The term's refused Services, which <see cref="RetryAll"/> wakes.</param>
+    public void Attach(KeyedWorkQueue<ServiceKey> queue, Func<IEnumerable<ServiceKey>> everything, ParkedServices parked) =>
+        _term = new Term(queue, everything, parked);
 
     public void Detach() => _term = null;
 
-    private sealed record Term(KeyedWorkQueue<ServiceKey> Queue, Func<IEnumerable<ServiceKey>> Everything);
+    private sealed record Term(KeyedWorkQueue<ServiceKey> Queue, Func<IEnumerable<ServiceKey>> Everything, ParkedServices Parked);
 }

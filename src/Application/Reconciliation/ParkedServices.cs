@@ -76,6 +76,18 @@ internal sealed class ParkedServices
         return woken;
     }
 
+    /// <summary>Wakes every parked Service, whatever it waits for: the pools it was refused by were replaced.</summary>
+    public void WakeAll()
+    {
+        foreach (var (service, parked) in _parked)
+        {
+            if (!parked.Woken)
+            {
+                _parked.TryUpdate(service, parked with { Woken = true }, parked);
+            }
+        }
+    }
+
     public void Forget(ServiceKey service) => _parked.TryRemove(service, out _);
 
     private static IPAddress? RequestedIp(ServiceSpec spec) =>

@@ -67,7 +67,7 @@ internal sealed class ServiceReconciler(
             // Off this thread: the sink's list must not hold up the restore, not even for the part it runs before it awaits.
             state.Conditions.SeedFrom(Task.Run(() => events.HeldAsync(term).AsTask(), term), failure => ReconcileLog.HeldEventsUnreadable(logger, failure.Message));
             await RestoreAsync(term).ConfigureAwait(false);
-            front.Attach(queue, () => Everything(state));
+            front.Attach(queue, () => Everything(state), state.Parked);
             foreach (var key in source.Keys())
             {
                 queue.Enqueue(key);

@@ -41,6 +41,14 @@ public static class ClusterMode
 
         try
         {
+            // Ports are not known before the Services are read: a port below 1024 without the right is reported when its
+            // listener cannot bind.
+            var linkDevice = settings.LinkDeviceOptions(deviceIsDefault: configuration.Loaded.IsDefault(Settings.LinkDevice));
+            if (!await StartupGate.PassAsync(run, linkDevice, settings.Announces, lowestPort: null).ConfigureAwait(false))
+            {
+                return ExitCodes.Failure;
+            }
+
             var builder = DaemonHost.CreateBuilder(run, configuration);
             builder.Services
                 .AddLoadBalancer(
@@ -48,7 +56,7 @@ public static class ClusterMode
                     settings.Forwarder(),
                     new ServiceOptions(),
                     reconciler,
-                    settings.LinkDeviceOptions(deviceIsDefault: configuration.Loaded.IsDefault(Settings.LinkDevice)),
+                    linkDevice,
                     settings.Announcements())
                 .AddKubernetesAdapter(client, adapter)
                 .AddServingDaemon();

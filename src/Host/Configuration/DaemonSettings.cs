@@ -54,6 +54,21 @@ public sealed record DaemonSettings
 
     public LeaderElectionSettings LeaderElection { get; init; } = new();
 
+    /// <summary>The named pools (<c>pools</c>, docs/configuration.md).</summary>
+    public IReadOnlyList<PoolSettings> Pools { get; init; } = [];
+
+    /// <summary>
+    /// Whether <see cref="RestrictedCidr"/> is only the built-in default: with named pools configured, that default is
+    /// not a pool of its own (set from where the value came from, not bound).
+    /// </summary>
+    internal bool RestrictedCidrIsDefault { get; init; }
+
+    public static DaemonSettings From(LoadedConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return From(configuration.Root) with { RestrictedCidrIsDefault = configuration.IsDefault(Settings.RestrictedCidr) };
+    }
+
     public static DaemonSettings From(IConfiguration configuration) =>
         configuration.Get<DaemonSettings>() ?? new DaemonSettings();
 
@@ -81,12 +96,17 @@ public sealed record DaemonSettings
 
     public bool SetsExternalIps => Switch(SetExternalIps, false);
 
-    /// <summary>The unnamed pool "default" and its exclusions; named pools are bound once the pools work is merged.</summary>
+    /// <summary>
+    /// The unnamed pool <c>default</c> (<c>restrictedCidr</c>, <c>exclude</c>) and the named pools. With named pools and
+    /// no <c>restrictedCidr</c> in any layer, there is no default pool.
+    /// </summary>
     public AllocationOptions Allocation() => new()
     {
-        // TODO(issue 11, pools): null (no default pool) once AllocationOptions.Pool may be null and Pools is bound.
-        Pool = string.IsNullOrWhiteSpace(RestrictedCidr) ? AllocationOptions.DefaultPool : RestrictedCidr,
+        Pool = string.IsNullOrWhiteSpace(RestrictedCidr) ? (Pools.Count > 0 ? null : AllocationOptions.DefaultPool)
+            : RestrictedCidrIsDefault && Pools.Count > 0 ? null
+            : RestrictedCidr,
         Excluded = string.IsNullOrWhiteSpace(Exclude) ? null : Exclude,
+        Pools = [.. Pools.Select(pool => pool.ToOptions())],
     };
 
     public ForwarderOptions Forwarder() => new() { Engine = ForwardingEngine };
@@ -140,4 +160,30 @@ public enum LogFormat
     Text,
     Json,
     Systemd,
+}
+
+/// <summary>One entry of <c>pools</c>, as written (text, so that binding never fails; the validator names mistakes).</summary>
+public sealed record PoolSettings
+{
+    public string? Name { get; init; }
+
+    public IReadOnlyList<string> Addresses { get; init; } = [];
+
+    public IReadOnlyList<string> Exclude { get; init; } = [];
+
+    public IReadOnlyList<string> Namespaces { get; init; } = [];
+
+    public string? ServiceSelector { get; init; }
+
+    public string? AutoAssign { get; init; }
+
+    public PoolOptions ToOptions() => new()
+    {
+        Name = Name ?? "",
+        Addresses = Addresses,
+        Exclude = Exclude,
+        Namespaces = Namespaces,
+        ServiceSelector = string.IsNullOrWhiteSpace(ServiceSelector) ? null : ServiceSelector,
+        AutoAssign = DaemonSettings.Switch(AutoAssign, true),
+    };
 }

@@ -1,3 +1,4 @@
+using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Domain.Addressing;
 using Microsoft.Extensions.Options;
@@ -14,7 +15,8 @@ public sealed class DaemonSettingsValidator(LoadedConfiguration configuration) :
 
     public ValidateOptionsResult Validate(string? name, DaemonSettings options)
     {
-        var problems = Problems(options);
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = Problems(options with { RestrictedCidrIsDefault = configuration.IsDefault(Settings.RestrictedCidr) });
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 
@@ -64,13 +66,18 @@ public sealed class DaemonSettingsValidator(LoadedConfiguration configuration) :
             Problem(Settings.LinkDevice, device, "is not a Linux device name (1-15 characters, no spaces or '/') or \"auto\"");
         }
 
-        if (!string.IsNullOrWhiteSpace(settings.RestrictedCidr))
+        for (var i = 0; i < settings.Pools.Count; i++)
         {
-            foreach (var error in IpPool.Parse(settings.RestrictedCidr, string.IsNullOrWhiteSpace(settings.Exclude) ? null : settings.Exclude).Errors)
+            if (settings.Pools[i].AutoAssign is { } autoAssign && !ConfigurationLayers.TryParseBool(autoAssign, out _))
             {
-                var key = error.StartsWith("excluded", StringComparison.Ordinal) ? Settings.Exclude : Settings.RestrictedCidr;
-                problems.Add($"{key}: {error} ({configuration.Source(key)})");
+                Problem($"pools[{i}].autoAssign", autoAssign, "must be true or false");
             }
+        }
+
+        // The allocator's own rules, with its key paths (restrictedCidr, exclude, pools[1].addresses[0]).
+        foreach (var error in PoolSetFactory.Build(settings.Allocation()).Errors)
+        {
+            problems.Add($"{error} ({configuration.Source(ConfigurationKeyOf(error)) ?? ValueSources.Default})");
         }
 
         if (settings.Backends is { } backends && backends.Trim().ToLowerInvariant() is not ("nodeports" or "endpoints"))
@@ -100,5 +107,12 @@ public sealed class DaemonSettingsValidator(LoadedConfiguration configuration) :
         }
 
         return problems;
+    }
+
+    /// <summary>The configuration key a pool error starts with: <c>pools[1].addresses[0]: …</c> is <c>pools:1:addresses:0</c>.</summary>
+    private static string ConfigurationKeyOf(string error)
+    {
+        var path = error.Split(':', 2)[0];
+        return path.Replace("[", ":", StringComparison.Ordinal).Replace("]", "", StringComparison.Ordinal).Replace('.', ':');
     }
 }

@@ -11,6 +11,9 @@ internal static partial class HostLog
     [LoggerMessage(EventId = 6002, Level = LogLevel.Information, Message = "no configuration file: {Reason}")]
     public static partial void NoConfigurationFile(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 6004, Level = LogLevel.Information, Message = "{Limits}")]
+    public static partial void FileDescriptors(ILogger logger, LoadBalancer.Infrastructure.Os.DescriptorLimitChange limits);
+
     [LoggerMessage(EventId = 6003, Level = LogLevel.Error, Message = "the daemon failed: {Reason}")]
     public static partial void DaemonFailed(ILogger logger, string reason, Exception exception);
 
@@ -26,6 +29,7 @@ internal static partial class HostLog
     [LoggerMessage(EventId = 6013, Level = LogLevel.Warning, Message = "changed keys that take effect only at the next start: {Keys}")]
     public static partial void RestartNeeded(ILogger logger, string keys);
 
-    [LoggerMessage(EventId = 6020, Level = LogLevel.Information, Message = "SIGUSR1: state\n{State}")]
-    public static partial void StateDump(ILogger logger, string state);
+    /// <summary>One line of the SIGUSR1 dump: one log entry per line, so that every log format keeps the table readable.</summary>
+    [LoggerMessage(EventId = 6020, Level = LogLevel.Information, Message = "SIGUSR1 state: {Line}")]
+    public static partial void StateDump(ILogger logger, string line);
 }

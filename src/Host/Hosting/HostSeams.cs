@@ -35,6 +35,9 @@ public sealed record HostSeams
     /// <summary>Cluster mode: adjusts the adapter's options derived from the configuration (informer backoff).</summary>
     public Func<KubernetesAdapterOptions, KubernetesAdapterOptions>? KubernetesAdapter { get; init; }
 
+    /// <summary>The start-up checks (device, capabilities); null: this machine's.</summary>
+    public LoadBalancer.Infrastructure.Preflight.IStartupPreflight? Preflight { get; init; }
+
     /// <summary>Whether to behave as under systemd; null asks systemd.</summary>
     public bool? UnderSystemd { get; init; }
 }

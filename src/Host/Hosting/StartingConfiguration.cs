@@ -22,7 +22,7 @@ public static class StartingConfiguration
             return null;
         }
 
-        var settings = DaemonSettings.From(loaded.Root);
+        var settings = DaemonSettings.From(loaded);
         var problems = new DaemonSettingsValidator(loaded).Problems(settings);
         if (problems.Count > 0)
         {

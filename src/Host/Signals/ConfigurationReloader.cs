@@ -1,4 +1,6 @@
+using LoadBalancer.Application.Allocation.ReconfigurePools;
 using LoadBalancer.Application.Reconciliation;
+using Mediator;
 using LoadBalancer.Host.Configuration;
 using LoadBalancer.Host.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -22,7 +24,7 @@ public sealed class ConfigurationReloader(StartedConfiguration started, IService
 
     public async Task ReloadAsync(CancellationToken cancellationToken) => await ReloadNowAsync(cancellationToken).ConfigureAwait(false);
 
-    public Task<ReloadResult> ReloadNowAsync(CancellationToken cancellationToken)
+    public async Task<ReloadResult> ReloadNowAsync(CancellationToken cancellationToken)
     {
         HostLog.Reloading(logger);
         LoadedConfiguration next;
@@ -32,28 +34,50 @@ public sealed class ConfigurationReloader(StartedConfiguration started, IService
         }
         catch (ConfigurationFileException unreadable)
         {
-            return Task.FromResult(Refuse([$"configuration file {unreadable.Message}"]));
+            return Refuse([$"configuration file {unreadable.Message}"]);
         }
 
-        var problems = new DaemonSettingsValidator(next).Problems(DaemonSettings.From(next.Root));
+        var settings = DaemonSettings.From(next);
+        var problems = new DaemonSettingsValidator(next).Problems(settings);
         if (problems.Count > 0)
         {
-            return Task.FromResult(Refuse(problems));
+            return Refuse(problems);
         }
 
         var changed = Changes(_running.Root, next.Root);
-        // TODO(issue 11, pools): restrictedCidr, exclude and pools apply live through ReconfigurePools once the pools work
-        // is merged (refused: the old pools stay); until then every changed key waits for a restart.
-        var restartNeeded = changed;
+        var poolsChanged = changed.Where(IsPoolKey).ToList();
+        if (poolsChanged.Count > 0 && services.GetService<ISender>() is { } sender)
+        {
+            // Applied whole or not at all: refused (an IP in use would be in no pool), the old pools and everything else stay.
+            var reconfigured = await sender.Send(new ReconfigurePools(settings.Allocation()), cancellationToken).ConfigureAwait(false);
+            if (!reconfigured.Applied)
+            {
+                return Refuse(reconfigured.Reasons);
+            }
+        }
+
+        var restartNeeded = changed.Where(key => !IsPoolKey(key) || services.GetService<ISender>() is null).ToList();
         _running = next;
-        services.GetService<IReconcileQueue>()?.EnqueueAll();
+        if (services.GetService<IReconcileQueue>() is { } queue)
+        {
+            // Refused Services may fit the new pools: they are tried again, not only the others.
+            if (poolsChanged.Count > 0)
+            {
+                queue.RetryAll();
+            }
+            else
+            {
+                queue.EnqueueAll();
+            }
+        }
+
         HostLog.Reloaded(logger, changed.Count == 0 ? "no key changed" : $"{changed.Count} keys changed ({string.Join(", ", changed)})");
         if (restartNeeded.Count > 0)
         {
             HostLog.RestartNeeded(logger, string.Join(", ", restartNeeded));
         }
 
-        return Task.FromResult(new ReloadResult(true, [], changed, restartNeeded));
+        return new ReloadResult(true, [], changed, restartNeeded);
     }
 
     private ReloadResult Refuse(IReadOnlyList<string> problems)
@@ -61,6 +85,12 @@ public sealed class ConfigurationReloader(StartedConfiguration started, IService
         HostLog.ReloadRefused(logger, problems.Count, string.Join("; ", problems));
         return new ReloadResult(false, problems, [], []);
     }
+
+    /// <summary>The keys the allocator takes while serving: the default pool, its exclusions and the named pools.</summary>
+    private static bool IsPoolKey(string key) =>
+        key.Equals(Settings.RestrictedCidr, StringComparison.OrdinalIgnoreCase)
+        || key.Equals(Settings.Exclude, StringComparison.OrdinalIgnoreCase)
+        || key.StartsWith("pools:", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The keys whose effective values differ, in order.</summary>
     private static List<string> Changes(IConfiguration before, IConfiguration after)

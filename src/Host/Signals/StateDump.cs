@@ -1,44 +1,37 @@
-using System.Text;
-using LoadBalancer.Application.Services;
+using LoadBalancer.Application.Reconciliation;
+using LoadBalancer.Application.State;
+using LoadBalancer.Application.State.GetDaemonState;
 using LoadBalancer.Host.Hosting;
+using Mediator;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Host.Signals;
 
-/// <summary>SIGUSR1: the daemon's state as one log entry.</summary>
+/// <summary>
+/// SIGUSR1: the daemon's state in the log, a line per entry (pools used and free; each Service with its IP, ports, backends, their
+/// health and open connections; leading or standing by), the same model the status page will show.
+/// </summary>
 public sealed class StateDump(IServiceProvider services, ILogger<StateDump> logger)
 {
-    public Task WriteAsync(CancellationToken cancellationToken)
+    public async Task WriteAsync(CancellationToken cancellationToken)
     {
-        var state = Render();
-        HostLog.StateDump(logger, state);
-        return Task.CompletedTask;
+        var state = await RenderAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var line in state.Split('\n'))
+        {
+            HostLog.StateDump(logger, line);
+        }
     }
 
-    /// <summary>
-    /// The Services applied now, with their IPs and listeners.
-    /// TODO(issue 11, state): GetDaemonState and DaemonStateText.Render once the state work is merged (pools used and
-    /// free, backends with health, open connections and bytes, leader or standby).
-    /// </summary>
-    public string Render()
+    public async Task<string> RenderAsync(CancellationToken cancellationToken)
     {
-        if (services.GetService<IAppliedServiceRegistry>() is not { } applied)
+        // forward and demo-backend serve no Services: no reconciler, no allocator.
+        if (services.GetService<IReconcilerState>() is null || services.GetService<ISender>() is not { } sender)
         {
             return "no Services in this mode";
         }
 
-        var all = applied.All();
-        var text = new StringBuilder().Append(all.Count).Append(all.Count == 1 ? " Service" : " Services").Append(" applied");
-        foreach (var service in all)
-        {
-            text.Append('\n').Append(service.Key).Append(' ').Append(service.Ip).Append(' ').Append(service.Policy).Append(':');
-            foreach (var listener in service.Listeners)
-            {
-                text.Append(' ').Append(listener.Binding).Append(" → ").Append(string.Join(", ", listener.Backends));
-            }
-        }
-
-        return text.ToString();
+        var state = await sender.Send(new GetDaemonState(), cancellationToken).ConfigureAwait(false);
+        return DaemonStateText.Render(state);
     }
 }

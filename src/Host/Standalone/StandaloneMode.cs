@@ -53,6 +53,12 @@ public static class StandaloneMode
             return await run.FailAsync(ExitCodes.UsageError, [$"{Settings.StateFile}: {noPlace.Message}"]).ConfigureAwait(false);
         }
 
+        var linkDevice = settings.LinkDeviceOptions(deviceIsDefault: false);
+        if (!await StartupGate.PassAsync(run, linkDevice, settings.Announces, LowestPort(file, standalone.Reading)).ConfigureAwait(false))
+        {
+            return ExitCodes.Failure;
+        }
+
         var builder = DaemonHost.CreateBuilder(run, configuration);
         builder.Services
             .AddLoadBalancer(
@@ -60,11 +66,27 @@ public static class StandaloneMode
                 settings.Forwarder(),
                 new ServiceOptions(),
                 settings.Reconciler(),
-                settings.LinkDeviceOptions(deviceIsDefault: false),
+                linkDevice,
                 settings.Announcements())
             .AddStandaloneAdapter(standalone, state, new StandaloneConsole(run.Output, run.Error))
             .AddServingDaemon();
         await run.Output.WriteLineAsync($"state: {state.Path}").ConfigureAwait(false);
         return await DaemonHost.RunAsync(builder, run, stopping).ConfigureAwait(false);
+    }
+
+    /// <summary>The lowest port the file's Services listen on now, for the start-up checks; null when it cannot be read
+    /// yet (the source reports why).</summary>
+    private static int? LowestPort(string file, StandaloneFileOptions reading)
+    {
+        try
+        {
+            var read = StandaloneServiceFile.Parse(File.ReadAllText(file), reading, file);
+            var ports = read.Services.SelectMany(service => service.Spec.Ports).Select(port => port.Port).Where(port => port is > 0 and <= 65535);
+            return ports.Any() ? ports.Min() : null;
+        }
+        catch (Exception unreadable) when (unreadable is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 }

@@ -1,5 +1,7 @@
 using LoadBalancer.Host.Configuration;
 using LoadBalancer.Host.Hosting;
+using LoadBalancer.Host.Standalone;
+using LoadBalancer.Infrastructure.Standalone;
 
 namespace LoadBalancer.Host.Tools;
 
@@ -15,10 +17,13 @@ public static class CheckCommand
         ArgumentNullException.ThrowIfNull(files);
         var problems = new List<string>();
         string described;
+        var reading = new StandaloneFileOptions();
         try
         {
             var loaded = ConfigurationLayers.Load(inputs);
-            problems.AddRange(new DaemonSettingsValidator(loaded).Problems(DaemonSettings.From(loaded.Root)));
+            var settings = DaemonSettings.From(loaded);
+            problems.AddRange(new DaemonSettingsValidator(loaded).Problems(settings));
+            reading = StandaloneMode.FileReading(settings);
             described = loaded.File is { } file ? $"configuration {file}" : "configuration (no file)";
         }
         catch (ConfigurationFileException unreadable)
@@ -29,12 +34,7 @@ public static class CheckCommand
 
         foreach (var file in files)
         {
-            // TODO(issue 11, files): ServiceFileCheck.Check(file, reading options) once the files work is merged: every
-            // problem with its line, field path and quoted value. Until then only whether the file can be read.
-            if (!File.Exists(file))
-            {
-                problems.Add(Directory.Exists(file) ? $"{file}: is a directory, not a Services file" : $"{file}: does not exist");
-            }
+            problems.AddRange(ServiceFileCheck.Check(file, reading).Select(problem => problem.ToString()));
         }
 
         foreach (var problem in problems)

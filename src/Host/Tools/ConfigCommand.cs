@@ -28,7 +28,7 @@ public static class ConfigCommand
             await run.Output.WriteLineAsync($"{key} = {value ?? "(none)"}  ({source})").ConfigureAwait(false);
         }
 
-        var problems = new DaemonSettingsValidator(loaded).Problems(DaemonSettings.From(loaded.Root));
+        var problems = new DaemonSettingsValidator(loaded).Problems(DaemonSettings.From(loaded));
         return problems.Count == 0 ? ExitCodes.Success : await run.FailAsync(ExitCodes.UsageError, problems).ConfigureAwait(false);
     }
 

@@ -394,7 +394,7 @@ public sealed class ServiceSpecValidatorTests
 
         var error = Assert.Single(result.Errors);
         Assert.Equal(
-            "metadata.annotations[littlelb.io/pool]: pool 'Lan' is not a pool name: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
+            "metadata.annotations[\"littlelb.io/pool\"]: pool 'Lan' is not a pool name: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
             ServiceSpecFields.Describe(ValidationError.From(error)));
     }
 

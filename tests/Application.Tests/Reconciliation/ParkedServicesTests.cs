@@ -47,6 +47,20 @@ public sealed class ParkedServicesTests
         Assert.False(_parked.IsWaiting(Svc2, spec with { LoadBalancerIp = "192.168.0.230" }));
     }
 
+    [Theory]
+    [InlineData(RefusalKind.OutsidePool)]
+    [InlineData(RefusalKind.PortInUse)]
+    [InlineData(RefusalKind.PoolExhausted)]
+    public void WakeAll_AfterThePoolsChanged_TriesEveryRefusedServiceAgain(RefusalKind kind)
+    {
+        var spec = Spec("svc2", 80) with { LoadBalancerIp = "10.0.0.1" };
+        _parked.Park(Svc2, spec, Refusal(kind));
+
+        _parked.WakeAll();
+
+        Assert.False(_parked.IsWaiting(Svc2, spec));
+    }
+
     [Fact]
     public void Invalid_WaitsUntilItsSpecChanges_AndNothingReleasedWakesIt()
     {

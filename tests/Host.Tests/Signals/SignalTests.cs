@@ -56,9 +56,22 @@ public sealed class SignalTests : IDisposable
         daemon.Signal("HUP");
         Assert.True(await daemon.LoggedAsync($"reload refused, the running configuration is kept (1 problems): engine: 'zero-copy' must be splice or copy (file {Config}:2)", Limit), daemon.ToString());
 
+        // Pools apply while serving: a new named pool is taken; one overlapping the pool in use is refused, and the old
+        // pools stay.
+        await File.WriteAllTextAsync(Config, "drainTimeout: 2s\npools:\n  - name: extra\n    addresses: [127.0.102.0/30]\n");
+        daemon.Signal("HUP");
+        Assert.True(await daemon.LoggedAsync("configuration reloaded: 2 keys changed (pools:0:addresses:0, pools:0:name)", Limit), daemon.ToString());
+        await File.WriteAllTextAsync(Config, "drainTimeout: 2s\npools:\n  - name: extra\n    addresses: [127.0.101.248/30]\n");
+        daemon.Signal("HUP");
+        Assert.True(await daemon.LoggedAsync("reload refused, the running configuration is kept (1 problems): pools[0]: pool 'extra' and pool 'default' (restrictedCidr) both hold", Limit), daemon.ToString());
+
         daemon.Signal("USR1");
-        Assert.True(await daemon.LoggedAsync("SIGUSR1: state", Limit), daemon.ToString());
-        Assert.True(await daemon.LoggedAsync($"default/web {ip}", Limit), daemon.ToString());
+        Assert.True(await daemon.LoggedAsync("SIGUSR1 state: state at ", Limit), daemon.ToString());
+        Assert.True(await daemon.LoggedAsync("SIGUSR1 state: pool default 127.0.101.248/29: 1 used", Limit), daemon.ToString());
+        Assert.True(await daemon.LoggedAsync("SIGUSR1 state: pool extra 127.0.102.0/30: 0 used, 2 free of 2", Limit), daemon.ToString());
+        Assert.True(await daemon.LoggedAsync($"SIGUSR1 state: default/web  {ip}  served", Limit), daemon.ToString());
+        Assert.True(await daemon.LoggedAsync($"TCP/{port}  1 backends  open 0", Limit), daemon.ToString());
+        Assert.True(await daemon.LoggedAsync($"127.0.0.94:{backend}  healthy", Limit), daemon.ToString());
 
         Assert.False(daemon.HasExited, daemon.ToString());
         Assert.Equal($"hello from 127.0.0.94:{backend}", await Net.GetAsync(ip, port));

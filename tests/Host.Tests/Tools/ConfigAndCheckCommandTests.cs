@@ -49,7 +49,7 @@ public sealed class ConfigAndCheckCommandTests : IDisposable
                 "error: debug: 'maybe' must be true or false (env DEBUG)",
                 $"error: drainTimeout: 'soon' is not a duration (10s, 500ms, 2m, or seconds) (file {file}:1)",
                 $"error: engine: 'zero-copy' must be splice or copy (file {file}:2)",
-                $"error: restrictedCidr: pool entry '10.0.0.5/24': host bits are set; the network is 10.0.0.0/24 (file {file}:3)",
+                $"error: restrictedCidr: '10.0.0.5/24' is not a CIDR, range or address: host bits are set; the network is 10.0.0.0/24 (file {file}:3)",
             ],
             _error.ToString().Trim().ReplaceLineEndings("\n").Split('\n'));
         Assert.Equal($"configuration {file}: 4 problems", _output.ToString().Trim());
@@ -74,7 +74,7 @@ public sealed class ConfigAndCheckCommandTests : IDisposable
         var exitCode = await InProcess.RunAsync(["check", missing], _output, _error);
 
         Assert.Equal(1, exitCode);
-        Assert.Equal($"error: {missing}: does not exist", _error.ToString().Trim());
+        Assert.Equal($"error: {missing}: no such file", _error.ToString().Trim());
     }
 
     [Fact]

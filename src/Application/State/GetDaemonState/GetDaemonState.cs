@@ -26,8 +26,6 @@ public sealed class GetDaemonStateHandler(
     TimeProvider time)
     : IQueryHandler<GetDaemonState, DaemonState>
 {
-    /// <summary>The unnamed pool's name; named pools bring their own.</summary>
-
     public ValueTask<DaemonState> Handle(GetDaemonState query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
