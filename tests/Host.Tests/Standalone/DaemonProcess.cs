@@ -25,9 +25,14 @@ internal sealed class DaemonProcess : IDisposable
     public static DaemonProcess Start(params string[] args) => Start(null, args);
 
     /// <param name="environment">Variables to set (a null value removes one) on top of this process's.</param>
-    public static DaemonProcess Start(IReadOnlyDictionary<string, string?>? environment, params string[] args)
+    public static DaemonProcess Start(IReadOnlyDictionary<string, string?>? environment, params string[] args) =>
+        StartUnder([], environment, args);
+
+    /// <param name="launcher">A program and its arguments that run the daemon (e.g. <c>setpriv</c> dropping a capability);
+    /// empty runs it directly.</param>
+    public static DaemonProcess StartUnder(IReadOnlyList<string> launcher, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
-        var start = new ProcessStartInfo(DotnetHost())
+        var start = new ProcessStartInfo(launcher.Count > 0 ? launcher[0] : DotnetHost())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -44,6 +49,16 @@ internal sealed class DaemonProcess : IDisposable
             {
                 start.Environment[name] = value;
             }
+        }
+
+        foreach (var arg in launcher.Skip(1))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        if (launcher.Count > 0)
+        {
+            start.ArgumentList.Add(DotnetHost());
         }
 
         start.ArgumentList.Add(Dll());

@@ -78,6 +78,57 @@ public sealed class ConfigAndCheckCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Check_ServicesFileMistakes_EachWithFileLineFieldPathAndQuotedValue_ExitOne()
+    {
+        var file = Write("services.yaml", """
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: web
+            spec:
+              type: LoadBalancer
+              frobnicate: yes
+              ports:
+                - port: eighty
+            """);
+
+        var exitCode = await InProcess.RunAsync(["check", file], _output, _error);
+
+        Assert.Equal(1, exitCode);
+        var errors = _error.ToString().ReplaceLineEndings("\n").Trim().Split('\n');
+        Assert.Contains(errors, line => line.StartsWith($"error: {file}:7: spec.frobnicate: ", StringComparison.Ordinal));
+        Assert.Contains(errors, line => line.StartsWith($"error: {file}:9: spec.ports[0].port: 'eighty' is not a number", StringComparison.Ordinal));
+        Assert.EndsWith("2 problems", _output.ToString().Trim(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Check_TheShippedExamplesAndTheSystemdConfiguration_HaveNoProblems()
+    {
+        var root = RepositoryRoot();
+        var examples = Directory.GetFiles(Path.Combine(root, "examples"), "*.yaml").Order(StringComparer.Ordinal).ToList();
+
+        var exitCode = await InProcess.RunAsync(
+            ["check", "--config", Path.Combine(root, "deploy", "systemd", "config.yaml"), .. examples], _output, _error);
+
+        Assert.True(exitCode == 0, _error.ToString());
+        Assert.True(examples.Count >= 6, string.Join(", ", examples));
+        Assert.EndsWith($"and {examples.Count} Services files: no problems", _output.ToString().Trim(), StringComparison.Ordinal);
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "LoadBalancer.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException("LoadBalancer.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    [Fact]
     public async Task Serving_WithAnInvalidConfiguration_ExitsTwoBeforeServing()
     {
         var exitCode = await InProcess.RunAsync(["standalone", "services.yaml", "--log-format", "xml"], _output, _error);
