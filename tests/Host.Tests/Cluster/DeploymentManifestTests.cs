@@ -62,6 +62,23 @@ public sealed class DeploymentManifestTests
         Assert.Equal("little-load-balancer", deployment.Spec.Template.Spec.ServiceAccountName);
     }
 
+    [Fact]
+    public void Deployment_RunsOnTheDedicatedLoadBalancerNodes_ToleratesTheirTaint_AndOutlastsItsDrain()
+    {
+        const string Role = "node-role.kubernetes.io/loadbalancer";
+        var deployment = Objects.OfType<V1Deployment>().Single();
+        var pod = deployment.Spec.Template.Spec;
+        var container = pod.Containers.Single();
+
+        var terms = pod.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms;
+        Assert.Contains(terms, term => term.MatchExpressions.Any(expression => expression.Key == Role && expression.OperatorProperty == "Exists"));
+        Assert.Contains(pod.Tolerations, toleration => toleration.Key == Role && toleration.Effect == "NoSchedule");
+        var settings = InProcess.Settings([.. container.Args]);
+        Assert.Equal("br0", settings.LinkDevice);
+        Assert.True(pod.TerminationGracePeriodSeconds > settings.Drain.TotalSeconds, $"{pod.TerminationGracePeriodSeconds} s <= {settings.Drain}");
+        Assert.True(container.SecurityContext.RunAsNonRoot);
+    }
+
     private static string ManifestPath()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
