@@ -8,7 +8,9 @@ namespace LoadBalancer.Infrastructure.Forwarding;
 /// </summary>
 /// <remarks>
 /// An event inside a window costs two volatile reads and one interlocked increment: no lock and no allocation. Opening
-/// and ending a window (at most once per window) takes a lock and a timer. Events come from every event loop and
+/// and ending a window (at most once per window) takes a lock and re-arms one timer, made (and its timer thread started)
+/// when the limiter is: the event it counts may be the process running out of file descriptors, when starting the
+/// runtime's timer thread fails. Events come from every event loop and
 /// accept loop at once; a count that lands while a window is closing opens the next one, so none goes unreported.
 /// </remarks>
 internal sealed class LogRateLimiter
@@ -21,9 +23,11 @@ internal sealed class LogRateLimiter
     private int _open;
     private long _counted;
 
+    private readonly ITimer _timer;
+
     // Under _gate.
     private long _lastLine;
-    private ITimer? _timer;
+    private bool _running;
     private int _windows;
 
     /// <param name="report">Called, outside any lock, with the events counted since the last line and how long ago that line was.</param>
@@ -35,6 +39,18 @@ internal sealed class LogRateLimiter
         _report = report;
         Window = window ?? DefaultWindow;
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(Window, TimeSpan.Zero, nameof(window));
+
+        // Armed once and stopped at once: whatever the runtime needs to fire timers exists from here on.
+        _timer = time.CreateTimer(
+            static state =>
+            {
+                var limiter = (LogRateLimiter)state!;
+                limiter.End(closing: false, Volatile.Read(ref limiter._windows));
+            },
+            this,
+            Window,
+            Window);
+        _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     public TimeSpan Window { get; }
@@ -72,18 +88,9 @@ internal sealed class LogRateLimiter
         {
             _lastLine = _time.GetTimestamp();
 
-            // The window's number goes with its timer: a callback of a disposed timer may still run, and must not end
-            // the window after it.
-            var window = ++_windows;
-            _timer = _time.CreateTimer(
-                static state =>
-                {
-                    var (limiter, window) = ((LogRateLimiter, int))state!;
-                    limiter.End(closing: false, window);
-                },
-                (this, window),
-                Window,
-                Window);
+            ++_windows;
+            _running = true;
+            _timer.Change(Window, Window);
         }
 
         return true;
@@ -96,7 +103,7 @@ internal sealed class LogRateLimiter
         var reopen = false;
         lock (_gate)
         {
-            if (_timer is null || (!closing && window != _windows))
+            if (!_running || (!closing && window != _windows))
             {
                 return;
             }
@@ -107,8 +114,8 @@ internal sealed class LogRateLimiter
             _lastLine = now;
             if (closing || counted == 0)
             {
-                _timer.Dispose();
-                _timer = null;
+                _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                _running = false;
 
                 // A full fence before the count is read again: an event that counted after the exchange either sees the
                 // window closed and opens the next, or is seen here.
