@@ -1,3 +1,4 @@
+using LoadBalancer.Domain.Text;
 using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Allocation;
 using LoadBalancer.Domain.Services;
@@ -118,20 +119,19 @@ public static class PoolSetFactory
 
         if (!ServiceSpecValidator.BeDnsLabel(name))
         {
-            // TODO(lead): quote with QuotedValue.Of once the files helper's branch is merged.
-            errors.Add($"{key}.name: '{name}' must be lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters");
+            errors.Add($"{key}.name: {QuotedValue.Of(name)} must be lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters");
             return false;
         }
 
         if (name == AddressPool.DefaultName)
         {
-            errors.Add($"{key}.name: '{name}' is the name of the pool set by {DefaultPoolKey}; choose another");
+            errors.Add($"{key}.name: {QuotedValue.Of(name)} is the name of the pool set by {DefaultPoolKey}; choose another");
             return false;
         }
 
         if (seen.TryGetValue(name, out var first))
         {
-            errors.Add($"{key}.name: '{name}' is also the name of pools[{first}]; names must be unique");
+            errors.Add($"{key}.name: {QuotedValue.Of(name)} is also the name of pools[{first}]; names must be unique");
             return false;
         }
 

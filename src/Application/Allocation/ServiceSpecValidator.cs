@@ -52,7 +52,7 @@ public sealed class ServiceSpecValidator : AbstractValidator<ServiceSpec>
         RuleFor(spec => spec.Pool)
             .Must(BeDnsLabel)
             .When(spec => spec.Pool is not null)
-            .WithMessage(spec => $"pool '{Shorten(spec.Pool!)}' is not a pool name: lower-case letters, digits and '-', starting and ending with a letter or digit, at most {MaxLabelLength} characters");
+            .WithMessage(spec => $"pool {QuotedValue.Of(spec.Pool)} is not a pool name: lower-case letters, digits and '-', starting and ending with a letter or digit, at most {MaxLabelLength} characters");
 
         RuleFor(spec => spec.SharingKey)
             .Must(key => IsSharingKey(key))
@@ -63,9 +63,6 @@ public sealed class ServiceSpecValidator : AbstractValidator<ServiceSpec>
             .WithName("exclusiveIp")
             .WithMessage(spec => $"exclusive IP and sharing key {QuotedValue.Of(spec.SharingKey)} cannot both be set: an exclusive IP is never shared");
     }
-
-    // TODO(lead): QuotedValue.Of once the files helper's branch is merged.
-    private static string Shorten(string value) => value.Length <= 120 ? value : $"{value[..120]}…' ({value.Length} characters)";
 
     public static bool IsSharingKey(string? key) =>
         !string.IsNullOrWhiteSpace(key) && key.Length <= MaxSharingKeyLength && key.Trim() == key;

@@ -57,7 +57,7 @@ public static class DaemonStateText
     }
 
     /// <summary>The value, or its first characters and an ellipsis with its length when longer than <paramref name="max"/>.</summary>
-    // TODO(lead): one way of shortening: Domain.Text.QuotedValue once the files helper's branch is merged.
+    // Not QuotedValue.Of: the table's cells are not quoted, only shortened.
     public static string Shorten(string value, int max)
     {
         ArgumentNullException.ThrowIfNull(value);

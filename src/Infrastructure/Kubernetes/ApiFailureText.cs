@@ -29,7 +29,7 @@ internal static class ApiFailureText
     }
 
     /// <summary>'text' shortened to <see cref="MaxLength"/> with its length, whitespace runs (newlines too) as one space.</summary>
-    // TODO(lead): LoadBalancer.Domain.Text.QuotedValue.Of once the files helper's branch is merged.
+    // Not QuotedValue.Of: an API body is flattened to one line (its newlines and runs of spaces become one space) as well.
     public static string Quote(string? text)
     {
         if (text is null)

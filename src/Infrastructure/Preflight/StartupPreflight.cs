@@ -1,3 +1,4 @@
+using LoadBalancer.Domain.Text;
 using System.Globalization;
 using LoadBalancer.Infrastructure.Os;
 
@@ -78,8 +79,7 @@ internal sealed class StartupPreflight(IPreflightHost host) : IStartupPreflight
         }
     }
 
-    // TODO(lead): LoadBalancer.Domain.Text.QuotedValue.Of once the files helper's branch is merged.
-    private static string Quote(string value) => value.Length <= 120 ? $"'{value}'" : $"'{value[..120]}…' ({value.Length} characters)";
+    private static string Quote(string value) => QuotedValue.Of(value);
 }
 
 /// <summary>The start-up checks of this machine, for the host: built directly, or through the container.</summary>
