@@ -122,6 +122,7 @@ public static class DependencyInjection
         services.Replace(ServiceDescriptor.Singleton<IServiceStatusWriter>(provider => provider.GetRequiredService<IStandaloneState>()));
         services.AddSingleton<StandaloneServiceSource>();
         services.AddSingleton<IServiceSource>(provider => provider.GetRequiredService<StandaloneServiceSource>());
+        services.AddSingleton<IServicesFileReader>(provider => provider.GetRequiredService<StandaloneServiceSource>());
         services.AddSingleton<IHostedService, StandaloneReport>();
         return services;
     }

@@ -1,5 +1,6 @@
 using LoadBalancer.Application.Allocation.ReconfigurePools;
 using LoadBalancer.Application.Reconciliation;
+using LoadBalancer.Infrastructure.Standalone;
 using Mediator;
 using LoadBalancer.Host.Configuration;
 using LoadBalancer.Host.Hosting;
@@ -15,7 +16,7 @@ public sealed record ReloadResult(bool Applied, IReadOnlyList<string> Problems, 
 /// <summary>
 /// SIGHUP: builds the configuration again from the same flags and environment and the file as it is now, validates it,
 /// and keeps the running configuration when it is invalid. A valid one is applied where it can be while serving, every
-/// Service is looked at again (in standalone the Services file is read again by its watcher), and the keys that need a
+/// Service is looked at again (in standalone the Services file is read again at once), and the keys that need a
 /// restart are named.
 /// </summary>
 public sealed class ConfigurationReloader(StartedConfiguration started, IServiceProvider services, ILogger<ConfigurationReloader> logger)
@@ -56,6 +57,8 @@ public sealed class ConfigurationReloader(StartedConfiguration started, IService
             }
         }
 
+        // Standalone: the Services file is read again now, not at the watcher's next poll.
+        services.GetService<IServicesFileReader>()?.ReadNow();
         var restartNeeded = changed.Where(key => !IsPoolKey(key) || services.GetService<ISender>() is null).ToList();
         _running = next;
         if (services.GetService<IReconcileQueue>() is { } queue)

@@ -17,7 +17,7 @@ namespace LoadBalancer.Infrastructure.Standalone;
 /// the Services that differ are queued. A version that cannot be used is reported and changes nothing. The record of
 /// each Service's IP is the state file, which outlives the process.
 /// </summary>
-internal sealed partial class StandaloneServiceSource : IServiceSource
+internal sealed partial class StandaloneServiceSource : IServiceSource, IServicesFileReader
 {
     private readonly StandaloneOptions _options;
     private readonly IStandaloneState _state;
@@ -30,6 +30,7 @@ internal sealed partial class StandaloneServiceSource : IServiceSource
     private readonly Channel<FileApplied> _applied = Channel.CreateUnbounded<FileApplied>();
     private volatile ImmutableSortedDictionary<ServiceKey, DesiredService> _services = ImmutableSortedDictionary<ServiceKey, DesiredService>.Empty;
     private string? _lastRead;
+    private volatile StandaloneFileWatcher? _watcher;
 
     public StandaloneServiceSource(
         StandaloneOptions options,
@@ -81,6 +82,7 @@ internal sealed partial class StandaloneServiceSource : IServiceSource
             _ready.TrySetResult();
 
             using var watcher = new StandaloneFileWatcher(_path, _options, _time, _logger);
+            _watcher = watcher;
             while (!stopping.IsCancellationRequested)
             {
                 await watcher.WaitAsync(stopping).ConfigureAwait(false);
@@ -101,6 +103,9 @@ internal sealed partial class StandaloneServiceSource : IServiceSource
             _applied.Writer.TryComplete();
         }
     }
+
+    /// <summary>As if the file system had said the file changed; before the first read is used, that read comes first anyway.</summary>
+    public void ReadNow() => _watcher?.Notify();
 
     public IReadOnlyCollection<ServiceKey> Keys() => [.. _services.Keys];
 

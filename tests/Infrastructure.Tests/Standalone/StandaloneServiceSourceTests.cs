@@ -223,6 +223,35 @@ public sealed class StandaloneServiceSourceTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task ReadNow_ReadsAnEditTheWatcherWasNotToldOf_WithoutWaitingForThePoll()
+    {
+        WriteFile(Service("web", "127.0.0.1:9001"));
+        await StartAsync();
+        await _time.TimerCreatedAsync(0).WaitAsync(Deadline);
+
+        // Through a hard link in another directory: inotify reports changes by the path used, so the watcher on the
+        // file's directory hears nothing, and the fake clock is never advanced to the poll. Only ReadNow can find it.
+        var elsewhere = Path.Combine(_directory, "elsewhere");
+        Directory.CreateDirectory(elsewhere);
+        var link = Path.Combine(elsewhere, "services.yaml");
+        Assert.Equal(0, Link(FilePath, link));
+        await using (var stream = new FileStream(link, FileMode.Open, FileAccess.Write))
+        {
+            stream.SetLength(0);
+            await stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(Service("web", "127.0.0.1:9011")));
+        }
+
+        var applied = _source.Applied.ReadAsync().AsTask();
+        ((IServicesFileReader)_source).ReadNow();
+
+        await applied.WaitAsync(Deadline);
+        Assert.Equal(["127.0.0.1:9011"], Assert.Single(_source.Find(Web)!.Backends).Endpoints.Select(endpoint => endpoint.ToString()));
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "link", SetLastError = true)]
+    private static extern int Link(string existing, string created);
+
+    [Fact]
     public async Task Edit_ThatChangesNothing_QueuesNothing()
     {
         WriteFile(Service("web", "127.0.0.1:9001"));
