@@ -101,8 +101,10 @@ public sealed class ServiceReconcilerTests : IAsyncDisposable
     {
         _harness.Source.Put(Service("svc1", "192.168.0.230", backends: "10.0.0.1:80"));
         _harness.Source.Put(Service("svc4", "192.168.0.230", port: 81, backends: "10.0.0.4:81"));
-        _harness.Source.Put(Service("svc2", "192.168.0.230", backends: "10.0.0.2:80"));
         await _harness.StartAsync();
+
+        // After svc1 holds 192.168.0.230:80, not in the same pass: the workers of a pass race for the IP.
+        await _harness.ChangeAsync(() => _harness.Source.Put(Service("svc2", "192.168.0.230", backends: "10.0.0.2:80")), Key("svc2"));
 
         // A release on its IP wakes svc2, which is refused again for the same reason: nothing new to tell.
         await _harness.ChangeAsync(() => _harness.Source.Remove(Key("svc4")), Key("svc4"));
@@ -124,8 +126,8 @@ public sealed class ServiceReconcilerTests : IAsyncDisposable
     public async Task ConflictingExplicitIp_IsParked_UntouchedByOtherChanges_AndWokenByTheReleaseOfThatIp()
     {
         _harness.Source.Put(Service("svc1", "192.168.0.230", backends: "10.0.0.1:80"));
-        _harness.Source.Put(Service("svc2", "192.168.0.230", backends: "10.0.0.2:80"));
         await _harness.StartAsync();
+        await _harness.ChangeAsync(() => _harness.Source.Put(Service("svc2", "192.168.0.230", backends: "10.0.0.2:80")), Key("svc2"));
         var refusal = Assert.Single(_harness.Events.Of("svc2", ServiceEventReasons.ApplyFailed));
         Assert.StartsWith("FAILED to allocate requested LoadBalancerIP 192.168.0.230:80", refusal.Message, StringComparison.Ordinal);
         var attempts = _harness.AllocationsSentFor("svc2");
@@ -151,8 +153,8 @@ public sealed class ServiceReconcilerTests : IAsyncDisposable
     public async Task ParkedService_EditedItself_IsTriedAgainAtOnce()
     {
         _harness.Source.Put(Service("svc1", "192.168.0.230", backends: "10.0.0.1:80"));
-        _harness.Source.Put(Service("svc2", "192.168.0.230", backends: "10.0.0.2:80"));
         await _harness.StartAsync();
+        await _harness.ChangeAsync(() => _harness.Source.Put(Service("svc2", "192.168.0.230", backends: "10.0.0.2:80")), Key("svc2"));
 
         await _harness.ChangeAsync(() => _harness.Source.Put(Service("svc2", "192.168.0.231", backends: "10.0.0.2:80")), Key("svc2"));
 
