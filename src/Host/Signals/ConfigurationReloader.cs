@@ -46,8 +46,11 @@ public sealed class ConfigurationReloader(StartedConfiguration started, IService
         }
 
         var changed = Changes(_running.Root, next.Root);
-        var poolsChanged = changed.Where(IsPoolKey).ToList();
-        if (poolsChanged.Count > 0 && services.GetService<ISender>() is { } sender)
+        var poolsChanged = changed.Any(IsPoolKey);
+
+        // The pools apply while serving where an allocator runs (not in forward or demo-backend).
+        var sender = services.GetService<ISender>();
+        if (poolsChanged && sender is not null)
         {
             // Applied whole or not at all: refused (an IP in use would be in no pool), the old pools and everything else stay.
             var reconfigured = await sender.Send(new ReconfigurePools(settings.Allocation()), cancellationToken).ConfigureAwait(false);
@@ -59,12 +62,12 @@ public sealed class ConfigurationReloader(StartedConfiguration started, IService
 
         // Standalone: the Services file is read again now, not at the watcher's next poll.
         services.GetService<IServicesFileReader>()?.ReadNow();
-        var restartNeeded = changed.Where(key => !IsPoolKey(key) || services.GetService<ISender>() is null).ToList();
+        var restartNeeded = changed.Where(key => !IsPoolKey(key) || sender is null).ToList();
         _running = next;
         if (services.GetService<IReconcileQueue>() is { } queue)
         {
             // Refused Services may fit the new pools: they are tried again, not only the others.
-            if (poolsChanged.Count > 0)
+            if (poolsChanged)
             {
                 queue.RetryAll();
             }
