@@ -8,7 +8,7 @@ namespace LoadBalancer.Host.Tests.Cluster;
 /// <summary>The shipped manifest reads as Kubernetes objects, grants what the daemon calls, and runs cluster mode.</summary>
 public sealed class DeploymentManifestTests
 {
-    private static readonly IReadOnlyList<object> Objects = KubernetesYaml.LoadAllFromString(File.ReadAllText(ManifestPath()));
+    private static readonly IReadOnlyList<object> Objects = KubernetesYaml.LoadAllFromString(File.ReadAllText(LoadBalancer.Tests.Shared.RepositoryRoot.Combine("deploy", "little-load-balancer.yaml")));
 
     [Theory]
     [InlineData("", "services", "list")]
@@ -77,19 +77,5 @@ public sealed class DeploymentManifestTests
         Assert.Equal("br0", settings.LinkDevice);
         Assert.True(pod.TerminationGracePeriodSeconds > settings.Drain.TotalSeconds, $"{pod.TerminationGracePeriodSeconds} s <= {settings.Drain}");
         Assert.True(container.SecurityContext.RunAsNonRoot);
-    }
-
-    private static string ManifestPath()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            var candidate = Path.Combine(directory.FullName, "deploy", "little-load-balancer.yaml");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException("deploy/little-load-balancer.yaml not found above " + AppContext.BaseDirectory);
     }
 }

@@ -9,7 +9,7 @@ namespace LoadBalancer.Host.Tests.Packaging;
 /// </summary>
 public sealed partial class PackagingTests
 {
-    private static readonly string Root = RepositoryRoot();
+    private static readonly string Root = LoadBalancer.Tests.Shared.RepositoryRoot.Path;
 
     private static string UnitPath => Path.Combine(Root, "deploy", "systemd", "little-load-balancer.service");
 
@@ -102,18 +102,5 @@ public sealed partial class PackagingTests
         }
 
         return (process.ExitCode, output.Result + error.Result);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "LoadBalancer.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("LoadBalancer.sln not found above " + AppContext.BaseDirectory);
     }
 }

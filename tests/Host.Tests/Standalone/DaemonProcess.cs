@@ -173,15 +173,7 @@ internal sealed class DaemonProcess : IDisposable
     {
         var output = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory));
         var (framework, configuration) = (output.Name, output.Parent?.Name ?? "Debug");
-        for (var directory = output; directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "LoadBalancer.sln")))
-            {
-                var dll = Path.Combine(directory.FullName, "src", "Host", "bin", configuration, framework, "loadbalancer.dll");
-                return File.Exists(dll) ? dll : throw new FileNotFoundException($"the daemon is not built at {dll}", dll);
-            }
-        }
-
-        throw new FileNotFoundException($"no LoadBalancer.sln above {output.FullName}");
+        var dll = LoadBalancer.Tests.Shared.RepositoryRoot.Combine("src", "Host", "bin", configuration, framework, "loadbalancer.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException($"the daemon is not built at {dll}", dll);
     }
 }

@@ -104,7 +104,7 @@ public sealed class ConfigAndCheckCommandTests : IDisposable
     [Fact]
     public async Task Check_TheShippedExamplesAndTheSystemdConfiguration_HaveNoProblems()
     {
-        var root = RepositoryRoot();
+        var root = LoadBalancer.Tests.Shared.RepositoryRoot.Path;
         var examples = Directory.GetFiles(Path.Combine(root, "examples"), "*.yaml").Order(StringComparer.Ordinal).ToList();
 
         var exitCode = await InProcess.RunAsync(
@@ -113,19 +113,6 @@ public sealed class ConfigAndCheckCommandTests : IDisposable
         Assert.True(exitCode == 0, _error.ToString());
         Assert.True(examples.Count >= 6, string.Join(", ", examples));
         Assert.EndsWith($"and {examples.Count} Services files: no problems", _output.ToString().Trim(), StringComparison.Ordinal);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "LoadBalancer.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("LoadBalancer.sln not found above " + AppContext.BaseDirectory);
     }
 
     [Fact]

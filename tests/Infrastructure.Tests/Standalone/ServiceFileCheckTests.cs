@@ -204,7 +204,7 @@ public sealed class ServiceFileCheckTests : IDisposable
     [InlineData("standalone.yaml")]
     public void Check_Example_HasNoProblems(string example)
     {
-        var path = Path.Combine(RepositoryRoot(), "examples", example);
+        var path = Path.Combine(RepositoryRoot.Path, "examples", example);
         Assert.True(File.Exists(path), path);
 
         Assert.Empty(ServiceFileCheck.Check(path, new StandaloneFileOptions()).Select(problem => problem.ToString()));
@@ -214,24 +214,11 @@ public sealed class ServiceFileCheckTests : IDisposable
     public void Check_IpConflictExample_HoldsThreeServices_TwoAskingForTheSameIpAndPort()
     {
         // The conflict is an allocation outcome, not a file mistake: the file reads as three Services.
-        var file = StandaloneServiceFile.Parse(File.ReadAllText(Path.Combine(RepositoryRoot(), "examples", "ip-conflict.yaml")));
+        var file = StandaloneServiceFile.Parse(File.ReadAllText(Path.Combine(RepositoryRoot.Path, "examples", "ip-conflict.yaml")));
 
         Assert.Equal(["svc1 192.168.0.225", "svc2 192.168.0.225", "svc3 "], file.Services.Select(service => $"{service.Key.Name} {service.Spec.LoadBalancerIp}"));
         Assert.All(file.Services, service => Assert.Equal(80, Assert.Single(service.Spec.Ports).Port));
     }
 
     private IReadOnlyList<ServiceFileProblem> Check() => ServiceFileCheck.Check(FilePath, new StandaloneFileOptions());
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "LoadBalancer.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("no LoadBalancer.sln above " + AppContext.BaseDirectory);
-    }
 }
