@@ -43,7 +43,7 @@ public sealed class StartupGateTests : IDisposable
     {
         using var daemon = DaemonProcess.StartUnder(
             ["setpriv", "--bounding-set=-net_admin", "--inh-caps=-net_admin", "--"],
-            new Dictionary<string, string?> { ["LINK_DEVICE"] = null, ["RESTRICTED_CIDR"] = null, ["AUTOCFG_FILENAME"] = null },
+            DaemonProcess.WithoutConfigurationVariables,
             "standalone", ServicesFile(), "--link-device", "lo", "--restricted-cidr", "192.0.2.0/29", "--state-file", StateFile());
 
         Assert.Equal(1, await daemon.ExitCodeAsync(Limit));

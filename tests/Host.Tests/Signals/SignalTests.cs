@@ -12,12 +12,6 @@ public sealed class SignalTests : IDisposable
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
 
-    /// <summary>Nothing from the test runner's environment or the machine's configuration files.</summary>
-    private static readonly Dictionary<string, string?> Clean = new()
-    {
-        ["DEBUG"] = null, ["RESTRICTED_CIDR"] = null, ["LINK_DEVICE"] = null, ["LINKDEVICE"] = null, ["AUTOCFG_FILENAME"] = null,
-    };
-
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("llb-signals-");
 
     public void Dispose() => _directory.Delete(recursive: true);
@@ -86,7 +80,7 @@ public sealed class SignalTests : IDisposable
         var file = Path.Combine(_directory.FullName, "services.yaml");
         File.WriteAllText(file, Service("web", port, $"127.0.0.9{(pool.StartsWith("127.0.100.", StringComparison.Ordinal) ? 3 : 4)}:{backend}"));
         File.WriteAllText(Config, configuration);
-        return DaemonProcess.Start(Clean, "standalone", file, "--state-file", Path.Combine(_directory.FullName, "state.json"),
+        return DaemonProcess.Start(DaemonProcess.WithoutConfigurationVariables, "standalone", file, "--state-file", Path.Combine(_directory.FullName, "state.json"),
             "--config", Config, "--restricted-cidr", pool);
     }
 }

@@ -22,6 +22,15 @@ internal sealed class DaemonProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>
+    /// Removes the variables the daemon reads its configuration from (the original's names among them), so that the
+    /// test runner's environment does not change what a test starts.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string?> WithoutConfigurationVariables { get; } = new Dictionary<string, string?>
+    {
+        ["DEBUG"] = null, ["RESTRICTED_CIDR"] = null, ["LINK_DEVICE"] = null, ["LINKDEVICE"] = null, ["AUTOCFG_FILENAME"] = null,
+    };
+
     public static DaemonProcess Start(params string[] args) => Start(null, args);
 
     /// <param name="environment">Variables to set (a null value removes one) on top of this process's.</param>
