@@ -43,7 +43,7 @@ public enum BackendHealthState
 /// <param name="ConnectionsOpened">Connections taken since the listener (or backend) started.</param>
 /// <param name="ConnectionsActive">Connections open now.</param>
 /// <param name="ConnectionsFailed">For a listener, clients that could not be forwarded; for a backend, connects to it that failed.</param>
-/// <param name="ConnectionsRejected">Clients closed at once because the listener was at its connection limit.</param>
+/// <param name="ConnectionsRejected">Clients closed at once because the listener was at its connection limit, or the forwarder at the connections its open-files limit leaves room for.</param>
 /// <param name="BytesFromClient">Bytes forwarded client → backend.</param>
 /// <param name="BytesFromBackend">Bytes forwarded backend → client.</param>
 public sealed record TrafficSnapshot(

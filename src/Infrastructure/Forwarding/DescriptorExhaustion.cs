@@ -5,9 +5,10 @@ using Microsoft.Extensions.Logging;
 namespace LoadBalancer.Infrastructure.Forwarding;
 
 /// <summary>
-/// Running out of file descriptors (EMFILE, ENFILE) in an accept or a backend socket: the process's limit, not a
-/// backend's fault. One warning per window for the whole forwarder names the limit and how to raise it; the engines
-/// reset the client, pause accepting, and report nothing against a backend.
+/// Running out of file descriptors: the forwarder's <see cref="ConnectionBudget"/> spent, or an accept or a backend
+/// socket failing with EMFILE or ENFILE. Either is the process's limit, not a backend's fault. One warning per window for
+/// the whole forwarder names the limit and how to raise it; the engines refuse or reset the client, pause accepting, and
+/// report nothing against a backend.
 /// </summary>
 internal sealed class DescriptorExhaustion
 {
@@ -17,12 +18,17 @@ internal sealed class DescriptorExhaustion
     private readonly ILogger _logger;
     private readonly LogRateLimiter _log;
 
-    public DescriptorExhaustion(TimeProvider time, ILogger logger)
+    /// <param name="budget">Shared by every listener of the forwarder; by default two descriptors per connection.</param>
+    public DescriptorExhaustion(TimeProvider time, ILogger logger, ConnectionBudget? budget = null)
     {
         _logger = logger;
+        Budget = budget ?? new ConnectionBudget(descriptorsPerConnection: 2);
         _log = new LogRateLimiter(time, (count, since) =>
             ForwardingLog.DescriptorsStillExhausted(logger, count, ForwardingLog.Seconds(since), Limit()));
     }
+
+    /// <summary>The connections the forwarder may hold at once.</summary>
+    public ConnectionBudget Budget { get; }
 
     public static bool IsExhaustion(int errno) => errno is Emfile or Enfile;
 
@@ -39,6 +45,17 @@ internal sealed class DescriptorExhaustion
             var limits = FileDescriptorLimit.Current();
             ForwardingLog.OutOfDescriptors(_logger, operation, listener, Cause(errno), Limit(limits),
                 limits is { } known ? DescriptorLimits.Describe(known.Hard) : "unknown");
+        }
+    }
+
+    /// <summary>A client refused because <see cref="Budget"/> is spent.</summary>
+    public void ReportBudgetSpent(string listener)
+    {
+        if (_log.TryEnter())
+        {
+            var limits = Budget.Limits;
+            ForwardingLog.ConnectionBudgetSpent(_logger, listener, Budget.Open, Limit(limits),
+                limits is { } known ? ConnectionBudget.Reserve(known.Soft) : ConnectionBudget.MinimumReserve, Budget.DescriptorsPerConnection);
         }
     }
 

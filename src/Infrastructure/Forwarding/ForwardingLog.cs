@@ -76,11 +76,14 @@ internal static partial class ForwardingLog
     [LoggerMessage(EventId = 2014, Level = LogLevel.Warning, Message = "{Count} more connects from {Listener} to backend {Backend} failed in the last {Seconds} s")]
     public static partial void ConnectsFailed(ILogger logger, long count, string listener, IPEndPoint backend, long seconds);
 
-    // 2050-2051: out of file descriptors, one line per window for the whole forwarder (DescriptorExhaustion).
+    // 2050-2052: out of file descriptors, one line per window for the whole forwarder (DescriptorExhaustion).
     [LoggerMessage(EventId = 2050, Level = LogLevel.Warning, Message = "Out of file descriptors: {Operation} on {Listener} failed with {Cause}. The soft limit RLIMIT_NOFILE is {Limit} (hard {Hard}); raise it with LimitNOFILE= in the systemd unit, `ulimit -n` in the shell that starts the daemon, or the container's nofile ulimit. Clients are reset meanwhile and not held against the backends (further such failures are counted for 60 s)")]
     public static partial void OutOfDescriptors(ILogger logger, string operation, string listener, string cause, string limit, string hard);
 
-    [LoggerMessage(EventId = 2051, Level = LogLevel.Warning, Message = "{Count} more accepts or backend sockets failed for want of file descriptors in the last {Seconds} s (soft RLIMIT_NOFILE {Limit}; see LimitNOFILE / ulimit -n)")]
+    [LoggerMessage(EventId = 2052, Level = LogLevel.Warning, Message = "Out of file descriptors for new connections: {Open} are open, as many as the open-files limit leaves room for (The soft limit RLIMIT_NOFILE is {Limit}; each connection holds up to {PerConnection} and {Reserved} are kept for the daemon itself). Clients of {Listener} and every other listener are refused until connections close; raise the limit with LimitNOFILE= in the systemd unit, `ulimit -n` in the shell that starts the daemon, or the container's nofile ulimit (further refusals are counted for 60 s)")]
+    public static partial void ConnectionBudgetSpent(ILogger logger, string listener, int open, string limit, long reserved, int perConnection);
+
+    [LoggerMessage(EventId = 2051, Level = LogLevel.Warning, Message = "{Count} more clients were refused, or accepts or backend sockets failed, for want of file descriptors in the last {Seconds} s (soft RLIMIT_NOFILE {Limit}; see LimitNOFILE / ulimit -n)")]
     public static partial void DescriptorsStillExhausted(ILogger logger, long count, long seconds, string limit);
 
     /// <summary>Whole seconds for the summaries: a window of 60 s reads "60", not "60.0012".</summary>

@@ -32,7 +32,7 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
         _time = time;
         _logger = loggerFactory.CreateLogger("LoadBalancer.Forwarding");
         _engine = CreateEngine(options, _logger);
-        _descriptors = new DescriptorExhaustion(time, _logger);
+        _descriptors = new DescriptorExhaustion(time, _logger, new ConnectionBudget(DescriptorsPerConnection(Engine)));
     }
 
     /// <summary>The engine actually running: the copy engine when splice was asked for but this kernel refuses it.</summary>
@@ -117,6 +117,9 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
 
     /// <summary>Listeners that accept connections; detached ones, still draining, are no longer any Service's.</summary>
     public IReadOnlyList<ListenerStatistics> GetAllStatistics() => [.. _listeners.Values.Select(listener => listener.Statistics())];
+
+    /// <summary>Two sockets, and for splice a pipe (two descriptors) per direction while bytes flow.</summary>
+    private static int DescriptorsPerConnection(ForwardingEngine engine) => engine == ForwardingEngine.Splice ? 6 : 2;
 
     private IForwardingEngine CreateEngine(ForwarderOptions options, ILogger logger)
     {

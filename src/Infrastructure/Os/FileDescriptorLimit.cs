@@ -85,6 +85,20 @@ public static unsafe partial class FileDescriptorLimit
         return new DescriptorLimitChange(before, Current()?.Soft ?? target, limit.Maximum, null);
     }
 
+    /// <summary>How many descriptors this process holds now (the entries of /proc/self/fd); 0 when that cannot be read.</summary>
+    public static int OpenNow()
+    {
+        try
+        {
+            // The enumeration's own descriptor is counted too: one more than the daemon holds, on the safe side.
+            return Directory.EnumerateFileSystemEntries("/proc/self/fd").Count();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>Sets the soft limit (tests lower it for a bounded window and restore it); answers errno, 0 when done.</summary>
     internal static int SetSoft(ulong soft)
     {

@@ -58,7 +58,7 @@ public sealed class DescriptorExhaustionTests
         Assert.Single(_logger.Entries);
         _time.Advance(LogRateLimiter.DefaultWindow);
         var summary = Assert.Single(_logger.Entries, entry => entry.EventId.Id == StillOutOfDescriptorsId);
-        Assert.StartsWith("499 more accepts or backend sockets failed for want of file descriptors in the last 60 s (soft RLIMIT_NOFILE ", summary.Message, StringComparison.Ordinal);
+        Assert.StartsWith("499 more clients were refused, or accepts or backend sockets failed, for want of file descriptors in the last 60 s (soft RLIMIT_NOFILE ", summary.Message, StringComparison.Ordinal);
         Assert.EndsWith("; see LimitNOFILE / ulimit -n)", summary.Message, StringComparison.Ordinal);
     }
 
@@ -72,6 +72,50 @@ public sealed class DescriptorExhaustionTests
 
         Assert.Equal(1, context.Counters.Snapshot().ConnectionsFailed);
         Assert.DoesNotContain(_logger.Entries, entry => entry.EventId.Id is 2005 or 2006 or 2013 or 2014);
+    }
+
+    [Fact]
+    public void BudgetSpent_RefusesOnEveryListener_WarnsOnceNamingTheLimit_AndAClosedConnectionFreesAPlace()
+    {
+        // 200 − 0 open − 64 reserved = 136 descriptors: 68 connections of two.
+        var budget = new ConnectionBudget(2, () => new DescriptorLimits(200, 200), () => 0);
+        var shared = new DescriptorExhaustion(_time, _logger, budget);
+        var first = Create("127.0.60.1", 80, shared);
+        var second = Create("127.0.60.2", 443, shared);
+        for (var i = 0; i < 68; i++)
+        {
+            Assert.True((i % 2 == 0 ? first : second).TryAdmit(first.Route));
+        }
+
+        Assert.False(first.TryAdmit(first.Route));
+        Assert.False(second.TryAdmit(second.Route));
+
+        var line = Assert.Single(_logger.Entries);
+        Assert.Equal(2052, line.EventId.Id);
+        Assert.StartsWith("Out of file descriptors for new connections: 68 are open, as many as the open-files limit leaves room for "
+            + "(The soft limit RLIMIT_NOFILE is 200; each connection holds up to 2 and 64 are kept for the daemon itself). Clients of 127.0.60.1:80 (default/web)",
+            line.Message, StringComparison.Ordinal);
+        Assert.Contains("LimitNOFILE=", line.Message, StringComparison.Ordinal);
+        Assert.Equal(1, first.Counters.Snapshot().ConnectionsRejected);
+        Assert.Equal(1, second.Counters.Snapshot().ConnectionsRejected);
+
+        second.ConnectionClosed();
+        Assert.True(first.TryAdmit(first.Route));
+        Assert.Equal(68, budget.Open);
+    }
+
+    [Fact]
+    public void ListenerLimit_RefusesWithoutHoldingAPlaceOfTheBudget()
+    {
+        var budget = new ConnectionBudget(2, () => new DescriptorLimits(200, 200), () => 0);
+        var context = Create("127.0.60.1", 80, new DescriptorExhaustion(_time, _logger, budget));
+        var limited = new ListenerRoute(BackendSnapshot.Empty, new RoundRobinPolicy(), 1);
+
+        Assert.True(context.TryAdmit(limited));
+        Assert.False(context.TryAdmit(limited));
+
+        Assert.Equal(1, budget.Open);
+        Assert.Empty(_logger.Entries);
     }
 
     [Theory]

@@ -50,9 +50,19 @@ internal sealed class ListenerContext
         set => _route = value;
     }
 
-    /// <summary>False when the listener is at its connection limit; the caller closes the connection and it is counted.</summary>
+    /// <summary>
+    /// False when the listener is at its connection limit, or the forwarder at its <see cref="ConnectionBudget"/>; the
+    /// caller closes the connection and it is counted as rejected. A true answer is paired with one <see cref="ConnectionClosed"/>.
+    /// </summary>
     public bool TryAdmit(ListenerRoute route)
     {
+        if (!_descriptors.Budget.TryTake())
+        {
+            Counters.ConnectionRejected();
+            _descriptors.ReportBudgetSpent(Name);
+            return false;
+        }
+
         if (route.MaxConnections is not { } limit)
         {
             Counters.ConnectionOpened();
@@ -64,6 +74,7 @@ internal sealed class ListenerContext
             return true;
         }
 
+        _descriptors.Budget.Return();
         Counters.ConnectionRejected();
         return false;
     }
@@ -159,6 +170,7 @@ internal sealed class ListenerContext
     /// </summary>
     public void ConnectionClosed()
     {
+        _descriptors.Budget.Return();
         if (Counters.ConnectionClosed() == 0)
         {
             Volatile.Read(ref _allClosed)?.TrySetResult();
