@@ -1,3 +1,4 @@
+using LoadBalancer.Infrastructure.Admin;
 using k8s;
 using k8s.Models;
 using LoadBalancer.Application.Abstractions;
@@ -124,6 +125,25 @@ public static class DependencyInjection
         services.AddSingleton<IServiceSource>(provider => provider.GetRequiredService<StandaloneServiceSource>());
         services.AddSingleton<IServicesFileReader>(provider => provider.GetRequiredService<StandaloneServiceSource>());
         services.AddSingleton<IHostedService, StandaloneReport>();
+        return services;
+    }
+
+    /// <summary>
+    /// The read-only admin endpoint (Admin/): probes and the state API on <paramref name="options"/>' address; nothing
+    /// when that is <c>none</c>. For the modes that serve Services (their source and reconciler answer readiness).
+    /// </summary>
+    public static IServiceCollection AddAdminEndpoint(this IServiceCollection services, AdminOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.EndPoint is null)
+        {
+            return services;
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(options);
+        services.AddSingleton<DaemonReadiness>();
+        services.AddSingleton<IHostedService, AdminEndpoint>();
         return services;
     }
 

@@ -24,8 +24,8 @@ internal static class DependencyRule
     {
         [Domain] = [],
         [Application] = ["Mediator", "FluentValidation", "Microsoft.Extensions."],
-        [Infrastructure] = ["Mediator", "FluentValidation", "Microsoft.Extensions.", "KubernetesClient", "YamlDotNet"],
-        [Host] = ["Mediator", "FluentValidation", "Microsoft.Extensions.", "KubernetesClient", "YamlDotNet"],
+        [Infrastructure] = ["Mediator", "FluentValidation", "Microsoft.Extensions.", "Microsoft.AspNetCore", "KubernetesClient", "YamlDotNet"],
+        [Host] = ["Mediator", "FluentValidation", "Microsoft.Extensions.", "Microsoft.AspNetCore", "KubernetesClient", "YamlDotNet"],
     };
 
     private static readonly string[] BaseClassLibrary = ["System", "System.", "Microsoft.Win32.", "netstandard", "mscorlib"];

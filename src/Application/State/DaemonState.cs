@@ -51,6 +51,7 @@ public sealed record ServiceState(
     /// </summary>
     public string? Reason { get; init; }
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public ServiceKey Key => new(Namespace, Name);
 }
 

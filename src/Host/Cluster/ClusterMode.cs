@@ -59,6 +59,7 @@ public static class ClusterMode
                     linkDevice,
                     settings.Announcements())
                 .AddKubernetesAdapter(client, adapter)
+                .AddAdminEndpoint(settings.Admin())
                 .AddServingDaemon();
             return await DaemonHost.RunAsync(builder, run, stopping).ConfigureAwait(false);
         }

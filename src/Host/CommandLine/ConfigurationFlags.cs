@@ -16,7 +16,7 @@ public enum FlagGroups
     /// <summary>--engine, --policy, --drain-timeout.</summary>
     Forwarding = 2,
 
-    /// <summary>--link-device (--linkdevice), --no-announce, --load-balancer-class, --ignore-unclassed, --state-file.</summary>
+    /// <summary>--link-device (--linkdevice), --no-announce, --load-balancer-class, --ignore-unclassed, --state-file, --admin-address.</summary>
     Serving = 4,
 
     /// <summary>--kubeconfig, --kubernetes, --backends, the worker and Lease flags.</summary>
@@ -59,6 +59,7 @@ public sealed class ConfigurationFlags
             Inverse(Settings.Announce, new Option<bool>("--no-announce") { Description = "No gratuitous ARP / unsolicited NA after adding an address." });
             Text(Settings.StateFile, new Option<string>("--state-file") { Description = "standalone: where the IPs of the Services are kept across restarts (default $STATE_DIRECTORY, /var/lib/little-load-balancer as root, else ~/.local/state/little-load-balancer).", HelpName = "FILE" });
             Text(Settings.LoadBalancerClass, new Option<string>("--load-balancer-class") { Description = "Serve Services with this spec.loadBalancerClass (and those with none).", HelpName = "NAME" });
+            Text(Settings.AdminAddress, new Option<string>("--admin-address") { Description = "The read-only admin endpoint: /healthz, /readyz, /api/v1/state (default 127.0.0.1:9090; none: off).", HelpName = "IP:PORT|none" });
             Text(Settings.IgnoreUnclassed, new Option<bool>("--ignore-unclassed") { Description = "Leave Services without a loadBalancerClass alone." });
         }
 

@@ -51,6 +51,7 @@ public static class LoadBalancerCommands
         root.Subcommands.Add(CheckPool(run, inputs));
         root.Subcommands.Add(Config(run, inputs));
         root.Subcommands.Add(Check(run, inputs));
+        root.Subcommands.Add(Status(run, inputs));
         return new CommandTree(root, inputs);
     }
 
@@ -159,6 +160,22 @@ public static class LoadBalancerCommands
         inputs[command] = parsed => Inputs(run, parsed.GetValue(standalone) ? DaemonMode.Standalone : DaemonMode.Cluster, flags, parsed);
         command.SetAction(parsed => ConfigCommand.RunAsync(
             run, Inputs(run, parsed.GetValue(standalone) ? DaemonMode.Standalone : DaemonMode.Cluster, flags, parsed)));
+        return command;
+    }
+
+    private static Command Status(RunContext run, Dictionary<Command, Func<ParseResult, ConfigurationInputs>> inputs)
+    {
+        var command = new Command("status", "Ask a running daemon's admin endpoint for its state and print it as a table (pools, Services, ports, backends, traffic).");
+        var address = new Option<string>("--admin-address") { Description = "The daemon's admin endpoint (default: the configuration's adminAddress, 127.0.0.1:9090).", HelpName = "IP:PORT" };
+        var output = new Option<string>("--output", "-o") { Description = "table (default) or json (the /api/v1/state document).", HelpName = "table|json" };
+        output.AcceptOnlyFromAmong("table", "json");
+        command.Options.Add(address);
+        command.Options.Add(output);
+        var flags = new ConfigurationFlags(FlagGroups.None);
+        Add(command, flags);
+        inputs[command] = parsed => Inputs(run, DaemonMode.Standalone, flags, parsed);
+        command.SetAction((parsed, stopping) => StatusCommand.RunAsync(
+            run, Inputs(run, DaemonMode.Standalone, flags, parsed), parsed.GetValue(address), parsed.GetValue(output) == "json", stopping));
         return command;
     }
 

@@ -106,6 +106,7 @@ public static class ConfigurationLayers
             [Settings.WorkerSelector] = KubernetesServiceOptions.DefaultWorkerSelector,
             [Settings.NodeAddressTypes] = string.Join(',', new KubernetesServiceOptions().AddressTypes),
             [Settings.SetExternalIps] = "false",
+            [Settings.AdminAddress] = LoadBalancer.Infrastructure.Admin.AdminAddress.Default,
             [Settings.LeaderElectionEnabled] = "true",
             [Settings.LeaderElectionNamespace] = election.Namespace,
             [Settings.LeaderElectionName] = election.Name,

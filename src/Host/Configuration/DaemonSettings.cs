@@ -1,5 +1,6 @@
 using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Reconciliation;
+using LoadBalancer.Infrastructure.Admin;
 using LoadBalancer.Infrastructure.Forwarding;
 using LoadBalancer.Infrastructure.Networking.Announcements;
 using LoadBalancer.Infrastructure.Networking.Netlink;
@@ -51,6 +52,8 @@ public sealed record DaemonSettings
     public string? NodeAddressTypes { get; init; }
 
     public string? SetExternalIps { get; init; }
+
+    public string? AdminAddress { get; init; }
 
     public LeaderElectionSettings LeaderElection { get; init; } = new();
 
@@ -112,6 +115,10 @@ public sealed record DaemonSettings
     public ForwarderOptions Forwarder() => new() { Engine = ForwardingEngine };
 
     public AnnouncementOptions Announcements() => new() { Enabled = Announces };
+
+    /// <summary>Where the admin endpoint listens (validated at start: an unparsable value is refused before this is read).</summary>
+    public AdminOptions Admin() =>
+        new(Infrastructure.Admin.AdminAddress.TryParse(AdminAddress ?? Infrastructure.Admin.AdminAddress.Default, out var endPoint, out _) ? endPoint : null);
 
     /// <summary>Connections drain for <see cref="Drain"/> when the daemon stops.</summary>
     public ReconcilerOptions Reconciler() => new() { ShutdownDrain = Drain };

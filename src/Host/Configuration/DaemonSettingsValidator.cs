@@ -50,6 +50,11 @@ public sealed class DaemonSettingsValidator(LoadedConfiguration configuration) :
             Problem(Settings.DrainTimeout, drain, "is not a duration (10s, 500ms, 2m, or seconds)");
         }
 
+        if (settings.AdminAddress is { } admin && !Infrastructure.Admin.AdminAddress.TryParse(admin, out _, out var adminProblem))
+        {
+            problems.Add($"{Settings.AdminAddress}: {adminProblem} ({configuration.Source(Settings.AdminAddress)})");
+        }
+
         if (settings.Engine is { } engine && engine.Trim().ToLowerInvariant() is not ("splice" or "copy"))
         {
             Problem(Settings.Engine, engine, "must be splice or copy");

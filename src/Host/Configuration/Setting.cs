@@ -35,6 +35,7 @@ public static class Settings
     public const string WorkerSelector = "workerSelector";
     public const string NodeAddressTypes = "nodeAddressTypes";
     public const string SetExternalIps = "setExternalIps";
+    public const string AdminAddress = "adminAddress";
     public const string LeaderElectionEnabled = "leaderElection:enabled";
     public const string LeaderElectionNamespace = "leaderElection:namespace";
     public const string LeaderElectionName = "leaderElection:name";
@@ -64,6 +65,7 @@ public static class Settings
         new(WorkerSelector, "--worker-selector", [], "label selector of the nodes that take NodePort traffic"),
         new(NodeAddressTypes, "--node-address-types", [], "node address types by preference"),
         new(SetExternalIps, "--set-external-ips", [], "also write the IP into spec.externalIPs"),
+        new(AdminAddress, "--admin-address", [], "the read-only admin endpoint (probes, state API): IP:PORT or none"),
         new(LeaderElectionEnabled, "--no-leader-election", [], "replicas elect a leader through a Lease"),
         new(LeaderElectionNamespace, "--lease-namespace", ["POD_NAMESPACE"], "the namespace of the Lease"),
         new(LeaderElectionName, "--lease-name", [], "the name of the Lease"),

@@ -69,6 +69,7 @@ public static class StandaloneMode
                 linkDevice,
                 settings.Announcements())
             .AddStandaloneAdapter(standalone, state, new StandaloneConsole(run.Output, run.Error))
+            .AddAdminEndpoint(settings.Admin())
             .AddServingDaemon();
         await run.Output.WriteLineAsync($"state: {state.Path}").ConfigureAwait(false);
         return await DaemonHost.RunAsync(builder, run, stopping).ConfigureAwait(false);

@@ -48,6 +48,9 @@ internal sealed class DaemonProcess : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        // Many daemons run at once and would all try the admin endpoint's default 127.0.0.1:9090; its own tests give
+        // --admin-address, which wins over this.
+        start.Environment["LITTLELB_ADMINADDRESS"] = "none";
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
         {
             if (value is null)

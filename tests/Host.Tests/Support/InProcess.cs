@@ -21,9 +21,15 @@ internal static class InProcess
         WorkingDirectory = "/nonexistent/llb-test/cwd",
     };
 
+    /// <summary>
+    /// The environment of a test that gives none: no admin endpoint, since many daemons run at once and would all try
+    /// the default 127.0.0.1:9090 (the admin endpoint's own tests give --admin-address).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string?> NoAdminEndpoint = new Dictionary<string, string?> { ["LITTLELB_ADMINADDRESS"] = "none" };
+
     public static HostSeams Seams(TextWriter log, IReadOnlyDictionary<string, string?>? environment = null, ConfigurationFileLocations? files = null) => new()
     {
-        Environment = environment ?? new Dictionary<string, string?>(),
+        Environment = environment ?? NoAdminEndpoint,
         ConfigurationFiles = files ?? NoFiles,
         Logging = logging => logging.AddProvider(new WriterLoggerProvider(log)),
         UnderSystemd = false,
