@@ -207,6 +207,10 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
         _api.PutEndpointSlice(Slice("web", a.Port, "127.0.0.2"));
         await daemon.ReadyAsync();
         var ip = await IngressEventuallyAsync("web");
+
+        // The status can be written before the slice reaches the listener (a listener without backends resets clients):
+        // the long-lived connection is opened once A answers.
+        Assert.True(await EventuallyTrueAsync(async () => await EchoConnection.WhoAnswersAsync(ip, 8080) == "A"), daemon.Log.ToString());
         using var open = await EchoConnection.OpenAsync(ip, 8080);
         Assert.NotNull(open);
         Assert.Equal("A:before", await open.AskAsync("before"));
