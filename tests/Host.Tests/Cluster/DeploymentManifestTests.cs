@@ -78,4 +78,25 @@ public sealed class DeploymentManifestTests
         Assert.True(pod.TerminationGracePeriodSeconds > settings.Drain.TotalSeconds, $"{pod.TerminationGracePeriodSeconds} s <= {settings.Drain}");
         Assert.True(container.SecurityContext.RunAsNonRoot);
     }
+
+    [Fact]
+    public void Deployment_ProbesTheAdminEndpoint_WhereTheDaemonListens_OnThePodsAddress()
+    {
+        var container = Objects.OfType<V1Deployment>().Single().Spec.Template.Spec.Containers.Single();
+        Assert.Contains(container.Env, env => env.Name == "POD_IP" && env.ValueFrom?.FieldRef?.FieldPath == "status.podIP");
+        var admin = container.Env.Single(env => env.Name == "LITTLELB_ADMINADDRESS").Value;
+
+        // The kubelet expands $(POD_IP) from the variable above it.
+        var settings = InProcess.Settings([.. container.Args], new Dictionary<string, string?>
+        {
+            ["LITTLELB_ADMINADDRESS"] = admin.Replace("$(POD_IP)", "10.0.0.5", StringComparison.Ordinal),
+        });
+        var endPoint = settings.Admin().EndPoint;
+
+        Assert.Equal(System.Net.IPEndPoint.Parse("10.0.0.5:9090"), endPoint);
+        var port = container.Ports.Single(port => port.Name == "admin");
+        Assert.Equal(endPoint!.Port, port.ContainerPort);
+        Assert.Equal(("/readyz", "admin"), (container.ReadinessProbe.HttpGet.Path, container.ReadinessProbe.HttpGet.Port.Value));
+        Assert.Equal(("/healthz", "admin"), (container.LivenessProbe.HttpGet.Path, container.LivenessProbe.HttpGet.Port.Value));
+    }
 }
