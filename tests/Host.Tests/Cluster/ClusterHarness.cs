@@ -28,7 +28,7 @@ internal sealed class ClusterHarness : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource<IServiceProvider> _container = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ClusterHarness(FakeApiServer api, string pool, KubernetesAdapterOptions options, IKubernetes? client, ReconcilerOptions reconciler)
+    private ClusterHarness(FakeApiServer api, string pool, KubernetesAdapterOptions options, IKubernetes? client, ReconcilerOptions reconciler, string[] flags)
     {
         Log = new SharedWriter();
         var seams = InProcess.Seams(Log) with
@@ -39,7 +39,7 @@ internal sealed class ClusterHarness : IAsyncDisposable
             Built = provider => _container.TrySetResult(provider),
         };
         // --debug: the allocator's line for each attempt is how tests count attempts that leave nothing in the API.
-        Run = Task.Run(() => LoadBalancerApp.RunAsync(["--restricted-cidr", pool, "--no-announce", "--debug"], TextWriter.Null, Log, _stop.Token, seams));
+        Run = Task.Run(() => LoadBalancerApp.RunAsync(["--restricted-cidr", pool, "--no-announce", "--debug", .. flags], TextWriter.Null, Log, _stop.Token, seams));
     }
 
     public SharedWriter Log { get; }
@@ -57,9 +57,11 @@ internal sealed class ClusterHarness : IAsyncDisposable
 
     /// <param name="client">The daemon's client, e.g. one whose requests a test fails; by default a plain one.</param>
     /// <param name="reconciler">By default <see cref="Reconciler"/>.</param>
+    /// <param name="flags">More command-line flags, e.g. <c>--admin-address</c>.</param>
     public static ClusterHarness Start(
-        FakeApiServer api, string pool, KubernetesAdapterOptions? options = null, IKubernetes? client = null, ReconcilerOptions? reconciler = null) =>
-        new(api, pool, options ?? Options(), client, reconciler ?? Reconciler);
+        FakeApiServer api, string pool, KubernetesAdapterOptions? options = null, IKubernetes? client = null, ReconcilerOptions? reconciler = null,
+        params string[] flags) =>
+        new(api, pool, options ?? Options(), client, reconciler ?? Reconciler, flags);
 
     /// <summary>The daemon's container, once built.</summary>
     public async Task<IServiceProvider> ContainerAsync()
