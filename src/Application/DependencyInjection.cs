@@ -3,6 +3,7 @@ using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Reconciliation;
 using LoadBalancer.Application.Services;
+using LoadBalancer.Application.State;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -39,6 +40,7 @@ public static class DependencyInjection
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ReconcileQueue>();
         services.AddSingleton<IReconcileQueue>(provider => provider.GetRequiredService<ReconcileQueue>());
+        services.AddSingleton<RecentEvents>();
         services.AddSingleton<ReconcilerState>();
         services.AddSingleton<IReconcilerState>(provider => provider.GetRequiredService<ReconcilerState>());
         services.AddSingleton<IServiceReconciler, ServiceReconciler>();

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using LoadBalancer.Application.Abstractions;
+using LoadBalancer.Application.State;
 using LoadBalancer.Domain.Services;
 
 namespace LoadBalancer.Application.Reconciliation;
@@ -14,7 +15,7 @@ namespace LoadBalancer.Application.Reconciliation;
 /// Reading what the sink holds (a list of every Event in a cluster) must not delay serving after a failover, so the
 /// seed is a task: Services are applied at once, and only the decisions about what to tell wait for it.
 /// </remarks>
-internal sealed class ServiceConditions(IEventRecorder recorder)
+internal sealed class ServiceConditions(IEventRecorder recorder, RecentEvents recent)
 {
     /// <summary>The last message recorded per Service and reason since the last Normal event of another reason.</summary>
     private readonly ConcurrentDictionary<ServiceKey, ConcurrentDictionary<string, string>> _told = new();
@@ -52,6 +53,7 @@ internal sealed class ServiceConditions(IEventRecorder recorder)
 
         await recorder.RecordAsync(serviceEvent, cancellationToken).ConfigureAwait(false);
         Remember(serviceEvent);
+        recent.Add(serviceEvent);
         return true;
     }
 

@@ -1,4 +1,5 @@
 using LoadBalancer.Application.Abstractions;
+using LoadBalancer.Application.State;
 using LoadBalancer.Application.Allocation.GetAllocations;
 using LoadBalancer.Application.Allocation.RestoreAllocations;
 using LoadBalancer.Application.Services;
@@ -38,6 +39,7 @@ internal sealed class ServiceReconciler(
     IAppliedServiceRegistry applied,
     IServiceStatusWriter status,
     IEventRecorder events,
+    RecentEvents recentEvents,
     ReconcileQueue front,
     ReconcilerState current,
     IOptions<ReconcilerOptions> options,
@@ -59,7 +61,7 @@ internal sealed class ServiceReconciler(
         var settings = options.Value;
         var queue = new KeyedWorkQueue<ServiceKey>(
             new WorkQueueOptions { BaseDelay = settings.RetryDelay, MaxDelay = settings.MaxRetryDelay }, time, logger);
-        var state = new TermState(queue, new ServiceConditions(events));
+        var state = new TermState(queue, new ServiceConditions(events, recentEvents));
         var step = new ReconcileStep(source, sender, applied, status, state, logger);
         current.Enter(state, source);
         try

@@ -10,7 +10,11 @@ namespace LoadBalancer.Application.State;
 /// </summary>
 /// <param name="Role">Whether this replica serves, or stands by for the one that leads.</param>
 /// <param name="Services">Ordered by namespace and name.</param>
-public sealed record DaemonState(DaemonRole Role, DateTimeOffset At, IReadOnlyList<PoolState> Pools, IReadOnlyList<ServiceState> Services);
+public sealed record DaemonState(DaemonRole Role, DateTimeOffset At, IReadOnlyList<PoolState> Pools, IReadOnlyList<ServiceState> Services)
+{
+    /// <summary>The Events this replica recorded lately (at most <see cref="RecentEvents.Capacity"/>), newest first.</summary>
+    public IReadOnlyList<RecentEvent> Events { get; init; } = [];
+}
 
 public enum DaemonRole
 {

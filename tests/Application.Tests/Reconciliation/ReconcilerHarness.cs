@@ -3,6 +3,7 @@ using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Allocation.AllocateLoadBalancerIp;
 using LoadBalancer.Application.Reconciliation;
 using LoadBalancer.Application.Services;
+using LoadBalancer.Application.State;
 using LoadBalancer.Application.Tests.Services;
 using LoadBalancer.Domain.Endpoints;
 using LoadBalancer.Domain.Services;
@@ -26,7 +27,8 @@ internal sealed class ReconcilerHarness : IAsyncDisposable
         Status = new RecordingStatusWriter(Source);
         Options = options ?? new ReconcilerOptions { RetryDelay = TimeSpan.FromMilliseconds(200), MaxRetryDelay = TimeSpan.FromSeconds(5), ShutdownDrain = TimeSpan.FromSeconds(7), HandOverDrain = TimeSpan.Zero };
         State = new ReconcilerState(Fakes.Applied);
-        Reconciler = new ServiceReconciler(Source, Fakes.Sender, Fakes.Applied, Status, Events, Queue, State,
+        RecentEvents = new RecentEvents(Time);
+        Reconciler = new ServiceReconciler(Source, Fakes.Sender, Fakes.Applied, Status, Events, RecentEvents, Queue, State,
             Microsoft.Extensions.Options.Options.Create(Options), Time, Log);
     }
 
@@ -39,6 +41,8 @@ internal sealed class ReconcilerHarness : IAsyncDisposable
     public RecordingEventRecorder Events { get; } = new();
 
     public FakeTimeProvider Time { get; } = new();
+
+    public RecentEvents RecentEvents { get; }
 
     public ReconcileQueue Queue { get; } = new();
 

@@ -1,5 +1,6 @@
 using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Application.Reconciliation;
+using LoadBalancer.Application.State;
 using LoadBalancer.Domain.Services;
 
 namespace LoadBalancer.Application.Tests.Reconciliation;
@@ -13,7 +14,7 @@ public sealed class ServiceConditionsTests
     private readonly RecordingEventRecorder _recorder = new();
     private readonly ServiceConditions _conditions;
 
-    public ServiceConditionsTests() => _conditions = new ServiceConditions(_recorder);
+    public ServiceConditionsTests() => _conditions = new ServiceConditions(_recorder, new RecentEvents(TimeProvider.System));
 
     [Fact]
     public async Task SameFactTwice_IsRecordedOnce_AChangedOneAgain()

@@ -16,13 +16,14 @@ public sealed record GetDaemonState : IQuery<DaemonState>;
 /// <summary>
 /// Reads each fact where it lives and copies none: pools from the allocator, what runs from the applied-Service registry,
 /// what does not and why (and what it asks for) from the reconciler's term, traffic and health from the forwarder's
-/// counters. Takes no lock that an apply or the data path waits on.
+/// counters, the latest Events from what this replica recorded. Takes no lock that an apply or the data path waits on.
 /// </summary>
 public sealed class GetDaemonStateHandler(
     IAllocationRegistry allocations,
     IAppliedServiceRegistry applied,
     IReconcilerState reconciler,
     IForwarderStatistics statistics,
+    RecentEvents recentEvents,
     TimeProvider time)
     : IQueryHandler<GetDaemonState, DaemonState>
 {
@@ -46,7 +47,7 @@ public sealed class GetDaemonStateHandler(
         }
 
         var role = serving ? DaemonRole.Leading : DaemonRole.StandingBy;
-        return ValueTask.FromResult(new DaemonState(role, time.GetUtcNow(), Pools(), [.. services.Values]));
+        return ValueTask.FromResult(new DaemonState(role, time.GetUtcNow(), Pools(), [.. services.Values]) { Events = recentEvents.Latest() });
     }
 
     private IReadOnlyList<PoolState> Pools() =>

@@ -60,6 +60,10 @@ public sealed class GetDaemonStateTests : IAsyncDisposable
         Assert.StartsWith("FAILED to allocate requested LoadBalancerIP 192.168.0.225:80", clash.Reason, StringComparison.Ordinal);
         Assert.Equal(Assert.Single(_harness.Events.Of("clash", "ApplyFailed")).Message, clash.Reason);
         Assert.Equal([("TCP", 80, false)], clash.Ports.Select(refused => (refused.Protocol, refused.Port, refused.Forwarded)));
+
+        // The refusal is among the latest Events, as the sink was told it, stamped with this replica's clock.
+        var refusal = Assert.Single(state.Events, recent => recent.Name == "clash");
+        Assert.Equal((ServiceEventType.Warning, "ApplyFailed", clash.Reason, _harness.Time.GetUtcNow()), (refusal.Type, refusal.Reason, refusal.Message, refusal.At));
     }
 
     [Fact]
@@ -123,7 +127,7 @@ public sealed class GetDaemonStateTests : IAsyncDisposable
     }
 
     private async Task<DaemonState> QueryAsync() =>
-        await new GetDaemonStateHandler(_harness.Fakes.Allocations, _harness.Fakes.Applied, _harness.State, _statistics, _harness.Time)
+        await new GetDaemonStateHandler(_harness.Fakes.Allocations, _harness.Fakes.Applied, _harness.State, _statistics, _harness.RecentEvents, _harness.Time)
             .Handle(new DaemonStateQuery(), CancellationToken.None);
 
     private static TrafficSnapshot Traffic(long opened, long active, long fromClient, long fromBackend) =>
