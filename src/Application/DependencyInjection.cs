@@ -1,6 +1,7 @@
 using FluentValidation;
 using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Application.Allocation;
+using LoadBalancer.Application.Common.Telemetry;
 using LoadBalancer.Application.Reconciliation;
 using LoadBalancer.Application.Services;
 using LoadBalancer.Application.State;
@@ -44,6 +45,13 @@ public static class DependencyInjection
         services.AddSingleton<ReconcilerState>();
         services.AddSingleton<IReconcilerState>(provider => provider.GetRequiredService<ReconcilerState>());
         services.AddSingleton<IServiceReconciler, ServiceReconciler>();
+
+        // Instruments (docs/observability.md); created with the metrics provider, when there is one, through the marker.
+        services.AddMetrics();
+        services.AddSingleton<AllocationMetrics>();
+        services.AddSingleton<IMetricsInstrumentation>(provider => provider.GetRequiredService<AllocationMetrics>());
+        services.AddSingleton<ReconcileMetrics>();
+        services.AddSingleton<IMetricsInstrumentation>(provider => provider.GetRequiredService<ReconcileMetrics>());
         services.TryAddSingleton<ILeadership, SoleLeadership>();
         services.AddSingleton<ServingDaemon>();
 

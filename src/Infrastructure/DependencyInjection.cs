@@ -1,7 +1,9 @@
 using LoadBalancer.Infrastructure.Admin;
 using k8s;
 using k8s.Models;
+using System.Diagnostics.Metrics;
 using LoadBalancer.Application.Abstractions;
+using LoadBalancer.Application.Common.Telemetry;
 using LoadBalancer.Infrastructure.Kubernetes;
 using LoadBalancer.Infrastructure.Kubernetes.Events;
 using LoadBalancer.Infrastructure.Kubernetes.Leadership;
@@ -56,6 +58,8 @@ public static class DependencyInjection
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(forwarding ?? new ForwarderOptions());
         services.TryAddSingleton<IForwarder, TcpForwarder>();
+        services.AddSingleton<IMetricsInstrumentation>(provider => new ForwardingMetrics(
+            provider.GetRequiredService<IMeterFactory>(), provider.GetRequiredService<IForwarderStatistics>()));
         return services;
     }
 
@@ -143,6 +147,7 @@ public static class DependencyInjection
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(options);
         services.AddSingleton<DaemonReadiness>();
+        services.AddMetricsExport();
         services.AddSingleton<IHostedService, AdminEndpoint>();
         return services;
     }

@@ -21,7 +21,11 @@ public sealed record ListenerStatistics(
 
 /// <param name="Health">Why the backend does or does not take new connections.</param>
 /// <param name="Available">Whether the backend takes new connections now (ready, healthy and not ejected).</param>
-public sealed record BackendStatistics(Endpoint Endpoint, BackendHealthState Health, bool Available, TrafficSnapshot Traffic);
+public sealed record BackendStatistics(Endpoint Endpoint, BackendHealthState Health, bool Available, TrafficSnapshot Traffic)
+{
+    /// <summary>Times it was taken out after failed connects in a row (passive ejection), since it was added.</summary>
+    public long Ejections { get; init; }
+}
 
 /// <summary>A backend's state as the forwarder sees it; the first that applies, in this order.</summary>
 public enum BackendHealthState

@@ -12,6 +12,9 @@ public interface IReconcilerState
     /// <summary>Whether a term runs: this replica serves.</summary>
     bool IsServing { get; }
 
+    /// <summary>Services waiting for a reconcile in the current term (0 while no term runs).</summary>
+    int Queued { get; }
+
     /// <summary>
     /// The Services the current term does not serve as asked (refused, invalid, failing, not reconciled yet), with why,
     /// ordered by namespace and name; empty while no term runs. What runs is the applied-Service registry's to tell.
@@ -25,6 +28,8 @@ internal sealed class ReconcilerState(IAppliedServiceRegistry applied) : IReconc
     private volatile Term? _term;
 
     public bool IsServing => _term is not null;
+
+    public int Queued => _term?.State.Queue.Count ?? 0;
 
     public void Enter(TermState state, IServiceSource source) => _term = new Term(state, source);
 

@@ -40,6 +40,7 @@ internal sealed class ServiceReconciler(
     IServiceStatusWriter status,
     IEventRecorder events,
     RecentEvents recentEvents,
+    ReconcileMetrics metrics,
     ReconcileQueue front,
     ReconcilerState current,
     IOptions<ReconcilerOptions> options,
@@ -64,6 +65,7 @@ internal sealed class ServiceReconciler(
         var state = new TermState(queue, new ServiceConditions(events, recentEvents));
         var step = new ReconcileStep(source, sender, applied, status, state, logger);
         current.Enter(state, source);
+        metrics.BeganServing();
         try
         {
             // Off this thread: the sink's list must not hold up the restore, not even for the part it runs before it awaits.
@@ -77,7 +79,7 @@ internal sealed class ServiceReconciler(
 
             // The workers stop with the term, and also when the first pass fails: nothing else would stop them.
             using var workers = CancellationTokenSource.CreateLinkedTokenSource(term);
-            var working = queue.RunAsync(step.RunAsync, settings.Workers, workers.Token);
+            var working = queue.RunAsync(Timed(step), settings.Workers, workers.Token);
             try
             {
                 await queue.WhenIdleAsync(term).ConfigureAwait(false);
@@ -110,9 +112,26 @@ internal sealed class ServiceReconciler(
             front.Detach();
             await StandDownAsync(stopping.IsCancellationRequested ? settings.ShutdownDrain : settings.HandOverDrain).ConfigureAwait(false);
             current.Leave();
+            metrics.StoppedServing();
             Interlocked.Exchange(ref _ready, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         }
     }
+
+    /// <summary>Each Service's reconcile, timed; one that throws is retried by the queue and counted as an error.</summary>
+    private Func<ServiceKey, CancellationToken, Task> Timed(ReconcileStep step) => async (key, cancellationToken) =>
+    {
+        var started = time.GetTimestamp();
+        var succeeded = false;
+        try
+        {
+            await step.RunAsync(key, cancellationToken).ConfigureAwait(false);
+            succeeded = true;
+        }
+        finally
+        {
+            metrics.Reconciled(time.GetElapsedTime(started), succeeded);
+        }
+    };
 
     /// <summary>Seeds the allocator with every IP the source's records already hold (the oldest Service wins a clash).</summary>
     private async Task RestoreAsync(CancellationToken cancellationToken)

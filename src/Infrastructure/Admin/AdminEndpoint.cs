@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
 
 namespace LoadBalancer.Infrastructure.Admin;
 
@@ -13,11 +14,12 @@ namespace LoadBalancer.Infrastructure.Admin;
 public sealed record AdminOptions(IPEndPoint? EndPoint);
 
 /// <summary>
-/// The read-only admin endpoint on Kestrel: <c>/healthz</c>, <c>/readyz</c> and <c>/api/v1/state</c>. A Kestrel of its
+/// The read-only admin endpoint on Kestrel: <c>/healthz</c>, <c>/readyz</c>, <c>/api/v1/state</c> and <c>/metrics</c>. A Kestrel of its
 /// own beside the daemon's host, so that nothing of ASP.NET Core reaches the serving core, and a port that is busy is
 /// tried again while the daemon serves. Nothing on it changes state, and nothing secret is in the state it shows.
 /// </summary>
-internal sealed class AdminEndpoint(AdminOptions options, ISender sender, DaemonReadiness readiness, TimeProvider time, ILogger<AdminEndpoint> logger)
+internal sealed class AdminEndpoint(
+    AdminOptions options, ISender sender, DaemonReadiness readiness, MeterProvider meters, TimeProvider time, ILogger<AdminEndpoint> logger)
     : BackgroundService
 {
     public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(5);
@@ -97,6 +99,7 @@ internal sealed class AdminEndpoint(AdminOptions options, ISender sender, Daemon
             var state = await sender.Send(new GetDaemonState(), cancellationToken).ConfigureAwait(false);
             return Results.Json(new StateDocument(StateDocument.Version, state), AdminJson.Options);
         });
+        app.MapPrometheusScrapingEndpoint("/metrics", meters, configureBranchedPipeline: null, optionsName: null);
         return app;
     }
 }

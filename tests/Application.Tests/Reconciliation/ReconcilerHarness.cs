@@ -28,7 +28,7 @@ internal sealed class ReconcilerHarness : IAsyncDisposable
         Options = options ?? new ReconcilerOptions { RetryDelay = TimeSpan.FromMilliseconds(200), MaxRetryDelay = TimeSpan.FromSeconds(5), ShutdownDrain = TimeSpan.FromSeconds(7), HandOverDrain = TimeSpan.Zero };
         State = new ReconcilerState(Fakes.Applied);
         RecentEvents = new RecentEvents(Time);
-        Reconciler = new ServiceReconciler(Source, Fakes.Sender, Fakes.Applied, Status, Events, RecentEvents, Queue, State,
+        Reconciler = new ServiceReconciler(Source, Fakes.Sender, Fakes.Applied, Status, Events, RecentEvents, new ReconcileMetrics(Fakes.Meters, State, Fakes.Applied), Queue, State,
             Microsoft.Extensions.Options.Options.Create(Options), Time, Log);
     }
 

@@ -34,7 +34,7 @@ internal sealed class ServiceFakes : IDisposable
     {
         Allocations = TestData.Registry(pool);
         Sender = new HandlerSender()
-            .Handle(new AllocateLoadBalancerIpHandler(Allocations, AllocateLog), new AllocateLoadBalancerIpValidator())
+            .Handle(new AllocateLoadBalancerIpHandler(Allocations, new AllocationMetrics(Meters, Allocations), AllocateLog), new AllocateLoadBalancerIpValidator())
             .Handle(new ReleaseLoadBalancerIpHandler(Allocations, new CapturingLogger<ReleaseLoadBalancerIpHandler>()), new ReleaseLoadBalancerIpValidator())
             .Handle(new RestoreAllocationsHandler(Allocations, new RestoredServiceValidator(), new CapturingLogger<RestoreAllocationsHandler>()),
                 new RestoreAllocationsValidator())
@@ -58,6 +58,8 @@ internal sealed class ServiceFakes : IDisposable
     public HandlerSender Sender { get; }
 
     public AppliedServiceRegistry Applied { get; } = new();
+
+    public TestMeterFactory Meters { get; } = new();
 
     public IForwarder Forwarder { get; } = Substitute.For<IForwarder>();
 
@@ -122,5 +124,9 @@ internal sealed class ServiceFakes : IDisposable
 
     public static HealthCheckSettings NoChecks { get; } = HealthCheckSettings.Default with { Enabled = false };
 
-    public void Dispose() => Applied.Dispose();
+    public void Dispose()
+    {
+        Applied.Dispose();
+        Meters.Dispose();
+    }
 }

@@ -28,7 +28,7 @@ public sealed record AllocateLoadBalancerIpResponse : IValidationFailureResponse
         new() { ValidationErrors = errors };
 }
 
-public sealed class AllocateLoadBalancerIpHandler(IAllocationRegistry registry, ILogger<AllocateLoadBalancerIpHandler> logger)
+public sealed class AllocateLoadBalancerIpHandler(IAllocationRegistry registry, AllocationMetrics metrics, ILogger<AllocateLoadBalancerIpHandler> logger)
     : ICommandHandler<AllocateLoadBalancerIp, AllocateLoadBalancerIpResponse>
 {
     public ValueTask<AllocateLoadBalancerIpResponse> Handle(AllocateLoadBalancerIp command, CancellationToken cancellationToken)
@@ -40,6 +40,7 @@ public sealed class AllocateLoadBalancerIpHandler(IAllocationRegistry registry, 
         var result = registry.Allocate(request);
         if (result.Allocation is { } allocation)
         {
+            metrics.Allocated(allocation.Reason);
             if (allocation.Changed)
             {
                 AllocationLog.Allocated(logger, allocation.Service, allocation.Ip, allocation.Reason, allocation.Bindings);
@@ -57,7 +58,8 @@ public sealed class AllocateLoadBalancerIpHandler(IAllocationRegistry registry, 
             return ValueTask.FromResult(new AllocateLoadBalancerIpResponse { Allocation = allocation, Previous = previous });
         }
 
-        AllocationLog.Refused(logger, result.Refusal!.Message);
+        metrics.Refused(result.Refusal!.Kind);
+        AllocationLog.Refused(logger, result.Refusal.Message);
         return ValueTask.FromResult(new AllocateLoadBalancerIpResponse { Refusal = result.Refusal, Previous = previous });
     }
 }

@@ -72,6 +72,18 @@ internal sealed class BackendHealth
         }
     }
 
+    /// <summary>Passive ejections since the backend was added (the ejection's number, which also tells a stale timer apart).</summary>
+    public int Ejections
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _ejection;
+            }
+        }
+    }
+
     /// <summary>Failing (by the checks) before ejected, as both are read under one lock; readiness is the endpoint's, not known here.</summary>
     public BackendHealthState State
     {

@@ -118,7 +118,10 @@ internal sealed class ForwardingListener
                 backend.Endpoint,
                 backend.Endpoint.Ready ? backend.Health.State : BackendHealthState.NotReady,
                 available.Contains(backend) && !route.Backends.IsFallback,
-                backend.Counters.Snapshot()))
+                backend.Counters.Snapshot())
+            {
+                Ejections = backend.Health.Ejections,
+            })
             .ToList();
         return new ListenerStatistics(Context.Binding, Service, Context.Counters.Snapshot(), backends)
         {

@@ -1,6 +1,7 @@
 using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Allocation.AllocateLoadBalancerIp;
 using LoadBalancer.Domain.Addressing;
+using LoadBalancer.Application.Tests.Support;
 using LoadBalancer.Domain.Allocation;
 using LoadBalancer.Domain.Services;
 using Microsoft.Extensions.Logging;
@@ -298,14 +299,17 @@ public sealed class AllocateLoadBalancerIpTests
     [Fact]
     public async Task Handle_WithNullLogger_StillAllocates()
     {
-        var handler = new AllocateLoadBalancerIpHandler(Registry(), NullLogger<AllocateLoadBalancerIpHandler>.Instance);
+        var registry = Registry();
+        var handler = new AllocateLoadBalancerIpHandler(registry, Metrics(registry), NullLogger<AllocateLoadBalancerIpHandler>.Instance);
 
         var response = await handler.Handle(new(Spec("web", 80)), CancellationToken.None);
 
         Assert.True(response.Succeeded);
     }
 
-    private AllocateLoadBalancerIpHandler Handler(IAllocationRegistry registry) => new(registry, _log);
+    private AllocateLoadBalancerIpHandler Handler(IAllocationRegistry registry) => new(registry, Metrics(registry), _log);
+
+    private static AllocationMetrics Metrics(IAllocationRegistry registry) => new(new TestMeterFactory(), registry);
 
     private static AllocationResult Allocated(ServiceKey service, string ip) =>
         AllocationResult.Allocated(new IpAllocation(service, Ip(ip), AllocationReason.New,

@@ -1,6 +1,7 @@
 using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Allocation.AllocateLoadBalancerIp;
 using LoadBalancer.Application.Allocation.RestoreAllocations;
+using LoadBalancer.Application.Tests.Support;
 using LoadBalancer.Domain.Allocation;
 using LoadBalancer.Domain.Services;
 using Microsoft.Extensions.Logging;
@@ -194,7 +195,7 @@ public sealed class RestoreAllocationsTests
     private RestoreAllocationsHandler Handler() => new(_registry, new RestoredServiceValidator(), _log);
 
     private AllocateLoadBalancerIpHandler AllocateHandler() =>
-        new(_registry, NullLogger<AllocateLoadBalancerIpHandler>.Instance);
+        new(_registry, new AllocationMetrics(new TestMeterFactory(), _registry), NullLogger<AllocateLoadBalancerIpHandler>.Instance);
 
     private async Task<RestoreAllocationsResponse> Restore(params RestoredService[] services) =>
         await Handler().Handle(new(services), CancellationToken.None);
