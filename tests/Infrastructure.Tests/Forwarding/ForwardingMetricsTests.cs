@@ -1,0 +1,93 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using LoadBalancer.Application.Abstractions;
+using LoadBalancer.Application.Common.Telemetry;
+using LoadBalancer.Application.Forwarding;
+using LoadBalancer.Domain.Addressing;
+using LoadBalancer.Domain.Endpoints;
+using LoadBalancer.Domain.Services;
+using LoadBalancer.Infrastructure.Forwarding;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using NSubstitute;
+
+namespace LoadBalancer.Infrastructure.Tests.Forwarding;
+
+/// <summary>The forwarder's counters as instruments: read when collected, labelled per listener and per backend.</summary>
+public sealed class ForwardingMetricsTests : IDisposable
+{
+    private static readonly PortBinding Web = new(IPAddress.Parse("192.0.2.10"), ServicePort.Tcp(443));
+
+    private readonly ServiceProvider _provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly IForwarderStatistics _statistics = Substitute.For<IForwarderStatistics>();
+    private readonly IMeterFactory _meters;
+
+    public ForwardingMetricsTests()
+    {
+        _meters = _provider.GetRequiredService<IMeterFactory>();
+        _ = new ForwardingMetrics(_meters, _statistics);
+    }
+
+    public void Dispose() => _provider.Dispose();
+
+    [Fact]
+    public void Listener_CountersAreReadWhenCollected_WithItsServicePortAndProtocol()
+    {
+        using var opened = Collector<long>("littlelb.listener.connections.opened");
+        using var active = Collector<long>("littlelb.listener.connections.active");
+        using var traffic = Collector<long>("littlelb.listener.traffic");
+        Report(new TrafficSnapshot(ConnectionsOpened: 7, ConnectionsActive: 2, ConnectionsFailed: 1, ConnectionsRejected: 0, BytesFromClient: 300, BytesFromBackend: 9000));
+
+        opened.RecordObservableInstruments();
+        active.RecordObservableInstruments();
+        traffic.RecordObservableInstruments();
+
+        var measurement = Assert.Single(opened.GetMeasurementSnapshot());
+        Assert.Equal(7, measurement.Value);
+        Assert.Equal(("shop", "web", 443, "TCP"), ((string)measurement.Tags["namespace"]!, (string)measurement.Tags["service"]!, (int)measurement.Tags["port"]!, (string)measurement.Tags["protocol"]!));
+        Assert.Equal(2, active.LastMeasurement!.Value);
+        Assert.Equal(
+            [("client_to_backend", 300L), ("backend_to_client", 9000L)],
+            traffic.GetMeasurementSnapshot().Select(bytes => ((string)bytes.Tags["direction"]!, bytes.Value)));
+    }
+
+    [Fact]
+    public void Backends_HealthIsOneForItsStateOnly_WithConnectsFailedAndEjections()
+    {
+        using var health = Collector<int>("littlelb.backend.health");
+        using var failures = Collector<long>("littlelb.backend.connect.failures");
+        using var ejections = Collector<long>("littlelb.backend.ejections");
+        Report(TrafficSnapshot.None, new BackendStatistics(new Endpoint(IPAddress.Parse("10.0.0.2"), 8443), BackendHealthState.Ejected, false, TrafficSnapshot.None with { ConnectionsFailed = 5 })
+        {
+            Ejections = 2,
+        });
+
+        health.RecordObservableInstruments();
+        failures.RecordObservableInstruments();
+        ejections.RecordObservableInstruments();
+
+        Assert.Equal(
+            [("healthy", 0), ("not_ready", 0), ("failing", 0), ("ejected", 1)],
+            health.GetMeasurementSnapshot().Select(state => ((string)state.Tags["state"]!, state.Value)));
+        Assert.All(health.GetMeasurementSnapshot(), state => Assert.Equal("10.0.0.2:8443", state.Tags["backend"]));
+        Assert.Equal(5, failures.LastMeasurement!.Value);
+        Assert.Equal(2, ejections.LastMeasurement!.Value);
+    }
+
+    [Fact]
+    public void AListenerThatStopped_HasNoSeries()
+    {
+        using var opened = Collector<long>("littlelb.listener.connections.opened");
+        _statistics.GetAllStatistics().Returns([]);
+
+        opened.RecordObservableInstruments();
+
+        Assert.Empty(opened.GetMeasurementSnapshot());
+    }
+
+    private void Report(TrafficSnapshot listener, params BackendStatistics[] backends) =>
+        _statistics.GetAllStatistics().Returns([new ListenerStatistics(Web, new ServiceKey("shop", "web"), listener, backends)]);
+
+    private MetricCollector<T> Collector<T>(string instrument)
+        where T : struct => new(_meters, LoadBalancerMeter.Name, instrument);
+}
