@@ -51,5 +51,18 @@ public sealed class AdapterFolderTests
         Assert.True(result.IsSuccessful, string.Join(", ", result.FailingTypeNames ?? []));
     }
 
+    [Fact]
+    public void OnlyTheAdminEndpoint_KnowsTheMetricsExporter()
+    {
+        // Instruments are System.Diagnostics.Metrics wherever the fact lives; which library exports them is Admin's business.
+        var result = InfrastructureTypes()
+            .That().DoNotResideInNamespaceStartingWith(Root + "Admin")
+            .ShouldNot().HaveDependencyOn("OpenTelemetry")
+            .GetResult();
+
+        Assert.True(result.IsSuccessful, string.Join(", ", result.FailingTypeNames ?? []));
+        Assert.False(InfrastructureTypes().That().ResideInNamespaceStartingWith(Root + "Admin").ShouldNot().HaveDependencyOn("OpenTelemetry").GetResult().IsSuccessful);
+    }
+
     private static Types InfrastructureTypes() => Types.InAssembly(typeof(Infrastructure.DependencyInjection).Assembly);
 }

@@ -24,7 +24,7 @@ internal static class DependencyRule
     {
         [Domain] = [],
         [Application] = ["Mediator", "FluentValidation", "Microsoft.Extensions."],
-        [Infrastructure] = ["Mediator", "FluentValidation", "Microsoft.Extensions.", "Microsoft.AspNetCore", "KubernetesClient", "YamlDotNet"],
+        [Infrastructure] = ["Mediator", "FluentValidation", "Microsoft.Extensions.", "Microsoft.AspNetCore", "KubernetesClient", "YamlDotNet", "OpenTelemetry"],
         [Host] = ["Mediator", "FluentValidation", "Microsoft.Extensions.", "Microsoft.AspNetCore", "KubernetesClient", "YamlDotNet"],
     };
 
