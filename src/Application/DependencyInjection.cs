@@ -54,6 +54,7 @@ public static class DependencyInjection
         services.AddSingleton<IMetricsInstrumentation>(provider => provider.GetRequiredService<ReconcileMetrics>());
         services.TryAddSingleton<ILeadership, SoleLeadership>();
         services.AddSingleton<ServingDaemon>();
+        services.AddSingleton<DaemonReadiness>();
 
         // Singleton: the mediator is a singleton and may not consume scoped validators.
         services.AddValidatorsFromAssemblyContaining<AllocationOptions>(ServiceLifetime.Singleton, includeInternalTypes: true);

@@ -146,7 +146,6 @@ public static class DependencyInjection
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(options);
-        services.AddSingleton<DaemonReadiness>();
         services.AddMetricsExport();
         services.AddSingleton<IHostedService, AdminEndpoint>();
         return services;

@@ -1,4 +1,5 @@
 using System.Net;
+using LoadBalancer.Application.State;
 using LoadBalancer.Application.State.GetDaemonState;
 using Mediator;
 using Microsoft.AspNetCore.Builder;

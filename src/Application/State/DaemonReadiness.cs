@@ -1,7 +1,7 @@
 using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Application.Reconciliation;
 
-namespace LoadBalancer.Infrastructure.Admin;
+namespace LoadBalancer.Application.State;
 
 /// <summary>
 /// Whether the daemon is ready, for <c>/readyz</c>: its source has read its world (the Services file read, the caches

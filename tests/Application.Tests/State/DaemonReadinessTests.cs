@@ -1,9 +1,9 @@
 using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Application.Reconciliation;
-using LoadBalancer.Infrastructure.Admin;
+using LoadBalancer.Application.State;
 using NSubstitute;
 
-namespace LoadBalancer.Infrastructure.Tests.Admin;
+namespace LoadBalancer.Application.Tests.State;
 
 public sealed class DaemonReadinessTests
 {
