@@ -98,5 +98,10 @@ public sealed class DeploymentManifestTests
         Assert.Equal(endPoint!.Port, port.ContainerPort);
         Assert.Equal(("/readyz", "admin"), (container.ReadinessProbe.HttpGet.Path, container.ReadinessProbe.HttpGet.Port.Value));
         Assert.Equal(("/healthz", "admin"), (container.LivenessProbe.HttpGet.Path, container.LivenessProbe.HttpGet.Port.Value));
+
+        // Prometheus scrapes the same endpoint.
+        var annotations = Objects.OfType<V1Deployment>().Single().Spec.Template.Metadata.Annotations;
+        Assert.Equal(("true", endPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "/metrics"),
+            (annotations["prometheus.io/scrape"], annotations["prometheus.io/port"], annotations["prometheus.io/path"]));
     }
 }
