@@ -82,8 +82,9 @@ public sealed class MetricsEndpointTests : IDisposable
             Assert.Equal(1, samples.Value("littlelb_pool_addresses_used", ("pool", "default")));
             Assert.True(samples.Value("littlelb_reconcile_duration_seconds_count", ("result", "ok")) >= 2);
 
-            // Nothing but the daemon's own instruments and the exporter's target_info.
+            // Nothing but the daemon's own instruments and the exporter's target_info, each in docs/observability.md's table.
             Assert.All(samples, sample => Assert.True(sample.Name.StartsWith("littlelb_", StringComparison.Ordinal) || sample.Name == "target_info", sample.Name));
+            Assert.Empty(samples.Select(sample => DocumentedMetrics.Family(sample.Name)).Distinct().Except(DocumentedMetrics.Names));
         }
         finally
         {
