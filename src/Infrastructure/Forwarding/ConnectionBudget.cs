@@ -23,6 +23,7 @@ internal sealed class ConnectionBudget
     private readonly int _descriptorsPerConnection;
     private int _open;
     private long _limit = -1;
+    private DescriptorLimits? _computedFrom;
 
     /// <param name="descriptorsPerConnection">The most one connection holds in the engine (two sockets, and pipes for splice).</param>
     /// <param name="limits">The process's RLIMIT_NOFILE; null when unknown (then there is no budget).</param>
@@ -51,15 +52,18 @@ internal sealed class ConnectionBudget
                 return limit;
             }
 
-            // Two first connections at once compute the same figure; either store is fine.
-            limit = Compute(_limits(), _openDescriptors(), _descriptorsPerConnection);
+            // Two first connections at once compute the same figure; either store is fine. The limits first, so that
+            // whoever reads the budget also finds what it was computed from.
+            var limits = _limits();
+            limit = Compute(limits, _openDescriptors(), _descriptorsPerConnection);
+            _computedFrom = limits;
             Volatile.Write(ref _limit, limit);
             return limit;
         }
     }
 
-    /// <summary>The soft limit the budget was computed from, for the warning.</summary>
-    public DescriptorLimits? Limits => _limits();
+    /// <summary>The limits the budget was computed from, for the warning (the current ones before the first connection).</summary>
+    public DescriptorLimits? Limits => Volatile.Read(ref _limit) >= 0 ? _computedFrom : _limits();
 
     /// <summary>Descriptors kept back for the daemon itself under <paramref name="softLimit"/>.</summary>
     public static long Reserve(ulong softLimit) => Math.Max(MinimumReserve, (long)Math.Min(softLimit / 8, int.MaxValue));

@@ -51,4 +51,18 @@ public sealed class ConnectionBudgetTests
         open = 1100;
         Assert.Equal(475, budget.Limit);
     }
+
+    [Fact]
+    public void Limits_AreThoseTheBudgetWasComputedFrom_EvenWhenTheLimitChangedSince()
+    {
+        var soft = 1200UL;
+        var budget = new ConnectionBudget(2, () => new DescriptorLimits(soft, 4096), () => 100);
+        Assert.Equal(new DescriptorLimits(1200, 4096), budget.Limits);
+
+        _ = budget.Limit;
+        soft = 4096;
+
+        Assert.Equal(new DescriptorLimits(1200, 4096), budget.Limits);
+        Assert.Equal(475, budget.Limit);
+    }
 }
