@@ -55,6 +55,7 @@ public static class DependencyInjection
         services.TryAddSingleton<ILeadership, SoleLeadership>();
         services.AddSingleton<ServingDaemon>();
         services.AddSingleton<DaemonReadiness>();
+        services.AddSingleton<DaemonLiveness>();
 
         // Singleton: the mediator is a singleton and may not consume scoped validators.
         services.AddValidatorsFromAssemblyContaining<AllocationOptions>(ServiceLifetime.Singleton, includeInternalTypes: true);

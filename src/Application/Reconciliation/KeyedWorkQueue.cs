@@ -32,7 +32,8 @@ internal sealed class KeyedWorkQueue<TKey>
     private readonly Lock _lock = new();
     private readonly Queue<TKey> _ready = new();
     private readonly HashSet<TKey> _dirty = [];
-    private readonly HashSet<TKey> _processing = [];
+    /// <summary>Keys being processed, with the timestamp their call began.</summary>
+    private readonly Dictionary<TKey, long> _processing = [];
     private readonly Dictionary<TKey, int> _failures = [];
     private readonly Dictionary<TKey, Delayed> _delayed = [];
     private readonly List<TaskCompletionSource> _idleWaiters = [];
@@ -55,6 +56,21 @@ internal sealed class KeyedWorkQueue<TKey>
         _options = options;
         _time = time;
         _logger = logger;
+    }
+
+    /// <summary>The key whose call has run longest, and for how long; null when none runs.</summary>
+    public (TKey Key, TimeSpan For)? LongestRunning()
+    {
+        lock (_lock)
+        {
+            if (_processing.Count == 0)
+            {
+                return null;
+            }
+
+            var (key, started) = _processing.MinBy(entry => entry.Value);
+            return (key, _time.GetElapsedTime(started));
+        }
     }
 
     /// <summary>Keys ready to be processed (not those being processed, nor those waiting for a delay).</summary>
@@ -177,7 +193,7 @@ internal sealed class KeyedWorkQueue<TKey>
             {
                 key = _ready.Dequeue();
                 _dirty.Remove(key);
-                _processing.Add(key);
+                _processing[key] = _time.GetTimestamp();
             }
 
             try
@@ -236,7 +252,7 @@ internal sealed class KeyedWorkQueue<TKey>
 
     private void EnqueueLocked(TKey key)
     {
-        if (!_dirty.Add(key) || _processing.Contains(key))
+        if (!_dirty.Add(key) || _processing.ContainsKey(key))
         {
             // Already waiting, or being processed and will be queued again when that ends.
             return;

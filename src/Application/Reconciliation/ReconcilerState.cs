@@ -1,5 +1,6 @@
 using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Application.Services;
+using LoadBalancer.Domain.Services;
 
 namespace LoadBalancer.Application.Reconciliation;
 
@@ -14,6 +15,9 @@ public interface IReconcilerState
 
     /// <summary>Services waiting for a reconcile in the current term (0 while no term runs).</summary>
     int Queued { get; }
+
+    /// <summary>The Service whose reconcile has run longest now, and for how long; null when none runs.</summary>
+    (ServiceKey Service, TimeSpan For)? LongestReconcile();
 
     /// <summary>
     /// The Services the current term does not serve as asked (refused, invalid, failing, not reconciled yet), with why,
@@ -31,6 +35,8 @@ internal sealed class ReconcilerState(IAppliedServiceRegistry applied) : IReconc
 
     public int Queued => _term?.State.Queue.Count ?? 0;
 
+    public (ServiceKey Service, TimeSpan For)? LongestReconcile() => _term?.State.Queue.LongestRunning();
+
     public void Enter(TermState state, IServiceSource source) => _term = new Term(state, source);
 
     public void Leave() => _term = null;
@@ -43,7 +49,7 @@ internal sealed class ReconcilerState(IAppliedServiceRegistry applied) : IReconc
         }
 
         // A failure being retried wins over a parking it may have outlived (the spec changed and now fails otherwise).
-        var found = new SortedDictionary<Domain.Services.ServiceKey, UnservedService>();
+        var found = new SortedDictionary<ServiceKey, UnservedService>();
         foreach (var (key, reason) in term.State.Failing)
         {
             found[key] = new UnservedService(key, UnservedKind.Failing, reason, term.Source.Find(key)?.Spec);

@@ -20,7 +20,7 @@ public sealed record AdminOptions(IPEndPoint? EndPoint);
 /// tried again while the daemon serves. Nothing on it changes state, and nothing secret is in the state it shows.
 /// </summary>
 internal sealed class AdminEndpoint(
-    AdminOptions options, ISender sender, DaemonReadiness readiness, MeterProvider meters, TimeProvider time, ILogger<AdminEndpoint> logger)
+    AdminOptions options, ISender sender, DaemonLiveness liveness, DaemonReadiness readiness, MeterProvider meters, TimeProvider time, ILogger<AdminEndpoint> logger)
     : BackgroundService
 {
     public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(5);
@@ -91,7 +91,9 @@ internal sealed class AdminEndpoint(
             kestrel.AddServerHeader = false;
         });
         var app = builder.Build();
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/healthz", () => liveness.NotAliveReason() is { } reason
+            ? Results.Text($"not alive: {reason}\n", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Text("ok\n"));
         app.MapGet("/readyz", () => readiness.NotReadyReason() is { } reason
             ? Results.Text($"not ready: {reason}\n", statusCode: StatusCodes.Status503ServiceUnavailable)
             : Results.Text("ready\n"));

@@ -240,6 +240,33 @@ public sealed class KeyedWorkQueueTests
         Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), delay);
     }
 
+    [Fact]
+    public async Task LongestRunning_IsTheCallStartedFirst_WithHowLongItHasRun()
+    {
+        await using var harness = new Harness();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = new SemaphoreSlim(0);
+        harness.Process = async (key, ct) =>
+        {
+            started.Release();
+            await gate.Task.WaitAsync(ct);
+        };
+        harness.Start(workers: 2);
+        Assert.Null(harness.Queue.LongestRunning());
+
+        harness.Queue.Enqueue("a");
+        Assert.True(await started.WaitAsync(Deadline), "a was not started");
+        harness.Time.Advance(TimeSpan.FromSeconds(7));
+        harness.Queue.Enqueue("b");
+        Assert.True(await started.WaitAsync(Deadline), "b was not started");
+        harness.Time.Advance(TimeSpan.FromSeconds(3));
+
+        Assert.Equal(("a", TimeSpan.FromSeconds(10)), harness.Queue.LongestRunning());
+        gate.SetResult();
+        await harness.Queue.WhenIdleAsync(CancellationToken.None).WaitAsync(Deadline);
+        Assert.Null(harness.Queue.LongestRunning());
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int current;
