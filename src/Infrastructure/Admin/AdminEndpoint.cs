@@ -103,6 +103,7 @@ internal sealed class AdminEndpoint(
             return Results.Json(new StateDocument(StateDocument.Version, state), AdminJson.Options);
         });
         app.MapPrometheusScrapingEndpoint("/metrics", meters, configureBranchedPipeline: null, optionsName: null);
+        app.MapStatusPage();
         return app;
     }
 }
