@@ -253,18 +253,20 @@
   }
 
   function trafficCells(row, traffic, key) {
+    const columns = ['open', 'opening', 'from-client', 'from-backend'];
     if (!traffic) {
-      for (let i = 0; i < 4; i++) cell(row, '—', 'num muted');
+      for (const column of columns) cell(row, '—', `num muted ${column}`);
       return;
     }
     const rate = rates.get(key);
-    const open = cell(row, count(traffic.connectionsActive), 'num');
+    const open = cell(row, count(traffic.connectionsActive), 'num open');
     open.title = `${count(traffic.connectionsOpened)} opened, ${count(traffic.connectionsFailed)} failed, ${count(traffic.connectionsRejected)} rejected`;
-    cell(row, rate && rate.connections !== null ? perSecond(rate.connections) : '–', 'num');
-    for (const [total, speed] of [[traffic.bytesFromClient, rate && rate.fromClient], [traffic.bytesFromBackend, rate && rate.fromBackend]]) {
-      const td = cell(row, bytes(total), 'num');
+    cell(row, rate && rate.connections !== null ? perSecond(rate.connections) : '–', 'num opening');
+    const moved = [[traffic.bytesFromClient, rate && rate.fromClient], [traffic.bytesFromBackend, rate && rate.fromBackend]];
+    moved.forEach(([total, speed], i) => {
+      const td = cell(row, bytes(total), `num ${columns[i + 2]}`);
       if (speed !== undefined && speed !== null) td.appendChild(el('span', 'rate', `${bytes(speed)}/s`));
-    }
+    });
   }
 
   function portRow(service, port) {
@@ -272,7 +274,8 @@
     const label = cell(row, `${port.protocol} ${port.port}`, 'port');
     if (!port.forwarded) label.appendChild(el('div', 'muted', 'not forwarded'));
     const healthy = port.backends.filter((backend) => backend.health === 'healthy').length;
-    cell(row, port.backends.length === 1 ? '1 backend' : `${port.backends.length} backends`, 'muted');
+    const backends = port.backends.length === 1 ? '1 backend' : `${port.backends.length} backends`;
+    cell(row, port.forwarded ? backends : '—', 'muted');
     const summary = cell(row, null, 'health');
     if (port.fallingBack) summary.appendChild(badge('falling back', 'flag-bad'));
     else if (port.backends.some((backend) => backend.health)) summary.textContent = `${healthy} of ${port.backends.length} healthy`;
@@ -287,7 +290,8 @@
     const address = cell(row, backend.address, 'addr');
     if (backend.node) address.appendChild(el('span', 'muted', ` on ${backend.node}`));
     const kind = health(backend);
-    cell(row, null, 'health').appendChild(badge(kind === 'unknown' ? '—' : kind, `health-${kind}`));
+    const label = kind === 'unknown' ? '—' : kind === 'notReady' ? 'not ready' : kind;
+    cell(row, null, 'health').appendChild(badge(label, `health-${kind}`));
     trafficCells(row, backend.traffic, trafficKey(service, port, backend));
     return row;
   }
@@ -315,7 +319,6 @@
     if (service.loadBalancerClass) tags.appendChild(el('span', 'tag', `class ${service.loadBalancerClass}`));
     tags.appendChild(el('span', 'tag', service.sharing === 'keyed' ? `key ${service.sharingKey}` : `${service.sharing} IP`));
     if (service.requestedIp) tags.appendChild(el('span', 'tag', `asks ${service.requestedIp}`));
-    if (service.reason) head.appendChild(el('p', 'reason', service.reason));
 
     const stateCell = el('td');
     stateCell.appendChild(badge(service.state, `state-${service.state}`));
@@ -323,6 +326,11 @@
     for (const node of [head, stateCell, ip]) node.rowSpan = rows.length;
     rows[0].prepend(head, stateCell, ip);
     group.append(...rows);
+    // The reason on a line of its own across the table: long, and the first thing to read about this Service.
+    if (service.reason) {
+      const row = group.appendChild(el('tr', 'reason-row'));
+      cell(row, service.reason, 'reason').colSpan = 10;
+    }
     return group;
   }
 
