@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Net.Http.Headers;
+using Microsoft.Extensions.Primitives;
 
 namespace LoadBalancer.Infrastructure.Admin.StatusPage;
 
@@ -23,15 +23,14 @@ internal sealed class StatusPageAsset
 
     private readonly byte[] _content;
 
-    private StatusPageAsset(string route, string fileName, string contentType, byte[] content)
+    private StatusPageAsset(string route, string contentType, byte[] content)
     {
         Route = route;
-        FileName = fileName;
         ContentType = contentType;
         _content = content;
         // A hash of the content rather than a build number: the same bytes keep their tag across restarts and upgrades
         // that do not touch the page, so a browser's copy stays good.
-        ETag = new EntityTagHeaderValue($"\"{Convert.ToHexStringLower(SHA256.HashData(content).AsSpan(0, 16))}\"");
+        ETag = $"\"{Convert.ToHexStringLower(SHA256.HashData(content).AsSpan(0, 16))}\"";
     }
 
     /// <summary>The page at <c>/</c> and what it loads under <c>/ui/</c>.</summary>
@@ -44,14 +43,10 @@ internal sealed class StatusPageAsset
 
     public string Route { get; }
 
-    /// <summary>The file's name in Admin/StatusPage, which is also its resource name after <c>StatusPage/</c>.</summary>
-    public string FileName { get; }
-
     public string ContentType { get; }
 
-    public EntityTagHeaderValue ETag { get; }
-
-    public ReadOnlyMemory<byte> Content => _content;
+    /// <summary>A strong entity tag, quoted.</summary>
+    public string ETag { get; }
 
     /// <summary>
     /// The file, or 304 when the browser holds this version. <c>no-cache</c> with the tag: a browser asks each time
@@ -61,15 +56,13 @@ internal sealed class StatusPageAsset
     {
         ArgumentNullException.ThrowIfNull(context);
         var response = context.Response;
-        var headers = response.GetTypedHeaders();
-        headers.ETag = ETag;
-        headers.CacheControl = new CacheControlHeaderValue { NoCache = true };
+        response.Headers.ETag = ETag;
+        response.Headers.CacheControl = "no-cache";
         response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
         response.Headers.XContentTypeOptions = "nosniff";
         response.Headers["Referrer-Policy"] = "no-referrer";
 
-        var asked = context.Request.GetTypedHeaders().IfNoneMatch;
-        if (asked.Any(tag => tag.Compare(ETag, useStrongComparison: false) || tag.Equals(EntityTagHeaderValue.Any)))
+        if (Matches(context.Request.Headers.IfNoneMatch))
         {
             response.StatusCode = StatusCodes.Status304NotModified;
             return Task.CompletedTask;
@@ -80,6 +73,26 @@ internal sealed class StatusPageAsset
         return response.Body.WriteAsync(_content, context.RequestAborted).AsTask();
     }
 
+    /// <summary>
+    /// Whether If-None-Match names this version: <c>*</c>, or the tag itself, weak (<c>W/</c>) or strong, in any of the
+    /// comma-separated lists (RFC 9110 compares weakly for GET).
+    /// </summary>
+    private bool Matches(StringValues ifNoneMatch)
+    {
+        foreach (var list in ifNoneMatch)
+        {
+            foreach (var tag in (list ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (tag == "*" || (tag.StartsWith("W/", StringComparison.Ordinal) ? tag[2..] : tag) == ETag)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     private static StatusPageAsset Load(string route, string fileName, string contentType)
     {
         var assembly = typeof(StatusPageAsset).Assembly;
@@ -87,6 +100,6 @@ internal sealed class StatusPageAsset
             ?? throw new InvalidOperationException($"the status page's {fileName} is not embedded in {assembly.GetName().Name} (EmbeddedResource with LogicalName {ResourcePrefix}{fileName})");
         using var copy = new MemoryStream();
         stream.CopyTo(copy);
-        return new StatusPageAsset(route, fileName, contentType, copy.ToArray());
+        return new StatusPageAsset(route, contentType, copy.ToArray());
     }
 }

@@ -84,19 +84,23 @@ public sealed partial class StatusPageEndpointsTests : IAsyncLifetime, IDisposab
     }
 
     [Fact]
-    public async Task Get_WithTheTagItHolds_IsNotModified_AndWithAnotherGetsTheFile()
+    public async Task Get_WithTheTagItHolds_IsNotModified_AlsoWeakOrInAList_AndWithAnotherGetsTheFile()
     {
         using var first = await _http.GetAsync(new Uri("/ui/status.js", UriKind.Relative));
         var tag = first.Headers.ETag!;
 
         using var same = new HttpRequestMessage(HttpMethod.Get, new Uri("/ui/status.js", UriKind.Relative)) { Headers = { IfNoneMatch = { tag } } };
         using var notModified = await _http.SendAsync(same);
+        using var listed = new HttpRequestMessage(HttpMethod.Get, new Uri("/ui/status.js", UriKind.Relative));
+        listed.Headers.TryAddWithoutValidation("If-None-Match", $"\"older\", W/{tag.Tag}");
+        using var listedWeak = await _http.SendAsync(listed);
         using var other = new HttpRequestMessage(HttpMethod.Get, new Uri("/ui/status.js", UriKind.Relative)) { Headers = { IfNoneMatch = { new EntityTagHeaderValue("\"older\"") } } };
         using var changed = await _http.SendAsync(other);
 
         Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
         Assert.Empty(await notModified.Content.ReadAsByteArrayAsync());
         Assert.Equal(tag, notModified.Headers.ETag);
+        Assert.Equal(HttpStatusCode.NotModified, listedWeak.StatusCode);
         Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
         Assert.NotEmpty(await changed.Content.ReadAsByteArrayAsync());
     }
