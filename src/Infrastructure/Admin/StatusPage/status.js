@@ -238,15 +238,18 @@
       const at = new Date(event.at);
       const time = cell(row, Number.isNaN(at.getTime()) ? event.at : clock(at), 'num');
       time.title = String(event.at);
-      cell(row).appendChild(badge(event.type, event.type === 'warning' ? 'type-warning' : 'type-normal'));
       cell(row, `${event.namespace}/${event.name}`);
-      cell(row, event.reason);
+      // The type as the reason's colour (warnings amber), and as words for a screen reader.
+      const warning = event.type === 'warning';
+      const reason = cell(row).appendChild(badge(event.reason, warning ? 'type-warning' : 'type-normal'));
+      reason.prepend(el('span', 'hidden-text', `${event.type}: `));
+      reason.title = String(event.type);
       cell(row, event.message);
       return row;
     });
     if (rows.length === 0) {
       const row = el('tr');
-      cell(row, 'No events yet.', 'empty').colSpan = 5;
+      cell(row, 'No events yet.', 'empty').colSpan = 4;
       rows.push(row);
     }
     view.events.replaceChildren(...rows);
