@@ -11,8 +11,8 @@ namespace LoadBalancer.Host.Tests.Admin;
 /// <summary>
 /// The status page at <c>/</c> in a real browser (Debian's headless Chromium through its chromedriver) against the real
 /// binary in standalone mode: what it serves, an edit of the file showing without a reload, an unhealthy backend, a
-/// reason holding markup shown as text, and the banner while the daemon is away. Services on 127.0.100.232/29 and
-/// backends on 127.0.0.87, which no other test uses.
+/// reason holding markup shown as text, the Events, and the banner while the daemon is away. Services on
+/// 127.0.100.232/29 and backends on 127.0.0.87, which no other test uses.
 /// </summary>
 [Collection(HeavyTests.Name)]
 public sealed class StatusPageBrowserTests(ITestOutputHelper output) : IDisposable
@@ -95,6 +95,9 @@ public sealed class StatusPageBrowserTests(ITestOutputHelper output) : IDisposab
             Assert.Contains(Markup, reason, StringComparison.Ordinal);
             Assert.Contains(Markup, browser.TextOf("#problems li[data-service='default/promo']"), StringComparison.Ordinal);
             Assert.Empty(browser.Driver.FindElements(By.CssSelector("img, b")));
+
+            // The Events the daemon recorded are listed beside the refusals, the refusal among them.
+            wait.Until(_ => browser.TextOf("#events tbody", text => text.Contains("shop/legacy", StringComparison.Ordinal) && text.Contains("ApplyFailed", StringComparison.Ordinal)));
 
             // (b) A Service added to the file shows up on the page as it is: no reload (a mark set in the page survives).
             browser.Run("window.littlelbSamePage = true;");
