@@ -12,13 +12,13 @@ namespace LoadBalancer.Host.Tests.Admin;
 /// The status page at <c>/</c> in a real browser (Debian's headless Chromium through its chromedriver) against the real
 /// binary in standalone mode: what it serves, an edit of the file showing without a reload, an unhealthy backend, a
 /// reason holding markup shown as text, the Events, and the banner while the daemon is away. Services on
-/// 127.0.100.232/29 and backends on 127.0.0.87, which no other test uses.
+/// 127.0.100.232/29 and backends on 127.0.0.88, which no other test uses.
 /// </summary>
 [Collection(HeavyTests.Name)]
 public sealed class StatusPageBrowserTests(ITestOutputHelper output) : IDisposable
 {
     private const string Pool = "127.0.100.232/29";
-    private const string Backends = "127.0.0.87";
+    private const string Backends = "127.0.0.88";
 
     /// <summary>A value that a browser parsing it as HTML would turn into elements; the pool annotation quotes it in its reason.</summary>
     private const string Markup = "<img src=x onerror=alert(1)><b>bold</b>";
@@ -52,7 +52,7 @@ public sealed class StatusPageBrowserTests(ITestOutputHelper output) : IDisposab
             Service("default", "promo", promo, live, annotation: ("littlelb.io/pool", Markup)),
             Service("shop", "api", api, live),
             Service("shop", "cart", cart, live, annotation: ("littlelb.io/sharing-key", "shop")),
-            Service("shop", "legacy", legacy, live, loadBalancerIp: "127.0.100.250"),
+            Service("shop", "legacy", legacy, live, loadBalancerIp: "127.0.100.240"),
         ];
         await Manifests.SaveAsync(file, Manifests.Documents(services));
         await using var backend = await DemoBackends.StartAsync(live);
