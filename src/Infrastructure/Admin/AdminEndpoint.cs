@@ -1,6 +1,7 @@
 using System.Net;
 using LoadBalancer.Application.State;
 using LoadBalancer.Application.State.GetDaemonState;
+using LoadBalancer.Infrastructure.Admin.StatusPage;
 using Mediator;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

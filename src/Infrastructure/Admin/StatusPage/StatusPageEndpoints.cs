@@ -1,10 +1,8 @@
-using LoadBalancer.Infrastructure.Admin.StatusPage;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 
-// In ASP.NET Core's namespace, as YARP puts MapReverseProxy: the admin endpoint's builder finds app.MapStatusPage()
-// with the usings it already has, and its routes stay one line each.
-namespace Microsoft.AspNetCore.Builder;
+namespace LoadBalancer.Infrastructure.Admin.StatusPage;
 
 /// <summary>The live status page of the admin endpoint: the page at <c>/</c>, its script and style under <c>/ui/</c>.</summary>
 internal static class StatusPageEndpoints
