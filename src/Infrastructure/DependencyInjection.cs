@@ -17,6 +17,7 @@ using LoadBalancer.Infrastructure.Kubernetes.Status;
 using LoadBalancer.Infrastructure.Kubernetes.Watching;
 using LoadBalancer.Infrastructure.Events;
 using LoadBalancer.Infrastructure.Forwarding;
+using LoadBalancer.Infrastructure.Networking;
 using LoadBalancer.Infrastructure.Networking.Announcements;
 using LoadBalancer.Infrastructure.Networking.Loopback;
 using LoadBalancer.Infrastructure.Networking.Netlink;
@@ -41,16 +42,25 @@ public static class DependencyInjection
         LinkDeviceOptions? linkDevice = null,
         AnnouncementOptions? announcements = null)
     {
+        // Instruments (docs/observability.md). The link device needs the meter factory even where the Application, which
+        // adds it too, is not composed (`forward`).
+        services.AddMetrics();
+        services.TryAddSingleton<LinkMetrics>();
+        services.AddSingleton<IMetricsInstrumentation>(provider => provider.GetRequiredService<LinkMetrics>());
         if (linkDevice is not null)
         {
             var announce = announcements ?? new AnnouncementOptions();
             services.TryAddSingleton(linkDevice);
             services.TryAddSingleton(announce);
+            services.TryAddSingleton<AnnouncementMetrics>();
             services.TryAddSingleton<IAddressAnnouncer>(provider => announce.Enabled
-                ? new GratuitousAnnouncer(announce, provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<GratuitousAnnouncer>>())
+                ? new GratuitousAnnouncer(
+                    announce, provider.GetRequiredService<AnnouncementMetrics>(), provider.GetRequiredService<TimeProvider>(),
+                    provider.GetRequiredService<ILogger<GratuitousAnnouncer>>())
                 : NoAnnouncer.Instance);
             services.TryAddSingleton<ILinkDevice>(provider => new NetlinkLinkDevice(
-                linkDevice, provider.GetRequiredService<ILogger<NetlinkLinkDevice>>(), provider.GetRequiredService<IAddressAnnouncer>()));
+                linkDevice, provider.GetRequiredService<LinkMetrics>(), provider.GetRequiredService<ILogger<NetlinkLinkDevice>>(),
+                provider.GetRequiredService<IAddressAnnouncer>()));
         }
 
         services.TryAddSingleton<ILinkDevice, LoopbackLinkDevice>();
