@@ -85,6 +85,7 @@ public static class DependencyInjection
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(client);
         services.AddSingleton(options);
+        services.TryAddSingleton<InformerMetrics>();
         services.AddSingleton<IResourceInformer<V1Service>>(provider => Informer(provider, KubernetesResourceSources.Services(client), options));
         services.AddSingleton<IResourceInformer<V1Node>>(provider => Informer(provider, KubernetesResourceSources.Nodes(client), options));
         services.AddSingleton<IResourceInformer<V1EndpointSlice>>(provider => Informer(provider, KubernetesResourceSources.EndpointSlices(client), options));
@@ -164,5 +165,6 @@ public static class DependencyInjection
 
     private static ResourceInformer<T> Informer<T>(IServiceProvider provider, IResourceSource<T> source, KubernetesAdapterOptions options)
         where T : class, IKubernetesObject<V1ObjectMeta> =>
-        new(source, options.Informers, provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<ResourceInformer<T>>>());
+        new(source, options.Informers, provider.GetRequiredService<InformerMetrics>(), provider.GetRequiredService<TimeProvider>(),
+            provider.GetRequiredService<ILogger<ResourceInformer<T>>>());
 }
