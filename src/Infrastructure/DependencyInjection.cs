@@ -17,6 +17,7 @@ using LoadBalancer.Infrastructure.Kubernetes.Status;
 using LoadBalancer.Infrastructure.Kubernetes.Watching;
 using LoadBalancer.Infrastructure.Events;
 using LoadBalancer.Infrastructure.Forwarding;
+using LoadBalancer.Infrastructure.Networking;
 using LoadBalancer.Infrastructure.Networking.Announcements;
 using LoadBalancer.Infrastructure.Networking.Loopback;
 using LoadBalancer.Infrastructure.Networking.Netlink;
@@ -41,16 +42,25 @@ public static class DependencyInjection
         LinkDeviceOptions? linkDevice = null,
         AnnouncementOptions? announcements = null)
     {
+        // Instruments (docs/observability.md). The link device needs the meter factory even where the Application, which
+        // adds it too, is not composed (`forward`).
+        services.AddMetrics();
+        services.TryAddSingleton<LinkMetrics>();
+        services.AddSingleton<IMetricsInstrumentation>(provider => provider.GetRequiredService<LinkMetrics>());
         if (linkDevice is not null)
         {
             var announce = announcements ?? new AnnouncementOptions();
             services.TryAddSingleton(linkDevice);
             services.TryAddSingleton(announce);
+            services.TryAddSingleton<AnnouncementMetrics>();
             services.TryAddSingleton<IAddressAnnouncer>(provider => announce.Enabled
-                ? new GratuitousAnnouncer(announce, provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<GratuitousAnnouncer>>())
+                ? new GratuitousAnnouncer(
+                    announce, provider.GetRequiredService<AnnouncementMetrics>(), provider.GetRequiredService<TimeProvider>(),
+                    provider.GetRequiredService<ILogger<GratuitousAnnouncer>>())
                 : NoAnnouncer.Instance);
             services.TryAddSingleton<ILinkDevice>(provider => new NetlinkLinkDevice(
-                linkDevice, provider.GetRequiredService<ILogger<NetlinkLinkDevice>>(), provider.GetRequiredService<IAddressAnnouncer>()));
+                linkDevice, provider.GetRequiredService<LinkMetrics>(), provider.GetRequiredService<ILogger<NetlinkLinkDevice>>(),
+                provider.GetRequiredService<IAddressAnnouncer>()));
         }
 
         services.TryAddSingleton<ILinkDevice, LoopbackLinkDevice>();
@@ -75,6 +85,7 @@ public static class DependencyInjection
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(client);
         services.AddSingleton(options);
+        services.TryAddSingleton<InformerMetrics>();
         services.AddSingleton<IResourceInformer<V1Service>>(provider => Informer(provider, KubernetesResourceSources.Services(client), options));
         services.AddSingleton<IResourceInformer<V1Node>>(provider => Informer(provider, KubernetesResourceSources.Nodes(client), options));
         services.AddSingleton<IResourceInformer<V1EndpointSlice>>(provider => Informer(provider, KubernetesResourceSources.EndpointSlices(client), options));
@@ -153,5 +164,6 @@ public static class DependencyInjection
 
     private static ResourceInformer<T> Informer<T>(IServiceProvider provider, IResourceSource<T> source, KubernetesAdapterOptions options)
         where T : class, IKubernetesObject<V1ObjectMeta> =>
-        new(source, options.Informers, provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<ResourceInformer<T>>>());
+        new(source, options.Informers, provider.GetRequiredService<InformerMetrics>(), provider.GetRequiredService<TimeProvider>(),
+            provider.GetRequiredService<ILogger<ResourceInformer<T>>>());
 }

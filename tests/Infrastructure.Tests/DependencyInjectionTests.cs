@@ -1,6 +1,9 @@
+using System.Diagnostics.Metrics;
+using System.Net;
 using k8s;
 using k8s.Models;
 using LoadBalancer.Application.Abstractions;
+using LoadBalancer.Application.Common.Telemetry;
 using LoadBalancer.Application.Reconciliation;
 using LoadBalancer.Infrastructure.Events;
 using LoadBalancer.Infrastructure.Kubernetes;
@@ -10,13 +13,16 @@ using LoadBalancer.Infrastructure.Kubernetes.Nodes;
 using LoadBalancer.Infrastructure.Kubernetes.Source;
 using LoadBalancer.Infrastructure.Kubernetes.Status;
 using LoadBalancer.Infrastructure.Kubernetes.Watching;
+using LoadBalancer.Infrastructure.Networking;
 using LoadBalancer.Infrastructure.Networking.Announcements;
 using LoadBalancer.Infrastructure.Networking.Loopback;
 using LoadBalancer.Infrastructure.Networking.Netlink;
 using LoadBalancer.Infrastructure.Standalone;
 using LoadBalancer.Infrastructure.Standalone.State;
+using LoadBalancer.Infrastructure.Tests.Support;
 using Mediator;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Hosting;
 using NSubstitute;
 
@@ -43,6 +49,22 @@ public sealed class DependencyInjectionTests : IDisposable
         Assert.IsType<LoopbackLinkDevice>(provider.GetRequiredService<ILinkDevice>());
         Assert.IsType<LoggingEventRecorder>(provider.GetRequiredService<IEventRecorder>());
         Assert.Same(provider.GetRequiredService<ILinkDevice>(), provider.GetRequiredService<ILinkDevice>());
+    }
+
+    [Fact]
+    public async Task AddInfrastructure_TheLinkDeviceReportsToTheInstrumentsTheExporterCreates()
+    {
+        // The forwarder's statistics come from AddApplication; the forwarding instruments read them.
+        using var provider = new ServiceCollection().AddLogging().AddSingleton(Substitute.For<IForwarderStatistics>()).AddInfrastructure()
+            .BuildServiceProvider(Strict);
+        using var held = new MetricCollector<int>(provider.GetRequiredService<IMeterFactory>(), LoadBalancerMeter.Name, "littlelb.link.addresses");
+
+        var instruments = provider.GetServices<IMetricsInstrumentation>().ToList();
+        await provider.GetRequiredService<ILinkDevice>().AddAddressAsync(IPAddress.Parse("127.0.10.5"), CancellationToken.None);
+        held.RecordObservableInstruments();
+
+        Assert.Contains(instruments, instrumentation => instrumentation is LinkMetrics);
+        Assert.Equal(["1 device=lo"], held.GetMeasurementSnapshot().Select(measurement => measurement.Describe()));
     }
 
     [Fact]

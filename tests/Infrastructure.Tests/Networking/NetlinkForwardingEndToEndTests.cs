@@ -7,9 +7,11 @@ using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Endpoints;
 using LoadBalancer.Domain.Services;
 using LoadBalancer.Infrastructure.Forwarding;
+using LoadBalancer.Infrastructure.Networking;
 using LoadBalancer.Infrastructure.Networking.Netlink;
 using LoadBalancer.Infrastructure.Tests.Forwarding.Support;
 using LoadBalancer.Infrastructure.Tests.Networking.Support;
+using LoadBalancer.Infrastructure.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LoadBalancer.Infrastructure.Tests.Networking;
@@ -32,7 +34,9 @@ public sealed class NetlinkForwardingEndToEndTests
         using var rightSpace = right;
 
         // Everything that opens a socket for the load balancer's side is created inside the left namespace.
-        using var device = left.Run(() => new NetlinkLinkDevice(new LinkDeviceOptions { DeviceName = "llb-lb" }, NullLogger<NetlinkLinkDevice>.Instance));
+        using var meters = new TestMeterFactory();
+        using var device = left.Run(() => new NetlinkLinkDevice(
+            new LinkDeviceOptions { DeviceName = "llb-lb" }, new LinkMetrics(meters), NullLogger<NetlinkLinkDevice>.Instance));
         using var backend = left.Run(() =>
         {
             var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -32,6 +32,7 @@ internal sealed class ResourceInformer<T> : IResourceInformer<T>
 
     private readonly IResourceSource<T> _source;
     private readonly InformerOptions _options;
+    private readonly InformerMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly TaskCompletionSource _firstSync = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -43,10 +44,11 @@ internal sealed class ResourceInformer<T> : IResourceInformer<T>
     /// <summary>Whether the next watch is the first from the resourceVersion of a list just made.</summary>
     private bool _freshList;
 
-    public ResourceInformer(IResourceSource<T> source, InformerOptions options, TimeProvider time, ILogger logger)
+    public ResourceInformer(IResourceSource<T> source, InformerOptions options, InformerMetrics metrics, TimeProvider time, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(logger);
         var problems = options.Validate();
@@ -57,27 +59,10 @@ internal sealed class ResourceInformer<T> : IResourceInformer<T>
 
         _source = source;
         _options = options;
+        _metrics = metrics;
         _time = time;
         _logger = logger;
         _retries = new RetryBackoff(options, time, (attempts, duration) => WatchingLog.AnsweredAgain(logger, source.Kind, attempts, duration));
-    }
-
-    private enum WatchOutcome
-    {
-        /// <summary>Ended after working: watch again at once.</summary>
-        Ended,
-
-        /// <summary>Ended at once without an event: watch again after a backoff.</summary>
-        EndedEarly,
-
-        /// <summary>Silent for too long and cancelled: watch again at once.</summary>
-        Silent,
-
-        /// <summary>The resourceVersion has expired: list again, at once unless it was the list's own.</summary>
-        Expired,
-
-        /// <summary>Failed: watch again from the same resourceVersion after a backoff.</summary>
-        Failed,
     }
 
     public event Action<ResourceChange<T>>? Changed;
@@ -130,6 +115,7 @@ internal sealed class ResourceInformer<T> : IResourceInformer<T>
                     var outcome = await WatchOnceAsync(cancellationToken).ConfigureAwait(false);
                     mustList = outcome.Result == WatchOutcome.Expired;
                     backoff = outcome.Backoff;
+                    CountEnd(outcome.Result, cancellationToken);
                 }
 
                 if (backoff is { } delay)
@@ -145,6 +131,27 @@ internal sealed class ResourceInformer<T> : IResourceInformer<T>
         finally
         {
             Volatile.Write(ref _running, 0);
+        }
+    }
+
+    /// <summary>
+    /// Counts the end of a watch once, as a restart or as the relist it leads to; not when stopping ended it, as nothing
+    /// follows then (a source may end its enumeration quietly on cancellation instead of throwing).
+    /// </summary>
+    private void CountEnd(WatchOutcome outcome, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (outcome == WatchOutcome.Expired)
+        {
+            _metrics.Relisted(Kind, RelistReason.WatchExpired);
+        }
+        else
+        {
+            _metrics.WatchRestarted(Kind, outcome);
         }
     }
 
@@ -290,6 +297,7 @@ internal sealed class ResourceInformer<T> : IResourceInformer<T>
             catch (ResourceExpiredException) when (continueToken is not null && restarts < MaxListRestarts)
             {
                 WatchingLog.ListRestarted(_logger, Kind, pages);
+                _metrics.Relisted(Kind, RelistReason.ContinueExpired);
             }
         }
     }

@@ -15,15 +15,18 @@ internal sealed class GratuitousAnnouncer : IAddressAnnouncer
     private static readonly IPAddress AllNodes = IPAddress.Parse("ff02::1");
 
     private readonly AnnouncementOptions _options;
+    private readonly AnnouncementMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<GratuitousAnnouncer> _logger;
 
-    public GratuitousAnnouncer(AnnouncementOptions options, TimeProvider time, ILogger<GratuitousAnnouncer> logger)
+    public GratuitousAnnouncer(AnnouncementOptions options, AnnouncementMetrics metrics, TimeProvider time, ILogger<GratuitousAnnouncer> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(logger);
         _options = options;
+        _metrics = metrics;
         _time = time;
         _logger = logger;
     }
@@ -57,6 +60,7 @@ internal sealed class GratuitousAnnouncer : IAddressAnnouncer
         catch (Exception e) when (e is SocketException or ArgumentException or IOException)
         {
             AnnouncementLog.Failed(_logger, e, address, interfaceName);
+            _metrics.Failed(interfaceName, address);
             return ValueTask.CompletedTask;
         }
 
@@ -80,10 +84,12 @@ internal sealed class GratuitousAnnouncer : IAddressAnnouncer
                     if (sender.Send() is { } error)
                     {
                         AnnouncementLog.SendFailed(_logger, attempt, address, interfaceName, interfaceIndex, error.Code, error.Reason);
+                        _metrics.Failed(interfaceName, address);
                         return;
                     }
 
                     sent++;
+                    _metrics.Sent(interfaceName, address);
                 }
 
                 AnnouncementLog.Announced(_logger, address, interfaceName, interfaceIndex, sent);
@@ -166,6 +172,7 @@ internal sealed class GratuitousAnnouncer : IAddressAnnouncer
         {
             socket.Dispose();
             AnnouncementLog.SocketFailed(_logger, address, interfaceName, interfaceIndex, errno, Marshal.GetPInvokeErrorMessage(errno));
+            _metrics.Failed(interfaceName, address);
             return null;
         }
 
@@ -185,6 +192,7 @@ internal sealed class GratuitousAnnouncer : IAddressAnnouncer
         {
             socket.Dispose();
             AnnouncementLog.DeviceUnavailable(_logger, address, interfaceName, interfaceIndex, errno, Marshal.GetPInvokeErrorMessage(errno));
+            _metrics.Failed(interfaceName, address);
             return null;
         }
 

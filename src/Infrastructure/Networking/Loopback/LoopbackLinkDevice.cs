@@ -13,6 +13,12 @@ internal sealed class LoopbackLinkDevice : ILinkDevice
 {
     private readonly ConcurrentDictionary<IPAddress, byte> _held = new();
 
+    public LoopbackLinkDevice(LinkMetrics metrics)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        metrics.ObserveHeld(Name, () => _held.Count);
+    }
+
     public string Name => "lo";
 
     public ValueTask<LinkOperationResult> AddAddressAsync(IPAddress address, CancellationToken cancellationToken)

@@ -20,6 +20,7 @@ namespace LoadBalancer.Infrastructure.Networking.Netlink;
 internal sealed class NetlinkLinkDevice : ILinkDevice, IDisposable
 {
     private readonly ILogger _logger;
+    private readonly LinkMetrics _metrics;
     private readonly NetlinkSocket? _socket;
     private readonly string? _unavailable;
     private readonly Lock _operations = new();
@@ -32,11 +33,13 @@ internal sealed class NetlinkLinkDevice : ILinkDevice, IDisposable
     // device coming up again before the node's own address is back).
     private readonly ConcurrentDictionary<IPAddress, int> _held = new();
 
-    public NetlinkLinkDevice(LinkDeviceOptions options, ILogger<NetlinkLinkDevice> logger, IAddressAnnouncer? announcer = null)
+    public NetlinkLinkDevice(LinkDeviceOptions options, LinkMetrics metrics, ILogger<NetlinkLinkDevice> logger, IAddressAnnouncer? announcer = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(logger);
         _logger = logger;
+        _metrics = metrics;
         _announcer = announcer ?? NoAnnouncer.Instance;
         try
         {
@@ -54,7 +57,7 @@ internal sealed class NetlinkLinkDevice : ILinkDevice, IDisposable
         {
             Name = options.DeviceName;
             NetlinkLog.DeviceConfigured(_logger, Name);
-            StartMonitor(options);
+            Serve(options);
             return;
         }
 
@@ -70,7 +73,7 @@ internal sealed class NetlinkLinkDevice : ILinkDevice, IDisposable
         Name = selection.DeviceName;
         Selection = selection;
         NetlinkLog.DeviceSelected(_logger, Name, selection.Reason);
-        StartMonitor(options);
+        Serve(options);
     }
 
     public string Name { get; }
@@ -189,6 +192,7 @@ internal sealed class NetlinkLinkDevice : ILinkDevice, IDisposable
             else if (added)
             {
                 NetlinkLog.AddressRestored(_logger, address, heldPrefix, Name, reason);
+                _metrics.Restored(Name);
                 Announce(linkIndex, address);
             }
         }
@@ -202,6 +206,16 @@ internal sealed class NetlinkLinkDevice : ILinkDevice, IDisposable
             ? $"not permitted: CAP_NET_ADMIN is needed to {verb} {address} {preposition} {device}"
             : $"could not {verb} {address} {preposition} {device}: {reply.Describe()}";
         return reply.Errno == NetlinkNative.EPERM && reply.KernelMessage is not null ? $"{text}; kernel: {reply.KernelMessage}" : text;
+    }
+
+    /// <summary>
+    /// The device is named: its held addresses are reported from now on, and put back when they go. Without rtnetlink or
+    /// a device to detect, nothing is reported rather than a series for "(none)", which can never hold an address.
+    /// </summary>
+    private void Serve(LinkDeviceOptions options)
+    {
+        _metrics.ObserveHeld(Name, () => _held.Count);
+        StartMonitor(options);
     }
 
     private void StartMonitor(LinkDeviceOptions options)

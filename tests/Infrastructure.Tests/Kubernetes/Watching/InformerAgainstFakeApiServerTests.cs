@@ -3,8 +3,11 @@ using System.Net;
 using System.Net.Sockets;
 using k8s;
 using k8s.Models;
+using LoadBalancer.Application.Common.Telemetry;
 using LoadBalancer.Infrastructure.Kubernetes.Watching;
+using LoadBalancer.Infrastructure.Tests.Support;
 using LoadBalancer.Tests.FakeKubernetesApi;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace LoadBalancer.Infrastructure.Tests.Kubernetes.Watching;
 
@@ -12,6 +15,9 @@ namespace LoadBalancer.Infrastructure.Tests.Kubernetes.Watching;
 public sealed class InformerAgainstFakeApiServerTests : IAsyncLifetime, IDisposable, IClassFixture<InformerAgainstFakeApiServerTests.WarmUp>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(5);
+
+    /// <summary>The silence timeout where the informer runs on a fake clock: far beyond any step the tests take on it.</summary>
+    private static readonly TimeSpan Silence = TimeSpan.FromMinutes(10);
 
     private static readonly InformerOptions Options = new()
     {
@@ -24,6 +30,7 @@ public sealed class InformerAgainstFakeApiServerTests : IAsyncLifetime, IDisposa
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentQueue<ResourceChange<V1Service>> _changes = new();
     private readonly CapturingLogger<InformerAgainstFakeApiServerTests> _logger = new();
+    private readonly TestMeterFactory _meters = new();
     private FakeApiServer _server = null!;
     private IKubernetes _client = null!;
     private Task? _running;
@@ -56,6 +63,7 @@ public sealed class InformerAgainstFakeApiServerTests : IAsyncLifetime, IDisposa
     {
         _timeout.Dispose();
         _stop.Dispose();
+        _meters.Dispose();
     }
 
     [Fact]
@@ -189,6 +197,56 @@ public sealed class InformerAgainstFakeApiServerTests : IAsyncLifetime, IDisposa
     }
 
     [Fact]
+    public async Task Informer_WatchClosedByTheServer_CountsARestartOfServices_AndNoRelist()
+    {
+        var time = new TimerRecordingTimeProvider();
+        using var restarts = Collector("littlelb.kubernetes.watch.restarts");
+        using var relists = Collector("littlelb.kubernetes.relists");
+        var informer = await StartSyncedAsync(options: Options with { SilenceTimeout = Silence }, time: time);
+        await Until(() => _server.OpenWatches == 1, "the watch was open");
+        var from = informer.ResourceVersion;
+
+        // Open for as long as a healthy watch on the informer's clock, so that its end is the server's timeout as it
+        // happens every few minutes (ended), not a watch closed at once (ended_early), which is waited out before the next.
+        time.Advance(TimeSpan.FromSeconds(2));
+        _server.DropWatches();
+        await Until(() => ServiceWatches().Count(w => w.Query("resourceVersion") == from) == 2, "a second watch from the same resourceVersion");
+
+        Assert.Equal(["1 reason=ended resource=services"], restarts.GetMeasurementSnapshot().Select(m => m.Describe()));
+        // The first list is not a relist, and the watch went on from where it was.
+        Assert.Empty(relists.GetMeasurementSnapshot());
+        Assert.Single(ServiceLists());
+    }
+
+    [Fact]
+    public async Task Informer_WatchFromACompactedResourceVersion_CountsARelistForTheExpiry()
+    {
+        var time = new TimerRecordingTimeProvider();
+        using var restarts = Collector("littlelb.kubernetes.watch.restarts");
+        using var relists = Collector("littlelb.kubernetes.relists");
+        // Listed at its resourceVersion, not at "0", from which a watch starts with the current state and cannot expire.
+        _server.PutService(Service("kept"));
+        var informer = await StartSyncedAsync(options: Options with { SilenceTimeout = Silence }, time: time);
+        await Until(() => _server.OpenWatches == 1, "the watch was open");
+        var timers = time.Timers.Count;
+
+        // Closed at once on the informer's clock, the watch is opened again only after a backoff on that clock. Meanwhile
+        // a change is made and the history compacted, so the next watch, from the list's resourceVersion, is answered 410.
+        _server.DropWatches();
+        var backoff = await time.NextTimerAsync(timers, Silence);
+        _server.PutService(Service("a"));
+        _server.Compact();
+        time.Advance(backoff);
+        await Until(() => Volatile.Read(ref _syncs) == 2, "the relist completed");
+
+        Assert.Equal(["1 reason=watch_expired resource=services"], relists.GetMeasurementSnapshot().Select(m => m.Describe()));
+        // The watch closed at once was restarted; the one answered 410 was not, it led to the list.
+        Assert.Equal(["1 reason=ended_early resource=services"], restarts.GetMeasurementSnapshot().Select(m => m.Describe()));
+        Assert.Equal(2, ServiceLists().Count);
+        Assert.Equal(["a", "kept"], Names(informer));
+    }
+
+    [Fact]
     public async Task Informer_ServerUnavailableForAWhile_BacksOffThenCatchesUpWithoutListing()
     {
         _server.PutService(Service("a"));
@@ -236,7 +294,7 @@ public sealed class InformerAgainstFakeApiServerTests : IAsyncLifetime, IDisposa
         _server.PutNode(Node("worker-1", worker: true));
         _server.PutNode(Node("control-plane", worker: false));
         var informer = new ResourceInformer<V1Node>(
-            KubernetesResourceSources.Nodes(_client, "node-role.kubernetes.io/worker"), Options, TimeProvider.System, _logger);
+            KubernetesResourceSources.Nodes(_client, "node-role.kubernetes.io/worker"), Options, new InformerMetrics(_meters), TimeProvider.System, _logger);
         _running = informer.RunAsync(_stop.Token);
         await informer.WaitForSyncAsync(_timeout.Token).WaitAsync(Deadline);
 
@@ -252,7 +310,8 @@ public sealed class InformerAgainstFakeApiServerTests : IAsyncLifetime, IDisposa
     public async Task EndpointSliceSource_ListsAndWatchesSlicesOfAllNamespaces()
     {
         _server.PutEndpointSlice(Slice("web-abc", "default"));
-        var informer = new ResourceInformer<V1EndpointSlice>(KubernetesResourceSources.EndpointSlices(_client), Options, TimeProvider.System, _logger);
+        var informer = new ResourceInformer<V1EndpointSlice>(
+            KubernetesResourceSources.EndpointSlices(_client), Options, new InformerMetrics(_meters), TimeProvider.System, _logger);
         _running = informer.RunAsync(_stop.Token);
         await informer.WaitForSyncAsync(_timeout.Token).WaitAsync(Deadline);
 
@@ -282,9 +341,10 @@ public sealed class InformerAgainstFakeApiServerTests : IAsyncLifetime, IDisposa
         Assert.Equal(2, cutOff.Refused);
     }
 
-    private async Task<ResourceInformer<V1Service>> StartSyncedAsync(IKubernetes? client = null, InformerOptions? options = null)
+    private async Task<ResourceInformer<V1Service>> StartSyncedAsync(IKubernetes? client = null, InformerOptions? options = null, TimeProvider? time = null)
     {
-        var informer = new ResourceInformer<V1Service>(KubernetesResourceSources.Services(client ?? _client), options ?? Options, TimeProvider.System, _logger);
+        var informer = new ResourceInformer<V1Service>(
+            KubernetesResourceSources.Services(client ?? _client), options ?? Options, new InformerMetrics(_meters), time ?? TimeProvider.System, _logger);
         informer.Changed += _changes.Enqueue;
         informer.Synced += () => Interlocked.Increment(ref _syncs);
         _running = informer.RunAsync(_stop.Token);
@@ -301,6 +361,8 @@ public sealed class InformerAgainstFakeApiServerTests : IAsyncLifetime, IDisposa
         var relisted = ServiceLists().Last(r => r.Query("continue") is null).At;
         Assert.InRange(relisted - back, TimeSpan.Zero, TimeSpan.FromSeconds(1.5));
     }
+
+    private MetricCollector<long> Collector(string instrument) => new(_meters, LoadBalancerMeter.Name, instrument);
 
     private List<RecordedRequest> ServiceRequests() =>
         [.. _server.Requests.Where(r => r.Method == "GET" && r.Path == "/api/v1/services")];
@@ -395,8 +457,9 @@ public sealed class InformerAgainstFakeApiServerTests : IAsyncLifetime, IDisposa
             await using var server = await FakeApiServer.StartAsync(timeout.Token);
             using var client = server.CreateClient();
             server.PutService(Service("listed"));
+            using var meters = new TestMeterFactory();
             var informer = new ResourceInformer<V1Service>(
-                KubernetesResourceSources.Services(client), Options, TimeProvider.System, new CapturingLogger<WarmUp>());
+                KubernetesResourceSources.Services(client), Options, new InformerMetrics(meters), TimeProvider.System, new CapturingLogger<WarmUp>());
             var running = informer.RunAsync(timeout.Token);
             await informer.WaitForSyncAsync(timeout.Token);
             server.PutService(Service("watched"));

@@ -1,6 +1,7 @@
 using System.Net;
 using k8s.Models;
 using LoadBalancer.Infrastructure.Kubernetes.Watching;
+using LoadBalancer.Infrastructure.Tests.Support;
 using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Infrastructure.Tests.Kubernetes.Watching;
@@ -19,7 +20,8 @@ public sealed class ResourceInformerFailureLogTests
         var logger = new LevelLogger(level);
         var time = new TimerRecordingTimeProvider();
         var source = new ScriptedResourceSource(time);
-        var informer = new ResourceInformer<V1Service>(source, new InformerOptions { SilenceTimeout = TimeSpan.FromMinutes(10) }, time, logger);
+        using var meters = new TestMeterFactory();
+        var informer = new ResourceInformer<V1Service>(source, new InformerOptions { SilenceTimeout = TimeSpan.FromMinutes(10) }, new InformerMetrics(meters), time, logger);
         using var stop = new CancellationTokenSource();
         var running = informer.RunAsync(stop.Token);
         source.FailList(ApiFailureTextTests.Answered(HttpStatusCode.Forbidden, $$"""{"kind":"Status","message":"{{LongMessage}}","code":403}"""));

@@ -2,7 +2,10 @@ using System.Collections.Concurrent;
 using System.Net;
 using k8s;
 using k8s.Models;
+using LoadBalancer.Application.Common.Telemetry;
 using LoadBalancer.Infrastructure.Kubernetes.Watching;
+using LoadBalancer.Infrastructure.Tests.Support;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Infrastructure.Tests.Kubernetes.Watching;
@@ -51,9 +54,10 @@ public sealed class ResourceInformerTests
     }
 
     [Fact]
-    public async Task Run_ContinueTokenExpiresMidList_ListsAgainFromTheStart()
+    public async Task Run_ContinueTokenExpiresMidList_ListsAgainFromTheStart_CountedAsARelist()
     {
         await using var harness = new Harness();
+        using var relists = new MetricCollector<long>(harness.Meters, LoadBalancerMeter.Name, "littlelb.kubernetes.relists");
         harness.Source.ReplyToList("9", "page-2", Service("gone", "1"), Service("a", "2"));
         harness.Source.FailList(new ResourceExpiredException("continue token expired"));
         harness.Source.ReplyToList("20", null, Service("a", "2"), Service("b", "5"));
@@ -64,6 +68,8 @@ public sealed class ResourceInformerTests
         Assert.Equal("20", watch.ResourceVersion);
         Assert.Equal(["a", "b"], harness.Informer.List().Select(s => s.Metadata.Name).Order());
         Assert.Contains(harness.Logger.Entries, e => e.EventId.Id == 5103);
+        // Even while the first list is made: everything is listed a second time.
+        Assert.Equal(["1 reason=continue_expired resource=services"], relists.GetMeasurementSnapshot().Select(m => m.Describe()));
     }
 
     [Fact]
@@ -416,9 +422,10 @@ public sealed class ResourceInformerTests
     }
 
     [Fact]
-    public async Task SilentWatch_IsRestartedFromTheLastResourceVersion()
+    public async Task SilentWatch_IsRestartedFromTheLastResourceVersion_CountedAsSilent()
     {
         await using var harness = new Harness(Options with { SilenceTimeout = TimeSpan.FromSeconds(30) });
+        using var restarts = new MetricCollector<long>(harness.Meters, LoadBalancerMeter.Name, "littlelb.kubernetes.watch.restarts");
         harness.Source.ReplyToList("10", null);
         var watch = await harness.Source.NextWatchAsync();
 
@@ -434,6 +441,7 @@ public sealed class ResourceInformerTests
         Assert.Equal("12", next.ResourceVersion);
         Assert.Single(harness.Source.ListRequests);
         Assert.Contains(harness.Logger.Entries, e => e.EventId.Id == 5109);
+        Assert.Equal(["1 reason=silent resource=services"], restarts.GetMeasurementSnapshot().Select(m => m.Describe()));
     }
 
     [Fact]
@@ -527,9 +535,10 @@ public sealed class ResourceInformerTests
     public void Constructor_InvalidOptions_ReportsEveryProblem()
     {
         var options = new InformerOptions { PageSize = 0, MaxBackoff = TimeSpan.FromMilliseconds(1), UnreachableRetryCap = TimeSpan.Zero };
+        using var meters = new TestMeterFactory();
 
         var error = Assert.Throws<ArgumentException>(() => new ResourceInformer<V1Service>(
-            new ScriptedResourceSource(TimeProvider.System), options, TimeProvider.System, new CapturingLogger<ResourceInformerTests>()));
+            new ScriptedResourceSource(TimeProvider.System), options, new InformerMetrics(meters), TimeProvider.System, new CapturingLogger<ResourceInformerTests>()));
 
         Assert.Contains("PageSize", error.Message, StringComparison.Ordinal);
         Assert.Contains("MaxBackoff", error.Message, StringComparison.Ordinal);
@@ -579,13 +588,15 @@ public sealed class ResourceInformerTests
         public Harness(InformerOptions? options = null)
         {
             Source = new ScriptedResourceSource(Time);
-            Informer = new ResourceInformer<V1Service>(Source, options ?? Options, Time, Logger);
+            Informer = new ResourceInformer<V1Service>(Source, options ?? Options, new InformerMetrics(Meters), Time, Logger);
             Informer.Changed += Changes.Enqueue;
             Informer.Synced += () => Interlocked.Increment(ref _syncCount);
             Running = Informer.RunAsync(_stop.Token);
         }
 
         public TimerRecordingTimeProvider Time { get; } = new();
+
+        public TestMeterFactory Meters { get; } = new();
 
         public ScriptedResourceSource Source { get; }
 
@@ -609,6 +620,7 @@ public sealed class ResourceInformerTests
             finally
             {
                 _stop.Dispose();
+                Meters.Dispose();
             }
         }
     }

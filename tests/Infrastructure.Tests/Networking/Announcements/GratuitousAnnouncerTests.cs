@@ -2,20 +2,28 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using LoadBalancer.Application.Common.Telemetry;
+using LoadBalancer.Infrastructure.Networking;
 using LoadBalancer.Infrastructure.Networking.Announcements;
 using LoadBalancer.Infrastructure.Networking.Netlink;
 using LoadBalancer.Infrastructure.Tests.Networking.Support;
+using LoadBalancer.Infrastructure.Tests.Support;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Infrastructure.Tests.Networking.Announcements;
 
-public sealed class GratuitousAnnouncerTests
+public sealed class GratuitousAnnouncerTests : IDisposable
 {
     private const string LeftDevice = "llb-a";
     private const string RightDevice = "llb-b";
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(300);
     private static readonly IPAddress V4 = IPAddress.Parse("192.0.2.10");
     private static readonly IPAddress V6 = IPAddress.Parse("2001:db8::10");
+
+    private readonly TestMeterFactory _meters = new();
+
+    public void Dispose() => _meters.Dispose();
 
     [RootFact]
     public async Task Announce_IPv4_SendsCountGratuitousArpRequestsIntervalApart()
@@ -61,6 +69,7 @@ public sealed class GratuitousAnnouncerTests
         {
             var (leftIndex, leftMac) = Device(left, LeftDevice);
             using var capture = Capture.Open(right, RightDevice, PacketSocket.EtherTypeIPv6);
+            using var announcements = Announcements();
             var announcer = Announcer(new AnnouncementOptions { Count = 2, Interval = Interval }, out var log);
 
             var collecting = capture.CollectInBackground(frame => IsNeighbourAdvertisementFor(frame, V6), expected: 2, TimeSpan.FromSeconds(4));
@@ -83,6 +92,10 @@ public sealed class GratuitousAnnouncerTests
 
             AssertSpacedByInterval(frames);
             Assert.Contains(log.Entries, entry => entry.EventId.Id == 4101);
+            // The announcement has completed (awaited above), so every frame it sent has been counted.
+            Assert.Equal(
+                [$"1 device={LeftDevice} family=ipv6 result=sent", $"1 device={LeftDevice} family=ipv6 result=sent"],
+                announcements.GetMeasurementSnapshot().Select(measurement => measurement.Describe()));
         }
     }
 
@@ -106,9 +119,10 @@ public sealed class GratuitousAnnouncerTests
     [RootTheory]
     [InlineData("192.0.2.10")]
     [InlineData("2001:db8::10")]
-    public async Task Announce_MissingDevice_LogsAndDoesNotThrow(string address)
+    public async Task Announce_MissingDevice_LogsCountsOneFailureAndDoesNotThrow(string address)
     {
         using var space = NetworkNamespace.Create();
+        using var announcements = Announcements();
         var announcer = Announcer(new AnnouncementOptions { Interval = Interval }, out var log);
 
         await space.Run(() => announcer.AnnounceAsync(4242, "llb-gone", IPAddress.Parse(address), CancellationToken.None).AsTask());
@@ -117,6 +131,9 @@ public sealed class GratuitousAnnouncerTests
         Assert.Equal(LogLevel.Warning, entry.Level);
         Assert.InRange(entry.EventId.Id, 4101, 4199);
         Assert.Contains("llb-gone", entry.Message, StringComparison.Ordinal);
+        // One failure for the announcement, not one per frame it would have sent (Count is 3).
+        var family = address.Contains(':', StringComparison.Ordinal) ? "ipv6" : "ipv4";
+        Assert.Equal([$"1 device=llb-gone family={family} result=failed"], announcements.GetMeasurementSnapshot().Select(measurement => measurement.Describe()));
     }
 
     [RootFact]
@@ -142,7 +159,7 @@ public sealed class GratuitousAnnouncerTests
     }
 
     [RootFact]
-    public async Task NetlinkDeviceAddingAnAddress_AnnouncesItAndReAddingAPresentOneDoesNot()
+    public async Task NetlinkDeviceAddingAnAddress_AnnouncesAndCountsItAndReAddingAPresentOneDoesNot()
     {
         var added = IPAddress.Parse("192.0.2.60");
         var (left, right) = NetworkNamespace.CreateVethPair(LeftDevice, RightDevice, "192.0.2.10/24", "192.0.2.20/24");
@@ -150,9 +167,10 @@ public sealed class GratuitousAnnouncerTests
         using (right)
         {
             using var capture = Capture.Open(right, RightDevice, PacketSocket.EtherTypeArp);
+            using var announcements = Announcements();
             var announcer = Announcer(new AnnouncementOptions { Count = 2, Interval = Interval }, out _);
             using var device = left.Run(() => new NetlinkLinkDevice(
-                new LinkDeviceOptions { DeviceName = LeftDevice }, new CapturingLogger<NetlinkLinkDevice>(), announcer));
+                new LinkDeviceOptions { DeviceName = LeftDevice }, new LinkMetrics(_meters), new CapturingLogger<NetlinkLinkDevice>(), announcer));
 
             // Added from inside the namespace: the announcer opens its sockets in the caller's namespace, as the daemon,
             // which lives in one, always does.
@@ -161,18 +179,25 @@ public sealed class GratuitousAnnouncerTests
             var collecting = capture.CollectInBackground(frame => IsArpFor(frame, added), expected: 2, TimeSpan.FromSeconds(4));
             Assert.True(Add());
             Assert.Equal(2, (await collecting).Count);
+            // The announcement runs in the background and counts a frame once its send returns, which the capture may see first.
+            await announcements.WaitForMeasurementsAsync(2, TimeSpan.FromSeconds(5));
 
             collecting = capture.CollectInBackground(frame => IsArpFor(frame, added), expected: 1, TimeSpan.FromSeconds(1));
             Assert.True(Add());
             Assert.Empty(await collecting);
+            Assert.Equal(
+                [$"1 device={LeftDevice} family=ipv4 result=sent", $"1 device={LeftDevice} family=ipv4 result=sent"],
+                announcements.GetMeasurementSnapshot().Select(measurement => measurement.Describe()));
         }
     }
 
-    private static GratuitousAnnouncer Announcer(AnnouncementOptions options, out CapturingLogger<GratuitousAnnouncer> log)
+    private GratuitousAnnouncer Announcer(AnnouncementOptions options, out CapturingLogger<GratuitousAnnouncer> log)
     {
         log = new CapturingLogger<GratuitousAnnouncer>();
-        return new GratuitousAnnouncer(options, TimeProvider.System, log);
+        return new GratuitousAnnouncer(options, new AnnouncementMetrics(_meters), TimeProvider.System, log);
     }
+
+    private MetricCollector<long> Announcements() => new(_meters, LoadBalancerMeter.Name, "littlelb.link.announcements");
 
     private static (int Index, byte[] Mac) Device(NetworkNamespace space, string device)
     {

@@ -1,12 +1,21 @@
 using System.Net;
 using System.Net.Sockets;
+using LoadBalancer.Application.Common.Telemetry;
+using LoadBalancer.Infrastructure.Networking;
 using LoadBalancer.Infrastructure.Networking.Loopback;
+using LoadBalancer.Infrastructure.Tests.Support;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace LoadBalancer.Infrastructure.Tests.Networking.Loopback;
 
-public sealed class LoopbackLinkDeviceTests
+public sealed class LoopbackLinkDeviceTests : IDisposable
 {
-    private readonly LoopbackLinkDevice _device = new();
+    private readonly TestMeterFactory _meters = new();
+    private readonly LoopbackLinkDevice _device;
+
+    public LoopbackLinkDeviceTests() => _device = new LoopbackLinkDevice(new LinkMetrics(_meters));
+
+    public void Dispose() => _meters.Dispose();
 
     [Fact]
     public async Task AddAddress_LoopbackAddress_IsHeldAndListed()
@@ -54,6 +63,23 @@ public sealed class LoopbackLinkDeviceTests
         await _device.RemoveAddressAsync(IPAddress.Parse("127.0.10.5"), CancellationToken.None);
 
         Assert.Equal([IPAddress.Parse("127.0.10.6")], await _device.ListAddressesAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task HeldAddresses_AreReportedUnderLo_RefusedAndRemovedOnesNot()
+    {
+        using var held = new MetricCollector<int>(_meters, LoadBalancerMeter.Name, "littlelb.link.addresses");
+        await _device.AddAddressAsync(IPAddress.Parse("127.0.10.5"), CancellationToken.None);
+        await _device.AddAddressAsync(IPAddress.Parse("127.0.10.6"), CancellationToken.None);
+        await _device.AddAddressAsync(IPAddress.Parse("127.0.10.7"), CancellationToken.None);
+        await _device.AddAddressAsync(IPAddress.Parse("192.0.2.10"), CancellationToken.None);
+
+        await _device.RemoveAddressAsync(IPAddress.Parse("127.0.10.6"), CancellationToken.None);
+        held.RecordObservableInstruments();
+
+        var measurement = Assert.Single(held.GetMeasurementSnapshot());
+        Assert.Equal(2, measurement.Value);
+        Assert.Equal("lo", measurement.Tags["device"]);
     }
 
     [Fact]

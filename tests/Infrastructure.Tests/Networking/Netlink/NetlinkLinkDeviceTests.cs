@@ -1,21 +1,31 @@
 using System.Net;
 using System.Text.Json;
+using LoadBalancer.Application.Common.Telemetry;
+using LoadBalancer.Infrastructure.Networking;
 using LoadBalancer.Infrastructure.Networking.Netlink;
 using LoadBalancer.Infrastructure.Tests.Networking.Support;
+using LoadBalancer.Infrastructure.Tests.Support;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Infrastructure.Tests.Networking.Netlink;
 
 /// <summary>The device against a real kernel: each test owns a veth pair between two namespaces it creates.</summary>
-public sealed class NetlinkLinkDeviceTests
+public sealed class NetlinkLinkDeviceTests : IDisposable
 {
     private const string DeviceName = "nld-a";
     private const string Peer = "nld-b";
 
+    private readonly TestMeterFactory _meters = new();
+
+    public void Dispose() => _meters.Dispose();
+
+    private LinkMetrics Metrics() => new(_meters);
+
     [RootFact]
     public async Task AddAndRemove_TwiceEach_LeaveTheAddressOnceThenNotAtAll()
     {
-        using var pair = VethPair.Create();
+        using var pair = VethPair.Create(Metrics());
         var address = IPAddress.Parse("192.0.2.10");
 
         var firstAdd = await pair.Device.AddAddressAsync(address, CancellationToken.None);
@@ -45,7 +55,7 @@ public sealed class NetlinkLinkDeviceTests
     [InlineData("2001:db8:ffff::5", 128, 4004)]
     public async Task Add_PrefixComesFromTheCoveringRouteOnTheDevice_ElseAHostPrefix(string text, int expectedPrefix, int expectedEvent)
     {
-        using var pair = VethPair.Create();
+        using var pair = VethPair.Create(Metrics());
         var address = IPAddress.Parse(text);
 
         var result = await pair.Device.AddAddressAsync(address, CancellationToken.None);
@@ -58,7 +68,7 @@ public sealed class NetlinkLinkDeviceTests
     [RootFact]
     public async Task Add_IPv6_IsUsableAtOnce_NotTentative()
     {
-        using var pair = VethPair.Create();
+        using var pair = VethPair.Create(Metrics());
         var address = IPAddress.Parse("2001:db8::20");
 
         var result = await pair.Device.AddAddressAsync(address, CancellationToken.None);
@@ -77,7 +87,7 @@ public sealed class NetlinkLinkDeviceTests
     [RootFact]
     public async Task RemoveAddress_KeepsOtherAddressesOfTheSameSubnet()
     {
-        using var pair = VethPair.Create();
+        using var pair = VethPair.Create(Metrics());
         var first = IPAddress.Parse("192.0.2.10");
         var second = IPAddress.Parse("192.0.2.11");
         await pair.Device.AddAddressAsync(first, CancellationToken.None);
@@ -93,7 +103,7 @@ public sealed class NetlinkLinkDeviceTests
     [RootFact]
     public async Task Remove_AddressPutThereByHandWithAnotherPrefix_IsRemovedWithThatPrefix()
     {
-        using var pair = VethPair.Create();
+        using var pair = VethPair.Create(Metrics());
         pair.Left.Exec($"ip address add 198.51.100.9/28 dev {DeviceName}");
         var address = IPAddress.Parse("198.51.100.9");
 
@@ -108,7 +118,7 @@ public sealed class NetlinkLinkDeviceTests
     {
         using var space = NetworkNamespace.Create();
         var logger = new CapturingLogger<NetlinkLinkDevice>();
-        using var device = space.Run(() => new NetlinkLinkDevice(new LinkDeviceOptions { DeviceName = "eth9" }, logger));
+        using var device = space.Run(() => new NetlinkLinkDevice(new LinkDeviceOptions { DeviceName = "eth9" }, Metrics(), logger));
         var address = IPAddress.Parse("192.0.2.10");
 
         var added = await device.AddAddressAsync(address, CancellationToken.None);
@@ -126,11 +136,11 @@ public sealed class NetlinkLinkDeviceTests
     [RootFact]
     public async Task Add_WithoutCapNetAdmin_FailsNamingTheCapability()
     {
-        using var pair = VethPair.Create();
+        using var pair = VethPair.Create(Metrics());
         var logger = new CapturingLogger<NetlinkLinkDevice>();
         // The socket records its opener's credentials, and the kernel checks them on every change request.
         using var unprivileged = pair.Left.Run(() => CapabilityScope.WithoutNetAdmin(
-            () => new NetlinkLinkDevice(new LinkDeviceOptions { DeviceName = DeviceName }, logger)));
+            () => new NetlinkLinkDevice(new LinkDeviceOptions { DeviceName = DeviceName }, Metrics(), logger)));
         var address = IPAddress.Parse("192.0.2.10");
 
         var added = await unprivileged.AddAddressAsync(address, CancellationToken.None);
@@ -147,7 +157,7 @@ public sealed class NetlinkLinkDeviceTests
     [RootFact]
     public async Task Add_AddressInAnotherDevicesSubnet_IsAddedAsAHostAddressWithAWarning()
     {
-        using var pair = VethPair.Create();
+        using var pair = VethPair.Create(Metrics());
         // A second device in the same namespace owns 198.51.100.0/24; the kernel does not refuse the address on the
         // first device, so the adapter adds it as /32 and warns that the other network will not reach it there.
         pair.Left.Exec("ip link add nld-o type veth peer name nld-p && ip address add 198.51.100.1/24 dev nld-o && ip link set nld-o up && ip link set nld-p up");
@@ -172,7 +182,7 @@ public sealed class NetlinkLinkDeviceTests
             left.Exec("ip route add default via 192.0.2.2");
             var logger = new CapturingLogger<NetlinkLinkDevice>();
 
-            using var device = left.Run(() => new NetlinkLinkDevice(new LinkDeviceOptions(), logger));
+            using var device = left.Run(() => new NetlinkLinkDevice(new LinkDeviceOptions(), Metrics(), logger));
 
             Assert.Equal("eth0", device.Name);
             var line = Assert.Single(logger.Entries, entry => entry.EventId.Id == 4001);
@@ -186,32 +196,64 @@ public sealed class NetlinkLinkDeviceTests
         using var space = NetworkNamespace.Create();
         var logger = new CapturingLogger<NetlinkLinkDevice>();
 
-        using var device = space.Run(() => new NetlinkLinkDevice(new LinkDeviceOptions(), logger));
+        using var device = space.Run(() => new NetlinkLinkDevice(new LinkDeviceOptions(), Metrics(), logger));
         var result = await device.AddAddressAsync(IPAddress.Parse("192.0.2.10"), CancellationToken.None);
 
         Assert.False(result.Succeeded);
         Assert.StartsWith("no link device found", result.Error, StringComparison.Ordinal);
         Assert.Contains(logger.Entries, entry => entry.EventId.Id == 4002 && entry.Level == LogLevel.Error);
+        // No series for a device that is not there ("(none)"), rather than a 0 that looks like a device holding nothing.
+        using var held = new MetricCollector<int>(_meters, LoadBalancerMeter.Name, "littlelb.link.addresses");
+        held.RecordObservableInstruments();
+        Assert.Empty(held.GetMeasurementSnapshot());
     }
 
     [RootFact]
-    public async Task Monitor_AddressRemovedByHand_IsPutBackAndLogged()
+    public async Task Monitor_AddressRemovedByHand_IsPutBackLoggedAndCounted()
     {
-        using var pair = VethPair.Create();
+        using var pair = VethPair.Create(Metrics());
+        using var restored = new MetricCollector<long>(_meters, LoadBalancerMeter.Name, "littlelb.link.addresses.restored");
         var address = IPAddress.Parse("192.0.2.10");
         Assert.True((await pair.Device.AddAddressAsync(address, CancellationToken.None)).Succeeded);
+        Assert.Empty(restored.GetMeasurementSnapshot());
 
         pair.Left.Exec($"ip address del 192.0.2.10/24 dev {DeviceName}");
 
         Assert.True(await Eventually(() => pair.PrefixesOf(address).SequenceEqual([24])), "192.0.2.10/24 was not put back within 5 s");
+        // The monitor's thread logs and counts just after the kernel has the address back, which the test may see first.
+        await restored.WaitForMeasurementsAsync(1, TimeSpan.FromSeconds(5));
         var line = Assert.Single(pair.Logger.Entries, entry => entry.EventId.Id == 4011);
         Assert.Equal($"Put 192.0.2.10/24 back on {DeviceName}: 192.0.2.10/24 was removed from {DeviceName} by someone else", line.Message);
+        var count = Assert.Single(restored.GetMeasurementSnapshot());
+        Assert.Equal(1, count.Value);
+        Assert.Equal(DeviceName, count.Tags["device"]);
+    }
+
+    [RootFact]
+    public async Task HeldAddresses_AreReportedForTheDevice_WithoutItsOwnAddresses()
+    {
+        using var pair = VethPair.Create(Metrics());
+        using var held = new MetricCollector<int>(_meters, LoadBalancerMeter.Name, "littlelb.link.addresses");
+        var v4 = IPAddress.Parse("192.0.2.10");
+        Assert.True((await pair.Device.AddAddressAsync(v4, CancellationToken.None)).Succeeded);
+        Assert.True((await pair.Device.AddAddressAsync(IPAddress.Parse("2001:db8::10"), CancellationToken.None)).Succeeded);
+
+        held.RecordObservableInstruments();
+        var both = Assert.Single(held.GetMeasurementSnapshot(clear: true));
+        Assert.True((await pair.Device.RemoveAddressAsync(v4, CancellationToken.None)).Succeeded);
+        held.RecordObservableInstruments();
+        var one = Assert.Single(held.GetMeasurementSnapshot());
+
+        // 192.0.2.1 and 2001:db8::1 are on the device too, but not this daemon's to hold.
+        Assert.Equal(2, both.Value);
+        Assert.Equal(DeviceName, both.Tags["device"]);
+        Assert.Equal(1, one.Value);
     }
 
     [RootFact]
     public async Task Monitor_DeviceDownAndUp_PutsTheIPv6AddressBack()
     {
-        using var pair = VethPair.Create();
+        using var pair = VethPair.Create(Metrics());
         var address = IPAddress.Parse("2001:db8::30");
         Assert.True((await pair.Device.AddAddressAsync(address, CancellationToken.None)).Succeeded);
 
@@ -227,7 +269,7 @@ public sealed class NetlinkLinkDeviceTests
     [RootFact]
     public async Task Monitor_DeviceDeletedAndCreatedAgain_GetsTheAddressBack()
     {
-        using var pair = VethPair.Create();
+        using var pair = VethPair.Create(Metrics());
         var address = IPAddress.Parse("192.0.2.10");
         Assert.True((await pair.Device.AddAddressAsync(address, CancellationToken.None)).Succeeded);
 
@@ -240,7 +282,7 @@ public sealed class NetlinkLinkDeviceTests
     [RootFact]
     public async Task Monitor_AddressRemovedThroughTheDevice_StaysRemoved()
     {
-        using var pair = VethPair.Create();
+        using var pair = VethPair.Create(Metrics());
         var address = IPAddress.Parse("192.0.2.10");
         await pair.Device.AddAddressAsync(address, CancellationToken.None);
 
@@ -261,7 +303,7 @@ public sealed class NetlinkLinkDeviceTests
         using (right)
         {
             var options = new LinkDeviceOptions { DeviceName = DeviceName, RestoreRemovedAddresses = false };
-            using var device = left.Run(() => new NetlinkLinkDevice(options, new CapturingLogger<NetlinkLinkDevice>()));
+            using var device = left.Run(() => new NetlinkLinkDevice(options, Metrics(), new CapturingLogger<NetlinkLinkDevice>()));
             await device.AddAddressAsync(IPAddress.Parse("192.0.2.10"), CancellationToken.None);
 
             left.Exec($"ip address del 192.0.2.10/24 dev {DeviceName}");
@@ -306,14 +348,14 @@ public sealed class NetlinkLinkDeviceTests
 
         public NetlinkLinkDevice Device { get; private set; } = null!;
 
-        public static VethPair Create()
+        public static VethPair Create(LinkMetrics metrics)
         {
             var (left, right) = NetworkNamespace.CreateVethPair(DeviceName, Peer, "192.0.2.1/24", "192.0.2.2/24");
             var pair = new VethPair(left, right);
             try
             {
                 left.Exec($"ip address add 2001:db8::1/64 dev {DeviceName} nodad");
-                pair.Device = left.Run(() => new NetlinkLinkDevice(new LinkDeviceOptions { DeviceName = DeviceName }, pair.Logger));
+                pair.Device = left.Run(() => new NetlinkLinkDevice(new LinkDeviceOptions { DeviceName = DeviceName }, metrics, pair.Logger));
                 return pair;
             }
             catch
