@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace LoadBalancer.Infrastructure.Tests.Support;
+namespace LoadBalancer.Tests.Shared;
 
 /// <summary>
 /// Meters of one test's own. Tests run in parallel create instruments of the same names; a <c>MetricCollector</c> made
