@@ -5,7 +5,7 @@ namespace LoadBalancer.Host.Tests.Cluster;
 
 /// <summary>
 /// The admin endpoint's probes in cluster mode against the fake API server: not ready while the informers' lists have
-/// not answered (the caches are not synced), ready once they have, and alive throughout.
+/// not answered (the caches are not synced), ready once they have, and alive throughout; its metrics all documented.
 /// </summary>
 public sealed class ClusterProbeTests : IAsyncLifetime
 {
@@ -52,5 +52,11 @@ public sealed class ClusterProbeTests : IAsyncLifetime
             return ready.StatusCode == HttpStatusCode.OK;
         }, Limit), daemon.Log.ToString());
         Assert.True((await daemon.SourceAsync()).Ready.IsCompletedSuccessfully);
+
+        // The cluster mode's scrape parses, and holds only metrics docs/observability.md lists (the informers' among them
+        // once a watch restarts; values are checked where one daemon runs in its own process, MetricsEndpointTests).
+        var samples = Admin.PrometheusText.Parse(await http.GetStringAsync(new Uri("metrics", UriKind.Relative)));
+        Assert.Contains(samples, sample => sample.Name == "littlelb_leader");
+        Assert.Empty(samples.Select(sample => Admin.DocumentedMetrics.Family(sample.Name)).Distinct().Except(Admin.DocumentedMetrics.Names));
     }
 }
