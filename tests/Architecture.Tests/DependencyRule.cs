@@ -24,8 +24,9 @@ internal static class DependencyRule
     {
         [Domain] = [],
         [Application] = ["Mediator", "FluentValidation", "Microsoft.Extensions."],
-        [Infrastructure] = ["Mediator", "FluentValidation", "Microsoft.Extensions.", "Microsoft.AspNetCore", "KubernetesClient", "YamlDotNet", "OpenTelemetry"],
-        [Host] = ["Mediator", "FluentValidation", "Microsoft.Extensions.", "Microsoft.AspNetCore", "KubernetesClient", "YamlDotNet"],
+        // Microsoft.Net.Http.Headers is ASP.NET Core's own (its typed headers), in the same shared framework.
+        [Infrastructure] = ["Mediator", "FluentValidation", "Microsoft.Extensions.", "Microsoft.AspNetCore", "Microsoft.Net.Http.Headers", "KubernetesClient", "YamlDotNet", "OpenTelemetry"],
+        [Host] = ["Mediator", "FluentValidation", "Microsoft.Extensions.", "Microsoft.AspNetCore", "Microsoft.Net.Http.Headers", "KubernetesClient", "YamlDotNet"],
     };
 
     private static readonly string[] BaseClassLibrary = ["System", "System.", "Microsoft.Win32.", "netstandard", "mscorlib"];

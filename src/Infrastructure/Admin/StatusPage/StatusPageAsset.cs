@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 
 namespace LoadBalancer.Infrastructure.Admin.StatusPage;
 
@@ -22,6 +22,7 @@ internal sealed class StatusPageAsset
     public const string ResourcePrefix = "StatusPage/";
 
     private readonly byte[] _content;
+    private readonly EntityTagHeaderValue _entityTag;
 
     private StatusPageAsset(string route, string contentType, byte[] content)
     {
@@ -31,6 +32,7 @@ internal sealed class StatusPageAsset
         // A hash of the content rather than a build number: the same bytes keep their tag across restarts and upgrades
         // that do not touch the page, so a browser's copy stays good.
         ETag = $"\"{Convert.ToHexStringLower(SHA256.HashData(content).AsSpan(0, 16))}\"";
+        _entityTag = new EntityTagHeaderValue(ETag);
     }
 
     /// <summary>The page at <c>/</c> and what it loads under <c>/ui/</c>.</summary>
@@ -62,7 +64,7 @@ internal sealed class StatusPageAsset
         response.Headers.XContentTypeOptions = "nosniff";
         response.Headers["Referrer-Policy"] = "no-referrer";
 
-        if (Matches(context.Request.Headers.IfNoneMatch))
+        if (Matches(context.Request.GetTypedHeaders().IfNoneMatch))
         {
             response.StatusCode = StatusCodes.Status304NotModified;
             return Task.CompletedTask;
@@ -75,23 +77,10 @@ internal sealed class StatusPageAsset
 
     /// <summary>
     /// Whether If-None-Match names this version: <c>*</c>, or the tag itself, weak (<c>W/</c>) or strong, in any of the
-    /// comma-separated lists (RFC 9110 compares weakly for GET).
+    /// lists (RFC 9110 compares weakly for GET). ASP.NET Core parses the header.
     /// </summary>
-    private bool Matches(StringValues ifNoneMatch)
-    {
-        foreach (var list in ifNoneMatch)
-        {
-            foreach (var tag in (list ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-            {
-                if (tag == "*" || (tag.StartsWith("W/", StringComparison.Ordinal) ? tag[2..] : tag) == ETag)
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
-    }
+    private bool Matches(IList<EntityTagHeaderValue> ifNoneMatch) =>
+        ifNoneMatch.Any(tag => tag.Equals(EntityTagHeaderValue.Any) || tag.Compare(_entityTag, useStrongComparison: false));
 
     private static StatusPageAsset Load(string route, string fileName, string contentType)
     {
