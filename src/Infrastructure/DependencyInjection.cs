@@ -69,7 +69,7 @@ public static class DependencyInjection
         services.TryAddSingleton(forwarding ?? new ForwarderOptions());
         services.TryAddSingleton<IForwarder, TcpForwarder>();
         services.AddSingleton<IMetricsInstrumentation>(provider => new ForwardingMetrics(
-            provider.GetRequiredService<IMeterFactory>(), provider.GetRequiredService<IForwarderStatistics>()));
+            provider.GetRequiredService<IMeterFactory>(), provider.GetRequiredService<IForwarderStatistics>(), provider.GetRequiredService<TimeProvider>()));
         return services;
     }
 

@@ -9,6 +9,7 @@ using LoadBalancer.Domain.Services;
 using LoadBalancer.Infrastructure.Forwarding;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Time.Testing;
 using NSubstitute;
 
 namespace LoadBalancer.Infrastructure.Tests.Forwarding;
@@ -21,11 +22,12 @@ public sealed class ForwardingMetricsTests : IDisposable
     private readonly ServiceProvider _provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private readonly IForwarderStatistics _statistics = Substitute.For<IForwarderStatistics>();
     private readonly IMeterFactory _meters;
+    private readonly FakeTimeProvider _time = new();
 
     public ForwardingMetricsTests()
     {
         _meters = _provider.GetRequiredService<IMeterFactory>();
-        _ = new ForwardingMetrics(_meters, _statistics);
+        _ = new ForwardingMetrics(_meters, _statistics, _time);
     }
 
     public void Dispose() => _provider.Dispose();
@@ -83,6 +85,27 @@ public sealed class ForwardingMetricsTests : IDisposable
         opened.RecordObservableInstruments();
 
         Assert.Empty(opened.GetMeasurementSnapshot());
+    }
+
+    [Fact]
+    public void OneCollection_ReadsTheCountersOnce_AndALaterOneReadsThemAgain()
+    {
+        using var opened = Collector<long>("littlelb.listener.connections.opened");
+        using var traffic = Collector<long>("littlelb.listener.traffic");
+        using var health = Collector<int>("littlelb.backend.health");
+        Report(TrafficSnapshot.None with { ConnectionsOpened = 1 });
+
+        opened.RecordObservableInstruments();
+        traffic.RecordObservableInstruments();
+        health.RecordObservableInstruments();
+        _statistics.Received(1).GetAllStatistics();
+
+        Report(TrafficSnapshot.None with { ConnectionsOpened = 2 });
+        _time.Advance(ForwardingMetrics.SnapshotLifetime);
+        opened.RecordObservableInstruments();
+
+        _statistics.Received(2).GetAllStatistics();
+        Assert.Equal(2, opened.LastMeasurement!.Value);
     }
 
     private void Report(TrafficSnapshot listener, params BackendStatistics[] backends) =>
