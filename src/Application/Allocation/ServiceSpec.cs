@@ -25,6 +25,7 @@ public sealed record ServicePortSpec(string Protocol, int Port, string? Name = n
 /// <param name="ExclusiveIp">Never share the IP.</param>
 /// <param name="Pool">The pool asked for by name (the <c>littlelb.io/pool</c> annotation).</param>
 /// <param name="Labels">metadata.labels, which a pool's Service selector is matched against.</param>
+/// <param name="LoadBalancerClass">spec.loadBalancerClass, shown to operators; the sources already filtered on it.</param>
 public sealed record ServiceSpec(
     string Namespace,
     string Name,
@@ -34,7 +35,8 @@ public sealed record ServiceSpec(
     bool ExclusiveIp = false,
     DateTimeOffset CreatedAt = default,
     string? Pool = null,
-    IReadOnlyDictionary<string, string>? Labels = null)
+    IReadOnlyDictionary<string, string>? Labels = null,
+    string? LoadBalancerClass = null)
 {
     public ServiceKey Key => new(Namespace, Name);
 

@@ -49,6 +49,9 @@ public sealed record ServiceState(
     /// <summary>The IP its spec asks for (spec.loadBalancerIP), if any.</summary>
     public string? RequestedIp { get; init; }
 
+    /// <summary>Its spec.loadBalancerClass; null for a Service without one, served when unclassed Services are.</summary>
+    public string? LoadBalancerClass { get; init; }
+
     /// <summary>
     /// Why it is not served as asked, as operators were told; also set on a served Service whose last change was
     /// refused or fails, which runs as it did before.

@@ -91,6 +91,11 @@ public static class DaemonStateText
             text.Append(service.Sharing == IpSharingMode.Exclusive ? "  exclusive" : $"  shares with key {Shorten(service.SharingKey ?? string.Empty, MaxName)}");
         }
 
+        if (service.LoadBalancerClass is { } serviceClass)
+        {
+            text.Append("  class ").Append(Shorten(serviceClass, MaxName));
+        }
+
         if (service.Reason is { } reason)
         {
             text.Append(": ").Append(Shorten(reason, MaxReason));

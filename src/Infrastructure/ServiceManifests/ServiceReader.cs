@@ -53,7 +53,8 @@ internal static class ServiceReader
         // Kubernetes treats an empty loadBalancerIP as unset: no particular address asked for.
         var loadBalancerIp = string.IsNullOrEmpty(service.Spec?.LoadBalancerIP) ? null : service.Spec.LoadBalancerIP;
         var spec = new ServiceSpec(KeyOf(service).Namespace, metadata.Name, ports, loadBalancerIp, sharing.SharingKey, sharing.ExclusiveIp,
-            CreatedAt(metadata.CreationTimestamp), pool.Pool, (IReadOnlyDictionary<string, string>?)metadata.Labels?.AsReadOnly());
+            CreatedAt(metadata.CreationTimestamp), pool.Pool, (IReadOnlyDictionary<string, string>?)metadata.Labels?.AsReadOnly(),
+            string.IsNullOrEmpty(service.Spec?.LoadBalancerClass) ? null : service.Spec.LoadBalancerClass);
 
         var policy = forwarding.Policy;
         switch (service.Spec?.SessionAffinity)

@@ -79,13 +79,14 @@ public sealed class DaemonStateTextTests
                 [new PortState("TCP", 80, true, null, [new EndpointState("10.0.0.1:8080", null, null, null)]) { FallingBack = true }])
             {
                 SharingKey = "team-a",
+                LoadBalancerClass = "littlelb.io/lb",
             },
         ]);
 
         Assert.Equal(
             """
             state at 2025-12-01 10:30:00Z: leading; 1 Services (1 served)
-            default/web  192.168.0.225  served  shares with key team-a
+            default/web  192.168.0.225  served  shares with key team-a  class littlelb.io/lb
               TCP/80  1 backends (none healthy: falling back)
                 10.0.0.1:8080  ?
             """.ReplaceLineEndings("\n"),

@@ -19,6 +19,7 @@ public sealed class StatusPageBrowserTests(ITestOutputHelper output) : IDisposab
 {
     private const string Pool = "127.0.100.232/29";
     private const string Backends = "127.0.0.88";
+    private const string LoadBalancerClass = "littlelb.io/lb";
 
     /// <summary>A value that a browser parsing it as HTML would turn into elements; the pool annotation quotes it in its reason.</summary>
     private const string Markup = "<img src=x onerror=alert(1)><b>bold</b>";
@@ -50,14 +51,15 @@ public sealed class StatusPageBrowserTests(ITestOutputHelper output) : IDisposab
             // Nothing listens on the second backend: the checks (every second, one failure is enough) find it.
             Service("default", "web", web, $"{live}, {dead}"),
             Service("default", "promo", promo, live, annotation: ("littlelb.io/pool", Markup)),
-            Service("shop", "api", api, live),
+            Service("shop", "api", api, live, loadBalancerClass: LoadBalancerClass),
             Service("shop", "cart", cart, live, annotation: ("littlelb.io/sharing-key", "shop")),
             Service("shop", "legacy", legacy, live, loadBalancerIp: "127.0.100.240"),
         ];
         await Manifests.SaveAsync(file, Manifests.Documents(services));
         await using var backend = await DemoBackends.StartAsync(live);
         // A short drain: the test stops the daemon with connections open.
-        string[] daemonArgs = ["standalone", file, "--state-file", Path.Combine(_directory, "state.json"), "--restricted-cidr", Pool, "--admin-address", admin, "--drain-timeout", "1s"];
+        string[] daemonArgs = ["standalone", file, "--state-file", Path.Combine(_directory, "state.json"), "--restricted-cidr", Pool, "--admin-address", admin, "--drain-timeout", "1s",
+            "--load-balancer-class", LoadBalancerClass];
         var daemons = new List<DaemonProcess>();
         using var trafficStop = new CancellationTokenSource(TimeSpan.FromSeconds(150));
         var traffic = Task.CompletedTask;
@@ -80,6 +82,8 @@ public sealed class StatusPageBrowserTests(ITestOutputHelper output) : IDisposab
             Assert.Matches(@"^· updated \d\d:\d\d:\d\d$", browser.TextOf("#updated"));
             Assert.Contains(Pool, browser.TextOf("#pools"), StringComparison.Ordinal);
             Assert.Contains("refused", wait.Until(_ => browser.TextOf($"{Group("shop/legacy")} .badge", text => text.Length > 0)), StringComparison.Ordinal);
+            Assert.Contains($"class {LoadBalancerClass}", browser.TextOf($"{Group("shop/api")} .tags"), StringComparison.Ordinal);
+            Assert.Contains("key shop", browser.TextOf($"{Group("shop/cart")} .tags"), StringComparison.Ordinal);
 
             // (c) The backend where nothing listens is shown failing (or ejected), the other healthy; the Service is a problem,
             // and problems come first.
@@ -166,10 +170,12 @@ public sealed class StatusPageBrowserTests(ITestOutputHelper output) : IDisposab
     }
 
     /// <param name="annotation">Besides the backends, and health checks every second that one failure fails.</param>
-    private static string Service(string ns, string name, int port, string backends, string? loadBalancerIp = null, (string Key, string Value)? annotation = null)
+    private static string Service(
+        string ns, string name, int port, string backends, string? loadBalancerIp = null, (string Key, string Value)? annotation = null, string? loadBalancerClass = null)
     {
         var more = annotation is { } extra ? $"    {extra.Key}: \"{extra.Value}\"\n" : string.Empty;
-        var ip = loadBalancerIp is null ? string.Empty : $"  loadBalancerIP: {loadBalancerIp}\n";
+        var specFields = (loadBalancerIp is null ? string.Empty : $"  loadBalancerIP: {loadBalancerIp}\n")
+            + (loadBalancerClass is null ? string.Empty : $"  loadBalancerClass: {loadBalancerClass}\n");
         return $"""
             apiVersion: v1
             kind: Service
@@ -184,7 +190,7 @@ public sealed class StatusPageBrowserTests(ITestOutputHelper output) : IDisposab
                 littlelb.io/health-check-unhealthy-threshold: "1"
             {more}spec:
               type: LoadBalancer
-            {ip}  ports:
+            {specFields}  ports:
                 - port: {port}
 
             """;

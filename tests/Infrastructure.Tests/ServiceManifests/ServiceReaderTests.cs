@@ -47,6 +47,18 @@ public sealed class ServiceReaderTests
         Assert.Empty(reading.Warnings);
     }
 
+    [Theory]
+    [InlineData("littlelb.io/lb", "littlelb.io/lb")]
+    [InlineData("", null)]
+    [InlineData(null, null)]
+    public void Read_LoadBalancerClass_IsCarried_AndEmptyIsNone(string? written, string? expected)
+    {
+        var service = Service();
+        service.Spec.LoadBalancerClass = written;
+
+        Assert.Equal(expected, Read(service).Spec.LoadBalancerClass);
+    }
+
     [Fact]
     public void Read_EmptyLoadBalancerIp_AsksForNoParticularAddress()
     {

@@ -102,6 +102,7 @@ public sealed class GetDaemonStateHandler(
         {
             SharingKey = sharing == IpSharingMode.Keyed ? spec.SharingKey : null,
             RequestedIp = spec.LoadBalancerIp,
+            LoadBalancerClass = spec.LoadBalancerClass,
         };
     }
 

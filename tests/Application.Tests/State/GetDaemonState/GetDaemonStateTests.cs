@@ -27,7 +27,8 @@ public sealed class GetDaemonStateTests : IAsyncDisposable
     [Fact]
     public async Task Leader_ShowsThePool_AServedServiceWithBackendHealthAndTraffic_AndARefusedOneWithItsReason()
     {
-        _harness.Source.Put(Service("web", backends: ["10.0.0.1:8080", "10.0.0.2:8080"]));
+        var web = Service("web", backends: ["10.0.0.1:8080", "10.0.0.2:8080"]);
+        _harness.Source.Put(web with { Spec = web.Spec with { LoadBalancerClass = "littlelb.io/lb" } });
         _harness.Source.Put(Service("clash", ip: "192.168.0.225", backends: "10.0.0.3:8080"));
         _harness.Source.Records[Key("web")] = Ip("192.168.0.225");
         _statistics.GetStatistics(Web80).Returns(new ListenerStatistics(Web80, Key("web"), Traffic(opened: 12, active: 2, fromClient: 1000, fromBackend: 5000),
@@ -45,9 +46,10 @@ public sealed class GetDaemonStateTests : IAsyncDisposable
         Assert.Equal(("default", "192.168.0.224/28", (UInt128)14, 1, (UInt128)13), (pool.Name, pool.Addresses, pool.Size, pool.Used, pool.Free));
         Assert.Equal(["default/clash", "default/web"], state.Services.Select(service => service.Key.ToString()));
 
-        var web = state.Services[1];
-        Assert.Equal((ServingState.Served, "192.168.0.225", IpSharingMode.Shared, (string?)null), (web.State, web.Ip, web.Sharing, web.Reason));
-        var port = Assert.Single(web.Ports);
+        var served = state.Services[1];
+        Assert.Equal((ServingState.Served, "192.168.0.225", IpSharingMode.Shared, (string?)null), (served.State, served.Ip, served.Sharing, served.Reason));
+        Assert.Equal("littlelb.io/lb", served.LoadBalancerClass);
+        var port = Assert.Single(served.Ports);
         Assert.Equal(("TCP", 80, true), (port.Protocol, port.Port, port.Forwarded));
         Assert.Equal(2, port.Traffic!.ConnectionsActive);
         Assert.Equal(12, port.Traffic.ConnectionsOpened);
@@ -56,7 +58,7 @@ public sealed class GetDaemonStateTests : IAsyncDisposable
             port.Backends.Select(backend => (backend.Address, backend.Health, backend.Traffic!.ConnectionsActive, backend.Traffic.BytesFromBackend)));
 
         var clash = state.Services[0];
-        Assert.Equal((ServingState.Refused, (string?)null, "192.168.0.225"), (clash.State, clash.Ip, clash.RequestedIp));
+        Assert.Equal((ServingState.Refused, (string?)null, "192.168.0.225", (string?)null), (clash.State, clash.Ip, clash.RequestedIp, clash.LoadBalancerClass));
         Assert.StartsWith("FAILED to allocate requested LoadBalancerIP 192.168.0.225:80", clash.Reason, StringComparison.Ordinal);
         Assert.Equal(Assert.Single(_harness.Events.Of("clash", "ApplyFailed")).Message, clash.Reason);
         Assert.Equal([("TCP", 80, false)], clash.Ports.Select(refused => (refused.Protocol, refused.Port, refused.Forwarded)));
