@@ -31,6 +31,13 @@ public sealed record ListenerSpec(PortBinding Binding, ServiceKey Service, IRead
 
     /// <summary>Connections beyond this are accepted and closed at once, and counted; null means no limit.</summary>
     public int? MaxConnections { get; init; }
+
+    /// <summary>
+    /// Client-IP affinity (<c>sessionAffinity: ClientIP</c>): a client's new connections go to the backend its first
+    /// one got (by <see cref="Policy"/>) while that backend is available and until this long after the client's last
+    /// new connection. Null: no affinity.
+    /// </summary>
+    public TimeSpan? AffinityTimeout { get; init; }
 }
 
 public sealed record ForwarderResult(bool Succeeded, string? Error = null)

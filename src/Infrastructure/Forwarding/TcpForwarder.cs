@@ -53,6 +53,11 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
             return ForwarderResult.Failed($"maxConnections: {listener.MaxConnections} must be at least 1");
         }
 
+        if (listener.AffinityTimeout <= TimeSpan.Zero)
+        {
+            return ForwarderResult.Failed($"affinity timeout: {listener.AffinityTimeout} must be positive");
+        }
+
         await _changes.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -18,7 +18,15 @@ internal static class ServiceReader
     /// <summary>The namespace of a Service whose metadata names none; the API server always names one.</summary>
     public const string DefaultNamespace = "default";
 
-    /// <param name="defaultPolicy">The policy of a Service that asks for none (neither annotation nor session affinity).</param>
+    /// <summary>Kubernetes' default for <c>spec.sessionAffinityConfig.clientIP.timeoutSeconds</c>: three hours.</summary>
+    public const int DefaultAffinityTimeoutSeconds = 10_800;
+
+    /// <summary>The largest timeout the API server accepts: one day.</summary>
+    public const int MaxAffinityTimeoutSeconds = 86_400;
+
+    public const string AffinityTimeoutField = "spec.sessionAffinityConfig.clientIP.timeoutSeconds";
+
+    /// <param name="defaultPolicy">The policy of a Service that asks for none by annotation; with <c>sessionAffinity: ClientIP</c> it places each client's first connection.</param>
     /// <returns>Null when the Service has no name, which nothing can serve.</returns>
     public static ServiceReading? Read(V1Service service, string defaultPolicy)
     {
@@ -56,20 +64,48 @@ internal static class ServiceReader
             CreatedAt(metadata.CreationTimestamp), pool.Pool, (IReadOnlyDictionary<string, string>?)metadata.Labels?.AsReadOnly(),
             string.IsNullOrEmpty(service.Spec?.LoadBalancerClass) ? null : service.Spec.LoadBalancerClass);
 
-        var policy = forwarding.Policy;
+        // ClientIP affinity is a table of clients in front of the policy (ClientAffinityTable), not a policy of its own:
+        // the policy places a client's first connection, as kube-proxy's random pick does.
+        TimeSpan? affinityTimeout = null;
+        var affinityConfig = service.Spec?.SessionAffinityConfig?.ClientIP?.TimeoutSeconds;
         switch (service.Spec?.SessionAffinity)
         {
             case null or "" or "None":
+                if (affinityConfig is not null)
+                {
+                    warnings.Add($"spec.sessionAffinityConfig: ignored, as spec.sessionAffinity is not ClientIP");
+                }
+
                 break;
             case "ClientIP":
-                policy ??= LoadBalancingPolicyNames.SourceHash;
+                affinityTimeout = AffinityTimeout(affinityConfig, warnings);
                 break;
             default:
                 warnings.Add($"spec.sessionAffinity: {QuotedValue.Of(service.Spec.SessionAffinity)} must be None or ClientIP");
                 break;
         }
 
-        return new ServiceReading(spec, policy ?? defaultPolicy, forwarding.HealthCheck, annotations, warnings);
+        return new ServiceReading(spec, forwarding.Policy ?? defaultPolicy, forwarding.HealthCheck, annotations, warnings)
+        {
+            AffinityTimeout = affinityTimeout,
+        };
+    }
+
+    /// <summary>The API server's range; a value outside it (a hand-written file) is a warning and the default applies.</summary>
+    private static TimeSpan AffinityTimeout(int? seconds, List<string> warnings)
+    {
+        switch (seconds)
+        {
+            case null:
+                break;
+            case >= 1 and <= MaxAffinityTimeoutSeconds:
+                return TimeSpan.FromSeconds(seconds.Value);
+            default:
+                warnings.Add($"{AffinityTimeoutField}: {QuotedValue.Of(seconds.Value.ToString(System.Globalization.CultureInfo.InvariantCulture))} must be from 1 to {MaxAffinityTimeoutSeconds} seconds; the default {DefaultAffinityTimeoutSeconds} applies");
+                break;
+        }
+
+        return TimeSpan.FromSeconds(DefaultAffinityTimeoutSeconds);
     }
 
     /// <summary>The Service's key; a manifest without a namespace is in <see cref="DefaultNamespace"/>.</summary>
@@ -94,11 +130,15 @@ internal static class ServiceReader
 }
 
 /// <summary>What <see cref="ServiceReader"/> found.</summary>
-/// <param name="Policy">The balancing policy: the annotation's, else source-hash for ClientIP affinity, else the default.</param>
+/// <param name="Policy">The balancing policy: the annotation's, else the default (with ClientIP affinity, it places first connections).</param>
 /// <param name="Warnings">Values that cannot be used, each naming the field and the value; the default stands in for each.</param>
 internal sealed record ServiceReading(
     ServiceSpec Spec,
     string Policy,
     HealthCheckSettings HealthCheck,
     IReadOnlyDictionary<string, string>? Annotations,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings)
+{
+    /// <summary>With <c>sessionAffinity: ClientIP</c>, its timeout (<c>sessionAffinityConfig.clientIP.timeoutSeconds</c> or the default); else null.</summary>
+    public TimeSpan? AffinityTimeout { get; init; }
+}

@@ -27,6 +27,10 @@ internal sealed class ServiceDocument
         "externalIPs", "externalName", "healthCheckNodePort", "ipFamilies", "ipFamilyPolicy", "publishNotReadyAddresses",
         "allocateLoadBalancerNodePorts", "trafficDistribution");
 
+    private static readonly Fields SessionAffinityConfig = new("clientIP");
+
+    private static readonly Fields ClientIpConfig = new("timeoutSeconds");
+
     private static readonly Fields Port = new("name", "port", "protocol", "targetPort", "nodePort", "appProtocol");
 
     private readonly string _file;
@@ -171,6 +175,9 @@ internal sealed class ServiceDocument
                 case "sessionAffinity":
                     spec.SessionAffinity = Text(value, field);
                     break;
+                case "sessionAffinityConfig":
+                    spec.SessionAffinityConfig = ReadSessionAffinityConfig(value, field);
+                    break;
                 case "selector":
                     spec.Selector = Strings(value, field, label => $"{field}[\"{label}\"]");
                     break;
@@ -178,6 +185,32 @@ internal sealed class ServiceDocument
         }
 
         return spec;
+    }
+
+    /// <summary>Its range (1 to 86400) is the reader's to judge, as the API server's; here only a number is required.</summary>
+    private V1SessionAffinityConfig? ReadSessionAffinityConfig(YamlNode node, string path)
+    {
+        if (Mapping(node, path) is not { } mapping)
+        {
+            return null;
+        }
+
+        var config = new V1SessionAffinityConfig();
+        foreach (var (_, value, field) in Entries(mapping, path, SessionAffinityConfig))
+        {
+            if (Mapping(value, field) is not { } clientIp)
+            {
+                continue;
+            }
+
+            config.ClientIP = new V1ClientIPConfig();
+            foreach (var (_, seconds, secondsField) in Entries(clientIp, field, ClientIpConfig))
+            {
+                config.ClientIP.TimeoutSeconds = Number(seconds, secondsField, "a timeout is a whole number of seconds from 1 to 86400");
+            }
+        }
+
+        return config;
     }
 
     private List<V1ServicePort>? ReadPorts(YamlNode node, string path)

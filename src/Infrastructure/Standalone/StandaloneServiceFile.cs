@@ -169,6 +169,7 @@ public static class StandaloneServiceFile
         {
             Policy = reading.Policy,
             HealthCheck = reading.HealthCheck,
+            AffinityTimeout = reading.AffinityTimeout,
             Warnings = warnings,
             NoBackendsReason = NoBackendsReason,
         };

@@ -35,6 +35,11 @@ public sealed class ApplyServiceValidator : AbstractValidator<ApplyService>
             .WithMessage(command => $"backends: {string.Join(", ", RepeatedPorts(command))} listed more than once")
             .When(command => command.Backends is not null);
 
+        RuleFor(command => command.AffinityTimeout)
+            .Must(timeout => timeout > TimeSpan.Zero)
+            .When(command => command.AffinityTimeout is not null)
+            .WithMessage(command => $"affinity timeout {command.AffinityTimeout} must be positive");
+
         RuleFor(command => command.HealthCheck)
             .NotNull()
             .WithMessage("health check: settings are required");

@@ -31,6 +31,8 @@ internal sealed class ForwardingListener
     private HealthCheckSettings _healthCheck;
     private ActiveHealthChecker? _checker;
     private ActiveHealthChecker? _retiredChecker;
+    private ClientAffinityTable? _affinity;
+    private LogRateLimiter? _affinityEvictionLog;
     private bool _stopped;
 
     private ForwardingListener(Socket socket, ListenerContext context, ServiceKey service, IForwardingEngine engine, HealthCheckSettings healthCheck,
@@ -195,6 +197,7 @@ internal sealed class ForwardingListener
         }
 
         Context.FlushLogs(backends);
+        _affinityEvictionLog?.Flush();
         ForwardingLog.ListenerStopped(_logger, Context.Name, open, cut, drainTimeout);
     }
 
@@ -229,18 +232,26 @@ internal sealed class ForwardingListener
                 }
             }
 
+            var backendsReplaced = next.Count != _backends.Count;
             foreach (var (key, old) in _backends)
             {
                 if (!next.TryGetValue(key, out var kept) || !ReferenceEquals(kept, old))
                 {
                     old.Health.AvailabilityChanged -= OnAvailabilityChanged;
+                    backendsReplaced = true;
                 }
             }
 
             _backends = next;
             _healthCheck = spec.HealthCheck;
+            var affinity = UpdateAffinity(spec.AffinityTimeout, policy);
+            if (backendsReplaced)
+            {
+                affinity?.Rebind(next);
+            }
+
             var states = next.Values.ToArray();
-            Context.Route = new ListenerRoute(new BackendSnapshot(states), policy, spec.MaxConnections ?? _options.MaxConnectionsPerListener);
+            Context.Route = new ListenerRoute(new BackendSnapshot(states), policy, spec.MaxConnections ?? _options.MaxConnectionsPerListener, affinity);
             if (healthChanged || (_checker is null && spec.HealthCheck.Enabled))
             {
                 retired = _checker;
@@ -254,6 +265,46 @@ internal sealed class ForwardingListener
         {
             _ = retired.DisposeAsync().AsTask();
         }
+    }
+
+    /// <summary>
+    /// The table is kept while the Service keeps its affinity, whatever else changes (backends, policy, timeout), so
+    /// clients stay where they are; it goes when the Service turns affinity off. Under <see cref="_gate"/>.
+    /// </summary>
+    private ClientAffinityTable? UpdateAffinity(TimeSpan? timeout, ILoadBalancingPolicy policy)
+    {
+        if (timeout is not { } wanted)
+        {
+            if (_affinity is { } dropped)
+            {
+                ClientAffinityLog.Off(_logger, Context.Name, dropped.Count);
+                _affinity = null;
+            }
+
+            return null;
+        }
+
+        if (_affinity is null)
+        {
+            _affinityEvictionLog ??= new LogRateLimiter(_time, (count, since) =>
+                ClientAffinityLog.EvictedAgain(_logger, Context.Name, count, ForwardingLog.Seconds(since)));
+            var evictionLog = _affinityEvictionLog;
+            _affinity = new ClientAffinityTable(wanted, _time, evicted: (evicted, capacity) =>
+            {
+                if (evictionLog.TryEnter())
+                {
+                    ClientAffinityLog.Evicted(_logger, Context.Name, capacity, evicted);
+                }
+            });
+            ClientAffinityLog.On(_logger, Context.Name, wanted, policy.Name, _affinity.Capacity);
+        }
+        else if (_affinity.Timeout != wanted)
+        {
+            _affinity.Timeout = wanted;
+            ClientAffinityLog.TimeoutChanged(_logger, Context.Name, wanted);
+        }
+
+        return _affinity;
     }
 
     private void OnAvailabilityChanged()

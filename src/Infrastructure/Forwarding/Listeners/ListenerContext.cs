@@ -1,6 +1,7 @@
 using System.Net;
 using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Infrastructure.Forwarding.Backends;
+using LoadBalancer.Infrastructure.Forwarding.Balancing;
 using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Infrastructure.Forwarding.Listeners;
@@ -98,14 +99,18 @@ internal sealed class ListenerContext
 
     /// <summary>
     /// The backend for the next connect attempt. A retry skips the backends already tried, prefers the available
-    /// ones and then any other, so a client is refused only when every backend has failed it.
+    /// ones and then any other, so a client is refused only when every backend has failed it. With client-IP affinity
+    /// the first attempt goes to the client's backend while it is available (<see cref="ClientAffinityTable"/>).
     /// </summary>
     public static BackendState? PickBackend(ListenerRoute route, IPEndPoint? client, ReadOnlySpan<BackendState> tried)
     {
         var available = route.Backends.Available;
+        var affinity = client is null ? null : route.Affinity;
         if (tried.IsEmpty)
         {
-            return available.Length == 0 ? null : route.Policy.Pick(available, client);
+            return available.Length == 0 ? null
+                : affinity is not null ? affinity.Pick(client!, available, route.Policy)
+                : route.Policy.Pick(available, client);
         }
 
         var untried = Untried(available, tried);
@@ -114,7 +119,16 @@ internal sealed class ListenerContext
             untried = Untried(route.Backends.All, tried);
         }
 
-        return untried.Length == 0 ? null : route.Policy.Pick(untried, client);
+        if (untried.Length == 0)
+        {
+            return null;
+        }
+
+        // The client's backend did not take the connection: it stays where the retry goes, as it would once the
+        // backend is ejected, instead of trying the failing one first again.
+        var retry = route.Policy.Pick(untried, client);
+        affinity?.Assign(client!, retry);
+        return retry;
     }
 
     /// <summary>Rate-limits the connect-failure warnings of one backend of this listener (kept with its <see cref="BackendState"/>).</summary>
