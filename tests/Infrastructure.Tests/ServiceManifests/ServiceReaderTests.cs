@@ -132,17 +132,18 @@ public sealed class ServiceReaderTests
 
     public static TheoryData<string?, string?, string, int> Policies => new()
     {
-        // annotation, sessionAffinity, policy, warnings
+        // annotation, sessionAffinity, policy, warnings. ClientIP puts a table in front of the policy and leaves the policy be.
         { null, null, LoadBalancingPolicyNames.PowerOfTwo, 0 },
         { null, "None", LoadBalancingPolicyNames.PowerOfTwo, 0 },
-        { null, "ClientIP", LoadBalancingPolicyNames.SourceHash, 0 },
+        { null, "ClientIP", LoadBalancingPolicyNames.PowerOfTwo, 0 },
+        { "source-hash", "ClientIP", LoadBalancingPolicyNames.SourceHash, 0 },
         { "least-connections", "ClientIP", LoadBalancingPolicyNames.LeastConnections, 0 },
         { null, "Cookie", LoadBalancingPolicyNames.PowerOfTwo, 1 },
     };
 
     [Theory]
     [MemberData(nameof(Policies))]
-    public void Read_Policy_AnnotationThenSessionAffinityThenTheGivenDefault(string? annotation, string? affinity, string expected, int warnings)
+    public void Read_Policy_AnnotationThenTheGivenDefault_WhateverTheSessionAffinity(string? annotation, string? affinity, string expected, int warnings)
     {
         var service = Service();
         service.Spec.SessionAffinity = affinity;
@@ -155,6 +156,62 @@ public sealed class ServiceReaderTests
 
         Assert.Equal(expected, reading.Policy);
         Assert.Equal(warnings, reading.Warnings.Count);
+    }
+
+    public static TheoryData<string?, int?, int?> AffinityTimeouts => new()
+    {
+        // sessionAffinity, timeoutSeconds, affinity timeout in seconds (null: no affinity)
+        { null, null, null },
+        { "None", null, null },
+        { "ClientIP", null, 10_800 },
+        { "ClientIP", 60, 60 },
+        { "ClientIP", 1, 1 },
+        { "ClientIP", 86_400, 86_400 },
+    };
+
+    [Theory]
+    [MemberData(nameof(AffinityTimeouts))]
+    public void Read_ClientIpAffinity_TakesTheTimeoutOfSessionAffinityConfig_ElseKubernetesDefault(string? affinity, int? timeoutSeconds, int? expected)
+    {
+        var service = Service();
+        service.Spec.SessionAffinity = affinity;
+        if (timeoutSeconds is not null)
+        {
+            service.Spec.SessionAffinityConfig = new V1SessionAffinityConfig { ClientIP = new V1ClientIPConfig { TimeoutSeconds = timeoutSeconds } };
+        }
+
+        var reading = Read(service);
+
+        Assert.Equal(expected is { } seconds ? TimeSpan.FromSeconds(seconds) : null, reading.AffinityTimeout);
+        Assert.Empty(reading.Warnings);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    [InlineData(86_401)]
+    public void Read_AffinityTimeoutOutOfRange_IsAWarningNamingFieldAndValue_AndTheDefaultApplies(int timeoutSeconds)
+    {
+        var service = Service();
+        service.Spec.SessionAffinity = "ClientIP";
+        service.Spec.SessionAffinityConfig = new V1SessionAffinityConfig { ClientIP = new V1ClientIPConfig { TimeoutSeconds = timeoutSeconds } };
+
+        var reading = Read(service);
+
+        Assert.Equal(TimeSpan.FromSeconds(10_800), reading.AffinityTimeout);
+        Assert.Equal([$"spec.sessionAffinityConfig.clientIP.timeoutSeconds: '{timeoutSeconds}' must be from 1 to 86400 seconds; the default 10800 applies"], reading.Warnings);
+    }
+
+    [Fact]
+    public void Read_AffinityConfigWithoutClientIpAffinity_IsIgnoredWithAWarning()
+    {
+        var service = Service();
+        service.Spec.SessionAffinityConfig = new V1SessionAffinityConfig { ClientIP = new V1ClientIPConfig { TimeoutSeconds = 60 } };
+
+        var reading = Read(service);
+
+        Assert.Null(reading.AffinityTimeout);
+        Assert.Equal(["spec.sessionAffinityConfig: ignored, as spec.sessionAffinity is not ClientIP"], reading.Warnings);
     }
 
     [Fact]

@@ -59,6 +59,19 @@ public sealed class ServiceFileCheckTests : IDisposable
         Assert.Equal($"{FilePath}:11: spec.ports[0].port: 'eighty' is not a number; a port is a whole number from 1 to 65535", problem.ToString());
     }
 
+    [Theory]
+    [InlineData("0", "'0' must be from 1 to 86400 seconds; the default 10800 applies")]
+    [InlineData("3h", "'3h' is not a number; a timeout is a whole number of seconds from 1 to 86400")]
+    public void Check_AffinityTimeoutUnusable_NamesTheFieldTheValueAndTheLine(string written, string message)
+    {
+        File.WriteAllText(FilePath, Web.Replace("  type: LoadBalancer",
+            $"  type: LoadBalancer\n  sessionAffinity: ClientIP\n  sessionAffinityConfig:\n    clientIP:\n      timeoutSeconds: {written}", StringComparison.Ordinal));
+
+        var problem = Assert.Single(Check());
+
+        Assert.Equal($"{FilePath}:12: spec.sessionAffinityConfig.clientIP.timeoutSeconds: {message}", problem.ToString());
+    }
+
     [Fact]
     public void Check_YamlSyntaxError_NamesLineAndColumnAndAShortReason()
     {

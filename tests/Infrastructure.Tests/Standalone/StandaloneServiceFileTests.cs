@@ -104,11 +104,50 @@ public sealed class StandaloneServiceFileTests
     }
 
     [Fact]
-    public void Parse_SessionAffinityClientIp_ChoosesSourceHash()
+    public void Parse_SessionAffinityClientIp_KeepsThePolicy_AndTakesTheTimeoutOfSessionAffinityConfig()
+    {
+        var yaml = Web.Replace("  type: LoadBalancer", "  type: LoadBalancer\n  sessionAffinity: ClientIP\n  sessionAffinityConfig:\n    clientIP:\n      timeoutSeconds: 600", StringComparison.Ordinal);
+
+        var file = StandaloneServiceFile.Parse(yaml);
+
+        Assert.True(file.Succeeded, string.Join("; ", file.Problems));
+        var service = Assert.Single(file.Services);
+        Assert.Equal(LoadBalancingPolicyNames.Default, service.Policy);
+        Assert.Equal(TimeSpan.FromSeconds(600), service.AffinityTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(600), service.ToCommand().AffinityTimeout);
+    }
+
+    [Fact]
+    public void Parse_SessionAffinityClientIpWithoutConfig_HasKubernetesDefaultTimeout()
     {
         var file = StandaloneServiceFile.Parse(Web.Replace("  type: LoadBalancer", "  type: LoadBalancer\n  sessionAffinity: ClientIP", StringComparison.Ordinal));
 
-        Assert.Equal(LoadBalancingPolicyNames.SourceHash, Assert.Single(file.Services).Policy);
+        Assert.Equal(TimeSpan.FromSeconds(10_800), Assert.Single(file.Services).AffinityTimeout);
+    }
+
+    [Fact]
+    public void Parse_AffinityTimeoutNotANumber_IsAnErrorNamingFieldValueAndLine()
+    {
+        var yaml = Web.Replace("  type: LoadBalancer", "  type: LoadBalancer\n  sessionAffinity: ClientIP\n  sessionAffinityConfig:\n    clientIP:\n      timeoutSeconds: 3h", StringComparison.Ordinal);
+
+        var file = StandaloneServiceFile.Parse(yaml);
+
+        Assert.False(file.Succeeded);
+        var problem = Assert.Single(file.Problems);
+        Assert.Equal("spec.sessionAffinityConfig.clientIP.timeoutSeconds", problem.Field);
+        Assert.Equal("3h", problem.Value);
+        Assert.Contains("'3h' is not a number; a timeout is a whole number of seconds from 1 to 86400", problem.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_AffinityConfigMisspelt_IsAnUnknownFieldNamingTheRightOne()
+    {
+        var yaml = Web.Replace("  type: LoadBalancer", "  type: LoadBalancer\n  sessionAffinity: ClientIP\n  sessionAffinityConfig:\n    clientIp:\n      timeoutSeconds: 60", StringComparison.Ordinal);
+
+        var file = StandaloneServiceFile.Parse(yaml);
+
+        Assert.False(file.Succeeded);
+        Assert.Equal("spec.sessionAffinityConfig.clientIp", Assert.Single(file.Problems).Field);
     }
 
     [Fact]
@@ -158,6 +197,8 @@ public sealed class StandaloneServiceFileTests
     public static TheoryData<string, string, string> Warnings => new()
     {
         { "  type: LoadBalancer", "  type: LoadBalancer\n  sessionAffinity: Cookie", "spec.sessionAffinity: 'Cookie' must be None or ClientIP" },
+        { "  type: LoadBalancer", "  type: LoadBalancer\n  sessionAffinityConfig:\n    clientIP:\n      timeoutSeconds: 60", "spec.sessionAffinityConfig: ignored, as spec.sessionAffinity is not ClientIP" },
+        { "  type: LoadBalancer", "  type: LoadBalancer\n  sessionAffinity: ClientIP\n  sessionAffinityConfig:\n    clientIP:\n      timeoutSeconds: 0", "spec.sessionAffinityConfig.clientIP.timeoutSeconds: '0' must be from 1 to 86400 seconds; the default 10800 applies" },
         { "    littlelb.io/backends:", "    littlelb.io/backends.https: 127.0.0.1:1\n    littlelb.io/backends:", "annotation littlelb.io/backends.https: names no port of the Service (ports: http/80)" },
         { "    littlelb.io/backends:", "    littlelb.io/balancing-policy: random\n    littlelb.io/backends:", "annotation littlelb.io/balancing-policy: unknown balancing policy 'random'; known policies: round-robin, least-connections, power-of-two, source-hash" },
         { "    littlelb.io/backends:", "    littlelb.io/exclusive-ip: maybe\n    littlelb.io/backends:", "annotation littlelb.io/exclusive-ip: 'maybe' must be \"true\" or \"false\"" },

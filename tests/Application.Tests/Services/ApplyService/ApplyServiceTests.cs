@@ -71,6 +71,30 @@ public sealed class ApplyServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task Handle_AffinityTimeout_ReachesEveryListener_AndAChangeOfItAloneReappliesThem()
+    {
+        ApplyCommand Command(TimeSpan? timeout) => new(Spec("web", null, 80, 443), [Backends(80, "10.0.0.1:80"), Backends(443, "10.0.0.1:443")])
+        {
+            AffinityTimeout = timeout,
+        };
+
+        await _fakes.ApplyHandler().Handle(Command(TimeSpan.FromMinutes(10)), CancellationToken.None);
+        await _fakes.Forwarder.Received(2).ApplyAsync(
+            Arg.Is<ListenerSpec>(listener => listener.AffinityTimeout == TimeSpan.FromMinutes(10)),
+            Arg.Any<CancellationToken>());
+        _fakes.ClearCalls();
+
+        var same = await _fakes.ApplyHandler().Handle(Command(TimeSpan.FromMinutes(10)), CancellationToken.None);
+        Assert.False(same.Changed);
+        Assert.Empty(_fakes.AppliedListeners());
+
+        var off = await _fakes.ApplyHandler().Handle(Command(null), CancellationToken.None);
+        Assert.True(off.Changed);
+        Assert.Equal(["192.168.0.225:80", "192.168.0.225:443"], _fakes.AppliedListeners());
+        Assert.All(off.Applied!.Listeners, listener => Assert.Null(listener.AffinityTimeout));
+    }
+
+    [Fact]
     public async Task Handle_SecondListenerFails_UndoesTheFirstListenerTheAllocationAndTheAddress_ThroughReleaseLoadBalancerIp()
     {
         _fakes.FailListener("192.168.0.225:443", "bind: Address already in use");

@@ -46,4 +46,15 @@ public sealed class ApplyServiceValidatorTests
 
         Assert.Equal(["health check interval 00:00:00 must be positive", "health check healthy threshold 0 must be at least 1"], messages);
     }
+
+    [Fact]
+    public void Validate_AffinityTimeoutNotPositive_IsRejectedWithTheValue()
+    {
+        var command = new ApplyCommand(Spec("web", null, 80), []) { AffinityTimeout = TimeSpan.Zero };
+
+        var messages = _validator.Validate(command).Errors.Select(error => error.ErrorMessage);
+
+        Assert.Equal(["affinity timeout 00:00:00 must be positive"], messages);
+        Assert.True(_validator.Validate(command with { AffinityTimeout = TimeSpan.FromSeconds(1) }).IsValid);
+    }
 }

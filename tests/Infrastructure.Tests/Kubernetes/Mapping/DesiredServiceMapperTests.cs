@@ -81,7 +81,7 @@ public sealed class DesiredServiceMapperTests
         // annotation, sessionAffinity, policy
         { null, null, LoadBalancingPolicyNames.PowerOfTwo },
         { null, "None", LoadBalancingPolicyNames.PowerOfTwo },
-        { null, "ClientIP", LoadBalancingPolicyNames.SourceHash },
+        { null, "ClientIP", LoadBalancingPolicyNames.PowerOfTwo },
         { "least-connections", "ClientIP", LoadBalancingPolicyNames.LeastConnections },
         { "round-robin", null, LoadBalancingPolicyNames.RoundRobin },
     };
@@ -102,6 +102,7 @@ public sealed class DesiredServiceMapperTests
         Assert.Equal(expected, result.Policy);
         // The command the reconciler sends carries what the mapping chose.
         Assert.Equal(expected, result.ToCommand().Policy);
+        Assert.Equal(affinity == "ClientIP" ? TimeSpan.FromSeconds(10_800) : null, result.ToCommand().AffinityTimeout);
     }
 
     public static TheoryData<string, string> UnusableValues => new()
