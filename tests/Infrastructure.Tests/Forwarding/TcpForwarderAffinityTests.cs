@@ -158,6 +158,40 @@ public sealed class TcpForwarderAffinityTests(ITestOutputHelper output)
         Assert.Equal(before.Values.Count(answers => answers[0] == "a"), refused);
     }
 
+    [Fact]
+    public async Task ClientIpAffinity_TurnedOnChangedAndOff_IsLoggedOnceEach_AndSurvivesOtherUpdatesSilently()
+    {
+        await using var backends = await NamedBackends.StartAsync(2);
+        var logs = new RecordingLoggerFactory(output);
+        await using var forwarder = TestForwarders.Create(ForwardingEngine.Copy, output, loggerFactory: logs);
+        var binding = NextBinding();
+
+        await forwarder.ApplySucceedsAsync(Spec(binding, backends.Endpoints, Affinity));
+        await forwarder.ApplySucceedsAsync(Spec(binding, backends.Endpoints.Take(1), Affinity));
+        await forwarder.ApplySucceedsAsync(Spec(binding, backends.Endpoints, TimeSpan.FromMinutes(5)));
+        await forwarder.ApplySucceedsAsync(Spec(binding, backends.Endpoints, affinity: null));
+
+        var on = Assert.Single(logs.WithId(2490));
+        Assert.Equal(
+            $"Listener {binding} (default/web) keeps each client IP on its backend while it is available, until 03:00:00 after the client's last new connection (sessionAffinity ClientIP; first connections placed by round-robin; at most 65536 clients remembered)",
+            on.Message);
+        Assert.Equal($"Listener {binding} (default/web) now keeps clients on their backends until 00:05:00 after their last new connection", Assert.Single(logs.WithId(2492)).Message);
+        Assert.Single(logs.WithId(2491));
+    }
+
+    [Fact]
+    public async Task ApplyAsync_AffinityTimeoutNotPositive_IsRefusedWithTheValue()
+    {
+        await using var forwarder = TestForwarders.Create(ForwardingEngine.Copy, output);
+        var binding = NextBinding();
+
+        var result = await forwarder.ApplyWithinLimitAsync(Spec(binding, [], TimeSpan.Zero));
+
+        Assert.False(result.Succeeded);
+        Assert.Equal("affinity timeout: 00:00:00 must be positive", result.Error);
+        Assert.Empty(forwarder.Listeners);
+    }
+
     private static ListenerSpec Spec(PortBinding binding, IEnumerable<Endpoint> backends, TimeSpan? affinity) =>
         TestForwarders.Spec(binding, backends) with { AffinityTimeout = affinity };
 
