@@ -9,7 +9,6 @@ namespace LoadBalancer.Application.Allocation;
 /// <summary>Checks a <see cref="ServiceSpec"/>; every message names the field and the value given.</summary>
 public sealed class ServiceSpecValidator : AbstractValidator<ServiceSpec>
 {
-    public const int MaxPorts = 16;
     private const int MaxLabelLength = 63;
     public const int MaxSharingKeyLength = 253;
 
@@ -23,8 +22,10 @@ public sealed class ServiceSpecValidator : AbstractValidator<ServiceSpec>
         RuleFor(spec => spec.Ports)
             .NotNull()
             .WithMessage("ports: a Service of type LoadBalancer needs at least one port")
-            .Must(ports => ports is null || ports.Count is >= 1 and <= MaxPorts)
-            .WithMessage(spec => $"ports: {spec.Ports.Count} ports given; a Service needs 1 to {MaxPorts}");
+            // No upper bound: Kubernetes sets none on a Service's ports, and each (protocol, port) may appear once, which
+            // bounds the list by itself. What many ports cost (a listener each) is bounded by the connection budget.
+            .Must(ports => ports is null || ports.Count >= 1)
+            .WithMessage("ports: 0 ports given; a Service of type LoadBalancer needs at least one");
         RuleForEach(spec => spec.Ports)
             .NotNull()
             .When(spec => spec.Ports is not null)

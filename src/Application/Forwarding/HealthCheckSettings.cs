@@ -21,6 +21,12 @@ public sealed record HealthCheckSettings
     /// <summary>The request path of an HTTP check; a 200 response is healthy.</summary>
     public string Path { get; init; } = "/";
 
+    /// <summary>
+    /// The port checked on each backend's address; null checks the backend's own (traffic) port. A node's kube-proxy
+    /// answers for a Service with <c>externalTrafficPolicy: Local</c> on its healthCheckNodePort, not on the NodePort.
+    /// </summary>
+    public int? Port { get; init; }
+
     public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(10);
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);

@@ -69,6 +69,31 @@ public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, stri
     }
 
     /// <summary>
+    /// Whether the annotations choose what a check asks (a usable health-check-type or health-check-path), so that a
+    /// check a source would pick for the Service by itself (kube-proxy's healthz of a Local Service) yields to them.
+    /// Interval, timeout and thresholds tune either check and do not count; a value that cannot be used does not either,
+    /// since the default stands in for it.
+    /// </summary>
+    public static bool ChoosesProbe(IReadOnlyDictionary<string, string>? annotations)
+    {
+        if (annotations is null || annotations.Count == 0)
+        {
+            return false;
+        }
+
+        var reader = new Reader(annotations);
+        return Chosen(HealthCheckType, () => reader.Type(HealthCheckSettings.Default.Type))
+            || Chosen(HealthCheckPath, () => reader.Path(HealthCheckSettings.Default.Path));
+
+        bool Chosen<T>(string key, Func<T> read)
+        {
+            var errors = reader.Errors.Count;
+            _ = read();
+            return reader.Given(key) && reader.Errors.Count == errors;
+        }
+    }
+
+    /// <summary>
     /// Parses "10s", "500ms", "1m", "1h" or a bare number of seconds ("1.5" too). Anything longer than
     /// <see cref="MaxDuration"/> comes back as <see cref="TimeSpan.MaxValue"/>, so it fails the range check instead of
     /// overflowing.
@@ -115,6 +140,8 @@ public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, stri
     private sealed class Reader(IReadOnlyDictionary<string, string> annotations)
     {
         public List<ValidationError> Errors { get; } = [];
+
+        public bool Given(string key) => TryGet(key, out _, out _);
 
         public bool Boolean(string key, bool fallback)
         {

@@ -273,6 +273,30 @@ public sealed class ForwardingAnnotationsTests
         Assert.Null(read.Policy);
     }
 
+    public static TheoryData<string[], bool> ProbeChoices => new()
+    {
+        { [], false },
+        { ["littlelb.io/sharing-key=dns"], false },
+        { ["littlelb.io/health-check-interval=2s", "littlelb.io/health-check-unhealthy-threshold=1", "littlelb.io/health-check-enabled=false"], false },
+        { ["littlelb.io/health-check-type=tcp"], true },
+        { ["littlelb.io/health-check-type=HTTP"], true },
+        { ["littlelb.io/health-check-path=/ready"], true },
+        { ["loadbalancer.example.com/health-check-type=http"], true },
+        { ["littlelb.io/health-check-type=grpc"], false },
+        { ["littlelb.io/health-check-path=ready"], false },
+        { ["littlelb.io/health-check-type=grpc", "littlelb.io/health-check-path=/ready"], true },
+        { ["littlelb.io/health-check-type=http", "littlelb.io/health-check-path=ready"], true },
+    };
+
+    [Theory]
+    [MemberData(nameof(ProbeChoices))]
+    public void ChoosesProbe_OnlyAUsableTypeOrPathCounts(string[] annotations, bool expected)
+    {
+        var dictionary = annotations.Select(text => text.Split('=', 2)).ToDictionary(pair => pair[0], pair => pair[1]);
+
+        Assert.Equal(expected, ForwardingAnnotations.ChoosesProbe(dictionary));
+    }
+
     private static ForwardingAnnotations Read(params (string Key, string Value)[] annotations) =>
         ForwardingAnnotations.Read(annotations.ToDictionary(annotation => annotation.Key, annotation => annotation.Value));
 }

@@ -80,6 +80,19 @@ public sealed class IpAllocatorTests
     }
 
     [Fact]
+    public void Allocate_ServiceWithManyPorts_HoldsThemAll_AndAnotherSharesOnlyOnThePortsLeft()
+    {
+        var allocator = Allocator();
+        ServicePort[] many = [.. Enumerable.Range(1000, 500).SelectMany(port => new[] { ServicePort.Tcp(port), ServicePort.Udp(port) })];
+
+        var big = Allocated(allocator, Request("big", many));
+
+        Assert.Equal(1000, big.Bindings.Count);
+        Assert.Equal(big.Ip, Allocated(allocator, Request("beside", [ServicePort.Tcp(1500)])).Ip);
+        Assert.NotEqual(big.Ip, Allocated(allocator, Request("clash", [ServicePort.Udp(1499)])).Ip);
+    }
+
+    [Fact]
     public void Allocate_ExplicitIpTakenOnSamePort_IsRejectedWithReason()
     {
         var allocator = Allocator("192.168.0.192/27");

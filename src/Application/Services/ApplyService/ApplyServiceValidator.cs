@@ -59,6 +59,10 @@ public sealed class ApplyServiceValidator : AbstractValidator<ApplyService>
             .GreaterThanOrEqualTo(1)
             .When(command => command.HealthCheck is not null)
             .WithMessage(command => $"health check unhealthy threshold {command.HealthCheck.UnhealthyThreshold} must be at least 1");
+        RuleFor(command => command.HealthCheck.Port)
+            .InclusiveBetween(1, 65535)
+            .When(command => command.HealthCheck?.Port is not null)
+            .WithMessage(command => $"health check port {command.HealthCheck.Port} must be from 1 to 65535");
     }
 
     private static List<string> UnknownPorts(ApplyService command)

@@ -1,3 +1,4 @@
+using System.Net;
 using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Infrastructure.Forwarding.Backends;
 using Microsoft.Extensions.Logging;
@@ -8,7 +9,8 @@ namespace LoadBalancer.Infrastructure.Forwarding.Health;
 /// Probes every backend of one listener every <see cref="HealthCheckSettings.Interval"/>, all at once, each within
 /// <see cref="HealthCheckSettings.Timeout"/>, and reports the results to the backends' <see cref="BackendHealth"/>.
 /// It starts at construction with a first round at once; backends added later are probed as soon as they arrive, then
-/// with the rest. With checks disabled in the settings it probes nothing.
+/// with the rest. With checks disabled in the settings it probes nothing. With <see cref="HealthCheckSettings.Port"/>
+/// set, each backend's address is probed on that port instead of the backend's own.
 /// </summary>
 internal sealed partial class ActiveHealthChecker : IAsyncDisposable
 {
@@ -133,7 +135,7 @@ internal sealed partial class ActiveHealthChecker : IAsyncDisposable
         {
             try
             {
-                passed = await _probe.ProbeAsync(backend.EndPoint, linked.Token).ConfigureAwait(false);
+                passed = await _probe.ProbeAsync(Target(backend), linked.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (linked.IsCancellationRequested)
             {
@@ -175,6 +177,10 @@ internal sealed partial class ActiveHealthChecker : IAsyncDisposable
             LogEjectionEnded(backend.Endpoint, _listenerName);
         }
     }
+
+    /// <summary>The backend itself, or its address on the settings' port (a node's kube-proxy health port).</summary>
+    private IPEndPoint Target(BackendState backend) =>
+        _settings.Port is { } port ? new IPEndPoint(backend.EndPoint.Address, port) : backend.EndPoint;
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -53,7 +53,7 @@ internal sealed class DesiredServiceMapper
         return new DesiredService(reading.Spec, backends)
         {
             Policy = reading.Policy,
-            HealthCheck = reading.HealthCheck,
+            HealthCheck = nodePorts ? KubeProxyHealthCheck.For(spec, reading.HealthCheck, reading.Annotations) : reading.HealthCheck,
             AffinityTimeout = reading.AffinityTimeout,
             Warnings = reading.Warnings,
             NoBackendsReason = nodePorts ? "no ready worker node (or ready endpoint)" : "no ready endpoint",

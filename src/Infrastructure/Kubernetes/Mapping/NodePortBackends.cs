@@ -2,6 +2,7 @@ using System.Net;
 using k8s.Models;
 using LoadBalancer.Application.Services;
 using LoadBalancer.Domain.Endpoints;
+using LoadBalancer.Domain.Text;
 using LoadBalancer.Infrastructure.ServiceManifests;
 
 namespace LoadBalancer.Infrastructure.Kubernetes.Mapping;
@@ -12,6 +13,9 @@ internal static class NodePortBackends
     private const string ReadyCondition = "Ready";
     public const string LocalTrafficPolicy = "Local";
 
+    /// <summary>Keeps a node out of every LoadBalancer Service's backends (kubeadm puts it on control-plane nodes).</summary>
+    public const string ExcludeLabel = "node.kubernetes.io/exclude-from-external-load-balancers";
+
     public static List<PortBackends> Find(
         V1ServiceSpec spec,
         IReadOnlyList<ManifestPort> ports,
@@ -21,12 +25,18 @@ internal static class NodePortBackends
         IReadOnlyList<V1EndpointSlice> slices,
         List<string> diagnostics)
     {
-        var candidates = nodes.Where(node => node is not null && IsReadyWorker(node, workers));
+        var readyWorkers = nodes.Where(node => node is not null && IsReadyWorker(node, workers)).ToList();
+        foreach (var excluded in readyWorkers.Where(IsExcluded).OrderBy(node => node.Metadata.Name, StringComparer.Ordinal))
+        {
+            diagnostics.Add($"node {excluded.Metadata.Name}: skipped; label {ExcludeLabel} is {QuotedValue.Of(excluded.Metadata.Labels[ExcludeLabel])}");
+        }
+
+        var candidates = readyWorkers.Where(node => !IsExcluded(node));
         if (spec.ExternalTrafficPolicy == LocalTrafficPolicy)
         {
             // Local keeps the client's address by never forwarding between nodes, so only a node running one of the
-            // Service's pods can answer. kube-proxy tells that on healthCheckNodePort; the EndpointSlices say the
-            // same without probing every node, so the probe is not made here.
+            // Service's pods can answer. The EndpointSlices say which nodes do; kube-proxy's answer on healthCheckNodePort
+            // (KubeProxyHealthCheck) covers the time the slices lag behind, for the nodes kept here.
             var local = EndpointSliceBackends.NodesWithReadyEndpoints(slices);
             candidates = candidates.Where(node => local.Contains(node.Metadata.Name));
         }
@@ -72,6 +82,15 @@ internal static class NodePortBackends
         && node.Metadata.DeletionTimestamp is null
         && node.Status?.Conditions?.Any(condition => condition.Type == ReadyCondition && condition.Status == "True") == true
         && workers.Matches(node.Metadata.Labels);
+
+    /// <summary>
+    /// As the service controller of kubernetes/cloud-provider reads the label since kubernetes/kubernetes#131085: a value
+    /// Go's strconv.ParseBool reads as false keeps the node; "true", an empty value or anything unreadable excludes it
+    /// (before that change, the label excluded the node whatever its value).
+    /// </summary>
+    internal static bool IsExcluded(V1Node node) =>
+        node.Metadata?.Labels?.TryGetValue(ExcludeLabel, out var value) == true
+        && value is not ("0" or "f" or "F" or "false" or "FALSE" or "False");
 
     private static IPAddress? PreferredAddress(V1Node node, IReadOnlyList<string> addressTypes)
     {

@@ -57,4 +57,24 @@ public sealed class ApplyServiceValidatorTests
         Assert.Equal(["affinity timeout 00:00:00 must be positive"], messages);
         Assert.True(_validator.Validate(command with { AffinityTimeout = TimeSpan.FromSeconds(1) }).IsValid);
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(65536)]
+    public void Validate_HealthCheckPortOutOfRange_NamesThePort(int port)
+    {
+        var command = new ApplyCommand(Spec("web", null, 80), []) { HealthCheck = HealthCheckSettings.Default with { Port = port } };
+
+        var result = _validator.Validate(command);
+
+        Assert.Equal([$"health check port {port} must be from 1 to 65535"], result.Errors.Select(error => error.ErrorMessage));
+    }
+
+    [Fact]
+    public void Validate_HealthCheckPortInRange_HasNoErrors()
+    {
+        var command = new ApplyCommand(Spec("web", null, 80), []) { HealthCheck = HealthCheckSettings.Default with { Port = 32000 } };
+
+        Assert.True(_validator.Validate(command).IsValid);
+    }
 }

@@ -118,6 +118,44 @@ public sealed class ActiveHealthCheckerTests
     }
 
     [Fact]
+    public async Task HttpCheck_OnAHealthPort_FollowsThatPort_NotTheTrafficPort()
+    {
+        // kube-proxy's healthz for a Local Service: 503 while the node has no local endpoint, on its own port. The traffic
+        // port answers 200 throughout, so a check that went there would keep the backend healthy.
+        await using var traffic = new LoopbackHttpServer("HTTP/1.1 200 OK");
+        await using var health = new LoopbackHttpServer("HTTP/1.1 503 Service Unavailable");
+        var settings = Fast with { Type = HealthCheckType.Http, Path = "/healthz", Port = health.EndPoint.Port };
+        var backend = TestBackends.Create(traffic.EndPoint, settings);
+        await using var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80");
+        checker.SetBackends([backend]);
+
+        await RoundsUntilAsync(settings, () => !backend.Health.IsAvailable, "unhealthy on the health port's 503");
+        Assert.True(health.Requests.TryPeek(out var request));
+        var lines = request.Split("\r\n");
+        Assert.Equal("GET /healthz HTTP/1.1", lines[0]);
+        Assert.Contains($"Host: {health.EndPoint}", lines);
+        Assert.Empty(traffic.Requests);
+
+        health.StatusLine = "HTTP/1.1 200 OK";
+
+        await RoundsUntilAsync(settings, () => backend.Health.IsAvailable, "healthy again on the health port's 200");
+        Assert.Empty(traffic.Requests);
+    }
+
+    [Fact]
+    public async Task Probe_WithAHealthPort_IsGivenTheBackendsAddressOnThatPort()
+    {
+        var probe = new FakeProbe(passes: true);
+        var settings = Fast with { Port = 10256 };
+        await using var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80", probe);
+
+        checker.SetBackends([TestBackends.Create(new IPEndPoint(IPAddress.Parse("127.0.0.170"), 30080), settings)]);
+
+        await UntilAsync(() => probe.Count == 1, "the backend probed");
+        Assert.Equal([new IPEndPoint(IPAddress.Parse("127.0.0.170"), 10256)], probe.Probed);
+    }
+
+    [Fact]
     public async Task HttpCheck_ServerNeverAnswers_FailsWhenTheTimeoutPassesOnTheClock()
     {
         // Connections complete in the backlog, so the connect passes; the request is never read.

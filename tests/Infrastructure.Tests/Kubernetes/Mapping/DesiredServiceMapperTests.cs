@@ -323,6 +323,158 @@ public sealed class DesiredServiceMapperTests
         Assert.True(NoBackends(result));
     }
 
+    // ---- kube-proxy's health check for Local, and the exclude label ----------------------------------------------
+
+    private static V1Service LocalService(int? healthCheckNodePort = 32123, params (string Key, string Value)[] annotations)
+    {
+        var service = Service();
+        service.Spec.ExternalTrafficPolicy = "Local";
+        service.Spec.HealthCheckNodePort = healthCheckNodePort;
+        foreach (var (key, value) in annotations)
+        {
+            service.Metadata.Annotations[key] = value;
+        }
+
+        return service;
+    }
+
+    private static readonly V1EndpointSlice[] PodsOnW1AndW2 =
+        [Slice("web-a", [SlicePort("http", 8080)], Pod("10.244.1.5", "w1"), Pod("10.244.2.5", "w2"))];
+
+    [Fact]
+    public void Map_Local_NodesAreCheckedWithGetHealthzOnTheHealthCheckNodePort_TrafficStillGoesToTheNodePort()
+    {
+        var result = Map(LocalService(), [Node("w1", "10.0.0.1"), Node("w2", "10.0.0.2"), Node("w3", "10.0.0.3")], PodsOnW1AndW2);
+
+        Assert.Equal(["80: 10.0.0.1:30080, 10.0.0.2:30080"], BackendTexts(result));
+        Assert.Equal(HealthCheckSettings.Default with { Type = HealthCheckType.Http, Path = "/healthz", Port = 32123 }, result.HealthCheck);
+        Assert.Empty(result.Warnings);
+    }
+
+    [Fact]
+    public void Map_Cluster_KeepsTheServicesOwnCheck_EvenWithAHealthCheckNodePort()
+    {
+        // Kubernetes allocates healthCheckNodePort only for Local; one left over from a switch to Cluster means nothing.
+        var service = LocalService();
+        service.Spec.ExternalTrafficPolicy = "Cluster";
+
+        var result = Map(service, [Node("w1", "10.0.0.1")], PodsOnW1AndW2);
+
+        Assert.Equal(HealthCheckSettings.Default, result.HealthCheck);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(0)]
+    [InlineData(70000)]
+    public void Map_LocalWithoutAUsableHealthCheckNodePort_KeepsTheServicesOwnCheck(int? healthCheckNodePort)
+    {
+        var result = Map(LocalService(healthCheckNodePort), [Node("w1", "10.0.0.1")], PodsOnW1AndW2);
+
+        Assert.Equal(["80: 10.0.0.1:30080"], BackendTexts(result));
+        Assert.Equal(HealthCheckSettings.Default, result.HealthCheck);
+    }
+
+    [Fact]
+    public void Map_LocalServedByItsPods_KeepsTheServicesOwnCheck()
+    {
+        // The pods are the backends (endpoints mode, or no NodePorts): kube-proxy's answer is about nodes, not pods.
+        var noNodePorts = LocalService();
+        noNodePorts.Spec.AllocateLoadBalancerNodePorts = false;
+
+        var endpoints = Map(LocalService(), [Node("w1", "10.0.0.1")], PodsOnW1AndW2, EndpointsMode);
+        var withoutNodePorts = Map(noNodePorts, [Node("w1", "10.0.0.1")], PodsOnW1AndW2);
+
+        Assert.Equal(["80: 10.244.1.5:8080, 10.244.2.5:8080"], BackendTexts(endpoints));
+        Assert.Equal(HealthCheckSettings.Default, endpoints.HealthCheck);
+        Assert.Equal(HealthCheckSettings.Default, withoutNodePorts.HealthCheck);
+    }
+
+    public static TheoryData<string[], HealthCheckSettings, int> LocalAnnotations => new()
+    {
+        // Tuning applies to kube-proxy's check.
+        {
+            ["littlelb.io/health-check-interval=2s", "littlelb.io/health-check-timeout=1s", "littlelb.io/health-check-healthy-threshold=1", "littlelb.io/health-check-unhealthy-threshold=2"],
+            HealthCheckSettings.Default with
+            {
+                Type = HealthCheckType.Http, Path = "/healthz", Port = 32123, Interval = TimeSpan.FromSeconds(2), Timeout = TimeSpan.FromSeconds(1),
+                HealthyThreshold = 1, UnhealthyThreshold = 2,
+            },
+            0
+        },
+        // Checks turned off stay off.
+        { ["littlelb.io/health-check-enabled=false"], HealthCheckSettings.Default with { Enabled = false }, 0 },
+        // A type or a path chosen by the Service checks the NodePort as asked.
+        { ["littlelb.io/health-check-type=tcp"], HealthCheckSettings.Default, 0 },
+        { ["littlelb.io/health-check-type=http", "littlelb.io/health-check-path=/ready"], HealthCheckSettings.Default with { Type = HealthCheckType.Http, Path = "/ready" }, 0 },
+        { ["loadbalancer.example.com/health-check-type=http"], HealthCheckSettings.Default with { Type = HealthCheckType.Http }, 0 },
+        // A type that cannot be used is a warning, and the default for the Service, kube-proxy's check, stands.
+        { ["littlelb.io/health-check-type=grpc"], HealthCheckSettings.Default with { Type = HealthCheckType.Http, Path = "/healthz", Port = 32123 }, 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(LocalAnnotations))]
+    public void Map_Local_HealthCheckAnnotations_TuneOrReplaceOrDisableKubeProxysCheck(string[] annotations, HealthCheckSettings expected, int warnings)
+    {
+        var service = LocalService(annotations: [.. annotations.Select(text => text.Split('=', 2)).Select(pair => (pair[0], pair[1]))]);
+
+        var result = Map(service, [Node("w1", "10.0.0.1")], PodsOnW1AndW2);
+
+        Assert.Equal(expected, result.HealthCheck);
+        Assert.Equal(warnings, result.Warnings.Count);
+    }
+
+    public static TheoryData<string, bool> ExcludeLabelValues => new()
+    {
+        { "", true },
+        { "true", true },
+        { "True", true },
+        { "1", true },
+        { "yes", true },
+        { "no", true },
+        { "false", false },
+        { "False", false },
+        { "FALSE", false },
+        { "f", false },
+        { "0", false },
+    };
+
+    [Theory]
+    [MemberData(nameof(ExcludeLabelValues))]
+    public void Map_NodePorts_ExcludeFromExternalLoadBalancersLabel_ExcludesUnlessItReadsAsFalse(string value, bool excluded)
+    {
+        var labels = new Dictionary<string, string> { ["node-role.kubernetes.io/worker"] = "", [NodePortBackends.ExcludeLabel] = value };
+        V1Node[] nodes = [Node("w1", "10.0.0.1"), Node("w2", "10.0.0.2", labels: labels)];
+
+        var result = Map(Service(), nodes);
+
+        Assert.Equal(excluded ? ["80: 10.0.0.1:30080"] : ["80: 10.0.0.1:30080, 10.0.0.2:30080"], BackendTexts(result));
+        Assert.Equal(excluded ? [$"node w2: skipped; label node.kubernetes.io/exclude-from-external-load-balancers is '{value}'"] : [], result.BackendNotes);
+    }
+
+    [Fact]
+    public void Map_Local_ExcludedNodeWithAReadyEndpoint_IsNoBackendEither()
+    {
+        var labels = new Dictionary<string, string> { ["node-role.kubernetes.io/worker"] = "", [NodePortBackends.ExcludeLabel] = "true" };
+
+        var result = Map(LocalService(), [Node("w1", "10.0.0.1"), Node("w2", "10.0.0.2", labels: labels)], PodsOnW1AndW2);
+
+        Assert.Equal(["80: 10.0.0.1:30080"], BackendTexts(result));
+    }
+
+    [Fact]
+    public void Map_EveryWorkerExcluded_NoBackends_AndTheNoteSaysWhy()
+    {
+        var labels = new Dictionary<string, string> { ["node-role.kubernetes.io/worker"] = "", [NodePortBackends.ExcludeLabel] = "" };
+
+        var result = Map(Service(), [Node("w2", "10.0.0.2", labels: labels), Node("w1", "10.0.0.1", labels: labels)]);
+
+        Assert.True(NoBackends(result));
+        Assert.Equal(
+            ["node w1: skipped; label node.kubernetes.io/exclude-from-external-load-balancers is ''", "node w2: skipped; label node.kubernetes.io/exclude-from-external-load-balancers is ''"],
+            result.BackendNotes);
+    }
+
     // ---- Endpoints ----------------------------------------------------------------------------------------------
 
     [Fact]

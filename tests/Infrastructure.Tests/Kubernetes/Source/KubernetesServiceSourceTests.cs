@@ -164,7 +164,7 @@ public sealed class KubernetesServiceSourceTests : IAsyncLifetime, IDisposable
         _queue.DidNotReceiveWithAnyArgs().Enqueue(default!);
     }
 
-    public static TheoryData<string> NodeChanges => ["readiness", "label", "address", "deleting"];
+    public static TheoryData<string> NodeChanges => ["readiness", "label", "exclude label", "address", "deleting"];
 
     [Theory]
     [MemberData(nameof(NodeChanges))]
@@ -175,6 +175,11 @@ public sealed class KubernetesServiceSourceTests : IAsyncLifetime, IDisposable
         {
             "readiness" => Node("w1", "10.0.0.1", ready: false),
             "label" => Node("w1", "10.0.0.1", labels: new Dictionary<string, string> { ["node-role.kubernetes.io/control-plane"] = "" }),
+            "exclude label" => Node("w1", "10.0.0.1", labels: new Dictionary<string, string>
+            {
+                ["node-role.kubernetes.io/worker"] = "",
+                ["node.kubernetes.io/exclude-from-external-load-balancers"] = "true",
+            }),
             "address" => Node("w1", "10.0.0.2"),
             "deleting" => Node("w1", "10.0.0.1"),
             _ => throw new ArgumentOutOfRangeException(nameof(change), change, null),
