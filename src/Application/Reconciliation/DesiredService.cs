@@ -16,6 +16,9 @@ public sealed record DesiredService(ServiceSpec Spec, IReadOnlyList<PortBackends
 
     public HealthCheckSettings HealthCheck { get; init; } = HealthCheckSettings.Default;
 
+    /// <summary>How long a UDP flow lives without a datagram; null for the forwarder's default.</summary>
+    public TimeSpan? UdpFlowIdleTimeout { get; init; }
+
     /// <summary>
     /// Values the source could not use, each naming the field (an annotation) and the value; the default took the place
     /// of each, and the Service is served all the same.
@@ -30,7 +33,7 @@ public sealed record DesiredService(ServiceSpec Spec, IReadOnlyList<PortBackends
 
     public ServiceKey Key => Spec.Key;
 
-    public ApplyServiceCommand ToCommand() => new(Spec, Backends) { Policy = Policy, HealthCheck = HealthCheck };
+    public ApplyServiceCommand ToCommand() => new(Spec, Backends) { Policy = Policy, HealthCheck = HealthCheck, UdpFlowIdleTimeout = UdpFlowIdleTimeout };
 
     /// <summary>Whether <paramref name="running"/> already serves this exactly, so that applying it would change nothing.</summary>
     public bool IsServedBy(AppliedService running)
@@ -39,6 +42,7 @@ public sealed record DesiredService(ServiceSpec Spec, IReadOnlyList<PortBackends
         return Spec.AsksSameAs(running.Spec)
             && Policy == running.Policy
             && HealthCheck == running.HealthCheck
+            && running.Listeners.All(listener => listener.Binding.Protocol != TransportProtocol.Udp || listener.UdpFlowIdleTimeout == UdpFlowIdleTimeout)
             && running.Listeners.All(listener => BackendsOf(listener.Binding.Port).SequenceEqual(listener.Backends));
     }
 
@@ -49,6 +53,7 @@ public sealed record DesiredService(ServiceSpec Spec, IReadOnlyList<PortBackends
         return Spec.AsksSameAs(other.Spec)
             && Policy == other.Policy
             && HealthCheck == other.HealthCheck
+            && UdpFlowIdleTimeout == other.UdpFlowIdleTimeout
             && NoBackendsReason == other.NoBackendsReason
             && Warnings.SequenceEqual(other.Warnings)
             && BackendNotes.SequenceEqual(other.BackendNotes)

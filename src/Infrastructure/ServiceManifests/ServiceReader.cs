@@ -69,7 +69,10 @@ internal static class ServiceReader
                 break;
         }
 
-        return new ServiceReading(spec, policy ?? defaultPolicy, forwarding.HealthCheck, annotations, warnings);
+        return new ServiceReading(spec, policy ?? defaultPolicy, forwarding.HealthCheck, annotations, warnings)
+        {
+            UdpFlowIdleTimeout = forwarding.UdpFlowIdleTimeout,
+        };
     }
 
     /// <summary>The Service's key; a manifest without a namespace is in <see cref="DefaultNamespace"/>.</summary>
@@ -101,4 +104,8 @@ internal sealed record ServiceReading(
     string Policy,
     HealthCheckSettings HealthCheck,
     IReadOnlyDictionary<string, string>? Annotations,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings)
+{
+    /// <summary>The annotation's idle timeout of UDP flows; null for the forwarder's default.</summary>
+    public TimeSpan? UdpFlowIdleTimeout { get; init; }
+}

@@ -169,6 +169,7 @@ public static class StandaloneServiceFile
         {
             Policy = reading.Policy,
             HealthCheck = reading.HealthCheck,
+            UdpFlowIdleTimeout = reading.UdpFlowIdleTimeout,
             Warnings = warnings,
             NoBackendsReason = NoBackendsReason,
         };
