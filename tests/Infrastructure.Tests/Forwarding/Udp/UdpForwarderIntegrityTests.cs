@@ -24,6 +24,7 @@ public sealed class UdpForwarderIntegrityTests(ITestOutputHelper output)
         await using var forwarder = UdpTests.Create(output);
         var binding = await forwarder.ListenUdpAsync(backend.Endpoint);
         using var client = UdpTests.Client();
+        client.ReceiveBufferSize = 4 << 20;
         await client.ConnectAsync(new IPEndPoint(binding.Ip, binding.Port.Port));
 
         var outstanding = new ConcurrentDictionary<int, long>();
