@@ -329,7 +329,7 @@ internal sealed unsafe class UdpListenerLoop : IListenerRuntime
         var (datagrams, bytes, outcome) = SendBatch(flow.Fd, count);
         _datagramsFromClient += datagrams;
         _bytesFromClient += bytes;
-        flow.Backend.Counters.AddFromClient(bytes);
+        flow.Backend.Counters.AddDatagramsFromClient(datagrams, bytes);
         _dropped += count - datagrams;
         if (outcome == UdpNative.ECONNREFUSED)
         {
@@ -388,7 +388,7 @@ internal sealed unsafe class UdpListenerLoop : IListenerRuntime
             var (datagrams, bytes, _) = SendBatch(_listenFd, received);
             _datagramsFromBackend += datagrams;
             _bytesFromBackend += bytes;
-            flow.Backend.Counters.AddFromBackend(bytes);
+            flow.Backend.Counters.AddDatagramsFromBackend(datagrams, bytes);
             _dropped += received - datagrams;
             if (received < Batch)
             {

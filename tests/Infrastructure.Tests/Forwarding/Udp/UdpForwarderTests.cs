@@ -50,6 +50,9 @@ public sealed class UdpForwarderTests(ITestOutputHelper output)
             Assert.Equal(clients, statistics.DatagramsFromClient);
             Assert.Equal(0, statistics.DatagramsDropped);
             Assert.Equal(answers.Sum(answer => (long)answer!.Length), statistics.BytesFromBackend);
+            var backends = forwarder.Statistics(binding).Backends;
+            Assert.Equal([clients / 2, clients / 2], backends.Select(backend => backend.Traffic.DatagramsFromBackend));
+            Assert.Equal([clients / 2, clients / 2], backends.Select(backend => backend.Traffic.ConnectionsActive));
         }
         finally
         {
