@@ -110,9 +110,6 @@ internal sealed unsafe class UdpListenerLoop : IListenerRuntime
         _thread = new Thread(Run) { IsBackground = true, Name = $"udp {context.Binding}" };
     }
 
-    /// <summary>Flows open now; read by tests and statistics through the listener's counters, this is the loop's own view.</summary>
-    internal int FlowCount => _flows.Count;
-
     public void Start() => _thread.Start();
 
     /// <summary>
