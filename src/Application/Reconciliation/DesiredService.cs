@@ -19,6 +19,9 @@ public sealed record DesiredService(ServiceSpec Spec, IReadOnlyList<PortBackends
     /// <summary>Client-IP affinity's timeout (<c>sessionAffinity: ClientIP</c>); null: no affinity.</summary>
     public TimeSpan? AffinityTimeout { get; init; }
 
+    /// <summary>How long a UDP flow lives without a datagram; null for the forwarder's default.</summary>
+    public TimeSpan? UdpFlowIdleTimeout { get; init; }
+
     /// <summary>
     /// Values the source could not use, each naming the field (an annotation) and the value; the default took the place
     /// of each, and the Service is served all the same.
@@ -33,7 +36,13 @@ public sealed record DesiredService(ServiceSpec Spec, IReadOnlyList<PortBackends
 
     public ServiceKey Key => Spec.Key;
 
-    public ApplyServiceCommand ToCommand() => new(Spec, Backends) { Policy = Policy, HealthCheck = HealthCheck, AffinityTimeout = AffinityTimeout };
+    public ApplyServiceCommand ToCommand() => new(Spec, Backends)
+    {
+        Policy = Policy,
+        HealthCheck = HealthCheck,
+        AffinityTimeout = AffinityTimeout,
+        UdpFlowIdleTimeout = UdpFlowIdleTimeout,
+    };
 
     /// <summary>Whether <paramref name="running"/> already serves this exactly, so that applying it would change nothing.</summary>
     public bool IsServedBy(AppliedService running)
@@ -43,6 +52,7 @@ public sealed record DesiredService(ServiceSpec Spec, IReadOnlyList<PortBackends
             && Policy == running.Policy
             && HealthCheck == running.HealthCheck
             && running.Listeners.All(listener => listener.AffinityTimeout == AffinityTimeout)
+            && running.Listeners.All(listener => listener.Binding.Protocol != TransportProtocol.Udp || listener.UdpFlowIdleTimeout == UdpFlowIdleTimeout)
             && running.Listeners.All(listener => BackendsOf(listener.Binding.Port).SequenceEqual(listener.Backends));
     }
 
@@ -54,6 +64,7 @@ public sealed record DesiredService(ServiceSpec Spec, IReadOnlyList<PortBackends
             && Policy == other.Policy
             && HealthCheck == other.HealthCheck
             && AffinityTimeout == other.AffinityTimeout
+            && UdpFlowIdleTimeout == other.UdpFlowIdleTimeout
             && NoBackendsReason == other.NoBackendsReason
             && Warnings.SequenceEqual(other.Warnings)
             && BackendNotes.SequenceEqual(other.BackendNotes)

@@ -8,13 +8,15 @@ namespace LoadBalancer.Application.Services;
 
 /// <summary>
 /// The annotations that steer how a Service's connections are forwarded: health checks and the balancing policy
-/// (docs/annotations.md). Every value that cannot be used is an error naming the annotation and the value, and the
+/// and UDP flows (docs/annotations.md). Every value that cannot be used is an error naming the annotation and the value, and the
 /// default stands in for it.
 /// </summary>
 /// <param name="Policy">The balancing policy asked for, as a <see cref="LoadBalancingPolicyNames"/> name; null when none
 /// (or an unknown one) was, which means <see cref="LoadBalancingPolicyNames.Default"/>.</param>
 public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, string? Policy, IReadOnlyList<ValidationError> Errors)
 {
+    public const string UdpFlowIdleTimeoutKey = ServiceAnnotations.Prefix + "udp-flow-idle-timeout";
+
     public const string HealthCheckEnabled = ServiceAnnotations.Prefix + "health-check-enabled";
     public const string HealthCheckType = ServiceAnnotations.Prefix + "health-check-type";
     public const string HealthCheckPath = ServiceAnnotations.Prefix + "health-check-path";
@@ -37,6 +39,9 @@ public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, stri
 
     public static ForwardingAnnotations None { get; } = new(HealthCheckSettings.Default, null, []);
 
+    /// <summary>How long a UDP flow lives without a datagram; null when not given (or not usable), which means the forwarder's default (30s).</summary>
+    public TimeSpan? UdpFlowIdleTimeout { get; init; }
+
     public static ForwardingAnnotations Read(IReadOnlyDictionary<string, string>? annotations)
     {
         if (annotations is null || annotations.Count == 0)
@@ -54,6 +59,7 @@ public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, stri
         var healthy = reader.Threshold(HealthCheckHealthyThreshold, defaults.HealthyThreshold);
         var unhealthy = reader.Threshold(HealthCheckUnhealthyThreshold, defaults.UnhealthyThreshold);
         var policy = reader.Policy();
+        var udpFlowIdleTimeout = reader.OptionalDuration(UdpFlowIdleTimeoutKey);
 
         var settings = new HealthCheckSettings
         {
@@ -65,7 +71,7 @@ public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, stri
             HealthyThreshold = healthy,
             UnhealthyThreshold = unhealthy,
         };
-        return new ForwardingAnnotations(settings, policy, reader.Errors);
+        return new ForwardingAnnotations(settings, policy, reader.Errors) { UdpFlowIdleTimeout = udpFlowIdleTimeout };
     }
 
     /// <summary>
@@ -193,6 +199,9 @@ public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, stri
 
             return text;
         }
+
+        public TimeSpan? OptionalDuration(string key) =>
+            TryGet(key, out var name, out var text) ? ParseDuration(name, text) : null;
 
         public TimeSpan Duration(string key, TimeSpan fallback) =>
             TryGet(key, out var name, out var text) && ParseDuration(name, text) is { } value ? value : fallback;

@@ -9,7 +9,8 @@ namespace LoadBalancer.Infrastructure.Demo;
 /// <summary>
 /// A tiny HTTP/1.1 server for trying the load balancer: every request on IP:PORT is answered with
 /// <c>hello from IP:PORT</c>, so a newcomer sees which backend served it. Keep-alive is honoured, bodies are skipped,
-/// and a connection silent for <see cref="IdleTimeout"/> is closed.
+/// and a connection silent for <see cref="IdleTimeout"/> is closed. On a UDP address it answers each datagram with
+/// <c>hello from IP:PORT: </c> and the datagram, for trying a UDP Service.
 /// </summary>
 public static class DemoBackend
 {
@@ -18,14 +19,39 @@ public static class DemoBackend
     private const int MaxHeaderBytes = 16 * 1024;
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(30);
 
-    public static async Task<int> RunAsync(IReadOnlyList<Endpoint> addresses, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(IReadOnlyList<Endpoint> addresses, TextWriter output, TextWriter error, CancellationToken cancellationToken) =>
+        RunAsync(addresses, [], output, error, cancellationToken);
+
+    /// <param name="udpAddresses">Addresses answering datagrams (<c>--listen-udp</c>).</param>
+    public static async Task<int> RunAsync(
+        IReadOnlyList<Endpoint> addresses, IReadOnlyList<Endpoint> udpAddresses, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(addresses);
+        ArgumentNullException.ThrowIfNull(udpAddresses);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
         var listeners = new List<TcpListener>();
+        var udpSockets = new List<Socket>();
         try
         {
+            foreach (var address in udpAddresses)
+            {
+                var socket = new Socket(address.ToIPEndPoint().AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+                try
+                {
+                    socket.Bind(address.ToIPEndPoint());
+                }
+                catch (SocketException failure)
+                {
+                    socket.Dispose();
+                    await error.WriteLineAsync($"error: --listen-udp {address}: {failure.Message}").ConfigureAwait(false);
+                    return ListenFailed;
+                }
+
+                udpSockets.Add(socket);
+                await output.WriteLineAsync($"demo backend listening on {address}/UDP: answers \"hello from {address}: <datagram>\"").ConfigureAwait(false);
+            }
+
             foreach (var address in addresses)
             {
                 var listener = new TcpListener(address.ToIPEndPoint());
@@ -43,7 +69,9 @@ public static class DemoBackend
                 await output.WriteLineAsync($"demo backend listening on {address}: answers \"hello from {address}\"").ConfigureAwait(false);
             }
 
-            var loops = listeners.Select((listener, index) => AcceptAsync(listener, addresses[index], cancellationToken)).ToList();
+            var loops = listeners.Select((listener, index) => AcceptAsync(listener, addresses[index], cancellationToken))
+                .Concat(udpSockets.Select((socket, index) => AnswerDatagramsAsync(socket, udpAddresses[index], cancellationToken)))
+                .ToList();
             await Task.WhenAll(loops).ConfigureAwait(false);
             return 0;
         }
@@ -52,6 +80,40 @@ public static class DemoBackend
             foreach (var listener in listeners)
             {
                 listener.Dispose();
+            }
+
+            foreach (var socket in udpSockets)
+            {
+                socket.Dispose();
+            }
+        }
+    }
+
+    private static async Task AnswerDatagramsAsync(Socket socket, Endpoint address, CancellationToken cancellationToken)
+    {
+        var greeting = Encoding.ASCII.GetBytes($"hello from {address}: ");
+        var buffer = new byte[65536];
+        var reply = new byte[greeting.Length + buffer.Length];
+        greeting.CopyTo(reply, 0);
+        EndPoint any = new IPEndPoint(socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, cancellationToken).ConfigureAwait(false);
+
+                // The reply must fit a datagram: a long one is cut to the largest UDP payload.
+                var length = Math.Min(greeting.Length + received.ReceivedBytes, 65507);
+                buffer.AsSpan(0, length - greeting.Length).CopyTo(reply.AsSpan(greeting.Length));
+                await socket.SendToAsync(reply.AsMemory(0, length), SocketFlags.None, received.RemoteEndPoint, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                // A client's port closed (ICMP) or a full buffer: that datagram goes unanswered, the next ones do not.
             }
         }
     }

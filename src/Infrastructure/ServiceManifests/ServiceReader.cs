@@ -88,6 +88,7 @@ internal static class ServiceReader
         return new ServiceReading(spec, forwarding.Policy ?? defaultPolicy, forwarding.HealthCheck, annotations, warnings)
         {
             AffinityTimeout = affinityTimeout,
+            UdpFlowIdleTimeout = forwarding.UdpFlowIdleTimeout,
         };
     }
 
@@ -141,4 +142,7 @@ internal sealed record ServiceReading(
 {
     /// <summary>With <c>sessionAffinity: ClientIP</c>, its timeout (<c>sessionAffinityConfig.clientIP.timeoutSeconds</c> or the default); else null.</summary>
     public TimeSpan? AffinityTimeout { get; init; }
+
+    /// <summary>The annotation's idle timeout of UDP flows; null for the forwarder's default.</summary>
+    public TimeSpan? UdpFlowIdleTimeout { get; init; }
 }

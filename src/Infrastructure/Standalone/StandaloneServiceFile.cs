@@ -170,6 +170,7 @@ public static class StandaloneServiceFile
             Policy = reading.Policy,
             HealthCheck = reading.HealthCheck,
             AffinityTimeout = reading.AffinityTimeout,
+            UdpFlowIdleTimeout = reading.UdpFlowIdleTimeout,
             Warnings = warnings,
             NoBackendsReason = NoBackendsReason,
         };

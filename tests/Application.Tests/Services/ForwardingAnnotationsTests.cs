@@ -297,6 +297,37 @@ public sealed class ForwardingAnnotationsTests
         Assert.Equal(expected, ForwardingAnnotations.ChoosesProbe(dictionary));
     }
 
+    [Theory]
+    [InlineData("5s", 5_000)]
+    [InlineData("2m", 120_000)]
+    [InlineData("750ms", 750)]
+    public void Read_UdpFlowIdleTimeout_IsRead(string text, int milliseconds)
+    {
+        var read = Read(("littlelb.io/udp-flow-idle-timeout", text));
+
+        Assert.Empty(read.Errors);
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), read.UdpFlowIdleTimeout);
+    }
+
+    [Fact]
+    public void Read_NoUdpFlowIdleTimeout_LeavesTheForwardersDefault()
+    {
+        Assert.Null(Read(("littlelb.io/balancing-policy", "round-robin")).UdpFlowIdleTimeout);
+    }
+
+    [Theory]
+    [InlineData("soon", "'soon' is not a duration such as 10s or 500ms")]
+    [InlineData("0s", "'0s' must be longer than zero")]
+    [InlineData("48h", "'48h' must be at most 24h")]
+    public void Read_UdpFlowIdleTimeoutBad_IsAnErrorNamingAnnotationAndValue_AndTheDefaultApplies(string text, string problem)
+    {
+        var read = Read(("littlelb.io/udp-flow-idle-timeout", text));
+
+        var error = Assert.Single(read.Errors);
+        Assert.Equal($"annotation littlelb.io/udp-flow-idle-timeout: {problem}", error.Message);
+        Assert.Null(read.UdpFlowIdleTimeout);
+    }
+
     private static ForwardingAnnotations Read(params (string Key, string Value)[] annotations) =>
         ForwardingAnnotations.Read(annotations.ToDictionary(annotation => annotation.Key, annotation => annotation.Value));
 }

@@ -30,6 +30,39 @@ public sealed class DemoBackendTests
     }
 
     [Fact]
+    public async Task DemoBackend_ListenUdp_AnswersEachDatagramWithItsNameAndTheDatagram()
+    {
+        int port;
+        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
+        {
+            probe.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Parse("127.0.0.120"), 0));
+            port = ((System.Net.IPEndPoint)probe.LocalEndPoint!).Port;
+        }
+
+        using var output = new SharedWriter();
+        using var error = new SharedWriter();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var run = Support.InProcess.RunAsync(["demo-backend", "--listen-udp", $"127.0.0.120:{port}"], output, error, stop.Token);
+        try
+        {
+            Assert.True(await Net.EventuallyAsync(() => output.ToString().Contains($"127.0.0.120:{port}/UDP", StringComparison.Ordinal), TimeSpan.FromSeconds(5)), error.ToString());
+
+            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            await client.ConnectAsync(System.Net.IPAddress.Parse("127.0.0.120"), port);
+            await client.SendAsync(Encoding.ASCII.GetBytes("ping"));
+            var buffer = new byte[256];
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            var length = await client.ReceiveAsync(buffer, SocketFlags.None, wait.Token);
+            Assert.Equal($"hello from 127.0.0.120:{port}: ping", Encoding.ASCII.GetString(buffer, 0, length));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+    }
+
+    [Fact]
     public async Task DemoBackend_KeepAlive_AnswersSeveralRequestsOnOneConnectionSkippingBodies()
     {
         var port = Net.FreePort("127.0.0.63");

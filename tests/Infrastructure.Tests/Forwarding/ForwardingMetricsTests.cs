@@ -108,6 +108,27 @@ public sealed class ForwardingMetricsTests : IDisposable
         Assert.Equal(2, opened.LastMeasurement!.Value);
     }
 
+    [Fact]
+    public void UdpListener_DatagramsByDirectionAndDrops_AreSeries_WhileTcpListenersHaveNone()
+    {
+        using var datagrams = Collector<long>("littlelb.listener.datagrams");
+        using var dropped = Collector<long>("littlelb.listener.datagrams.dropped");
+        var dns = new PortBinding(IPAddress.Parse("192.0.2.10"), ServicePort.Udp(53));
+        var traffic = TrafficSnapshot.None with { DatagramsFromClient = 40, DatagramsFromBackend = 39, DatagramsDropped = 1 };
+        _statistics.GetAllStatistics().Returns([
+            new ListenerStatistics(dns, new ServiceKey("shop", "dns"), traffic, []),
+            new ListenerStatistics(Web, new ServiceKey("shop", "web"), TrafficSnapshot.None, []),
+        ]);
+
+        datagrams.RecordObservableInstruments();
+        dropped.RecordObservableInstruments();
+
+        Assert.Equal(
+            [("client_to_backend", 40L, "UDP"), ("backend_to_client", 39L, "UDP")],
+            datagrams.GetMeasurementSnapshot().Select(count => ((string)count.Tags["direction"]!, count.Value, (string)count.Tags["protocol"]!)));
+        Assert.Equal(1, Assert.Single(dropped.GetMeasurementSnapshot()).Value);
+    }
+
     private void Report(TrafficSnapshot listener, params BackendStatistics[] backends) =>
         _statistics.GetAllStatistics().Returns([new ListenerStatistics(Web, new ServiceKey("shop", "web"), listener, backends)]);
 

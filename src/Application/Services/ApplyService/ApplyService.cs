@@ -18,7 +18,7 @@ namespace LoadBalancer.Application.Services.ApplyService;
 
 /// <summary>
 /// Makes a Service run as asked: its IP allocated (<see cref="AllocateLoadBalancerIp"/>) and on the link device, one
-/// listener per TCP port forwarding to its backends. All of it or nothing: when a step fails, what this command did is
+/// listener per port (TCP or UDP) forwarding to its backends. All of it or nothing: when a step fails, what this command did is
 /// undone and the Service runs as before. Status and Events are the reconciler's, which sends this command.
 /// </summary>
 /// <param name="Backends">The backends per port; a port without an entry gets a listener with no backends.</param>
@@ -31,6 +31,9 @@ public sealed record ApplyService(ServiceSpec Service, IReadOnlyList<PortBackend
 
     /// <summary>Client-IP affinity's timeout (<see cref="ListenerSpec.AffinityTimeout"/>); null: no affinity.</summary>
     public TimeSpan? AffinityTimeout { get; init; }
+
+    /// <summary>How long a UDP flow lives without a datagram; null for the forwarder's default.</summary>
+    public TimeSpan? UdpFlowIdleTimeout { get; init; }
 }
 
 /// <summary>
@@ -51,7 +54,7 @@ public sealed record ApplyServiceResponse : IValidationFailureResponse<ApplyServ
     /// <summary>Port bindings the Service held before and gave up (moved to another IP, ports removed).</summary>
     public IReadOnlyList<PortBinding> Freed { get; init; } = [];
 
-    /// <summary>Ports that are allocated but have no listener (UDP: the forwarder handles TCP only).</summary>
+    /// <summary>Ports that are allocated but have no listener: none since UDP is forwarded too; kept for a protocol the forwarder may not take.</summary>
     public IReadOnlyList<ServicePort> NotForwarded { get; init; } = [];
 
     public AllocationRefusal? Refusal { get; init; }
@@ -181,7 +184,7 @@ public sealed class ApplyServiceHandler(
                 Allocation = allocation,
                 Changed = changed,
                 Freed = Freed(allocated.Previous, allocation),
-                NotForwarded = [.. allocation.Bindings.Where(binding => binding.Protocol != TransportProtocol.Tcp).Select(binding => binding.Port)],
+                NotForwarded = [.. allocation.Bindings.Where(binding => !listeners.Any(listener => listener.Binding == binding)).Select(binding => binding.Port)],
             };
         }
         catch when (!undo.Committed)
@@ -196,10 +199,9 @@ public sealed class ApplyServiceHandler(
     private static List<PortBinding> Freed(IpAllocation? before, IpAllocation now) =>
         before is null || !now.Changed ? [] : [.. before.Bindings.Except(now.Bindings)];
 
-    /// <summary>One listener per TCP port of the allocation, lowest port first.</summary>
+    /// <summary>One listener per port (TCP and UDP) of the allocation, lowest port first.</summary>
     private static List<ListenerSpec> Listeners(ApplyService command, IpAllocation allocation) =>
         [.. allocation.Bindings
-            .Where(binding => binding.Protocol == TransportProtocol.Tcp)
             .Select(binding => new ListenerSpec(
                 binding,
                 allocation.Service,
@@ -208,6 +210,7 @@ public sealed class ApplyServiceHandler(
             {
                 HealthCheck = command.HealthCheck,
                 AffinityTimeout = command.AffinityTimeout,
+                UdpFlowIdleTimeout = binding.Protocol == TransportProtocol.Udp ? command.UdpFlowIdleTimeout : null,
             })];
 
     private static bool SameListener(ListenerSpec left, ListenerSpec right) =>
@@ -217,6 +220,7 @@ public sealed class ApplyServiceHandler(
         && left.HealthCheck == right.HealthCheck
         && left.MaxConnections == right.MaxConnections
         && left.AffinityTimeout == right.AffinityTimeout
+        && left.UdpFlowIdleTimeout == right.UdpFlowIdleTimeout
         && left.Backends.SequenceEqual(right.Backends);
 
     /// <summary>Detaches the listeners of ports that went away (or of the IP the Service left); their drains are left behind.</summary>

@@ -11,6 +11,9 @@ public sealed class TrafficCounters
     private long _rejected;
     private long _bytesFromClient;
     private long _bytesFromBackend;
+    private long _datagramsFromClient;
+    private long _datagramsFromBackend;
+    private long _datagramsDropped;
 
     public long Active => Volatile.Read(ref _active);
 
@@ -55,11 +58,33 @@ public sealed class TrafficCounters
 
     internal void AddFromBackend(long bytes) => Interlocked.Add(ref _bytesFromBackend, bytes);
 
+    /// <summary>UDP: datagrams (and their bytes) forwarded client → backend, added once per batch.</summary>
+    internal void AddDatagramsFromClient(long datagrams, long bytes)
+    {
+        Interlocked.Add(ref _datagramsFromClient, datagrams);
+        Interlocked.Add(ref _bytesFromClient, bytes);
+    }
+
+    /// <summary>UDP: datagrams (and their bytes) forwarded backend → client.</summary>
+    internal void AddDatagramsFromBackend(long datagrams, long bytes)
+    {
+        Interlocked.Add(ref _datagramsFromBackend, datagrams);
+        Interlocked.Add(ref _bytesFromBackend, bytes);
+    }
+
+    /// <summary>UDP: datagrams not forwarded (no flow could be opened, a full socket buffer, the backend's port closed).</summary>
+    internal void AddDatagramsDropped(long datagrams) => Interlocked.Add(ref _datagramsDropped, datagrams);
+
     public TrafficSnapshot Snapshot() => new(
         Volatile.Read(ref _opened),
         Volatile.Read(ref _active),
         Volatile.Read(ref _failed),
         Volatile.Read(ref _rejected),
         Volatile.Read(ref _bytesFromClient),
-        Volatile.Read(ref _bytesFromBackend));
+        Volatile.Read(ref _bytesFromBackend))
+    {
+        DatagramsFromClient = Volatile.Read(ref _datagramsFromClient),
+        DatagramsFromBackend = Volatile.Read(ref _datagramsFromBackend),
+        DatagramsDropped = Volatile.Read(ref _datagramsDropped),
+    };
 }

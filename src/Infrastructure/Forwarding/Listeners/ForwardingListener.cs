@@ -7,6 +7,7 @@ using LoadBalancer.Domain.Services;
 using LoadBalancer.Infrastructure.Forwarding.Backends;
 using LoadBalancer.Infrastructure.Forwarding.Balancing;
 using LoadBalancer.Infrastructure.Forwarding.Health;
+using LoadBalancer.Infrastructure.Forwarding.Udp;
 using LoadBalancer.Infrastructure.Os;
 using Microsoft.Extensions.Logging;
 
@@ -70,6 +71,34 @@ internal sealed class ForwardingListener
         }
 
         var endPoint = new IPEndPoint(spec.Binding.Ip, spec.Binding.Port.Port);
+        Socket socket;
+        try
+        {
+            socket = spec.Binding.Protocol == TransportProtocol.Udp ? UdpSockets.Bind(endPoint) : ListenTcp(endPoint);
+        }
+        catch (SocketException exception)
+        {
+            return ForwarderResult.Failed($"cannot listen on {spec.Binding}: {exception.Message}{Hint(exception, endPoint.Port)}");
+        }
+
+        var name = $"{spec.Binding} ({spec.Service})";
+        var context = new ListenerContext(spec.Binding, name, Route(spec, BackendSnapshot.Empty, policy, options), options, time, logger, descriptors);
+        listener = new ForwardingListener(socket, context, spec.Service, engine, spec.HealthCheck, options, time, logger);
+        listener.Update(spec, policy);
+        if (spec.Binding.Protocol == TransportProtocol.Udp)
+        {
+            UdpLog.ListenerStarted(logger, name, UdpListenerLoop.Batch, policy.Name, spec.Backends.Count, context.Route.FlowIdleTimeout, context.Route.MaxConnections);
+        }
+        else
+        {
+            ForwardingLog.ListenerStarted(logger, name, engineKind, policy.Name, spec.Backends.Count);
+        }
+
+        return ForwarderResult.Success;
+    }
+
+    private static Socket ListenTcp(IPEndPoint endPoint)
+    {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -82,21 +111,24 @@ internal sealed class ForwardingListener
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             socket.Bind(endPoint);
             socket.Listen(4096);
+            return socket;
         }
-        catch (SocketException exception)
+        catch
         {
             socket.Dispose();
-            return ForwarderResult.Failed($"cannot listen on {spec.Binding}: {exception.Message}{Hint(exception, endPoint.Port)}");
+            throw;
         }
-
-        var name = $"{spec.Binding} ({spec.Service})";
-        var context = new ListenerContext(spec.Binding, name, new ListenerRoute(BackendSnapshot.Empty, policy, spec.MaxConnections ?? options.MaxConnectionsPerListener),
-            options, time, logger, descriptors);
-        listener = new ForwardingListener(socket, context, spec.Service, engine, spec.HealthCheck, options, time, logger);
-        listener.Update(spec, policy);
-        ForwardingLog.ListenerStarted(logger, name, engineKind, policy.Name, spec.Backends.Count);
-        return ForwarderResult.Success;
     }
+
+    /// <summary>UDP listeners count flows against <see cref="ForwarderOptions.MaxUdpFlowsPerListener"/> unless the spec sets its own limit.</summary>
+    private static ListenerRoute Route(ListenerSpec spec, BackendSnapshot backends, ILoadBalancingPolicy policy, ForwarderOptions options,
+        ClientAffinityTable? affinity = null) =>
+        spec.Binding.Protocol == TransportProtocol.Udp
+            ? new ListenerRoute(backends, policy, spec.MaxConnections ?? options.MaxUdpFlowsPerListener, affinity)
+            {
+                FlowIdleTimeout = spec.UdpFlowIdleTimeout ?? options.UdpFlowIdleTimeout,
+            }
+            : new ListenerRoute(backends, policy, spec.MaxConnections ?? options.MaxConnectionsPerListener, affinity);
 
     public ForwarderResult Apply(ListenerSpec spec)
     {
@@ -251,7 +283,7 @@ internal sealed class ForwardingListener
             }
 
             var states = next.Values.ToArray();
-            Context.Route = new ListenerRoute(new BackendSnapshot(states), policy, spec.MaxConnections ?? _options.MaxConnectionsPerListener, affinity);
+            Context.Route = Route(spec, new BackendSnapshot(states), policy, _options, affinity);
             if (healthChanged || (_checker is null && spec.HealthCheck.Enabled))
             {
                 retired = _checker;

@@ -10,4 +10,7 @@ internal sealed record ListenerRoute(BackendSnapshot Backends, ILoadBalancingPol
 {
     /// <summary>Only affinity and source-hash look at the client, so only then is the peer address decoded on accept.</summary>
     public bool NeedsClientAddress { get; } = Affinity is not null || Policy.Name == LoadBalancingPolicyNames.SourceHash;
+
+    /// <summary>UDP: a flow with no datagram either way for this long is closed.</summary>
+    public TimeSpan FlowIdleTimeout { get; init; } = ForwarderOptions.DefaultUdpFlowIdleTimeout;
 }

@@ -300,15 +300,34 @@ public sealed class ApplyServiceTests : IDisposable
     }
 
     [Fact]
-    public async Task Handle_UdpPort_IsAllocatedButGetsNoListener_AndIsReportedAsNotForwarded()
+    public async Task Handle_UdpPort_GetsItsOwnListener_AndNothingIsReportedAsNotForwarded()
     {
         var spec = TestData.Spec("dns", 53) with { Ports = [Tcp(53), Udp(53)] };
 
         var response = await _fakes.ApplyAsync(spec, Backends(53, "10.0.0.1:53"));
 
         Assert.True(response.Succeeded);
-        Assert.Equal(["192.168.0.225:53"], _fakes.AppliedListeners());
-        Assert.Equal([ServicePort.Udp(53)], response.NotForwarded);
+        Assert.Equal(["192.168.0.225:53", "192.168.0.225:53/UDP"], _fakes.AppliedListeners());
+        Assert.Empty(response.NotForwarded);
+    }
+
+    [Fact]
+    public async Task Handle_UdpFlowIdleTimeout_GoesToTheUdpListenerOnly_AndAChangeReappliesIt()
+    {
+        var spec = TestData.Spec("dns", 53) with { Ports = [Tcp(53), Udp(53)] };
+        var command = new ApplyCommand(spec, [new LoadBalancer.Application.Services.PortBackends(ServicePort.Tcp(53), []), new LoadBalancer.Application.Services.PortBackends(ServicePort.Udp(53), [])])
+        {
+            UdpFlowIdleTimeout = TimeSpan.FromSeconds(5),
+        };
+
+        var response = await _fakes.Sender.Send(command, CancellationToken.None);
+
+        Assert.True(response.Succeeded);
+        Assert.Equal([null, TimeSpan.FromSeconds(5)], response.Applied.Listeners.Select(listener => listener.UdpFlowIdleTimeout));
+
+        _fakes.Forwarder.ClearReceivedCalls();
+        await _fakes.Sender.Send(command with { UdpFlowIdleTimeout = TimeSpan.FromMinutes(2) }, CancellationToken.None);
+        Assert.Equal(["192.168.0.225:53/UDP"], _fakes.AppliedListeners());
     }
 
     [Fact]
