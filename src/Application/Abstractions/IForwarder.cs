@@ -31,6 +31,12 @@ public sealed record ListenerSpec(PortBinding Binding, ServiceKey Service, IRead
 
     /// <summary>Connections beyond this are accepted and closed at once, and counted; null means no limit.</summary>
     public int? MaxConnections { get; init; }
+
+    /// <summary>
+    /// The networks clients may come from (the Service's loadBalancerSourceRanges); others never reach a backend.
+    /// Empty lets every client in.
+    /// </summary>
+    public IReadOnlyList<IpCidr> SourceRanges { get; init; } = [];
 }
 
 public sealed record ForwarderResult(bool Succeeded, string? Error = null)

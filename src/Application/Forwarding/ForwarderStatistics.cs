@@ -59,4 +59,10 @@ public sealed record TrafficSnapshot(
     long BytesFromBackend)
 {
     public static TrafficSnapshot None { get; } = new(0, 0, 0, 0, 0, 0);
+
+    /// <summary>
+    /// Clients refused at accept because their address is outside the Service's source ranges. Those the kernel's
+    /// socket filter drops (the usual case) never reach accept and are not counted.
+    /// </summary>
+    public long RefusedBySourceRange { get; init; }
 }

@@ -194,8 +194,10 @@ public sealed class ApplyServiceHandler(
         before is null || !now.Changed ? [] : [.. before.Bindings.Except(now.Bindings)];
 
     /// <summary>One listener per TCP port of the allocation, lowest port first.</summary>
-    private static List<ListenerSpec> Listeners(ApplyService command, IpAllocation allocation) =>
-        [.. allocation.Bindings
+    private static List<ListenerSpec> Listeners(ApplyService command, IpAllocation allocation)
+    {
+        var sourceRanges = command.Service.ParseSourceRanges();
+        return [.. allocation.Bindings
             .Where(binding => binding.Protocol == TransportProtocol.Tcp)
             .Select(binding => new ListenerSpec(
                 binding,
@@ -204,7 +206,9 @@ public sealed class ApplyServiceHandler(
                 command.Policy)
             {
                 HealthCheck = command.HealthCheck,
+                SourceRanges = sourceRanges,
             })];
+    }
 
     private static bool SameListener(ListenerSpec left, ListenerSpec right) =>
         left.Binding == right.Binding
@@ -212,6 +216,7 @@ public sealed class ApplyServiceHandler(
         && left.Policy == right.Policy
         && left.HealthCheck == right.HealthCheck
         && left.MaxConnections == right.MaxConnections
+        && left.SourceRanges.SequenceEqual(right.SourceRanges)
         && left.Backends.SequenceEqual(right.Backends);
 
     /// <summary>Detaches the listeners of ports that went away (or of the IP the Service left); their drains are left behind.</summary>

@@ -11,6 +11,7 @@ public sealed class TrafficCounters
     private long _rejected;
     private long _bytesFromClient;
     private long _bytesFromBackend;
+    private long _refusedBySourceRange;
 
     public long Active => Volatile.Read(ref _active);
 
@@ -51,6 +52,9 @@ public sealed class TrafficCounters
     /// <summary>A connection refused because the listener was at its limit.</summary>
     internal void ConnectionRejected() => Interlocked.Increment(ref _rejected);
 
+    /// <summary>A client accepted from outside the source ranges, and closed at once.</summary>
+    internal void RefusedBySourceRange() => Interlocked.Increment(ref _refusedBySourceRange);
+
     internal void AddFromClient(long bytes) => Interlocked.Add(ref _bytesFromClient, bytes);
 
     internal void AddFromBackend(long bytes) => Interlocked.Add(ref _bytesFromBackend, bytes);
@@ -61,5 +65,8 @@ public sealed class TrafficCounters
         Volatile.Read(ref _failed),
         Volatile.Read(ref _rejected),
         Volatile.Read(ref _bytesFromClient),
-        Volatile.Read(ref _bytesFromBackend));
+        Volatile.Read(ref _bytesFromBackend))
+    {
+        RefusedBySourceRange = Volatile.Read(ref _refusedBySourceRange),
+    };
 }

@@ -2,10 +2,12 @@ using System.Net;
 using System.Net.Sockets;
 using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Application.Forwarding;
+using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Endpoints;
 using LoadBalancer.Domain.Services;
 using LoadBalancer.Infrastructure.Forwarding.Backends;
 using LoadBalancer.Infrastructure.Forwarding.Balancing;
+using LoadBalancer.Infrastructure.Forwarding.Filtering;
 using LoadBalancer.Infrastructure.Forwarding.Health;
 using LoadBalancer.Infrastructure.Os;
 using Microsoft.Extensions.Logging;
@@ -32,6 +34,7 @@ internal sealed class ForwardingListener
     private ActiveHealthChecker? _checker;
     private ActiveHealthChecker? _retiredChecker;
     private bool _stopped;
+    private IReadOnlyList<IpCidr> _sourceRanges = [];
 
     private ForwardingListener(Socket socket, ListenerContext context, ServiceKey service, IForwardingEngine engine, HealthCheckSettings healthCheck,
         ForwarderOptions options, TimeProvider time, ILogger logger)
@@ -69,6 +72,7 @@ internal sealed class ForwardingListener
 
         var endPoint = new IPEndPoint(spec.Binding.Ip, spec.Binding.Port.Port);
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        string? filterProblem;
         try
         {
             if (endPoint.AddressFamily == AddressFamily.InterNetworkV6)
@@ -78,6 +82,9 @@ internal sealed class ForwardingListener
 
             // Lets a restarted daemon bind while old connections sit in TIME_WAIT; a live listener still refuses it.
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+
+            // Before listen, so that no client from outside the ranges completes a handshake in between.
+            filterProblem = spec.SourceRanges.Count > 0 ? SourceRangeFilter.Attach(socket, spec.SourceRanges) : null;
             socket.Bind(endPoint);
             socket.Listen(4096);
         }
@@ -92,6 +99,7 @@ internal sealed class ForwardingListener
             options, time, logger, descriptors);
         listener = new ForwardingListener(socket, context, spec.Service, engine, spec.HealthCheck, options, time, logger);
         listener.Update(spec, policy);
+        listener.ReportSourceRanges(spec.SourceRanges, filterProblem);
         ForwardingLog.ListenerStarted(logger, name, engineKind, policy.Name, spec.Backends.Count);
         return ForwarderResult.Success;
     }
@@ -104,6 +112,7 @@ internal sealed class ForwardingListener
         }
 
         Update(spec, policy);
+        ApplySourceRanges(spec.SourceRanges);
         ForwardingLog.ListenerUpdated(_logger, Context.Name, spec.Backends.Count, policy.Name);
         return ForwarderResult.Success;
     }
@@ -240,7 +249,10 @@ internal sealed class ForwardingListener
             _backends = next;
             _healthCheck = spec.HealthCheck;
             var states = next.Values.ToArray();
-            Context.Route = new ListenerRoute(new BackendSnapshot(states), policy, spec.MaxConnections ?? _options.MaxConnectionsPerListener);
+            Context.Route = new ListenerRoute(new BackendSnapshot(states), policy, spec.MaxConnections ?? _options.MaxConnectionsPerListener)
+            {
+                SourceRanges = SourceRangeSet.For(spec.SourceRanges),
+            };
             if (healthChanged || (_checker is null && spec.HealthCheck.Enabled))
             {
                 retired = _checker;
@@ -253,6 +265,46 @@ internal sealed class ForwardingListener
         if (retired is not null)
         {
             _ = retired.DisposeAsync().AsTask();
+        }
+    }
+
+    /// <summary>
+    /// Replaces the kernel filter when the ranges changed. The accept-time check in the route (set by <see cref="Update"/>)
+    /// already holds the new ranges, and refuses what completed its handshake under the old filter.
+    /// </summary>
+    private void ApplySourceRanges(IReadOnlyList<IpCidr> ranges)
+    {
+        lock (_gate)
+        {
+            if (_stopped || ranges.SequenceEqual(_sourceRanges))
+            {
+                return;
+            }
+
+            ReportSourceRanges(ranges, SourceRangeFilter.Attach(_socket, ranges));
+        }
+    }
+
+    private void ReportSourceRanges(IReadOnlyList<IpCidr> ranges, string? filterProblem)
+    {
+        var had = _sourceRanges.Count > 0;
+        _sourceRanges = ranges;
+        var text = string.Join(", ", ranges);
+        if (filterProblem is not null && ranges.Count > 0)
+        {
+            SourceRangeLog.FilterRefused(_logger, Context.Name, filterProblem, text);
+        }
+        else if (ranges.Count > 0)
+        {
+            SourceRangeLog.Restricted(_logger, Context.Name, text);
+        }
+        else if (filterProblem is not null)
+        {
+            SourceRangeLog.FilterNotRemoved(_logger, Context.Name, filterProblem);
+        }
+        else if (had)
+        {
+            SourceRangeLog.Unrestricted(_logger, Context.Name);
         }
     }
 
