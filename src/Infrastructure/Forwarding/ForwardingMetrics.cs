@@ -15,7 +15,7 @@ namespace LoadBalancer.Infrastructure.Forwarding;
 internal sealed class ForwardingMetrics : IMetricsInstrumentation
 {
     /// <summary>
-    /// How long one read of the forwarder's counters serves the instruments' callbacks: a collection calls the ten of them
+    /// How long one read of the forwarder's counters serves the instruments' callbacks: a collection calls each of them
     /// one after the other, and each would otherwise snapshot every listener and backend again. Shorter than the
     /// exporter's own cache of a scrape (300 ms), so that no scrape sees older figures than it would anyway.
     /// </summary>
@@ -42,6 +42,9 @@ internal sealed class ForwardingMetrics : IMetricsInstrumentation
             "littlelb.listener.connections.failed", () => Listeners(Snapshot(), traffic => traffic.ConnectionsFailed), "{connection}", "Clients that could not be forwarded (no backend could be connected).");
         meter.CreateObservableCounter(
             "littlelb.listener.connections.rejected", () => Listeners(Snapshot(), traffic => traffic.ConnectionsRejected), "{connection}", "Clients closed at once: the listener's connection limit, or the open-files budget, was reached.");
+        meter.CreateObservableCounter(
+            "littlelb.listener.connections.outside_source_ranges", () => Listeners(Snapshot(), traffic => traffic.RefusedBySourceRange), "{connection}",
+            "Clients from outside the Service's loadBalancerSourceRanges closed at accept; those the kernel's socket filter dropped are not counted.");
         meter.CreateObservableCounter(
             "littlelb.listener.traffic", () => ListenerBytes(Snapshot()), "By", "Bytes forwarded, by direction (client_to_backend, backend_to_client).");
 
