@@ -41,6 +41,12 @@ public sealed record ListenerSpec(PortBinding Binding, ServiceKey Service, IRead
 
     /// <summary>UDP: how long a flow (a client address:port) lives without a datagram; null means the forwarder's default.</summary>
     public TimeSpan? UdpFlowIdleTimeout { get; init; }
+
+    /// <summary>
+    /// The networks clients may come from (the Service's loadBalancerSourceRanges); others never reach a backend.
+    /// Empty lets every client in.
+    /// </summary>
+    public IReadOnlyList<IpCidr> SourceRanges { get; init; } = [];
 }
 
 public sealed record ForwarderResult(bool Succeeded, string? Error = null)

@@ -43,6 +43,8 @@ public static class ServiceSpecFields
             "SharingKey" => Annotation(ServiceAnnotations.SharingKey),
             "exclusiveIp" => Annotation(ServiceAnnotations.ExclusiveIp),
             "Pool" => Annotation(ServiceAnnotations.Pool),
+            ServiceSpecValidator.SourceRangesAnnotationField => Annotation(ServiceAnnotations.SourceRanges),
+            _ when field.StartsWith("SourceRanges", StringComparison.Ordinal) => "spec.loadBalancerSourceRanges" + field["SourceRanges".Length..],
             _ when field.StartsWith("Ports", StringComparison.Ordinal) => "spec.ports" + ToCamel(field["Ports".Length..]),
             _ => field,
         };

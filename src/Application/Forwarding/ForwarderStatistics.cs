@@ -71,4 +71,10 @@ public sealed record TrafficSnapshot(
 
     /// <summary>UDP: datagrams not forwarded: a new client over the flow limit or without a backend, a full socket buffer, a closed backend port.</summary>
     public long DatagramsDropped { get; init; }
+
+    /// <summary>
+    /// Clients refused at accept because their address is outside the Service's source ranges. Those the kernel's
+    /// socket filter drops (the usual case) never reach accept and are not counted.
+    /// </summary>
+    public long RefusedBySourceRange { get; init; }
 }

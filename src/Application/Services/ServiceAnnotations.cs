@@ -17,6 +17,9 @@ public static class ServiceAnnotations
     /// <summary>The named pool the Service's IP comes from.</summary>
     public const string Pool = Prefix + "pool";
 
+    /// <summary>Kubernetes' older form of spec.loadBalancerSourceRanges: comma-separated CIDRs; the spec field wins when both are set.</summary>
+    public const string SourceRanges = "service.beta.kubernetes.io/load-balancer-source-ranges";
+
     /// <summary>MetalLB's equivalent of <see cref="SharingKey"/>, accepted so that Services move over unchanged.</summary>
     public const string MetalLbSharingKey = "metallb.universe.tf/allow-shared-ip";
 

@@ -43,6 +43,9 @@ internal sealed class ForwardingMetrics : IMetricsInstrumentation
         meter.CreateObservableCounter(
             "littlelb.listener.connections.rejected", () => Listeners(Snapshot(), traffic => traffic.ConnectionsRejected), "{connection}", "Clients closed at once: the listener's connection limit, or the open-files budget, was reached.");
         meter.CreateObservableCounter(
+            "littlelb.listener.connections.outside_source_ranges", () => Listeners(Snapshot(), traffic => traffic.RefusedBySourceRange), "{connection}",
+            "Clients from outside the Service's loadBalancerSourceRanges closed at accept; those the kernel's socket filter dropped are not counted.");
+        meter.CreateObservableCounter(
             "littlelb.listener.traffic", () => ListenerBytes(Snapshot()), "By", "Bytes forwarded, by direction (client_to_backend, backend_to_client).");
         meter.CreateObservableCounter(
             "littlelb.listener.datagrams", () => ListenerDatagrams(Snapshot()), "{datagram}", "UDP datagrams forwarded, by direction (client_to_backend, backend_to_client); flows count as connections.");

@@ -63,6 +63,7 @@ internal static class ServiceReader
         var spec = new ServiceSpec(KeyOf(service).Namespace, metadata.Name, ports, loadBalancerIp, sharing.SharingKey, sharing.ExclusiveIp,
             CreatedAt(metadata.CreationTimestamp), pool.Pool, (IReadOnlyDictionary<string, string>?)metadata.Labels?.AsReadOnly(),
             string.IsNullOrEmpty(service.Spec?.LoadBalancerClass) ? null : service.Spec.LoadBalancerClass);
+        spec = WithSourceRanges(spec, service.Spec?.LoadBalancerSourceRanges, annotations);
 
         // ClientIP affinity is a table of clients in front of the policy (ClientAffinityTable), not a policy of its own:
         // the policy places a client's first connection, as kube-proxy's random pick does.
@@ -116,6 +117,31 @@ internal static class ServiceReader
         return new ServiceKey(
             string.IsNullOrEmpty(service.Metadata?.NamespaceProperty) ? DefaultNamespace : service.Metadata.NamespaceProperty,
             service.Metadata?.Name ?? string.Empty);
+    }
+
+    /// <summary>
+    /// Kubernetes' rule: a non-empty spec.loadBalancerSourceRanges wins and the annotation is ignored; else the annotation,
+    /// comma-separated, each entry trimmed; an annotation that is empty or blank restricts nothing. The ranges stay as
+    /// written (an empty entry included), so that validation names the bad one and quotes it.
+    /// </summary>
+    internal static ServiceSpec WithSourceRanges(ServiceSpec spec, IList<string>? field, IReadOnlyDictionary<string, string>? annotations)
+    {
+        if (field is { Count: > 0 })
+        {
+            // A hand-written file can hold an empty entry ("- "), which reads as null: invalid, named by its index.
+            return spec with { SourceRanges = [.. field.Select(range => range ?? string.Empty)] };
+        }
+
+        if (annotations is null || !annotations.TryGetValue(ServiceAnnotations.SourceRanges, out var text) || string.IsNullOrWhiteSpace(text))
+        {
+            return spec;
+        }
+
+        return spec with
+        {
+            SourceRanges = text.Split(',', StringSplitOptions.TrimEntries),
+            SourceRangesFromAnnotation = true,
+        };
     }
 
     /// <summary>

@@ -181,6 +181,9 @@ internal sealed class ServiceDocument
                 case "selector":
                     spec.Selector = Strings(value, field, label => $"{field}[\"{label}\"]");
                     break;
+                case "loadBalancerSourceRanges":
+                    spec.LoadBalancerSourceRanges = TextList(value, field);
+                    break;
             }
         }
 
@@ -327,6 +330,32 @@ internal sealed class ServiceDocument
 
         Add(node, path, null, $"{Describe(node)} must be a single value");
         return null;
+    }
+
+    /// <summary>A list of single values; an empty entry ("- ") stays, as null, so the others keep their indices.</summary>
+    private List<string>? TextList(YamlNode node, string path)
+    {
+        if (IsNull(node))
+        {
+            return null;
+        }
+
+        if (node is not YamlSequenceNode sequence)
+        {
+            Add(node, path, Shown(node), $"{Describe(node)} must be a list (lines starting with '- ')");
+            return null;
+        }
+
+        var values = new List<string>();
+        for (var index = 0; index < sequence.Children.Count; index++)
+        {
+            var entry = sequence.Children[index];
+            var entryPath = $"{path}[{index.ToString(CultureInfo.InvariantCulture)}]";
+            _lines[entryPath] = LineOf(entry);
+            values.Add(Text(entry, entryPath)!);
+        }
+
+        return values;
     }
 
     private int? Number(YamlNode node, string path, string expected)

@@ -54,6 +54,19 @@ public sealed class ForwardingMetricsTests : IDisposable
     }
 
     [Fact]
+    public void Listener_ClientsRefusedOutsideTheSourceRanges_AreCounted()
+    {
+        using var refused = Collector<long>("littlelb.listener.connections.outside_source_ranges");
+        Report(new TrafficSnapshot(0, 0, 0, 0, 0, 0) { RefusedBySourceRange = 4 });
+
+        refused.RecordObservableInstruments();
+
+        var measurement = Assert.Single(refused.GetMeasurementSnapshot());
+        Assert.Equal(4, measurement.Value);
+        Assert.Equal("web", measurement.Tags["service"]);
+    }
+
+    [Fact]
     public void Backends_HealthIsOneForItsStateOnly_WithConnectsFailedAndEjections()
     {
         using var health = Collector<int>("littlelb.backend.health");

@@ -200,8 +200,10 @@ public sealed class ApplyServiceHandler(
         before is null || !now.Changed ? [] : [.. before.Bindings.Except(now.Bindings)];
 
     /// <summary>One listener per port (TCP and UDP) of the allocation, lowest port first.</summary>
-    private static List<ListenerSpec> Listeners(ApplyService command, IpAllocation allocation) =>
-        [.. allocation.Bindings
+    private static List<ListenerSpec> Listeners(ApplyService command, IpAllocation allocation)
+    {
+        var sourceRanges = command.Service.ParseSourceRanges();
+        return [.. allocation.Bindings
             .Select(binding => new ListenerSpec(
                 binding,
                 allocation.Service,
@@ -211,7 +213,9 @@ public sealed class ApplyServiceHandler(
                 HealthCheck = command.HealthCheck,
                 AffinityTimeout = command.AffinityTimeout,
                 UdpFlowIdleTimeout = binding.Protocol == TransportProtocol.Udp ? command.UdpFlowIdleTimeout : null,
+                SourceRanges = sourceRanges,
             })];
+    }
 
     private static bool SameListener(ListenerSpec left, ListenerSpec right) =>
         left.Binding == right.Binding
@@ -221,6 +225,7 @@ public sealed class ApplyServiceHandler(
         && left.MaxConnections == right.MaxConnections
         && left.AffinityTimeout == right.AffinityTimeout
         && left.UdpFlowIdleTimeout == right.UdpFlowIdleTimeout
+        && left.SourceRanges.SequenceEqual(right.SourceRanges)
         && left.Backends.SequenceEqual(right.Backends);
 
     /// <summary>Detaches the listeners of ports that went away (or of the IP the Service left); their drains are left behind.</summary>

@@ -14,6 +14,7 @@ public sealed class TrafficCounters
     private long _datagramsFromClient;
     private long _datagramsFromBackend;
     private long _datagramsDropped;
+    private long _refusedBySourceRange;
 
     public long Active => Volatile.Read(ref _active);
 
@@ -54,6 +55,9 @@ public sealed class TrafficCounters
     /// <summary>A connection refused because the listener was at its limit.</summary>
     internal void ConnectionRejected() => Interlocked.Increment(ref _rejected);
 
+    /// <summary>A client accepted from outside the source ranges, and closed at once.</summary>
+    internal void RefusedBySourceRange() => Interlocked.Increment(ref _refusedBySourceRange);
+
     internal void AddFromClient(long bytes) => Interlocked.Add(ref _bytesFromClient, bytes);
 
     internal void AddFromBackend(long bytes) => Interlocked.Add(ref _bytesFromBackend, bytes);
@@ -86,5 +90,6 @@ public sealed class TrafficCounters
         DatagramsFromClient = Volatile.Read(ref _datagramsFromClient),
         DatagramsFromBackend = Volatile.Read(ref _datagramsFromBackend),
         DatagramsDropped = Volatile.Read(ref _datagramsDropped),
+        RefusedBySourceRange = Volatile.Read(ref _refusedBySourceRange),
     };
 }

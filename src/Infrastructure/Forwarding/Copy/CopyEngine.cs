@@ -119,6 +119,14 @@ internal sealed class CopyEngine(ForwarderOptions options, TimeProvider time, IL
                 }
 
                 var route = _context.Route;
+                if (route.SourceRanges is { } ranges && !ranges.Allows((client.RemoteEndPoint as IPEndPoint)?.Address))
+                {
+                    // Outside the source ranges (the kernel filter drops most such clients before accept): closed before any connect.
+                    CopyConnection.CloseQuietly(client, reset: true);
+                    _context.RefusedBySourceRange();
+                    continue;
+                }
+
                 if (ListenerContext.HasNoBackends(route))
                 {
                     // Refused as cheaply as the managed engine can: a reset, no connection task, no connect.

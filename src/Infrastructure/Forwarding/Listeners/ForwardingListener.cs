@@ -2,10 +2,12 @@ using System.Net;
 using System.Net.Sockets;
 using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Application.Forwarding;
+using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Endpoints;
 using LoadBalancer.Domain.Services;
 using LoadBalancer.Infrastructure.Forwarding.Backends;
 using LoadBalancer.Infrastructure.Forwarding.Balancing;
+using LoadBalancer.Infrastructure.Forwarding.Filtering;
 using LoadBalancer.Infrastructure.Forwarding.Health;
 using LoadBalancer.Infrastructure.Forwarding.Udp;
 using LoadBalancer.Infrastructure.Os;
@@ -35,6 +37,7 @@ internal sealed class ForwardingListener
     private ClientAffinityTable? _affinity;
     private LogRateLimiter? _affinityEvictionLog;
     private bool _stopped;
+    private IReadOnlyList<IpCidr> _sourceRanges = [];
 
     private ForwardingListener(Socket socket, ListenerContext context, ServiceKey service, IForwardingEngine engine, HealthCheckSettings healthCheck,
         ForwarderOptions options, TimeProvider time, ILogger logger)
@@ -72,9 +75,12 @@ internal sealed class ForwardingListener
 
         var endPoint = new IPEndPoint(spec.Binding.Ip, spec.Binding.Port.Port);
         Socket socket;
+        string? filterProblem;
         try
         {
-            socket = spec.Binding.Protocol == TransportProtocol.Udp ? UdpSockets.Bind(endPoint) : ListenTcp(endPoint);
+            socket = spec.Binding.Protocol == TransportProtocol.Udp
+                ? UdpSockets.Bind(endPoint, spec.SourceRanges, out filterProblem)
+                : ListenTcp(endPoint, spec.SourceRanges, out filterProblem);
         }
         catch (SocketException exception)
         {
@@ -85,6 +91,7 @@ internal sealed class ForwardingListener
         var context = new ListenerContext(spec.Binding, name, Route(spec, BackendSnapshot.Empty, policy, options), options, time, logger, descriptors);
         listener = new ForwardingListener(socket, context, spec.Service, engine, spec.HealthCheck, options, time, logger);
         listener.Update(spec, policy);
+        listener.ReportSourceRanges(spec.SourceRanges, filterProblem);
         if (spec.Binding.Protocol == TransportProtocol.Udp)
         {
             UdpLog.ListenerStarted(logger, name, UdpListenerLoop.Batch, policy.Name, spec.Backends.Count, context.Route.FlowIdleTimeout, context.Route.MaxConnections);
@@ -97,7 +104,8 @@ internal sealed class ForwardingListener
         return ForwarderResult.Success;
     }
 
-    private static Socket ListenTcp(IPEndPoint endPoint)
+    /// <param name="filterProblem">Null when the source-range filter is attached (or none is asked for); else why the kernel refused it.</param>
+    private static Socket ListenTcp(IPEndPoint endPoint, IReadOnlyList<IpCidr> sourceRanges, out string? filterProblem)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -109,6 +117,9 @@ internal sealed class ForwardingListener
 
             // Lets a restarted daemon bind while old connections sit in TIME_WAIT; a live listener still refuses it.
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+
+            // Before listen, so that no client from outside the ranges completes a handshake in between.
+            filterProblem = sourceRanges.Count > 0 ? SourceRangeFilter.Attach(socket, sourceRanges) : null;
             socket.Bind(endPoint);
             socket.Listen(4096);
             return socket;
@@ -138,6 +149,7 @@ internal sealed class ForwardingListener
         }
 
         Update(spec, policy);
+        ApplySourceRanges(spec.SourceRanges);
         ForwardingLog.ListenerUpdated(_logger, Context.Name, spec.Backends.Count, policy.Name);
         return ForwarderResult.Success;
     }
@@ -283,7 +295,10 @@ internal sealed class ForwardingListener
             }
 
             var states = next.Values.ToArray();
-            Context.Route = Route(spec, new BackendSnapshot(states), policy, _options, affinity);
+            Context.Route = Route(spec, new BackendSnapshot(states), policy, _options, affinity) with
+            {
+                SourceRanges = SourceRangeSet.For(spec.SourceRanges),
+            };
             if (healthChanged || (_checker is null && spec.HealthCheck.Enabled))
             {
                 retired = _checker;
@@ -337,6 +352,46 @@ internal sealed class ForwardingListener
         }
 
         return _affinity;
+    }
+
+    /// <summary>
+    /// Replaces the kernel filter when the ranges changed. The accept-time check in the route (set by <see cref="Update"/>)
+    /// already holds the new ranges, and refuses what completed its handshake under the old filter.
+    /// </summary>
+    private void ApplySourceRanges(IReadOnlyList<IpCidr> ranges)
+    {
+        lock (_gate)
+        {
+            if (_stopped || ranges.SequenceEqual(_sourceRanges))
+            {
+                return;
+            }
+
+            ReportSourceRanges(ranges, SourceRangeFilter.Attach(_socket, ranges));
+        }
+    }
+
+    private void ReportSourceRanges(IReadOnlyList<IpCidr> ranges, string? filterProblem)
+    {
+        var had = _sourceRanges.Count > 0;
+        _sourceRanges = ranges;
+        var text = string.Join(", ", ranges);
+        if (filterProblem is not null && ranges.Count > 0)
+        {
+            SourceRangeLog.FilterRefused(_logger, Context.Name, filterProblem, text);
+        }
+        else if (ranges.Count > 0)
+        {
+            SourceRangeLog.Restricted(_logger, Context.Name, text);
+        }
+        else if (filterProblem is not null)
+        {
+            SourceRangeLog.FilterNotRemoved(_logger, Context.Name, filterProblem);
+        }
+        else if (had)
+        {
+            SourceRangeLog.Unrestricted(_logger, Context.Name);
+        }
     }
 
     private void OnAvailabilityChanged()

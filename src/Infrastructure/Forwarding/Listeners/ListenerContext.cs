@@ -98,6 +98,12 @@ internal sealed class ListenerContext
     }
 
     /// <summary>
+    /// A client from outside the source ranges reached accept (its handshake finished before the kernel filter was
+    /// attached or narrowed, or the kernel refused the filter): the engine closed it at once, before any connect.
+    /// </summary>
+    public void RefusedBySourceRange() => Counters.RefusedBySourceRange();
+
+    /// <summary>
     /// The backend for the next connect attempt. A retry skips the backends already tried, prefers the available
     /// ones and then any other, so a client is refused only when every backend has failed it. With client-IP affinity
     /// the first attempt goes to the client's backend while it is available (<see cref="ClientAffinityTable"/>).

@@ -134,6 +134,15 @@ internal sealed unsafe partial class EventLoop
                 }
             }
 
+            var client = route.NeedsClientAddress ? DecodeAddress(addressLength) : null;
+            if (!route.Admits(client))
+            {
+                // Outside the source ranges (the kernel filter drops most such clients before accept): closed before any connect.
+                Native.CloseWithReset(fd);
+                listener.Context.RefusedBySourceRange();
+                continue;
+            }
+
             if (ListenerContext.HasNoBackends(route))
             {
                 // Refused as cheaply as it can be once accepted: a reset, no connection state, no connect.
@@ -148,7 +157,6 @@ internal sealed unsafe partial class EventLoop
                 continue;
             }
 
-            var client = route.NeedsClientAddress ? DecodeAddress(addressLength) : null;
             var connection = new SpliceConnection(listener.Context, route, fd, client, _now);
             connection.Slot = TakeSlot(connection);
             Native.SetNoDelay(fd);

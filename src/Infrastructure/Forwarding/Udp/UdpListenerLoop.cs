@@ -448,6 +448,16 @@ internal sealed unsafe class UdpListenerLoop : IListenerRuntime
     /// <summary>A new client: a backend by the listener's policy and a socket connected to it, or null (the datagram is dropped and counted).</summary>
     private UdpFlow? Open(UdpFlowKey key, ReadOnlySpan<byte> address, ListenerRoute route)
     {
+        var client = route.NeedsClientAddress ? UdpFlowKey.ToEndPoint(address) : null;
+
+        // The kernel's socket filter drops these before they are queued; this catches what it let through (no filter
+        // attached, or datagrams queued before the ranges changed).
+        if (!route.Admits(client))
+        {
+            _context.RefusedBySourceRange();
+            return null;
+        }
+
         if (ListenerContext.HasNoBackends(route))
         {
             _context.RefusedWithoutBackends();
@@ -464,7 +474,6 @@ internal sealed unsafe class UdpListenerLoop : IListenerRuntime
             return null;
         }
 
-        var client = route.NeedsClientAddress ? UdpFlowKey.ToEndPoint(address) : null;
         var backend = ListenerContext.PickBackend(route, client, [])!;
         var fd = Libc.socket(backend.NativeAddressFamily, UdpNative.SOCK_DGRAM | Native.SOCK_NONBLOCK | Native.SOCK_CLOEXEC, 0);
         if (fd < 0)

@@ -1,11 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
+using LoadBalancer.Domain.Addressing;
+using LoadBalancer.Infrastructure.Forwarding.Filtering;
 
 namespace LoadBalancer.Infrastructure.Forwarding.Udp;
 
 /// <summary>
-/// Where a UDP listener's socket is made: the one place to configure it (buffer sizes, and later a socket filter such as
-/// a source-range BPF program, which belongs here so it is in place before the first datagram is read).
+/// Where a UDP listener's socket is made: the one place to configure it (buffer sizes, and the source-range socket
+/// filter, attached before bind so that no datagram from outside the ranges is queued before it is in place).
 /// </summary>
 internal static class UdpSockets
 {
@@ -13,7 +15,8 @@ internal static class UdpSockets
     public const int BufferSize = 4 * 1024 * 1024;
 
     /// <summary>A non-blocking datagram socket bound to <paramref name="endPoint"/>; throws <see cref="SocketException"/> as a bind does.</summary>
-    public static Socket Bind(IPEndPoint endPoint)
+    /// <param name="filterProblem">Null when the source-range filter is attached (or none is asked for); else why the kernel refused it.</param>
+    public static Socket Bind(IPEndPoint endPoint, IReadOnlyList<IpCidr> sourceRanges, out string? filterProblem)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
@@ -28,6 +31,7 @@ internal static class UdpSockets
             socket.ReceiveBufferSize = BufferSize;
             socket.SendBufferSize = BufferSize;
             socket.Blocking = false;
+            filterProblem = sourceRanges.Count > 0 ? SourceRangeFilter.Attach(socket, sourceRanges) : null;
             socket.Bind(endPoint);
             return socket;
         }
