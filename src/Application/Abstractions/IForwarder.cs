@@ -31,6 +31,9 @@ public sealed record ListenerSpec(PortBinding Binding, ServiceKey Service, IRead
 
     /// <summary>Connections beyond this are accepted and closed at once, and counted; null means no limit.</summary>
     public int? MaxConnections { get; init; }
+
+    /// <summary>The PROXY protocol header written to each backend connection before the client's bytes; none by default.</summary>
+    public ProxyProtocolVersion ProxyProtocol { get; init; }
 }
 
 public sealed record ForwarderResult(bool Succeeded, string? Error = null)

@@ -16,6 +16,9 @@ public sealed record DesiredService(ServiceSpec Spec, IReadOnlyList<PortBackends
 
     public HealthCheckSettings HealthCheck { get; init; } = HealthCheckSettings.Default;
 
+    /// <summary>The PROXY protocol header its TCP listeners write to backends (annotation littlelb.io/proxy-protocol).</summary>
+    public ProxyProtocolVersion ProxyProtocol { get; init; }
+
     /// <summary>
     /// Values the source could not use, each naming the field (an annotation) and the value; the default took the place
     /// of each, and the Service is served all the same.
@@ -30,7 +33,7 @@ public sealed record DesiredService(ServiceSpec Spec, IReadOnlyList<PortBackends
 
     public ServiceKey Key => Spec.Key;
 
-    public ApplyServiceCommand ToCommand() => new(Spec, Backends) { Policy = Policy, HealthCheck = HealthCheck };
+    public ApplyServiceCommand ToCommand() => new(Spec, Backends) { Policy = Policy, HealthCheck = HealthCheck, ProxyProtocol = ProxyProtocol };
 
     /// <summary>Whether <paramref name="running"/> already serves this exactly, so that applying it would change nothing.</summary>
     public bool IsServedBy(AppliedService running)
@@ -39,7 +42,7 @@ public sealed record DesiredService(ServiceSpec Spec, IReadOnlyList<PortBackends
         return Spec.AsksSameAs(running.Spec)
             && Policy == running.Policy
             && HealthCheck == running.HealthCheck
-            && running.Listeners.All(listener => BackendsOf(listener.Binding.Port).SequenceEqual(listener.Backends));
+            && running.Listeners.All(listener => listener.ProxyProtocol == ProxyProtocol && BackendsOf(listener.Binding.Port).SequenceEqual(listener.Backends));
     }
 
     /// <summary>Whether <paramref name="other"/> asks for the same in every respect (the record compares its lists by reference).</summary>
@@ -49,6 +52,7 @@ public sealed record DesiredService(ServiceSpec Spec, IReadOnlyList<PortBackends
         return Spec.AsksSameAs(other.Spec)
             && Policy == other.Policy
             && HealthCheck == other.HealthCheck
+            && ProxyProtocol == other.ProxyProtocol
             && NoBackendsReason == other.NoBackendsReason
             && Warnings.SequenceEqual(other.Warnings)
             && BackendNotes.SequenceEqual(other.BackendNotes)

@@ -69,7 +69,7 @@ internal static class ServiceReader
                 break;
         }
 
-        return new ServiceReading(spec, policy ?? defaultPolicy, forwarding.HealthCheck, annotations, warnings);
+        return new ServiceReading(spec, policy ?? defaultPolicy, forwarding.HealthCheck, annotations, warnings) { ProxyProtocol = forwarding.ProxyProtocol };
     }
 
     /// <summary>The Service's key; a manifest without a namespace is in <see cref="DefaultNamespace"/>.</summary>
@@ -101,4 +101,8 @@ internal sealed record ServiceReading(
     string Policy,
     HealthCheckSettings HealthCheck,
     IReadOnlyDictionary<string, string>? Annotations,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings)
+{
+    /// <summary>The PROXY protocol header asked for by annotation; none by default.</summary>
+    public ProxyProtocolVersion ProxyProtocol { get; init; }
+}

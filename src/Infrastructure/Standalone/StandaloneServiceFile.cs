@@ -169,6 +169,7 @@ public static class StandaloneServiceFile
         {
             Policy = reading.Policy,
             HealthCheck = reading.HealthCheck,
+            ProxyProtocol = reading.ProxyProtocol,
             Warnings = warnings,
             NoBackendsReason = NoBackendsReason,
         };

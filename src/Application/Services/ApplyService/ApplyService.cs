@@ -28,6 +28,9 @@ public sealed record ApplyService(ServiceSpec Service, IReadOnlyList<PortBackend
     public string Policy { get; init; } = LoadBalancingPolicyNames.Default;
 
     public HealthCheckSettings HealthCheck { get; init; } = HealthCheckSettings.Default;
+
+    /// <summary>The PROXY protocol header each TCP listener writes to its backends.</summary>
+    public ProxyProtocolVersion ProxyProtocol { get; init; }
 }
 
 /// <summary>
@@ -204,6 +207,7 @@ public sealed class ApplyServiceHandler(
                 command.Policy)
             {
                 HealthCheck = command.HealthCheck,
+                ProxyProtocol = command.ProxyProtocol,
             })];
 
     private static bool SameListener(ListenerSpec left, ListenerSpec right) =>
@@ -212,6 +216,7 @@ public sealed class ApplyServiceHandler(
         && left.Policy == right.Policy
         && left.HealthCheck == right.HealthCheck
         && left.MaxConnections == right.MaxConnections
+        && left.ProxyProtocol == right.ProxyProtocol
         && left.Backends.SequenceEqual(right.Backends);
 
     /// <summary>Detaches the listeners of ports that went away (or of the IP the Service left); their drains are left behind.</summary>

@@ -9,4 +9,7 @@ internal sealed record ListenerRoute(BackendSnapshot Backends, ILoadBalancingPol
 {
     /// <summary>Only source-hash looks at the client, so only then is the peer address decoded on accept.</summary>
     public bool NeedsClientAddress { get; } = Policy.Name == LoadBalancingPolicyNames.SourceHash;
+
+    /// <summary>The PROXY protocol header each new backend connection starts with; the engines need the client's address for it too.</summary>
+    public ProxyProtocolVersion ProxyProtocol { get; init; }
 }

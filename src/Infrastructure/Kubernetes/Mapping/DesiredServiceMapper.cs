@@ -54,6 +54,7 @@ internal sealed class DesiredServiceMapper
         {
             Policy = reading.Policy,
             HealthCheck = reading.HealthCheck,
+            ProxyProtocol = reading.ProxyProtocol,
             Warnings = reading.Warnings,
             NoBackendsReason = nodePorts ? "no ready worker node (or ready endpoint)" : "no ready endpoint",
             BackendNotes = diagnostics,
