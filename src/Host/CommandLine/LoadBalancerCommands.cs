@@ -124,6 +124,11 @@ public static class LoadBalancerCommands
         var command = new Command("demo-backend", "A tiny HTTP server answering \"hello from IP:PORT\" on each --listen IP:PORT.");
         var listen = Endpoints("--listen", "An address to answer on; repeat for more.");
         command.Options.Add(listen);
+        var proxyProtocol = new Option<bool>("--proxy-protocol")
+        {
+            Description = "Expect a PROXY protocol header (v1 or v2) on each connection and answer \"hello from IP:PORT to client CLIENTIP:CLIENTPORT\".",
+        };
+        command.Options.Add(proxyProtocol);
         var flags = new ConfigurationFlags(FlagGroups.None);
         Add(command, flags);
         command.Validators.Add(result =>
@@ -136,7 +141,7 @@ public static class LoadBalancerCommands
         });
         inputs[command] = parsed => Inputs(run, DaemonMode.DemoBackend, flags, parsed);
         command.SetAction((parsed, stopping) =>
-            DemoBackendMode.RunAsync(run, Inputs(run, DaemonMode.DemoBackend, flags, parsed), parsed.GetValue(listen)!, stopping));
+            DemoBackendMode.RunAsync(run, Inputs(run, DaemonMode.DemoBackend, flags, parsed), parsed.GetValue(listen)!, parsed.GetValue(proxyProtocol), stopping));
         return command;
     }
 
