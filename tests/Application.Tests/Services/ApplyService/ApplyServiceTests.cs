@@ -71,6 +71,22 @@ public sealed class ApplyServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task Handle_ProxyProtocol_ReachesEveryTcpListener()
+    {
+        var command = new ApplyCommand(Spec("web", null, 80, 443), [Backends(80, "10.0.0.1:80"), Backends(443, "10.0.0.1:443")])
+        {
+            HealthCheck = NoChecks,
+            ProxyProtocol = ProxyProtocolVersion.V2,
+        };
+
+        await _fakes.ApplyHandler().Handle(command, CancellationToken.None);
+
+        await _fakes.Forwarder.Received(2).ApplyAsync(
+            Arg.Is<ListenerSpec>(listener => listener.ProxyProtocol == ProxyProtocolVersion.V2),
+            Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
     public async Task Handle_SecondListenerFails_UndoesTheFirstListenerTheAllocationAndTheAddress_ThroughReleaseLoadBalancerIp()
     {
         _fakes.FailListener("192.168.0.225:443", "bind: Address already in use");
