@@ -47,6 +47,9 @@ public sealed record ListenerSpec(PortBinding Binding, ServiceKey Service, IRead
     /// Empty lets every client in.
     /// </summary>
     public IReadOnlyList<IpCidr> SourceRanges { get; init; } = [];
+
+    /// <summary>The PROXY protocol header written to each backend connection before the client's bytes; none by default.</summary>
+    public ProxyProtocolVersion ProxyProtocol { get; init; }
 }
 
 public sealed record ForwarderResult(bool Succeeded, string? Error = null)

@@ -7,8 +7,8 @@ using LoadBalancer.Domain.Text;
 namespace LoadBalancer.Application.Services;
 
 /// <summary>
-/// The annotations that steer how a Service's connections are forwarded: health checks and the balancing policy
-/// and UDP flows (docs/annotations.md). Every value that cannot be used is an error naming the annotation and the value, and the
+/// The annotations that steer how a Service's connections are forwarded: health checks, the balancing policy, UDP flows
+/// and the PROXY protocol header (docs/annotations.md). Every value that cannot be used is an error naming the annotation and the value, and the
 /// default stands in for it.
 /// </summary>
 /// <param name="Policy">The balancing policy asked for, as a <see cref="LoadBalancingPolicyNames"/> name; null when none
@@ -16,6 +16,9 @@ namespace LoadBalancer.Application.Services;
 public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, string? Policy, IReadOnlyList<ValidationError> Errors)
 {
     public const string UdpFlowIdleTimeoutKey = ServiceAnnotations.Prefix + "udp-flow-idle-timeout";
+
+    /// <summary>The PROXY protocol header the Service's TCP backends get: <c>v1</c> or <c>v2</c> (any case); none by default.</summary>
+    public ProxyProtocolVersion ProxyProtocol { get; init; }
 
     public const string HealthCheckEnabled = ServiceAnnotations.Prefix + "health-check-enabled";
     public const string HealthCheckType = ServiceAnnotations.Prefix + "health-check-type";
@@ -25,6 +28,7 @@ public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, stri
     public const string HealthCheckHealthyThreshold = ServiceAnnotations.Prefix + "health-check-healthy-threshold";
     public const string HealthCheckUnhealthyThreshold = ServiceAnnotations.Prefix + "health-check-unhealthy-threshold";
     public const string BalancingPolicy = ServiceAnnotations.Prefix + "balancing-policy";
+    public const string ProxyProtocolAnnotation = ServiceAnnotations.Prefix + "proxy-protocol";
 
     /// <summary>The original's prefix: its health-check annotations are accepted so that Services move over unchanged.</summary>
     public const string OriginalPrefix = "loadbalancer.example.com/";
@@ -60,6 +64,7 @@ public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, stri
         var unhealthy = reader.Threshold(HealthCheckUnhealthyThreshold, defaults.UnhealthyThreshold);
         var policy = reader.Policy();
         var udpFlowIdleTimeout = reader.OptionalDuration(UdpFlowIdleTimeoutKey);
+        var proxyProtocol = reader.ProxyProtocol();
 
         var settings = new HealthCheckSettings
         {
@@ -71,7 +76,7 @@ public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, stri
             HealthyThreshold = healthy,
             UnhealthyThreshold = unhealthy,
         };
-        return new ForwardingAnnotations(settings, policy, reader.Errors) { UdpFlowIdleTimeout = udpFlowIdleTimeout };
+        return new ForwardingAnnotations(settings, policy, reader.Errors) { UdpFlowIdleTimeout = udpFlowIdleTimeout, ProxyProtocol = proxyProtocol };
     }
 
     /// <summary>
@@ -252,6 +257,21 @@ public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, stri
 
             var known = LoadBalancingPolicyNames.All.FirstOrDefault(policy => policy.Equals(text.Trim(), StringComparison.OrdinalIgnoreCase));
             return known ?? Error<string?>(name, text, LoadBalancingPolicyNames.UnknownMessage(text), null, prefixed: false);
+        }
+
+        public ProxyProtocolVersion ProxyProtocol()
+        {
+            if (!TryGet(ProxyProtocolAnnotation, out var name, out var text))
+            {
+                return ProxyProtocolVersion.None;
+            }
+
+            return text.Trim() switch
+            {
+                var value when value.Equals("v1", StringComparison.OrdinalIgnoreCase) => ProxyProtocolVersion.V1,
+                var value when value.Equals("v2", StringComparison.OrdinalIgnoreCase) => ProxyProtocolVersion.V2,
+                _ => Error(name, text, "must be \"v1\" or \"v2\" (leave the annotation out for none)", ProxyProtocolVersion.None),
+            };
         }
 
         private TimeSpan? ParseDuration(string name, string text)

@@ -126,6 +126,11 @@ public static class LoadBalancerCommands
         var listenUdp = Endpoints("--listen-udp", "A UDP address answering each datagram with \"hello from IP:PORT: <datagram>\"; repeat for more.");
         command.Options.Add(listen);
         command.Options.Add(listenUdp);
+        var proxyProtocol = new Option<bool>("--proxy-protocol")
+        {
+            Description = "Expect a PROXY protocol header (v1 or v2) on each connection and answer \"hello from IP:PORT to client CLIENTIP:CLIENTPORT\".",
+        };
+        command.Options.Add(proxyProtocol);
         var flags = new ConfigurationFlags(FlagGroups.None);
         Add(command, flags);
         command.Validators.Add(result =>
@@ -139,7 +144,8 @@ public static class LoadBalancerCommands
         });
         inputs[command] = parsed => Inputs(run, DaemonMode.DemoBackend, flags, parsed);
         command.SetAction((parsed, stopping) =>
-            DemoBackendMode.RunAsync(run, Inputs(run, DaemonMode.DemoBackend, flags, parsed), parsed.GetValue(listen) ?? [], parsed.GetValue(listenUdp) ?? [], stopping));
+            DemoBackendMode.RunAsync(run, Inputs(run, DaemonMode.DemoBackend, flags, parsed), parsed.GetValue(listen) ?? [], parsed.GetValue(listenUdp) ?? [],
+                parsed.GetValue(proxyProtocol), stopping));
         return command;
     }
 

@@ -90,6 +90,7 @@ internal static class ServiceReader
         {
             AffinityTimeout = affinityTimeout,
             UdpFlowIdleTimeout = forwarding.UdpFlowIdleTimeout,
+            ProxyProtocol = forwarding.ProxyProtocol,
         };
     }
 
@@ -171,4 +172,7 @@ internal sealed record ServiceReading(
 
     /// <summary>The annotation's idle timeout of UDP flows; null for the forwarder's default.</summary>
     public TimeSpan? UdpFlowIdleTimeout { get; init; }
+
+    /// <summary>The PROXY protocol header asked for by annotation; none by default.</summary>
+    public ProxyProtocolVersion ProxyProtocol { get; init; }
 }

@@ -171,6 +171,7 @@ public static class StandaloneServiceFile
             HealthCheck = reading.HealthCheck,
             AffinityTimeout = reading.AffinityTimeout,
             UdpFlowIdleTimeout = reading.UdpFlowIdleTimeout,
+            ProxyProtocol = reading.ProxyProtocol,
             Warnings = warnings,
             NoBackendsReason = NoBackendsReason,
         };

@@ -105,4 +105,46 @@ public sealed class DemoBackendTests
         Assert.Equal(1, exitCode);
         Assert.Contains($"error: --listen 127.0.0.64:{port}: ", error.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task DemoBackend_ProxyProtocol_AnswersWithTheClientTheHeaderNames_AndClosesAConnectionWithoutOne()
+    {
+        var port = Net.FreePort("127.0.0.128");
+        using var output = new SharedWriter();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var run = Support.InProcess.RunAsync(["demo-backend", "--proxy-protocol", "--listen", $"127.0.0.128:{port}"], output, TextWriter.Null, stop.Token);
+        try
+        {
+            Assert.True(await Net.EventuallyAsync(() => output.ToString().Contains("listening", StringComparison.Ordinal), TimeSpan.FromSeconds(5)));
+
+            Assert.Contains(
+                $"hello from 127.0.0.128:{port} to client 203.0.113.7:40000",
+                await ExchangeAsync(port, $"PROXY TCP4 203.0.113.7 127.0.0.128 40000 {port}\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", stop.Token),
+                StringComparison.Ordinal);
+            Assert.Equal(string.Empty, await ExchangeAsync(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", stop.Token));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    private static async Task<string> ExchangeAsync(int port, string request, CancellationToken cancellationToken)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync("127.0.0.128", port, cancellationToken);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request), cancellationToken);
+        try
+        {
+            using var reader = new StreamReader(stream);
+            return await reader.ReadToEndAsync(cancellationToken);
+        }
+        catch (IOException)
+        {
+            // Closed with unread bytes in its buffer: a reset, which is as much "no answer" as an empty read.
+            return string.Empty;
+        }
+    }
 }

@@ -34,6 +34,9 @@ public sealed record ApplyService(ServiceSpec Service, IReadOnlyList<PortBackend
 
     /// <summary>How long a UDP flow lives without a datagram; null for the forwarder's default.</summary>
     public TimeSpan? UdpFlowIdleTimeout { get; init; }
+
+    /// <summary>The PROXY protocol header each TCP listener writes to its backends.</summary>
+    public ProxyProtocolVersion ProxyProtocol { get; init; }
 }
 
 /// <summary>
@@ -214,6 +217,7 @@ public sealed class ApplyServiceHandler(
                 AffinityTimeout = command.AffinityTimeout,
                 UdpFlowIdleTimeout = binding.Protocol == TransportProtocol.Udp ? command.UdpFlowIdleTimeout : null,
                 SourceRanges = sourceRanges,
+                ProxyProtocol = binding.Protocol == TransportProtocol.Tcp ? command.ProxyProtocol : ProxyProtocolVersion.None,
             })];
     }
 
@@ -226,6 +230,7 @@ public sealed class ApplyServiceHandler(
         && left.AffinityTimeout == right.AffinityTimeout
         && left.UdpFlowIdleTimeout == right.UdpFlowIdleTimeout
         && left.SourceRanges.SequenceEqual(right.SourceRanges)
+        && left.ProxyProtocol == right.ProxyProtocol
         && left.Backends.SequenceEqual(right.Backends);
 
     /// <summary>Detaches the listeners of ports that went away (or of the IP the Service left); their drains are left behind.</summary>

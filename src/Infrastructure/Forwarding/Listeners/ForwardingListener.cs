@@ -32,6 +32,7 @@ internal sealed class ForwardingListener
     private readonly Lock _gate = new();
     private Dictionary<IPEndPoint, BackendState> _backends = [];
     private HealthCheckSettings _healthCheck;
+    private ProxyProtocolVersion _proxyProtocol;
     private ActiveHealthChecker? _checker;
     private ActiveHealthChecker? _retiredChecker;
     private ClientAffinityTable? _affinity;
@@ -250,7 +251,8 @@ internal sealed class ForwardingListener
         ActiveHealthChecker? retired = null;
         lock (_gate)
         {
-            var healthChanged = spec.HealthCheck != _healthCheck;
+            // Checks carry the header too (ActiveHealthChecker), so a change of header starts the backends' health afresh.
+            var healthChanged = spec.HealthCheck != _healthCheck || spec.ProxyProtocol != _proxyProtocol;
             var next = new Dictionary<IPEndPoint, BackendState>();
             foreach (var endpoint in spec.Backends)
             {
@@ -288,6 +290,7 @@ internal sealed class ForwardingListener
 
             _backends = next;
             _healthCheck = spec.HealthCheck;
+            _proxyProtocol = spec.ProxyProtocol;
             var affinity = UpdateAffinity(spec.AffinityTimeout, policy);
             if (backendsReplaced)
             {
@@ -298,11 +301,12 @@ internal sealed class ForwardingListener
             Context.Route = Route(spec, new BackendSnapshot(states), policy, _options, affinity) with
             {
                 SourceRanges = SourceRangeSet.For(spec.SourceRanges),
+                ProxyProtocol = spec.ProxyProtocol,
             };
             if (healthChanged || (_checker is null && spec.HealthCheck.Enabled))
             {
                 retired = _checker;
-                _checker = spec.HealthCheck.Enabled ? new ActiveHealthChecker(spec.HealthCheck, _time, _logger, Context.Name) : null;
+                _checker = spec.HealthCheck.Enabled ? new ActiveHealthChecker(spec.HealthCheck, _time, _logger, Context.Name, spec.ProxyProtocol) : null;
             }
 
             _checker?.SetBackends(states);

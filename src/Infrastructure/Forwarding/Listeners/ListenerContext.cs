@@ -1,7 +1,9 @@
 using System.Net;
+using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Infrastructure.Forwarding.Backends;
 using LoadBalancer.Infrastructure.Forwarding.Balancing;
+using LoadBalancer.Infrastructure.Forwarding.ProxyProtocol;
 using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Infrastructure.Forwarding.Listeners;
@@ -22,6 +24,7 @@ internal sealed class ListenerContext
     {
         ArgumentNullException.ThrowIfNull(time);
         Binding = binding;
+        EndPoint = new IPEndPoint(binding.Ip, binding.Port.Port);
         Name = name;
         _route = route;
         Options = options;
@@ -35,6 +38,9 @@ internal sealed class ListenerContext
     }
 
     public PortBinding Binding { get; }
+
+    /// <summary>The address clients connect to: the destination a PROXY protocol header names.</summary>
+    public IPEndPoint EndPoint { get; }
 
     /// <summary>The binding and its Service, as logs name the listener.</summary>
     public string Name { get; }
@@ -79,6 +85,13 @@ internal sealed class ListenerContext
         Counters.ConnectionRejected();
         return false;
     }
+
+    /// <summary>
+    /// The PROXY protocol header for a client of this listener (for a route whose <see cref="ListenerRoute.ProxyProtocol"/>
+    /// is not None). The destination is the listener's own address: it is bound to one IP, never a wildcard, so that is
+    /// the address the client dialled, without a getsockname() per connection.
+    /// </summary>
+    public byte[] ProxyHeaderFor(ProxyProtocolVersion version, IPEndPoint client) => ProxyHeader.Create(version, client, EndPoint);
 
     /// <summary>
     /// Nothing to try: the listener has no endpoints. (Unhealthy or ejected backends are still tried when no other is

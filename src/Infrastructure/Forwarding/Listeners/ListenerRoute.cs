@@ -23,4 +23,7 @@ internal sealed record ListenerRoute(BackendSnapshot Backends, ILoadBalancingPol
 
     /// <summary>UDP: a flow with no datagram either way for this long is closed.</summary>
     public TimeSpan FlowIdleTimeout { get; init; } = ForwarderOptions.DefaultUdpFlowIdleTimeout;
+
+    /// <summary>The PROXY protocol header each new backend connection starts with; the engines need the client's address for it too.</summary>
+    public ProxyProtocolVersion ProxyProtocol { get; init; }
 }

@@ -56,6 +56,7 @@ internal sealed class DesiredServiceMapper
             HealthCheck = nodePorts ? KubeProxyHealthCheck.For(spec, reading.HealthCheck, reading.Annotations) : reading.HealthCheck,
             AffinityTimeout = reading.AffinityTimeout,
             UdpFlowIdleTimeout = reading.UdpFlowIdleTimeout,
+            ProxyProtocol = reading.ProxyProtocol,
             Warnings = reading.Warnings,
             NoBackendsReason = nodePorts ? "no ready worker node (or ready endpoint)" : "no ready endpoint",
             BackendNotes = diagnostics,
