@@ -138,6 +138,7 @@ peak_rss_kb() {
 
 # ---------------------------------------------------------------------------------------------
 # The HTTP backend of every wrk test: nginx on $HOST:$HTTP_PORT answering a 29-byte body.
+# With HTTP_BACKEND_PROXY_PROTOCOL set, it expects a PROXY protocol header (v1 or v2) on every connection.
 start_http_backend() {
   mkdir -p "$WORK/backend" "$WORK/logs"
   cat >"$WORK/backend/nginx.conf" <<EOF
@@ -160,7 +161,7 @@ http {
   keepalive_requests 100000000;
   keepalive_timeout 60s;
   server {
-    listen $HOST:$HTTP_PORT reuseport backlog=4096;
+    listen $HOST:$HTTP_PORT reuseport backlog=4096${HTTP_BACKEND_PROXY_PROTOCOL:+ proxy_protocol};
     location / {
       default_type text/plain;
       return 200 "hello from the bench backend\n";

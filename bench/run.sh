@@ -16,11 +16,19 @@
 #   --build     dotnet publish src/Host into --lb-dir first (done anyway when the dll is missing)
 #   --no-docs   do not rewrite the "TCP forwarder" results in docs/benchmarks.md
 #   --keep      keep the work directory (configs, logs, raw results) instead of deleting it
+#   --proxy-protocol v1|v2
+#               every proxy sends a PROXY protocol header to the backend, which expects it (nginx
+#               http "listen ... proxy_protocol"): ours with --proxy-protocol, HAProxy with
+#               send-proxy / send-proxy-v2, nginx stream with "proxy_protocol on" (v1 only, nginx
+#               has no v2 sender). Only the wrk tests (iperf3 cannot read a header), no direct
+#               target (the backend needs the header), and --no-docs implied: the figures are
+#               printed for docs/benchmarks.md, "PROXY protocol".
 #
 # Examples:
 #   bench/run.sh                                            # full run, about 5 minutes, updates docs
 #   bench/run.sh --targets direct,haproxy,nginx --no-docs   # peers only
 #   bench/run.sh --targets lb-splice,haproxy --tests iperf1,wrk-ka --duration 5 --no-docs
+#   bench/run.sh --proxy-protocol v1                        # wrk through ours, HAProxy, nginx, all sending v1
 #
 # What it measures, per target and per test (details in docs/benchmarks.md, "TCP forwarder"):
 #   iperf1     iperf3 -t D, one stream          -> Gbit/s (receiver side), proxy CPU s per GB
@@ -46,6 +54,7 @@ LB_DIR=/tmp/bench-lb
 BUILD=0
 DOCS=1
 KEEP=0
+PROXY_PROTOCOL=""
 ARGS_SHOWN="$*"
 
 die() { echo "bench/run.sh: $*" >&2; exit 1; }
@@ -62,6 +71,7 @@ while (($#)); do
     --build) BUILD=1; shift ;;
     --no-docs) DOCS=0; shift ;;
     --keep) KEEP=1; shift ;;
+    --proxy-protocol) PROXY_PROTOCOL="${2:?}"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
@@ -69,6 +79,17 @@ done
 [[ "$DURATION" =~ ^[0-9]+$ && "$DURATION" -ge 1 && "$DURATION" -le 60 ]] || die "--duration must be 1..60"
 [[ "$WARMUP" =~ ^[0-9]+$ && "$WARMUP" -le 30 ]] || die "--warmup must be 0..30"
 [[ "$WAIT_IDLE" =~ ^[0-9]+$ && "$WAIT_IDLE" -le 120 ]] || die "--wait-idle must be 0..120"
+
+if [[ -n "$PROXY_PROTOCOL" ]]; then
+  [[ "$PROXY_PROTOCOL" == v1 || "$PROXY_PROTOCOL" == v2 ]] || die "--proxy-protocol must be v1 or v2, not '$PROXY_PROTOCOL'"
+  DOCS=0
+  # The backend reads a header first, so it cannot be reached directly; iperf3 cannot read one.
+  TARGETS=$(tr , '\n' <<<"$TARGETS" | grep -vx direct | paste -sd, -)
+  [[ "$PROXY_PROTOCOL" == v2 ]] && TARGETS=$(tr , '\n' <<<"$TARGETS" | grep -vx nginx | paste -sd, -)
+  TESTS=$(tr , '\n' <<<"$TESTS" | grep -v '^iperf' | paste -sd, -)
+  [[ -n "$TARGETS" && -n "$TESTS" ]] || die "--proxy-protocol leaves no target or no test (it drops direct, iperf3, and nginx for v2)"
+  HTTP_BACKEND_PROXY_PROTOCOL=1
+fi
 
 IFS=, read -ra TARGET_LIST <<<"$TARGETS"
 for i in "${!TARGET_LIST[@]}"; do
@@ -162,7 +183,7 @@ defaults
   option splice-response
 listen fwd
   bind $HOST:$port
-  server backend $HOST:$backend
+  server backend $HOST:$backend $(case "$PROXY_PROTOCOL" in v1) echo send-proxy ;; v2) echo send-proxy-v2 ;; esac)
 EOF
       start_bg "$dir/out.log" haproxy -db -f "$dir/haproxy.cfg"
       ;;
@@ -178,6 +199,7 @@ stream {
   server {
     listen $HOST:$port backlog=4096;
     proxy_pass $HOST:$backend;
+    $([[ "$PROXY_PROTOCOL" == v1 ]] && echo "proxy_protocol on;")
   }
 }
 EOF
@@ -185,7 +207,8 @@ EOF
       ;;
     lb-splice|lb-copy)
       start_bg "$dir/out.log" dotnet "$LB_DIR/loadbalancer.dll" forward \
-        --listen "$HOST:$port" --backend "$HOST:$backend" --engine "${target#lb-}" "${LB_NO_HC[@]}"
+        --listen "$HOST:$port" --backend "$HOST:$backend" --engine "${target#lb-}" "${LB_NO_HC[@]}" \
+        ${PROXY_PROTOCOL:+--proxy-protocol "$PROXY_PROTOCOL"}
       ;;
   esac
   PROXY_PID=$LAST_PID
@@ -316,6 +339,7 @@ echo "== measured in $((SECONDS - START)) s"
   echo "duration=$DURATION"
   echo "warmup=$WARMUP"
   echo "args=$ARGS_SHOWN"
+  if [[ -n "$PROXY_PROTOCOL" ]]; then echo "proxy_protocol=$PROXY_PROTOCOL"; fi
 } >"$WORK/meta.txt"
 
 report_args=("$RESULTS" "$WORK/meta.txt")

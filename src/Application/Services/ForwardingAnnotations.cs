@@ -266,12 +266,9 @@ public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, stri
                 return ProxyProtocolVersion.None;
             }
 
-            return text.Trim() switch
-            {
-                var value when value.Equals("v1", StringComparison.OrdinalIgnoreCase) => ProxyProtocolVersion.V1,
-                var value when value.Equals("v2", StringComparison.OrdinalIgnoreCase) => ProxyProtocolVersion.V2,
-                _ => Error(name, text, "must be \"v1\" or \"v2\" (leave the annotation out for none)", ProxyProtocolVersion.None),
-            };
+            return ProxyProtocolVersionNames.TryParse(text, out var version)
+                ? version
+                : Error(name, text, $"{ProxyProtocolVersionNames.Expected} (leave the annotation out for none)", ProxyProtocolVersion.None);
         }
 
         private TimeSpan? ParseDuration(string name, string text)

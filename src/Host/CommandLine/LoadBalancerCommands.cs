@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
+using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Domain.Endpoints;
+using LoadBalancer.Domain.Text;
 using LoadBalancer.Host.Cluster;
 using LoadBalancer.Host.Configuration;
 using LoadBalancer.Host.Demo;
@@ -92,9 +94,15 @@ public static class LoadBalancerCommands
         var listen = Endpoints("--listen", "The address to listen on.");
         var backend = Endpoints("--backend", "A backend; repeat for more.");
         var noHealthCheck = new Option<bool>("--no-health-check") { Description = "Do not probe the backends." };
+        var proxyProtocol = new Option<string>("--proxy-protocol")
+        {
+            Description = "Start each backend connection with a PROXY protocol header naming the client (as the littlelb.io/proxy-protocol annotation).",
+            HelpName = "v1|v2",
+        };
         command.Options.Add(listen);
         command.Options.Add(backend);
         command.Options.Add(noHealthCheck);
+        command.Options.Add(proxyProtocol);
         var flags = new ConfigurationFlags(FlagGroups.Forwarding);
         Add(command, flags);
         command.Validators.Add(result =>
@@ -109,12 +117,21 @@ public static class LoadBalancerCommands
             {
                 result.AddError("forward: at least one --backend IP:PORT is required");
             }
+
+            if (result.GetValue(proxyProtocol) is { } version && !ProxyProtocolVersionNames.TryParse(version, out _))
+            {
+                result.AddError($"--proxy-protocol: {QuotedValue.Of(version)} {ProxyProtocolVersionNames.Expected}");
+            }
         });
         inputs[command] = parsed => Inputs(run, DaemonMode.Forward, flags, parsed);
         command.SetAction((parsed, stopping) => ForwardMode.RunAsync(
             run,
             Inputs(run, DaemonMode.Forward, flags, parsed),
-            new ForwardSettings(parsed.GetValue(listen)![0], parsed.GetValue(backend)!) { HealthCheck = !parsed.GetValue(noHealthCheck) },
+            new ForwardSettings(parsed.GetValue(listen)![0], parsed.GetValue(backend)!)
+            {
+                HealthCheck = !parsed.GetValue(noHealthCheck),
+                ProxyProtocol = ProxyProtocolVersionNames.TryParse(parsed.GetValue(proxyProtocol), out var version) ? version : ProxyProtocolVersion.None,
+            },
             stopping));
         return command;
     }

@@ -15,6 +15,8 @@ namespace LoadBalancer.Host.Forward;
 public sealed record ForwardSettings(Endpoint Listen, IReadOnlyList<Endpoint> Backends)
 {
     public bool HealthCheck { get; init; } = true;
+
+    public ProxyProtocolVersion ProxyProtocol { get; init; }
 }
 
 /// <summary>The operators' socat: forwards one IP:PORT to backends until stopped, then drains.</summary>
@@ -54,6 +56,7 @@ internal sealed class ForwardListener(
         var listener = new ListenerSpec(_binding, ForwardMode.ListenerOwner, forward.Backends, settings.BalancingPolicy)
         {
             HealthCheck = forward.HealthCheck ? HealthCheckSettings.Default : HealthCheckSettings.Default with { Enabled = false },
+            ProxyProtocol = forward.ProxyProtocol,
         };
         var applied = await forwarder.ApplyAsync(listener, cancellationToken).ConfigureAwait(false);
         if (!applied.Succeeded)

@@ -79,6 +79,14 @@ public sealed class LoadBalancerCommandsTests
     }
 
     [Fact]
+    public void Forward_WithAnUnknownProxyProtocolVersion_NamesTheFlagAndTheValue()
+    {
+        Assert.Equal(
+            ["--proxy-protocol: 'v3' must be \"v1\" or \"v2\""],
+            InProcess.ParseErrors(["forward", "--listen", "127.0.0.1:8080", "--backend", "127.0.0.1:9001", "--proxy-protocol", "v3"]));
+    }
+
+    [Fact]
     public void Forward_WithBadEndpoints_NamesEachFlagAndValue_AndWhatIsMissing()
     {
         Assert.Equal(

@@ -41,4 +41,55 @@ public sealed class ForwardModeTests
 
         Assert.Null(await Net.GetAsync("127.0.0.70", listen));
     }
+
+    [Theory]
+    [InlineData("splice", "v1")]
+    [InlineData("copy", "V2")]
+    public async Task Forward_WithProxyProtocol_TheBackendLearnsTheClientsAddressAndPort(string engine, string version)
+    {
+        var backend = Net.FreePort("127.0.0.73");
+        var listen = Net.FreePort("127.0.0.74");
+        using var output = new SharedWriter();
+        using var error = new SharedWriter();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var backends = Support.InProcess.RunAsync(["demo-backend", "--proxy-protocol", "--listen", $"127.0.0.73:{backend}"], TextWriter.Null, TextWriter.Null, stop.Token);
+        var forward = Support.InProcess.RunAsync(
+            ["forward", "--listen", $"127.0.0.74:{listen}", "--backend", $"127.0.0.73:{backend}", "--engine", engine, "--proxy-protocol", version],
+            output, error, stop.Token);
+        try
+        {
+            Assert.True(await Net.EventuallyAsync(() => output.ToString().Contains("forwarding", StringComparison.Ordinal), TimeSpan.FromSeconds(10)), error.ToString());
+            Assert.True(await Net.EventuallyAsync(() => AcceptsAsync("127.0.0.73", backend), TimeSpan.FromSeconds(10)), "the demo backend listens");
+
+            using var client = new System.Net.Sockets.TcpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Parse("127.0.0.75"), 0));
+            await client.ConnectAsync("127.0.0.74", listen);
+            var local = (System.Net.IPEndPoint)client.Client.LocalEndPoint!;
+            var stream = client.GetStream();
+            await stream.WriteAsync("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray());
+            using var reader = new StreamReader(stream);
+            var response = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+            Assert.EndsWith($"hello from 127.0.0.73:{backend} to client {local}", response.TrimEnd(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            Assert.Equal(0, await forward.WaitAsync(TimeSpan.FromSeconds(20)));
+            await backends.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    private static async Task<bool> AcceptsAsync(string ip, int port)
+    {
+        using var probe = new System.Net.Sockets.TcpClient();
+        try
+        {
+            await probe.ConnectAsync(ip, port);
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
 }
