@@ -43,6 +43,9 @@ public static class ServiceSpecFields
             "SharingKey" => Annotation(ServiceAnnotations.SharingKey),
             "exclusiveIp" => Annotation(ServiceAnnotations.ExclusiveIp),
             "Pool" => Annotation(ServiceAnnotations.Pool),
+            "IpFamilies" => "spec.ipFamilies",
+            "IpFamilyPolicy" => "spec.ipFamilyPolicy",
+            "LoadBalancerIps" => Annotation(ServiceAnnotations.LoadBalancerIps),
             _ when field.StartsWith("Ports", StringComparison.Ordinal) => "spec.ports" + ToCamel(field["Ports".Length..]),
             _ => field,
         };

@@ -62,7 +62,10 @@ internal static class ServiceReader
         var loadBalancerIp = string.IsNullOrEmpty(service.Spec?.LoadBalancerIP) ? null : service.Spec.LoadBalancerIP;
         var spec = new ServiceSpec(KeyOf(service).Namespace, metadata.Name, ports, loadBalancerIp, sharing.SharingKey, sharing.ExclusiveIp,
             CreatedAt(metadata.CreationTimestamp), pool.Pool, (IReadOnlyDictionary<string, string>?)metadata.Labels?.AsReadOnly(),
-            string.IsNullOrEmpty(service.Spec?.LoadBalancerClass) ? null : service.Spec.LoadBalancerClass);
+            string.IsNullOrEmpty(service.Spec?.LoadBalancerClass) ? null : service.Spec.LoadBalancerClass,
+            service.Spec?.IpFamilies is { Count: > 0 } families ? [.. families] : null,
+            string.IsNullOrEmpty(service.Spec?.IpFamilyPolicy) ? null : service.Spec.IpFamilyPolicy,
+            LoadBalancerIpsAnnotation.Read(annotations));
 
         // ClientIP affinity is a table of clients in front of the policy (ClientAffinityTable), not a policy of its own:
         // the policy places a client's first connection, as kube-proxy's random pick does.

@@ -172,6 +172,12 @@ internal sealed class ServiceDocument
                 case "loadBalancerClass":
                     spec.LoadBalancerClass = Text(value, field);
                     break;
+                case "ipFamilies":
+                    spec.IpFamilies = TextList(value, field);
+                    break;
+                case "ipFamilyPolicy":
+                    spec.IpFamilyPolicy = Text(value, field);
+                    break;
                 case "sessionAffinity":
                     spec.SessionAffinity = Text(value, field);
                     break;
@@ -327,6 +333,33 @@ internal sealed class ServiceDocument
 
         Add(node, path, null, $"{Describe(node)} must be a single value");
         return null;
+    }
+
+    /// <summary>A list of strings (<c>ipFamilies: [IPv6, IPv4]</c>); whether each is a known value is the reader's to judge.</summary>
+    private List<string>? TextList(YamlNode node, string path)
+    {
+        if (IsNull(node))
+        {
+            return null;
+        }
+
+        if (node is not YamlSequenceNode sequence)
+        {
+            Add(node, path, Shown(node), $"{Describe(node)} must be a list (lines starting with '- ', or [a, b])");
+            return null;
+        }
+
+        var list = new List<string>();
+        for (var index = 0; index < sequence.Children.Count; index++)
+        {
+            var entryPath = $"{path}[{index.ToString(CultureInfo.InvariantCulture)}]";
+            if (Text(sequence.Children[index], entryPath) is { } text)
+            {
+                list.Add(text);
+            }
+        }
+
+        return list;
     }
 
     private int? Number(YamlNode node, string path, string expected)

@@ -98,13 +98,13 @@ public sealed class ReleaseLoadBalancerIpTests
     {
         var registry = Substitute.For<IAllocationRegistry>();
         var key = new ServiceKey("shop", "web");
-        var release = new IpRelease(key, null, [], false);
-        registry.Release(key).Returns(release);
+        registry.Release(key).Returns([]);
 
         var response = await new ReleaseLoadBalancerIpHandler(registry, NullLogger<ReleaseLoadBalancerIpHandler>.Instance)
             .Handle(new("shop", "web"), CancellationToken.None);
 
-        Assert.Same(release, response.Release);
+        Assert.Empty(response.Releases);
+        Assert.Null(response.Release);
         registry.Received(1).Release(key);
     }
 

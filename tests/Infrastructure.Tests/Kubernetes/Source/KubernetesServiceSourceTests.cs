@@ -287,10 +287,10 @@ public sealed class KubernetesServiceSourceTests : IAsyncLifetime, IDisposable
         _services.Seed(other);
         _services.Seed(Service("api"));
 
-        Assert.Equal(IPAddress.Parse("192.0.2.10"), _source.RecordedIp(Web));
-        Assert.Equal(IPAddress.Parse("192.0.2.20"), _source.RecordedIp(new ServiceKey("shop", "other")));
-        Assert.Null(_source.RecordedIp(new ServiceKey("shop", "api")));
-        Assert.Null(_source.RecordedIp(new ServiceKey("shop", "unknown")));
+        Assert.Equal([IPAddress.Parse("192.0.2.10")], _source.RecordedIps(Web));
+        Assert.Equal([IPAddress.Parse("192.0.2.20")], _source.RecordedIps(new ServiceKey("shop", "other")));
+        Assert.Empty(_source.RecordedIps(new ServiceKey("shop", "api")));
+        Assert.Empty(_source.RecordedIps(new ServiceKey("shop", "unknown")));
     }
 
     [Fact]
