@@ -46,6 +46,8 @@ public static class ServiceSpecFields
             "IpFamilies" => "spec.ipFamilies",
             "IpFamilyPolicy" => "spec.ipFamilyPolicy",
             "LoadBalancerIps" => Annotation(ServiceAnnotations.LoadBalancerIps),
+            _ when field.StartsWith("IpFamilies[", StringComparison.Ordinal) => "spec.ipFamilies" + field["IpFamilies".Length..],
+            _ when field.StartsWith("LoadBalancerIps[", StringComparison.Ordinal) => Annotation(ServiceAnnotations.LoadBalancerIps) + field["LoadBalancerIps".Length..],
             _ when field.StartsWith("Ports", StringComparison.Ordinal) => "spec.ports" + ToCamel(field["Ports".Length..]),
             _ => field,
         };

@@ -57,7 +57,7 @@ public sealed class ServiceSpecValidator : AbstractValidator<ServiceSpec>
         RuleForEach(spec => spec.IpFamilies)
             .Must(family => IpFamilies.TryParse(family, out _))
             .When(spec => spec.IpFamilies is not null)
-            .WithMessage((spec, family) => $"ipFamilies: {QuotedValue.Of(family)} is not IPv4 or IPv6");
+            .WithMessage((spec, family) => $"{QuotedValue.Of(family)} is not IPv4 or IPv6");
         RuleFor(spec => spec.IpFamilies)
             .Must(families => families!.Count <= 2 && families.Distinct(StringComparer.Ordinal).Count() == families.Count)
             .When(spec => spec.IpFamilies is not null)
