@@ -29,7 +29,7 @@ public sealed record ListenerSpec(PortBinding Binding, ServiceKey Service, IRead
 {
     public HealthCheckSettings HealthCheck { get; init; } = HealthCheckSettings.Default;
 
-    /// <summary>Connections beyond this are accepted and closed at once, and counted; null means no limit.</summary>
+    /// <summary>Connections beyond this are accepted and closed at once, and counted; null means no limit (UDP: flows, and the forwarder's default limit).</summary>
     public int? MaxConnections { get; init; }
 
     /// <summary>
@@ -38,6 +38,18 @@ public sealed record ListenerSpec(PortBinding Binding, ServiceKey Service, IRead
     /// new connection. Null: no affinity.
     /// </summary>
     public TimeSpan? AffinityTimeout { get; init; }
+
+    /// <summary>UDP: how long a flow (a client address:port) lives without a datagram; null means the forwarder's default.</summary>
+    public TimeSpan? UdpFlowIdleTimeout { get; init; }
+
+    /// <summary>
+    /// The networks clients may come from (the Service's loadBalancerSourceRanges); others never reach a backend.
+    /// Empty lets every client in.
+    /// </summary>
+    public IReadOnlyList<IpCidr> SourceRanges { get; init; } = [];
+
+    /// <summary>The PROXY protocol header written to each backend connection before the client's bytes; none by default.</summary>
+    public ProxyProtocolVersion ProxyProtocol { get; init; }
 }
 
 public sealed record ForwarderResult(bool Succeeded, string? Error = null)

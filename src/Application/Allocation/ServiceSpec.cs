@@ -46,6 +46,18 @@ public sealed record ServiceSpec(
 {
     public ServiceKey Key => new(Namespace, Name);
 
+    /// <summary>
+    /// The networks clients may come from (spec.loadBalancerSourceRanges, else the annotation
+    /// <c>service.beta.kubernetes.io/load-balancer-source-ranges</c>), as written; empty lets every client in.
+    /// </summary>
+    public IReadOnlyList<string> SourceRanges { get; init; } = [];
+
+    /// <summary>Whether <see cref="SourceRanges"/> came from the annotation, which validation then names.</summary>
+    public bool SourceRangesFromAnnotation { get; init; }
+
+    /// <summary>The parsed <see cref="SourceRanges"/>. Call only on a spec that passed <see cref="ServiceSpecValidator"/>.</summary>
+    public IReadOnlyList<IpCidr> ParseSourceRanges() => [.. SourceRanges.Select(range => IpCidr.Parse(range.Trim()))];
+
     /// <summary>The domain request. Call only on a spec that passed <see cref="ServiceSpecValidator"/>.</summary>
     public LoadBalancerRequest ToRequest()
     {
@@ -99,9 +111,10 @@ public sealed record ServiceSpec(
     public bool AsksSameAs(ServiceSpec other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        return this with { Ports = [], Labels = null, IpFamilies = null, LoadBalancerIps = null }
-                == other with { Ports = [], Labels = null, IpFamilies = null, LoadBalancerIps = null }
+        return this with { Ports = [], Labels = null, SourceRanges = [], IpFamilies = null, LoadBalancerIps = null }
+                == other with { Ports = [], Labels = null, SourceRanges = [], IpFamilies = null, LoadBalancerIps = null }
             && Ports.SequenceEqual(other.Ports)
+            && SourceRanges.SequenceEqual(other.SourceRanges)
             && (IpFamilies ?? []).SequenceEqual(other.IpFamilies ?? [])
             && (LoadBalancerIps ?? []).SequenceEqual(other.LoadBalancerIps ?? [])
             && SameLabels(Labels, other.Labels);

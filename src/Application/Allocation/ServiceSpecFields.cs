@@ -48,6 +48,8 @@ public static class ServiceSpecFields
             "LoadBalancerIps" => Annotation(ServiceAnnotations.LoadBalancerIps),
             _ when field.StartsWith("IpFamilies[", StringComparison.Ordinal) => "spec.ipFamilies" + field["IpFamilies".Length..],
             _ when field.StartsWith("LoadBalancerIps[", StringComparison.Ordinal) => Annotation(ServiceAnnotations.LoadBalancerIps) + field["LoadBalancerIps".Length..],
+            ServiceSpecValidator.SourceRangesAnnotationField => Annotation(ServiceAnnotations.SourceRanges),
+            _ when field.StartsWith("SourceRanges", StringComparison.Ordinal) => "spec.loadBalancerSourceRanges" + field["SourceRanges".Length..],
             _ when field.StartsWith("Ports", StringComparison.Ordinal) => "spec.ports" + ToCamel(field["Ports".Length..]),
             _ => field,
         };

@@ -13,6 +13,15 @@ public sealed class ServiceSpecValidator : AbstractValidator<ServiceSpec>
     private const int MaxLabelLength = 63;
     public const int MaxSharingKeyLength = 253;
 
+    /// <summary>
+    /// Each range costs the kernel's socket filter up to 13 instructions of the 4096 it allows; Kubernetes sets no
+    /// limit, but a firewall of more networks than this belongs in nftables.
+    /// </summary>
+    public const int MaxSourceRanges = 256;
+
+    /// <summary>The field name of a problem with the source-ranges annotation (the spec field's are <c>SourceRanges[i]</c>).</summary>
+    public const string SourceRangesAnnotationField = "sourceRangesAnnotation";
+
     public ServiceSpecValidator()
     {
         RuleFor(spec => spec.Namespace)
@@ -106,6 +115,34 @@ public sealed class ServiceSpecValidator : AbstractValidator<ServiceSpec>
             .Must(spec => !(spec.ExclusiveIp && spec.SharingKey is not null))
             .WithName("exclusiveIp")
             .WithMessage(spec => $"exclusive IP and sharing key {QuotedValue.Of(spec.SharingKey)} cannot both be set: an exclusive IP is never shared");
+
+        // A range that cannot be read makes the Service invalid rather than served to everyone: people use it as a firewall.
+        RuleFor(spec => spec).Custom(CheckSourceRanges);
+    }
+
+    private static void CheckSourceRanges(ServiceSpec spec, ValidationContext<ServiceSpec> context)
+    {
+        var ranges = spec.SourceRanges ?? [];
+        if (ranges.Count > MaxSourceRanges)
+        {
+            var field = spec.SourceRangesFromAnnotation ? SourceRangesAnnotationField : "SourceRanges";
+            context.AddFailure(new FluentValidation.Results.ValidationFailure(field,
+                $"{ranges.Count} source ranges given; at most {MaxSourceRanges} are served (use a firewall for more)"));
+        }
+
+        for (var index = 0; index < ranges.Count; index++)
+        {
+            var range = ranges[index];
+
+            // Kubernetes allows the entries to be space-padded.
+            if (IpCidr.TryParse(range?.Trim(), out _, out _, out var reason))
+            {
+                continue;
+            }
+
+            var field = spec.SourceRangesFromAnnotation ? SourceRangesAnnotationField : $"SourceRanges[{index.ToString(System.Globalization.CultureInfo.InvariantCulture)}]";
+            context.AddFailure(new FluentValidation.Results.ValidationFailure(field, $"{QuotedValue.Of(range)} is not a CIDR: {reason}", range));
+        }
     }
 
     private static bool IsSingleStack(ServiceSpec spec) => spec.IpFamilyPolicy is null or nameof(IpFamilyPolicy.SingleStack);

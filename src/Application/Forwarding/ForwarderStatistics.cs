@@ -43,7 +43,10 @@ public enum BackendHealthState
     Ejected,
 }
 
-/// <summary>Counters at one moment; each is read atomically, the set is not (a connection may be counted in one and not yet another).</summary>
+/// <summary>
+/// Counters at one moment; each is read atomically, the set is not (a connection may be counted in one and not yet another).
+/// A UDP listener counts its flows (one per client address:port) as connections and its payload bytes as bytes.
+/// </summary>
 /// <param name="ConnectionsOpened">Connections taken since the listener (or backend) started.</param>
 /// <param name="ConnectionsActive">Connections open now.</param>
 /// <param name="ConnectionsFailed">For a listener, clients that could not be forwarded; for a backend, connects to it that failed.</param>
@@ -59,4 +62,19 @@ public sealed record TrafficSnapshot(
     long BytesFromBackend)
 {
     public static TrafficSnapshot None { get; } = new(0, 0, 0, 0, 0, 0);
+
+    /// <summary>UDP: datagrams forwarded client → backend (0 for TCP).</summary>
+    public long DatagramsFromClient { get; init; }
+
+    /// <summary>UDP: datagrams forwarded backend → client (0 for TCP).</summary>
+    public long DatagramsFromBackend { get; init; }
+
+    /// <summary>UDP: datagrams not forwarded: a new client over the flow limit or without a backend, a full socket buffer, a closed backend port.</summary>
+    public long DatagramsDropped { get; init; }
+
+    /// <summary>
+    /// Clients refused at accept because their address is outside the Service's source ranges. Those the kernel's
+    /// socket filter drops (the usual case) never reach accept and are not counted.
+    /// </summary>
+    public long RefusedBySourceRange { get; init; }
 }

@@ -19,6 +19,12 @@ public sealed record DesiredService(ServiceSpec Spec, IReadOnlyList<PortBackends
     /// <summary>Client-IP affinity's timeout (<c>sessionAffinity: ClientIP</c>); null: no affinity.</summary>
     public TimeSpan? AffinityTimeout { get; init; }
 
+    /// <summary>How long a UDP flow lives without a datagram; null for the forwarder's default.</summary>
+    public TimeSpan? UdpFlowIdleTimeout { get; init; }
+
+    /// <summary>The PROXY protocol header its TCP listeners write to backends (annotation littlelb.io/proxy-protocol).</summary>
+    public ProxyProtocolVersion ProxyProtocol { get; init; }
+
     /// <summary>
     /// Values the source could not use, each naming the field (an annotation) and the value; the default took the place
     /// of each, and the Service is served all the same.
@@ -33,7 +39,14 @@ public sealed record DesiredService(ServiceSpec Spec, IReadOnlyList<PortBackends
 
     public ServiceKey Key => Spec.Key;
 
-    public ApplyServiceCommand ToCommand() => new(Spec, Backends) { Policy = Policy, HealthCheck = HealthCheck, AffinityTimeout = AffinityTimeout };
+    public ApplyServiceCommand ToCommand() => new(Spec, Backends)
+    {
+        Policy = Policy,
+        HealthCheck = HealthCheck,
+        AffinityTimeout = AffinityTimeout,
+        UdpFlowIdleTimeout = UdpFlowIdleTimeout,
+        ProxyProtocol = ProxyProtocol,
+    };
 
     /// <summary>Whether <paramref name="running"/> already serves this exactly, so that applying it would change nothing.</summary>
     public bool IsServedBy(AppliedService running)
@@ -43,8 +56,14 @@ public sealed record DesiredService(ServiceSpec Spec, IReadOnlyList<PortBackends
             && Policy == running.Policy
             && HealthCheck == running.HealthCheck
             && running.Listeners.All(listener => listener.AffinityTimeout == AffinityTimeout)
+            && running.Listeners.All(listener => listener.Binding.Protocol != TransportProtocol.Udp || listener.UdpFlowIdleTimeout == UdpFlowIdleTimeout)
+            && running.Listeners.All(listener => listener.ProxyProtocol == ProxyProtocolOf(listener.Binding.Protocol))
             && running.Listeners.All(listener => BackendsOf(listener.Binding.Port).SequenceEqual(listener.Backends));
     }
+
+    /// <summary>The PROXY protocol header is written on TCP only: ApplyService gives UDP listeners none.</summary>
+    private ProxyProtocolVersion ProxyProtocolOf(TransportProtocol protocol) =>
+        protocol == TransportProtocol.Tcp ? ProxyProtocol : ProxyProtocolVersion.None;
 
     /// <summary>Whether <paramref name="other"/> asks for the same in every respect (the record compares its lists by reference).</summary>
     public bool SameAs(DesiredService other)
@@ -54,6 +73,8 @@ public sealed record DesiredService(ServiceSpec Spec, IReadOnlyList<PortBackends
             && Policy == other.Policy
             && HealthCheck == other.HealthCheck
             && AffinityTimeout == other.AffinityTimeout
+            && UdpFlowIdleTimeout == other.UdpFlowIdleTimeout
+            && ProxyProtocol == other.ProxyProtocol
             && NoBackendsReason == other.NoBackendsReason
             && Warnings.SequenceEqual(other.Warnings)
             && BackendNotes.SequenceEqual(other.BackendNotes)

@@ -127,7 +127,7 @@ internal sealed class ReconcileStep(
         else
         {
             await ReportAsync(key, ServiceEventType.Warning, ServiceEventReasons.NotForwarded,
-                $"ports {string.Join(", ", response.NotForwarded)} are allocated but not forwarded: the forwarder handles TCP only",
+                $"ports {string.Join(", ", response.NotForwarded)} are allocated but not forwarded: the forwarder handles TCP and UDP only",
                 cancellationToken).ConfigureAwait(false);
         }
     }

@@ -7,14 +7,19 @@ using LoadBalancer.Domain.Text;
 namespace LoadBalancer.Application.Services;
 
 /// <summary>
-/// The annotations that steer how a Service's connections are forwarded: health checks and the balancing policy
-/// (docs/annotations.md). Every value that cannot be used is an error naming the annotation and the value, and the
+/// The annotations that steer how a Service's connections are forwarded: health checks, the balancing policy, UDP flows
+/// and the PROXY protocol header (docs/annotations.md). Every value that cannot be used is an error naming the annotation and the value, and the
 /// default stands in for it.
 /// </summary>
 /// <param name="Policy">The balancing policy asked for, as a <see cref="LoadBalancingPolicyNames"/> name; null when none
 /// (or an unknown one) was, which means <see cref="LoadBalancingPolicyNames.Default"/>.</param>
 public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, string? Policy, IReadOnlyList<ValidationError> Errors)
 {
+    public const string UdpFlowIdleTimeoutKey = ServiceAnnotations.Prefix + "udp-flow-idle-timeout";
+
+    /// <summary>The PROXY protocol header the Service's TCP backends get: <c>v1</c> or <c>v2</c> (any case); none by default.</summary>
+    public ProxyProtocolVersion ProxyProtocol { get; init; }
+
     public const string HealthCheckEnabled = ServiceAnnotations.Prefix + "health-check-enabled";
     public const string HealthCheckType = ServiceAnnotations.Prefix + "health-check-type";
     public const string HealthCheckPath = ServiceAnnotations.Prefix + "health-check-path";
@@ -23,6 +28,7 @@ public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, stri
     public const string HealthCheckHealthyThreshold = ServiceAnnotations.Prefix + "health-check-healthy-threshold";
     public const string HealthCheckUnhealthyThreshold = ServiceAnnotations.Prefix + "health-check-unhealthy-threshold";
     public const string BalancingPolicy = ServiceAnnotations.Prefix + "balancing-policy";
+    public const string ProxyProtocolAnnotation = ServiceAnnotations.Prefix + "proxy-protocol";
 
     /// <summary>The original's prefix: its health-check annotations are accepted so that Services move over unchanged.</summary>
     public const string OriginalPrefix = "loadbalancer.example.com/";
@@ -36,6 +42,9 @@ public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, stri
     private static readonly SearchValues<char> DurationNumber = SearchValues.Create("0123456789.");
 
     public static ForwardingAnnotations None { get; } = new(HealthCheckSettings.Default, null, []);
+
+    /// <summary>How long a UDP flow lives without a datagram; null when not given (or not usable), which means the forwarder's default (30s).</summary>
+    public TimeSpan? UdpFlowIdleTimeout { get; init; }
 
     public static ForwardingAnnotations Read(IReadOnlyDictionary<string, string>? annotations)
     {
@@ -54,6 +63,8 @@ public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, stri
         var healthy = reader.Threshold(HealthCheckHealthyThreshold, defaults.HealthyThreshold);
         var unhealthy = reader.Threshold(HealthCheckUnhealthyThreshold, defaults.UnhealthyThreshold);
         var policy = reader.Policy();
+        var udpFlowIdleTimeout = reader.OptionalDuration(UdpFlowIdleTimeoutKey);
+        var proxyProtocol = reader.ProxyProtocol();
 
         var settings = new HealthCheckSettings
         {
@@ -65,7 +76,7 @@ public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, stri
             HealthyThreshold = healthy,
             UnhealthyThreshold = unhealthy,
         };
-        return new ForwardingAnnotations(settings, policy, reader.Errors);
+        return new ForwardingAnnotations(settings, policy, reader.Errors) { UdpFlowIdleTimeout = udpFlowIdleTimeout, ProxyProtocol = proxyProtocol };
     }
 
     /// <summary>
@@ -194,6 +205,9 @@ public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, stri
             return text;
         }
 
+        public TimeSpan? OptionalDuration(string key) =>
+            TryGet(key, out var name, out var text) ? ParseDuration(name, text) : null;
+
         public TimeSpan Duration(string key, TimeSpan fallback) =>
             TryGet(key, out var name, out var text) && ParseDuration(name, text) is { } value ? value : fallback;
 
@@ -243,6 +257,21 @@ public sealed record ForwardingAnnotations(HealthCheckSettings HealthCheck, stri
 
             var known = LoadBalancingPolicyNames.All.FirstOrDefault(policy => policy.Equals(text.Trim(), StringComparison.OrdinalIgnoreCase));
             return known ?? Error<string?>(name, text, LoadBalancingPolicyNames.UnknownMessage(text), null, prefixed: false);
+        }
+
+        public ProxyProtocolVersion ProxyProtocol()
+        {
+            if (!TryGet(ProxyProtocolAnnotation, out var name, out var text))
+            {
+                return ProxyProtocolVersion.None;
+            }
+
+            return text.Trim() switch
+            {
+                var value when value.Equals("v1", StringComparison.OrdinalIgnoreCase) => ProxyProtocolVersion.V1,
+                var value when value.Equals("v2", StringComparison.OrdinalIgnoreCase) => ProxyProtocolVersion.V2,
+                _ => Error(name, text, "must be \"v1\" or \"v2\" (leave the annotation out for none)", ProxyProtocolVersion.None),
+            };
         }
 
         private TimeSpan? ParseDuration(string name, string text)

@@ -23,6 +23,9 @@ public static class ServiceAnnotations
     /// <summary>MetalLB's equivalent of <see cref="LoadBalancerIps"/>, accepted so that Services move over unchanged.</summary>
     public const string MetalLbLoadBalancerIps = "metallb.universe.tf/loadBalancerIPs";
 
+    /// <summary>Kubernetes' older form of spec.loadBalancerSourceRanges: comma-separated CIDRs; the spec field wins when both are set.</summary>
+    public const string SourceRanges = "service.beta.kubernetes.io/load-balancer-source-ranges";
+
     /// <summary>MetalLB's equivalent of <see cref="SharingKey"/>, accepted so that Services move over unchanged.</summary>
     public const string MetalLbSharingKey = "metallb.universe.tf/allow-shared-ip";
 

@@ -84,7 +84,7 @@ public enum ServingState
 }
 
 /// <param name="Protocol">"TCP" or "UDP".</param>
-/// <param name="Forwarded">Whether a listener forwards it now (only TCP is forwarded).</param>
+/// <param name="Forwarded">Whether a listener forwards it now.</param>
 /// <param name="Traffic">The listener's counters; null when not forwarded or the forwarder has none.</param>
 /// <param name="Backends">Where it forwards, in the order the source gave them.</param>
 public sealed record PortState(string Protocol, int Port, bool Forwarded, TrafficSnapshot? Traffic, IReadOnlyList<EndpointState> Backends)

@@ -148,6 +148,13 @@ public static class DaemonStateText
             text += string.Create(CultureInfo.InvariantCulture, $"  rejected {traffic.ConnectionsRejected}");
         }
 
+        // UDP: flows are the "open" and "total" above; the datagrams themselves, and those dropped, said here.
+        if (traffic.DatagramsFromClient > 0 || traffic.DatagramsFromBackend > 0 || traffic.DatagramsDropped > 0)
+        {
+            text += string.Create(CultureInfo.InvariantCulture,
+                $"  datagrams in {traffic.DatagramsFromClient} out {traffic.DatagramsFromBackend} dropped {traffic.DatagramsDropped}");
+        }
+
         return text;
     }
 

@@ -121,22 +121,31 @@ public static class LoadBalancerCommands
 
     private static Command DemoBackend(RunContext run, Dictionary<Command, Func<ParseResult, ConfigurationInputs>> inputs)
     {
-        var command = new Command("demo-backend", "A tiny HTTP server answering \"hello from IP:PORT\" on each --listen IP:PORT.");
+        var command = new Command("demo-backend", "A tiny HTTP server answering \"hello from IP:PORT\" on each --listen IP:PORT (and UDP datagrams on each --listen-udp IP:PORT).");
         var listen = Endpoints("--listen", "An address to answer on; repeat for more.");
+        var listenUdp = Endpoints("--listen-udp", "A UDP address answering each datagram with \"hello from IP:PORT: <datagram>\"; repeat for more.");
         command.Options.Add(listen);
+        command.Options.Add(listenUdp);
+        var proxyProtocol = new Option<bool>("--proxy-protocol")
+        {
+            Description = "Expect a PROXY protocol header (v1 or v2) on each connection and answer \"hello from IP:PORT to client CLIENTIP:CLIENTPORT\".",
+        };
+        command.Options.Add(proxyProtocol);
         var flags = new ConfigurationFlags(FlagGroups.None);
         Add(command, flags);
         command.Validators.Add(result =>
         {
             Check(result, listen);
-            if (Valid(result.GetResult(listen)) == 0)
+            Check(result, listenUdp);
+            if (Valid(result.GetResult(listen)) == 0 && Valid(result.GetResult(listenUdp)) == 0)
             {
-                result.AddError("demo-backend: at least one --listen IP:PORT is required");
+                result.AddError("demo-backend: at least one --listen IP:PORT (or --listen-udp IP:PORT) is required");
             }
         });
         inputs[command] = parsed => Inputs(run, DaemonMode.DemoBackend, flags, parsed);
         command.SetAction((parsed, stopping) =>
-            DemoBackendMode.RunAsync(run, Inputs(run, DaemonMode.DemoBackend, flags, parsed), parsed.GetValue(listen)!, stopping));
+            DemoBackendMode.RunAsync(run, Inputs(run, DaemonMode.DemoBackend, flags, parsed), parsed.GetValue(listen) ?? [], parsed.GetValue(listenUdp) ?? [],
+                parsed.GetValue(proxyProtocol), stopping));
         return command;
     }
 

@@ -7,10 +7,15 @@ using Microsoft.Extensions.Hosting;
 
 namespace LoadBalancer.Host.Demo;
 
-/// <summary><c>loadbalancer demo-backend</c>: answers <c>hello from IP:PORT</c> on each address until stopped.</summary>
+/// <summary>
+/// <c>loadbalancer demo-backend</c>: answers <c>hello from IP:PORT</c> on each address (TCP, and UDP datagrams on
+/// <c>--listen-udp</c>) until stopped; with <c>--proxy-protocol</c>, reads a PROXY protocol header first and adds
+/// <c>to client CLIENTIP:CLIENTPORT</c>.
+/// </summary>
 public static class DemoBackendMode
 {
-    public static async Task<int> RunAsync(RunContext run, ConfigurationInputs inputs, IReadOnlyList<Endpoint> listen, CancellationToken stopping)
+    public static async Task<int> RunAsync(RunContext run, ConfigurationInputs inputs, IReadOnlyList<Endpoint> listen,
+        IReadOnlyList<Endpoint> listenUdp, bool proxyProtocol, CancellationToken stopping)
     {
         ArgumentNullException.ThrowIfNull(run);
         if (await StartingConfiguration.LoadAsync(run, inputs).ConfigureAwait(false) is not { } configuration)
@@ -20,16 +25,17 @@ public static class DemoBackendMode
 
         var builder = DaemonHost.CreateBuilder(run, configuration);
         builder.Services.AddHostedService(provider => new DemoBackendService(
-            listen, run, provider.GetRequiredService<DaemonOutcome>(), provider.GetRequiredService<IHostApplicationLifetime>()));
+            listen, listenUdp, proxyProtocol, run, provider.GetRequiredService<DaemonOutcome>(), provider.GetRequiredService<IHostApplicationLifetime>()));
         return await DaemonHost.RunAsync(builder, run, stopping).ConfigureAwait(false);
     }
 
-    private sealed class DemoBackendService(IReadOnlyList<Endpoint> listen, RunContext run, DaemonOutcome outcome, IHostApplicationLifetime lifetime)
+    private sealed class DemoBackendService(IReadOnlyList<Endpoint> listen, IReadOnlyList<Endpoint> listenUdp, bool proxyProtocol, RunContext run,
+        DaemonOutcome outcome, IHostApplicationLifetime lifetime)
         : BackgroundService
     {
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)
         {
-            if (await DemoBackend.RunAsync(listen, run.Output, run.Error, stoppingToken).ConfigureAwait(false) != ExitCodes.Success)
+            if (await DemoBackend.RunAsync(listen, listenUdp, proxyProtocol, run.Output, run.Error, stoppingToken).ConfigureAwait(false) != ExitCodes.Success)
             {
                 outcome.Fail(ExitCodes.Failure);
                 lifetime.StopApplication();

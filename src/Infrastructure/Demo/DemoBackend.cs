@@ -9,7 +9,10 @@ namespace LoadBalancer.Infrastructure.Demo;
 /// <summary>
 /// A tiny HTTP/1.1 server for trying the load balancer: every request on IP:PORT is answered with
 /// <c>hello from IP:PORT</c>, so a newcomer sees which backend served it. Keep-alive is honoured, bodies are skipped,
-/// and a connection silent for <see cref="IdleTimeout"/> is closed.
+/// and a connection silent for <see cref="IdleTimeout"/> is closed. With the PROXY protocol on, every connection must
+/// start with a v1 or v2 header (anything else is closed, as the spec asks), and the answer names the client it carried:
+/// <c>hello from IP:PORT to client CLIENTIP:CLIENTPORT</c>. On a UDP address it answers each datagram with
+/// <c>hello from IP:PORT: </c> and the datagram, for trying a UDP Service.
 /// </summary>
 public static class DemoBackend
 {
@@ -18,14 +21,40 @@ public static class DemoBackend
     private const int MaxHeaderBytes = 16 * 1024;
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(30);
 
-    public static async Task<int> RunAsync(IReadOnlyList<Endpoint> addresses, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    /// <summary>The spec's advice: a few seconds, at least 3 to cover a TCP retransmit.</summary>
+    private static readonly TimeSpan HeaderTimeout = TimeSpan.FromSeconds(5);
+
+    /// <param name="udpAddresses">Addresses answering datagrams (<c>--listen-udp</c>).</param>
+    /// <param name="proxyProtocol">Expect a PROXY protocol header (v1 or v2) on each TCP connection and answer with the client it names.</param>
+    public static async Task<int> RunAsync(IReadOnlyList<Endpoint> addresses, IReadOnlyList<Endpoint> udpAddresses, bool proxyProtocol,
+        TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(addresses);
+        ArgumentNullException.ThrowIfNull(udpAddresses);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
         var listeners = new List<TcpListener>();
+        var udpSockets = new List<Socket>();
         try
         {
+            foreach (var address in udpAddresses)
+            {
+                var socket = new Socket(address.ToIPEndPoint().AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+                try
+                {
+                    socket.Bind(address.ToIPEndPoint());
+                }
+                catch (SocketException failure)
+                {
+                    socket.Dispose();
+                    await error.WriteLineAsync($"error: --listen-udp {address}: {failure.Message}").ConfigureAwait(false);
+                    return ListenFailed;
+                }
+
+                udpSockets.Add(socket);
+                await output.WriteLineAsync($"demo backend listening on {address}/UDP: answers \"hello from {address}: <datagram>\"").ConfigureAwait(false);
+            }
+
             foreach (var address in addresses)
             {
                 var listener = new TcpListener(address.ToIPEndPoint());
@@ -40,10 +69,14 @@ public static class DemoBackend
                 }
 
                 listeners.Add(listener);
-                await output.WriteLineAsync($"demo backend listening on {address}: answers \"hello from {address}\"").ConfigureAwait(false);
+                var answer = proxyProtocol ? $"hello from {address} to client CLIENTIP:CLIENTPORT" : $"hello from {address}";
+                var expects = proxyProtocol ? "expects a PROXY protocol header, " : string.Empty;
+                await output.WriteLineAsync($"demo backend listening on {address}: {expects}answers \"{answer}\"").ConfigureAwait(false);
             }
 
-            var loops = listeners.Select((listener, index) => AcceptAsync(listener, addresses[index], cancellationToken)).ToList();
+            var loops = listeners.Select((listener, index) => AcceptAsync(listener, addresses[index], proxyProtocol, cancellationToken))
+                .Concat(udpSockets.Select((socket, index) => AnswerDatagramsAsync(socket, udpAddresses[index], cancellationToken)))
+                .ToList();
             await Task.WhenAll(loops).ConfigureAwait(false);
             return 0;
         }
@@ -53,10 +86,44 @@ public static class DemoBackend
             {
                 listener.Dispose();
             }
+
+            foreach (var socket in udpSockets)
+            {
+                socket.Dispose();
+            }
         }
     }
 
-    private static async Task AcceptAsync(TcpListener listener, Endpoint address, CancellationToken cancellationToken)
+    private static async Task AnswerDatagramsAsync(Socket socket, Endpoint address, CancellationToken cancellationToken)
+    {
+        var greeting = Encoding.ASCII.GetBytes($"hello from {address}: ");
+        var buffer = new byte[65536];
+        var reply = new byte[greeting.Length + buffer.Length];
+        greeting.CopyTo(reply, 0);
+        EndPoint any = new IPEndPoint(socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, cancellationToken).ConfigureAwait(false);
+
+                // The reply must fit a datagram: a long one is cut to the largest UDP payload.
+                var length = Math.Min(greeting.Length + received.ReceivedBytes, 65507);
+                buffer.AsSpan(0, length - greeting.Length).CopyTo(reply.AsSpan(greeting.Length));
+                await socket.SendToAsync(reply.AsMemory(0, length), SocketFlags.None, received.RemoteEndPoint, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                // A client's port closed (ICMP) or a full buffer: that datagram goes unanswered, the next ones do not.
+            }
+        }
+    }
+
+    private static async Task AcceptAsync(TcpListener listener, Endpoint address, bool proxyProtocol, CancellationToken cancellationToken)
     {
         var connections = new List<Task>();
         try
@@ -65,7 +132,9 @@ public static class DemoBackend
             {
                 var client = await listener.AcceptTcpClientAsync(cancellationToken).ConfigureAwait(false);
                 connections.RemoveAll(task => task.IsCompleted);
-                connections.Add(ServeAsync(client, $"hello from {address}\n", cancellationToken));
+                connections.Add(proxyProtocol
+                    ? ServeProxiedAsync(client, address, cancellationToken)
+                    : ServeAsync(client, $"hello from {address}\n", cancellationToken));
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -73,6 +142,31 @@ public static class DemoBackend
         }
 
         await Task.WhenAll(connections).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads the PROXY protocol header first; a LOCAL one (a health check) names no client, so the peer is the client.</summary>
+    private static async Task ServeProxiedAsync(TcpClient client, Endpoint address, CancellationToken cancellationToken)
+    {
+        ProxyHeaderInfo? header;
+        try
+        {
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            waiting.CancelAfter(HeaderTimeout);
+            (header, _) = await ProxyHeaderReader.ReadAsync(client.GetStream(), waiting.Token).ConfigureAwait(false);
+        }
+        catch (Exception failure) when (failure is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            header = null;
+        }
+
+        if (header is null)
+        {
+            client.Dispose();
+            return;
+        }
+
+        var peer = header.Source ?? (IPEndPoint)client.Client.RemoteEndPoint!;
+        await ServeAsync(client, $"hello from {address} to client {peer}\n", cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task ServeAsync(TcpClient client, string greeting, CancellationToken cancellationToken)

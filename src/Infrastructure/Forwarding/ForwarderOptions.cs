@@ -12,6 +12,8 @@ public enum ForwardingEngine
 /// <summary>How the forwarder treats every listener; per-listener settings come with <c>ListenerSpec</c>.</summary>
 public sealed record ForwarderOptions
 {
+    public static readonly TimeSpan DefaultUdpFlowIdleTimeout = TimeSpan.FromSeconds(30);
+
     public ForwardingEngine Engine { get; init; } = ForwardingEngine.Splice;
 
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
@@ -39,4 +41,10 @@ public sealed record ForwarderOptions
 
     /// <summary>How long a passively ejected backend stays out when active checks are off.</summary>
     public TimeSpan PassiveEjectionDuration { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>UDP: a flow (a client address:port) idle this long is closed, unless its Service's annotation says otherwise.</summary>
+    public TimeSpan UdpFlowIdleTimeout { get; init; } = DefaultUdpFlowIdleTimeout;
+
+    /// <summary>UDP: flows one listener holds at most (one socket each), unless its <c>ListenerSpec.MaxConnections</c> says otherwise; datagrams of new clients beyond it are dropped and counted.</summary>
+    public int MaxUdpFlowsPerListener { get; init; } = 65_536;
 }

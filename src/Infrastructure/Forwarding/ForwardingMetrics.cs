@@ -15,7 +15,7 @@ namespace LoadBalancer.Infrastructure.Forwarding;
 internal sealed class ForwardingMetrics : IMetricsInstrumentation
 {
     /// <summary>
-    /// How long one read of the forwarder's counters serves the instruments' callbacks: a collection calls the ten of them
+    /// How long one read of the forwarder's counters serves the instruments' callbacks: a collection calls the dozen of them
     /// one after the other, and each would otherwise snapshot every listener and backend again. Shorter than the
     /// exporter's own cache of a scrape (300 ms), so that no scrape sees older figures than it would anyway.
     /// </summary>
@@ -43,7 +43,14 @@ internal sealed class ForwardingMetrics : IMetricsInstrumentation
         meter.CreateObservableCounter(
             "littlelb.listener.connections.rejected", () => Listeners(Snapshot(), traffic => traffic.ConnectionsRejected), "{connection}", "Clients closed at once: the listener's connection limit, or the open-files budget, was reached.");
         meter.CreateObservableCounter(
+            "littlelb.listener.connections.outside_source_ranges", () => Listeners(Snapshot(), traffic => traffic.RefusedBySourceRange), "{connection}",
+            "Clients from outside the Service's loadBalancerSourceRanges closed at accept; those the kernel's socket filter dropped are not counted.");
+        meter.CreateObservableCounter(
             "littlelb.listener.traffic", () => ListenerBytes(Snapshot()), "By", "Bytes forwarded, by direction (client_to_backend, backend_to_client).");
+        meter.CreateObservableCounter(
+            "littlelb.listener.datagrams", () => ListenerDatagrams(Snapshot()), "{datagram}", "UDP datagrams forwarded, by direction (client_to_backend, backend_to_client); flows count as connections.");
+        meter.CreateObservableCounter(
+            "littlelb.listener.datagrams.dropped", () => Udp(Snapshot(), traffic => traffic.DatagramsDropped), "{datagram}", "UDP datagrams not forwarded: a new client over the flow limit or without a backend, a full socket buffer, a closed backend port.");
 
         meter.CreateObservableGauge(
             "littlelb.backend.health", () => BackendHealth(Snapshot()), description: "1 for the state a backend is in (healthy, not_ready, failing, ejected), 0 for the others.");
@@ -66,6 +73,18 @@ internal sealed class ForwardingMetrics : IMetricsInstrumentation
         {
             yield return new Measurement<long>(listener.Listener.BytesFromClient, [.. ListenerTags(listener), new("direction", "client_to_backend")]);
             yield return new Measurement<long>(listener.Listener.BytesFromBackend, [.. ListenerTags(listener), new("direction", "backend_to_client")]);
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> Udp(IReadOnlyList<ListenerStatistics> listeners, Func<TrafficSnapshot, long> value) =>
+        Listeners([.. listeners.Where(listener => listener.Binding.Protocol == TransportProtocol.Udp)], value);
+
+    private static IEnumerable<Measurement<long>> ListenerDatagrams(IReadOnlyList<ListenerStatistics> listeners)
+    {
+        foreach (var listener in listeners.Where(listener => listener.Binding.Protocol == TransportProtocol.Udp))
+        {
+            yield return new Measurement<long>(listener.Listener.DatagramsFromClient, [.. ListenerTags(listener), new("direction", "client_to_backend")]);
+            yield return new Measurement<long>(listener.Listener.DatagramsFromBackend, [.. ListenerTags(listener), new("direction", "backend_to_client")]);
         }
     }
 

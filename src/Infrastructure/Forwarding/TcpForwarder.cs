@@ -6,11 +6,16 @@ using LoadBalancer.Domain.Services;
 using LoadBalancer.Infrastructure.Forwarding.Copy;
 using LoadBalancer.Infrastructure.Forwarding.Listeners;
 using LoadBalancer.Infrastructure.Forwarding.Splice;
+using LoadBalancer.Infrastructure.Forwarding.Udp;
 using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Infrastructure.Forwarding;
 
-/// <summary>The TCP forwarder: one listener per load-balancer IP:port, each with its own backends and policy.</summary>
+/// <summary>
+/// The forwarder: one listener per load-balancer IP:port and protocol, each with its own backends and policy. TCP
+/// listeners run on the splice or copy engine, UDP listeners on the UDP engine (<c>Forwarding/Udp</c>); both share the
+/// listener's backends, balancing, health and statistics.
+/// </summary>
 internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDisposable, IDisposable
 {
     private readonly ForwarderOptions _options;
@@ -18,6 +23,8 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
     private readonly ILogger _logger;
     private readonly IForwardingEngine _engine;
     private readonly DescriptorExhaustion _descriptors;
+    private readonly UdpEngine _udpEngine;
+    private readonly DescriptorExhaustion _udpDescriptors;
     private readonly ConcurrentDictionary<PortBinding, ForwardingListener> _listeners = new();
     private readonly SemaphoreSlim _changes = new(1, 1);
     private readonly ConcurrentDictionary<Task, ForwardingListener> _draining = new();
@@ -33,6 +40,10 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
         _logger = loggerFactory.CreateLogger("LoadBalancer.Forwarding");
         _engine = CreateEngine(options, _logger);
         _descriptors = new DescriptorExhaustion(time, _logger, new ConnectionBudget(DescriptorsPerConnection(Engine)));
+
+        // A UDP flow holds one socket; its budget is its own, so a flood of DNS clients cannot take TCP's room at once.
+        _udpEngine = new UdpEngine(time, _logger);
+        _udpDescriptors = new DescriptorExhaustion(time, _logger, new ConnectionBudget(1));
     }
 
     /// <summary>The engine actually running: the copy engine when splice was asked for but this kernel refuses it.</summary>
@@ -43,11 +54,6 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
     public async ValueTask<ForwarderResult> ApplyAsync(ListenerSpec listener, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(listener);
-        if (listener.Binding.Protocol != TransportProtocol.Tcp)
-        {
-            return ForwarderResult.Failed($"cannot forward {listener.Binding}: only TCP is forwarded so far");
-        }
-
         if (listener.MaxConnections is < 1)
         {
             return ForwarderResult.Failed($"maxConnections: {listener.MaxConnections} must be at least 1");
@@ -58,6 +64,13 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
             return ForwarderResult.Failed($"affinity timeout: {listener.AffinityTimeout} must be positive");
         }
 
+        if (listener.UdpFlowIdleTimeout is { } idle && idle <= TimeSpan.Zero)
+        {
+            return ForwarderResult.Failed($"udpFlowIdleTimeout: {idle} must be longer than zero");
+        }
+
+        var udp = listener.Binding.Protocol == TransportProtocol.Udp;
+
         await _changes.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -66,7 +79,9 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
                 return existing.Apply(listener);
             }
 
-            var result = ForwardingListener.TryStart(listener, _engine, Engine, _options, _time, _logger, _descriptors, out var started);
+            var result = udp
+                ? ForwardingListener.TryStart(listener, _udpEngine, Engine, _options, _time, _logger, _udpDescriptors, out var started)
+                : ForwardingListener.TryStart(listener, _engine, Engine, _options, _time, _logger, _descriptors, out started);
             if (started is not null)
             {
                 _listeners[listener.Binding] = started;
@@ -156,6 +171,7 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
         // Detached listeners finish their drains (each bounded by its own deadline) before the engine goes.
         await Task.WhenAll(_draining.Keys).ConfigureAwait(false);
         _descriptors.Flush();
+        _udpDescriptors.Flush();
 
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {

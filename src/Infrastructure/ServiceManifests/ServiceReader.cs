@@ -63,9 +63,10 @@ internal static class ServiceReader
         var spec = new ServiceSpec(KeyOf(service).Namespace, metadata.Name, ports, loadBalancerIp, sharing.SharingKey, sharing.ExclusiveIp,
             CreatedAt(metadata.CreationTimestamp), pool.Pool, (IReadOnlyDictionary<string, string>?)metadata.Labels?.AsReadOnly(),
             string.IsNullOrEmpty(service.Spec?.LoadBalancerClass) ? null : service.Spec.LoadBalancerClass,
-            service.Spec?.IpFamilies is { Count: > 0 } families ? [.. families] : null,
-            string.IsNullOrEmpty(service.Spec?.IpFamilyPolicy) ? null : service.Spec.IpFamilyPolicy,
-            LoadBalancerIpsAnnotation.Read(annotations));
+            IpFamilies: service.Spec?.IpFamilies is { Count: > 0 } families ? [.. families] : null,
+            IpFamilyPolicy: string.IsNullOrEmpty(service.Spec?.IpFamilyPolicy) ? null : service.Spec.IpFamilyPolicy,
+            LoadBalancerIps: LoadBalancerIpsAnnotation.Read(annotations));
+        spec = WithSourceRanges(spec, service.Spec?.LoadBalancerSourceRanges, annotations);
 
         // ClientIP affinity is a table of clients in front of the policy (ClientAffinityTable), not a policy of its own:
         // the policy places a client's first connection, as kube-proxy's random pick does.
@@ -91,6 +92,8 @@ internal static class ServiceReader
         return new ServiceReading(spec, forwarding.Policy ?? defaultPolicy, forwarding.HealthCheck, annotations, warnings)
         {
             AffinityTimeout = affinityTimeout,
+            UdpFlowIdleTimeout = forwarding.UdpFlowIdleTimeout,
+            ProxyProtocol = forwarding.ProxyProtocol,
         };
     }
 
@@ -121,6 +124,31 @@ internal static class ServiceReader
     }
 
     /// <summary>
+    /// Kubernetes' rule: a non-empty spec.loadBalancerSourceRanges wins and the annotation is ignored; else the annotation,
+    /// comma-separated, each entry trimmed; an annotation that is empty or blank restricts nothing. The ranges stay as
+    /// written (an empty entry included), so that validation names the bad one and quotes it.
+    /// </summary>
+    internal static ServiceSpec WithSourceRanges(ServiceSpec spec, IList<string>? field, IReadOnlyDictionary<string, string>? annotations)
+    {
+        if (field is { Count: > 0 })
+        {
+            // A hand-written file can hold an empty entry ("- "), which reads as null: invalid, named by its index.
+            return spec with { SourceRanges = [.. field.Select(range => range ?? string.Empty)] };
+        }
+
+        if (annotations is null || !annotations.TryGetValue(ServiceAnnotations.SourceRanges, out var text) || string.IsNullOrWhiteSpace(text))
+        {
+            return spec;
+        }
+
+        return spec with
+        {
+            SourceRanges = text.Split(',', StringSplitOptions.TrimEntries),
+            SourceRangesFromAnnotation = true,
+        };
+    }
+
+    /// <summary>
     /// The client's JSON reader gives UTC; a Service built in code may carry local time, and one read from YAML an
     /// unspecified kind, which Kubernetes means as UTC.
     /// </summary>
@@ -144,4 +172,10 @@ internal sealed record ServiceReading(
 {
     /// <summary>With <c>sessionAffinity: ClientIP</c>, its timeout (<c>sessionAffinityConfig.clientIP.timeoutSeconds</c> or the default); else null.</summary>
     public TimeSpan? AffinityTimeout { get; init; }
+
+    /// <summary>The annotation's idle timeout of UDP flows; null for the forwarder's default.</summary>
+    public TimeSpan? UdpFlowIdleTimeout { get; init; }
+
+    /// <summary>The PROXY protocol header asked for by annotation; none by default.</summary>
+    public ProxyProtocolVersion ProxyProtocol { get; init; }
 }

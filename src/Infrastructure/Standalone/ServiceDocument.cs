@@ -187,6 +187,9 @@ internal sealed class ServiceDocument
                 case "selector":
                     spec.Selector = Strings(value, field, label => $"{field}[\"{label}\"]");
                     break;
+                case "loadBalancerSourceRanges":
+                    spec.LoadBalancerSourceRanges = TextList(value, field);
+                    break;
             }
         }
 
@@ -335,7 +338,7 @@ internal sealed class ServiceDocument
         return null;
     }
 
-    /// <summary>A list of strings (<c>ipFamilies: [IPv6, IPv4]</c>); whether each is a known value is the reader's to judge.</summary>
+    /// <summary>A list of single values; an empty entry ("- ") stays, as null, so the others keep their indices.</summary>
     private List<string>? TextList(YamlNode node, string path)
     {
         if (IsNull(node))
@@ -345,21 +348,20 @@ internal sealed class ServiceDocument
 
         if (node is not YamlSequenceNode sequence)
         {
-            Add(node, path, Shown(node), $"{Describe(node)} must be a list (lines starting with '- ', or [a, b])");
+            Add(node, path, Shown(node), $"{Describe(node)} must be a list (lines starting with '- ')");
             return null;
         }
 
-        var list = new List<string>();
+        var values = new List<string>();
         for (var index = 0; index < sequence.Children.Count; index++)
         {
+            var entry = sequence.Children[index];
             var entryPath = $"{path}[{index.ToString(CultureInfo.InvariantCulture)}]";
-            if (Text(sequence.Children[index], entryPath) is { } text)
-            {
-                list.Add(text);
-            }
+            _lines[entryPath] = LineOf(entry);
+            values.Add(Text(entry, entryPath)!);
         }
 
-        return list;
+        return values;
     }
 
     private int? Number(YamlNode node, string path, string expected)

@@ -170,6 +170,8 @@ public static class StandaloneServiceFile
             Policy = reading.Policy,
             HealthCheck = reading.HealthCheck,
             AffinityTimeout = reading.AffinityTimeout,
+            UdpFlowIdleTimeout = reading.UdpFlowIdleTimeout,
+            ProxyProtocol = reading.ProxyProtocol,
             Warnings = warnings,
             NoBackendsReason = NoBackendsReason,
         };

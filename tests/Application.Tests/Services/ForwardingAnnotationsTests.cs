@@ -297,6 +297,85 @@ public sealed class ForwardingAnnotationsTests
         Assert.Equal(expected, ForwardingAnnotations.ChoosesProbe(dictionary));
     }
 
+    [Theory]
+    [InlineData("5s", 5_000)]
+    [InlineData("2m", 120_000)]
+    [InlineData("750ms", 750)]
+    public void Read_UdpFlowIdleTimeout_IsRead(string text, int milliseconds)
+    {
+        var read = Read(("littlelb.io/udp-flow-idle-timeout", text));
+
+        Assert.Empty(read.Errors);
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), read.UdpFlowIdleTimeout);
+    }
+
+    [Fact]
+    public void Read_NoUdpFlowIdleTimeout_LeavesTheForwardersDefault()
+    {
+        Assert.Null(Read(("littlelb.io/balancing-policy", "round-robin")).UdpFlowIdleTimeout);
+    }
+
+    [Theory]
+    [InlineData("soon", "'soon' is not a duration such as 10s or 500ms")]
+    [InlineData("0s", "'0s' must be longer than zero")]
+    [InlineData("48h", "'48h' must be at most 24h")]
+    public void Read_UdpFlowIdleTimeoutBad_IsAnErrorNamingAnnotationAndValue_AndTheDefaultApplies(string text, string problem)
+    {
+        var read = Read(("littlelb.io/udp-flow-idle-timeout", text));
+
+        var error = Assert.Single(read.Errors);
+        Assert.Equal($"annotation littlelb.io/udp-flow-idle-timeout: {problem}", error.Message);
+        Assert.Null(read.UdpFlowIdleTimeout);
+    }
+
+    [Fact]
+    public void Read_NoProxyProtocolAnnotation_IsNone()
+    {
+        Assert.Equal(ProxyProtocolVersion.None, ForwardingAnnotations.Read(null).ProxyProtocol);
+        Assert.Equal(ProxyProtocolVersion.None, Read(("littlelb.io/balancing-policy", "round-robin")).ProxyProtocol);
+    }
+
+    [Theory]
+    [InlineData("v1", ProxyProtocolVersion.V1)]
+    [InlineData("V1", ProxyProtocolVersion.V1)]
+    [InlineData("v2", ProxyProtocolVersion.V2)]
+    [InlineData(" V2 ", ProxyProtocolVersion.V2)]
+    public void Read_ProxyProtocol_IsReadInAnyCase(string value, ProxyProtocolVersion expected)
+    {
+        var read = Read(("littlelb.io/proxy-protocol", value));
+
+        Assert.Empty(read.Errors);
+        Assert.Equal(expected, read.ProxyProtocol);
+    }
+
+    [Theory]
+    [InlineData("v3")]
+    [InlineData("true")]
+    [InlineData("2")]
+    [InlineData("")]
+    [InlineData("none")]
+    public void Read_ProxyProtocolBad_IsAnErrorNamingTheAnnotationAndValue_AndNoneStands(string value)
+    {
+        var read = Read(("littlelb.io/proxy-protocol", value), ("littlelb.io/balancing-policy", "least-connections"));
+
+        var error = Assert.Single(read.Errors);
+        Assert.Equal("littlelb.io/proxy-protocol", error.Field);
+        Assert.Equal(
+            $"annotation littlelb.io/proxy-protocol: '{value}' must be \"v1\" or \"v2\" (leave the annotation out for none)",
+            error.Message);
+        Assert.Equal(ProxyProtocolVersion.None, read.ProxyProtocol);
+        Assert.Equal(LoadBalancingPolicyNames.LeastConnections, read.Policy);
+    }
+
+    [Fact]
+    public void Read_ProxyProtocolUnderTheOriginalPrefix_IsIgnored()
+    {
+        var read = Read(("loadbalancer.example.com/proxy-protocol", "v2"));
+
+        Assert.Empty(read.Errors);
+        Assert.Equal(ProxyProtocolVersion.None, read.ProxyProtocol);
+    }
+
     private static ForwardingAnnotations Read(params (string Key, string Value)[] annotations) =>
         ForwardingAnnotations.Read(annotations.ToDictionary(annotation => annotation.Key, annotation => annotation.Value));
 }

@@ -101,7 +101,7 @@ public sealed class LoadBalancerCommandsTests
     [Fact]
     public void DemoBackend_WithoutListen_SaysOneIsRequired()
     {
-        Assert.Equal(["demo-backend: at least one --listen IP:PORT is required"], InProcess.ParseErrors(["demo-backend"]));
+        Assert.Equal(["demo-backend: at least one --listen IP:PORT (or --listen-udp IP:PORT) is required"], InProcess.ParseErrors(["demo-backend"]));
     }
 
     [Fact]

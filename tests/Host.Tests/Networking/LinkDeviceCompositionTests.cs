@@ -14,8 +14,8 @@ namespace LoadBalancer.Host.Tests.Networking;
 
 /// <summary>
 /// The composed daemon on a real device in a namespace: reference counting of a shared address and the clean-up of
-/// addresses a crash left behind, through the mediator, the Service use case and the rtnetlink device. The Services
-/// have UDP ports only, so the test exercises the link device alone (UDP is allocated, not forwarded yet).
+/// addresses a crash left behind, through the mediator, the Service use case and the rtnetlink device. The forwarder
+/// is one that listens nowhere: the addresses live in another namespace, and the test is about the link device alone.
 /// </summary>
 [Collection(HeavyTests.Name)]
 public sealed class LinkDeviceCompositionTests
@@ -31,6 +31,7 @@ public sealed class LinkDeviceCompositionTests
         left.Exec($"ip addr add 192.0.2.70/24 dev {Device}"); // in the pool, wanted by nobody: a crash's leftover
         await using var provider = new ServiceCollection()
             .AddLogging()
+            .AddSingleton<IForwarder, ListeningNowhere>()
             .AddLoadBalancer(
                 new AllocationOptions { Pool = "192.0.2.64/28" },
                 linkDevice: new LinkDeviceOptions { DeviceName = Device },
@@ -58,6 +59,17 @@ public sealed class LinkDeviceCompositionTests
 
         await mediator.Send(new RemoveService("default", "dns-c"));
         Assert.Equal(["192.0.2.1"], Addresses(left));
+    }
+
+    /// <summary>Takes every listener and opens no socket.</summary>
+    private sealed class ListeningNowhere : IForwarder
+    {
+        public ValueTask<ForwarderResult> ApplyAsync(ListenerSpec listener, CancellationToken cancellationToken) => ValueTask.FromResult(ForwarderResult.Success);
+
+        public ValueTask StopAsync(LoadBalancer.Domain.Addressing.PortBinding binding, TimeSpan drainTimeout, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask<Task> DetachAsync(LoadBalancer.Domain.Addressing.PortBinding binding, TimeSpan drainTimeout, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(Task.CompletedTask);
     }
 
     private static string[] Addresses(NetworkNamespace space) =>

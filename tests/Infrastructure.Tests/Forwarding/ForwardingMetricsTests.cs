@@ -54,6 +54,19 @@ public sealed class ForwardingMetricsTests : IDisposable
     }
 
     [Fact]
+    public void Listener_ClientsRefusedOutsideTheSourceRanges_AreCounted()
+    {
+        using var refused = Collector<long>("littlelb.listener.connections.outside_source_ranges");
+        Report(new TrafficSnapshot(0, 0, 0, 0, 0, 0) { RefusedBySourceRange = 4 });
+
+        refused.RecordObservableInstruments();
+
+        var measurement = Assert.Single(refused.GetMeasurementSnapshot());
+        Assert.Equal(4, measurement.Value);
+        Assert.Equal("web", measurement.Tags["service"]);
+    }
+
+    [Fact]
     public void Backends_HealthIsOneForItsStateOnly_WithConnectsFailedAndEjections()
     {
         using var health = Collector<int>("littlelb.backend.health");
@@ -106,6 +119,27 @@ public sealed class ForwardingMetricsTests : IDisposable
 
         _statistics.Received(2).GetAllStatistics();
         Assert.Equal(2, opened.LastMeasurement!.Value);
+    }
+
+    [Fact]
+    public void UdpListener_DatagramsByDirectionAndDrops_AreSeries_WhileTcpListenersHaveNone()
+    {
+        using var datagrams = Collector<long>("littlelb.listener.datagrams");
+        using var dropped = Collector<long>("littlelb.listener.datagrams.dropped");
+        var dns = new PortBinding(IPAddress.Parse("192.0.2.10"), ServicePort.Udp(53));
+        var traffic = TrafficSnapshot.None with { DatagramsFromClient = 40, DatagramsFromBackend = 39, DatagramsDropped = 1 };
+        _statistics.GetAllStatistics().Returns([
+            new ListenerStatistics(dns, new ServiceKey("shop", "dns"), traffic, []),
+            new ListenerStatistics(Web, new ServiceKey("shop", "web"), TrafficSnapshot.None, []),
+        ]);
+
+        datagrams.RecordObservableInstruments();
+        dropped.RecordObservableInstruments();
+
+        Assert.Equal(
+            [("client_to_backend", 40L, "UDP"), ("backend_to_client", 39L, "UDP")],
+            datagrams.GetMeasurementSnapshot().Select(count => ((string)count.Tags["direction"]!, count.Value, (string)count.Tags["protocol"]!)));
+        Assert.Equal(1, Assert.Single(dropped.GetMeasurementSnapshot()).Value);
     }
 
     private void Report(TrafficSnapshot listener, params BackendStatistics[] backends) =>

@@ -49,18 +49,20 @@ public sealed class TcpForwarderLifecycleTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
-    public async Task Apply_UdpPort_Fails(ForwardingEngine engine)
+    public async Task Apply_UdpPortTakenByAnotherSocket_FailsAndRegistersNothing(ForwardingEngine engine)
     {
         await using var echo = LoopbackServer.StartEcho();
         await using var forwarder = TestForwarders.Create(engine, output);
         var ip = LoopbackAddresses.NextListenerAddress();
-        var binding = new PortBinding(ip, ServicePort.Udp(LoopbackAddresses.FreePort(ip)));
+        using var taken = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        taken.Bind(new System.Net.IPEndPoint(ip, 0));
+        var binding = new PortBinding(ip, ServicePort.Udp(((System.Net.IPEndPoint)taken.LocalEndPoint!).Port));
 
         var result = await forwarder.ApplyWithinLimitAsync(TestForwarders.Spec(binding, [echo.Endpoint]));
 
         output.WriteLine($"{engine}: {result.Error}");
         Assert.False(result.Succeeded);
-        Assert.False(string.IsNullOrWhiteSpace(result.Error));
+        Assert.StartsWith($"cannot listen on {binding}:", result.Error, StringComparison.Ordinal);
         Assert.Empty(forwarder.Listeners);
     }
 

@@ -287,6 +287,19 @@ public sealed class ServiceReaderTests
         Assert.Equal(["annotation littlelb.io/pool: ' ' is blank; the Service gets an IP as if it asked for no pool"], reading.Warnings);
     }
 
+    [Fact]
+    public void Read_UdpFlowIdleTimeout_IsCarried_AndABadOneIsAWarningWithTheDefault()
+    {
+        var service = Service();
+        service.Metadata.Annotations["littlelb.io/udp-flow-idle-timeout"] = "2m";
+        Assert.Equal(TimeSpan.FromMinutes(2), Read(service).UdpFlowIdleTimeout);
+
+        service.Metadata.Annotations["littlelb.io/udp-flow-idle-timeout"] = "forever";
+        var reading = Read(service);
+        Assert.Null(reading.UdpFlowIdleTimeout);
+        Assert.Equal(["annotation littlelb.io/udp-flow-idle-timeout: 'forever' is not a duration such as 10s or 500ms"], reading.Warnings);
+    }
+
     private static ServiceReading Read(V1Service service) =>
         ServiceReader.Read(service, LoadBalancingPolicyNames.Default) ?? throw new InvalidOperationException("the test Service has a name");
 }

@@ -215,6 +215,7 @@ public sealed class ServiceFileCheckTests : IDisposable
     [InlineData("dashboard-lb.yaml")]
     [InlineData("ip-conflict.yaml")]
     [InlineData("standalone.yaml")]
+    [InlineData("proxy-protocol.yaml")]
     public void Check_Example_HasNoProblems(string example)
     {
         var path = Path.Combine(RepositoryRoot.Path, "examples", example);
@@ -231,6 +232,14 @@ public sealed class ServiceFileCheckTests : IDisposable
 
         Assert.Equal(["svc1 192.168.0.225", "svc2 192.168.0.225", "svc3 "], file.Services.Select(service => $"{service.Key.Name} {service.Spec.LoadBalancerIp}"));
         Assert.All(file.Services, service => Assert.Equal(80, Assert.Single(service.Spec.Ports).Port));
+    }
+
+    [Fact]
+    public void Check_ProxyProtocolExample_AsksForV2()
+    {
+        var file = StandaloneServiceFile.Parse(File.ReadAllText(Path.Combine(RepositoryRoot.Path, "examples", "proxy-protocol.yaml")));
+
+        Assert.Equal(LoadBalancer.Application.Forwarding.ProxyProtocolVersion.V2, Assert.Single(file.Services).ProxyProtocol);
     }
 
     private IReadOnlyList<ServiceFileProblem> Check() => ServiceFileCheck.Check(FilePath, new StandaloneFileOptions());

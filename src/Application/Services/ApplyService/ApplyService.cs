@@ -18,7 +18,7 @@ namespace LoadBalancer.Application.Services.ApplyService;
 
 /// <summary>
 /// Makes a Service run as asked: its IP allocated (<see cref="AllocateLoadBalancerIp"/>) and on the link device, one
-/// listener per TCP port forwarding to its backends. All of it or nothing: when a step fails, what this command did is
+/// listener per port (TCP or UDP) forwarding to its backends. All of it or nothing: when a step fails, what this command did is
 /// undone and the Service runs as before. Status and Events are the reconciler's, which sends this command.
 /// </summary>
 /// <param name="Backends">The backends per port; a port without an entry gets a listener with no backends.</param>
@@ -31,6 +31,12 @@ public sealed record ApplyService(ServiceSpec Service, IReadOnlyList<PortBackend
 
     /// <summary>Client-IP affinity's timeout (<see cref="ListenerSpec.AffinityTimeout"/>); null: no affinity.</summary>
     public TimeSpan? AffinityTimeout { get; init; }
+
+    /// <summary>How long a UDP flow lives without a datagram; null for the forwarder's default.</summary>
+    public TimeSpan? UdpFlowIdleTimeout { get; init; }
+
+    /// <summary>The PROXY protocol header each TCP listener writes to its backends.</summary>
+    public ProxyProtocolVersion ProxyProtocol { get; init; }
 }
 
 /// <summary>
@@ -51,7 +57,7 @@ public sealed record ApplyServiceResponse : IValidationFailureResponse<ApplyServ
     /// <summary>Port bindings the Service held before and gave up (moved to another IP, ports removed).</summary>
     public IReadOnlyList<PortBinding> Freed { get; init; } = [];
 
-    /// <summary>Ports that are allocated but have no listener (UDP: the forwarder handles TCP only).</summary>
+    /// <summary>Ports that are allocated but have no listener: none since UDP is forwarded too; kept for a protocol the forwarder may not take.</summary>
     public IReadOnlyList<ServicePort> NotForwarded { get; init; } = [];
 
     public AllocationRefusal? Refusal { get; init; }
@@ -191,7 +197,7 @@ public sealed class ApplyServiceHandler(
                 Allocation = allocation,
                 Changed = changed,
                 Freed = Freed(allocated.Previous, allocation),
-                NotForwarded = [.. allocation.Bindings.Where(binding => binding.Protocol != TransportProtocol.Tcp).Select(binding => binding.Port)],
+                NotForwarded = [.. allocation.Bindings.Where(binding => !listeners.Any(listener => listener.Binding == binding)).Select(binding => binding.Port)],
             };
         }
         catch when (!undo.Committed)
@@ -206,10 +212,11 @@ public sealed class ApplyServiceHandler(
     private static List<PortBinding> Freed(IReadOnlyList<IpAllocation> before, StackAllocation now) =>
         !now.Changed ? [] : [.. before.SelectMany(allocation => allocation.Bindings).Except(now.Bindings)];
 
-    /// <summary>One listener per TCP port of the allocation and IP: the primary IP's first, lowest port first.</summary>
-    private static List<ListenerSpec> Listeners(ApplyService command, StackAllocation allocation) =>
-        [.. allocation.Bindings
-            .Where(binding => binding.Protocol == TransportProtocol.Tcp)
+    /// <summary>One listener per port (TCP and UDP) of the allocation and IP: the primary IP's first, lowest port first.</summary>
+    private static List<ListenerSpec> Listeners(ApplyService command, StackAllocation allocation)
+    {
+        var sourceRanges = command.Service.ParseSourceRanges();
+        return [.. allocation.Bindings
             .Select(binding => new ListenerSpec(
                 binding,
                 allocation.Service,
@@ -218,7 +225,11 @@ public sealed class ApplyServiceHandler(
             {
                 HealthCheck = command.HealthCheck,
                 AffinityTimeout = command.AffinityTimeout,
+                UdpFlowIdleTimeout = binding.Protocol == TransportProtocol.Udp ? command.UdpFlowIdleTimeout : null,
+                SourceRanges = sourceRanges,
+                ProxyProtocol = binding.Protocol == TransportProtocol.Tcp ? command.ProxyProtocol : ProxyProtocolVersion.None,
             })];
+    }
 
     private static bool SameListener(ListenerSpec left, ListenerSpec right) =>
         left.Binding == right.Binding
@@ -227,6 +238,9 @@ public sealed class ApplyServiceHandler(
         && left.HealthCheck == right.HealthCheck
         && left.MaxConnections == right.MaxConnections
         && left.AffinityTimeout == right.AffinityTimeout
+        && left.UdpFlowIdleTimeout == right.UdpFlowIdleTimeout
+        && left.SourceRanges.SequenceEqual(right.SourceRanges)
+        && left.ProxyProtocol == right.ProxyProtocol
         && left.Backends.SequenceEqual(right.Backends);
 
     /// <summary>Detaches the listeners of ports that went away (or of the IP the Service left); their drains are left behind.</summary>

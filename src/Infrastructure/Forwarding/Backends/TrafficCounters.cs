@@ -11,6 +11,10 @@ public sealed class TrafficCounters
     private long _rejected;
     private long _bytesFromClient;
     private long _bytesFromBackend;
+    private long _datagramsFromClient;
+    private long _datagramsFromBackend;
+    private long _datagramsDropped;
+    private long _refusedBySourceRange;
 
     public long Active => Volatile.Read(ref _active);
 
@@ -51,9 +55,29 @@ public sealed class TrafficCounters
     /// <summary>A connection refused because the listener was at its limit.</summary>
     internal void ConnectionRejected() => Interlocked.Increment(ref _rejected);
 
+    /// <summary>A client accepted from outside the source ranges, and closed at once.</summary>
+    internal void RefusedBySourceRange() => Interlocked.Increment(ref _refusedBySourceRange);
+
     internal void AddFromClient(long bytes) => Interlocked.Add(ref _bytesFromClient, bytes);
 
     internal void AddFromBackend(long bytes) => Interlocked.Add(ref _bytesFromBackend, bytes);
+
+    /// <summary>UDP: datagrams (and their bytes) forwarded client → backend, added once per batch.</summary>
+    internal void AddDatagramsFromClient(long datagrams, long bytes)
+    {
+        Interlocked.Add(ref _datagramsFromClient, datagrams);
+        Interlocked.Add(ref _bytesFromClient, bytes);
+    }
+
+    /// <summary>UDP: datagrams (and their bytes) forwarded backend → client.</summary>
+    internal void AddDatagramsFromBackend(long datagrams, long bytes)
+    {
+        Interlocked.Add(ref _datagramsFromBackend, datagrams);
+        Interlocked.Add(ref _bytesFromBackend, bytes);
+    }
+
+    /// <summary>UDP: datagrams not forwarded (no flow could be opened, a full socket buffer, the backend's port closed).</summary>
+    internal void AddDatagramsDropped(long datagrams) => Interlocked.Add(ref _datagramsDropped, datagrams);
 
     public TrafficSnapshot Snapshot() => new(
         Volatile.Read(ref _opened),
@@ -61,5 +85,11 @@ public sealed class TrafficCounters
         Volatile.Read(ref _failed),
         Volatile.Read(ref _rejected),
         Volatile.Read(ref _bytesFromClient),
-        Volatile.Read(ref _bytesFromBackend));
+        Volatile.Read(ref _bytesFromBackend))
+    {
+        DatagramsFromClient = Volatile.Read(ref _datagramsFromClient),
+        DatagramsFromBackend = Volatile.Read(ref _datagramsFromBackend),
+        DatagramsDropped = Volatile.Read(ref _datagramsDropped),
+        RefusedBySourceRange = Volatile.Read(ref _refusedBySourceRange),
+    };
 }

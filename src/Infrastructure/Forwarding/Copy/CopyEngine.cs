@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Infrastructure.Forwarding.Backends;
 using LoadBalancer.Infrastructure.Forwarding.Listeners;
 using Microsoft.Extensions.Logging;
@@ -119,6 +120,14 @@ internal sealed class CopyEngine(ForwarderOptions options, TimeProvider time, IL
                 }
 
                 var route = _context.Route;
+                if (route.SourceRanges is { } ranges && !ranges.Allows((client.RemoteEndPoint as IPEndPoint)?.Address))
+                {
+                    // Outside the source ranges (the kernel filter drops most such clients before accept): closed before any connect.
+                    CopyConnection.CloseQuietly(client, reset: true);
+                    _context.RefusedBySourceRange();
+                    continue;
+                }
+
                 if (ListenerContext.HasNoBackends(route))
                 {
                     // Refused as cheaply as the managed engine can: a reset, no connection task, no connect.
@@ -182,6 +191,12 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
             client.NoDelay = true;
             connected = await ConnectAsync().ConfigureAwait(false);
             if (!connected)
+            {
+                Abort(reset: true);
+                return;
+            }
+
+            if (route.ProxyProtocol != ProxyProtocolVersion.None && !await SendProxyHeaderAsync(route.ProxyProtocol).ConfigureAwait(false))
             {
                 Abort(reset: true);
                 return;
@@ -327,6 +342,34 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
 
         context.NoBackendConnected(tried?.Count ?? 0);
         return false;
+    }
+
+    /// <summary>
+    /// Writes the PROXY protocol header before any of the client's bytes: the copies start after it, and a send that the
+    /// socket takes in part is continued until all of it went. False when the backend or the client is gone.
+    /// </summary>
+    private async Task<bool> SendProxyHeaderAsync(ProxyProtocolVersion version)
+    {
+        if (client.RemoteEndPoint is not IPEndPoint peer)
+        {
+            return false;
+        }
+
+        var header = context.ProxyHeaderFor(version, peer);
+        try
+        {
+            for (var sent = 0; sent < header.Length;)
+            {
+                sent += await _backend!.SendAsync(header.AsMemory(sent), SocketFlags.None, _aborting.Token).ConfigureAwait(false);
+            }
+
+            Volatile.Write(ref _lastActivity, clock.NowMilliseconds);
+            return true;
+        }
+        catch (Exception exception) when (exception is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            return false;
+        }
     }
 
     /// <summary>True when the source ended with EOF (passed on as a half-close), false when either side failed.</summary>

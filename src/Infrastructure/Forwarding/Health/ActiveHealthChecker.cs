@@ -26,8 +26,10 @@ internal sealed partial class ActiveHealthChecker : IAsyncDisposable
     private TaskCompletionSource _backendsChanged = NewSignal();
     private int _disposed;
 
-    public ActiveHealthChecker(HealthCheckSettings settings, TimeProvider time, ILogger logger, string listenerName)
-        : this(settings, time, logger, listenerName, HealthProbes.Create(settings))
+    /// <param name="proxyProtocol">The listener's PROXY protocol header, which its checks send too.</param>
+    public ActiveHealthChecker(HealthCheckSettings settings, TimeProvider time, ILogger logger, string listenerName,
+        ProxyProtocolVersion proxyProtocol = ProxyProtocolVersion.None)
+        : this(settings, time, logger, listenerName, HealthProbes.Create(settings, proxyProtocol))
     {
     }
 

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using LoadBalancer.Application.Forwarding;
+using LoadBalancer.Infrastructure.Forwarding.ProxyProtocol;
 
 namespace LoadBalancer.Infrastructure.Forwarding.Health;
 
@@ -14,8 +16,10 @@ internal sealed class HttpHealthProbe : IHealthProbe
     private const int MaxStatusLineLength = 512;
 
     private readonly string _path;
+    private readonly ProxyProtocolVersion _proxyProtocol;
 
-    public HttpHealthProbe(string path)
+    /// <param name="proxyProtocol">The listener's PROXY protocol header, sent before the request: a backend that requires one answers nothing without it.</param>
+    public HttpHealthProbe(string path, ProxyProtocolVersion proxyProtocol = ProxyProtocolVersion.None)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!IsValidPath(path))
@@ -24,6 +28,7 @@ internal sealed class HttpHealthProbe : IHealthProbe
         }
 
         _path = path;
+        _proxyProtocol = proxyProtocol;
     }
 
     /// <summary>A path that can go into a request line as it is: starts with '/', printable ASCII without spaces.</summary>
@@ -37,6 +42,7 @@ internal sealed class HttpHealthProbe : IHealthProbe
         try
         {
             await socket.ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
+            await ProxyHeader.SendLocalAsync(socket, _proxyProtocol, cancellationToken).ConfigureAwait(false);
             var request = Encoding.ASCII.GetBytes(
                 $"GET {_path} HTTP/1.1\r\nHost: {endpoint}\r\nUser-Agent: littlelb-health-check\r\nAccept: */*\r\nConnection: close\r\n\r\n");
             for (var sent = 0; sent < request.Length;)

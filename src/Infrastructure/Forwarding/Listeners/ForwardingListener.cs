@@ -2,11 +2,14 @@ using System.Net;
 using System.Net.Sockets;
 using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Application.Forwarding;
+using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Endpoints;
 using LoadBalancer.Domain.Services;
 using LoadBalancer.Infrastructure.Forwarding.Backends;
 using LoadBalancer.Infrastructure.Forwarding.Balancing;
+using LoadBalancer.Infrastructure.Forwarding.Filtering;
 using LoadBalancer.Infrastructure.Forwarding.Health;
+using LoadBalancer.Infrastructure.Forwarding.Udp;
 using LoadBalancer.Infrastructure.Os;
 using Microsoft.Extensions.Logging;
 
@@ -29,11 +32,13 @@ internal sealed class ForwardingListener
     private readonly Lock _gate = new();
     private Dictionary<IPEndPoint, BackendState> _backends = [];
     private HealthCheckSettings _healthCheck;
+    private ProxyProtocolVersion _proxyProtocol;
     private ActiveHealthChecker? _checker;
     private ActiveHealthChecker? _retiredChecker;
     private ClientAffinityTable? _affinity;
     private LogRateLimiter? _affinityEvictionLog;
     private bool _stopped;
+    private IReadOnlyList<IpCidr> _sourceRanges = [];
 
     private ForwardingListener(Socket socket, ListenerContext context, ServiceKey service, IForwardingEngine engine, HealthCheckSettings healthCheck,
         ForwarderOptions options, TimeProvider time, ILogger logger)
@@ -70,6 +75,39 @@ internal sealed class ForwardingListener
         }
 
         var endPoint = new IPEndPoint(spec.Binding.Ip, spec.Binding.Port.Port);
+        Socket socket;
+        string? filterProblem;
+        try
+        {
+            socket = spec.Binding.Protocol == TransportProtocol.Udp
+                ? UdpSockets.Bind(endPoint, spec.SourceRanges, out filterProblem)
+                : ListenTcp(endPoint, spec.SourceRanges, out filterProblem);
+        }
+        catch (SocketException exception)
+        {
+            return ForwarderResult.Failed($"cannot listen on {spec.Binding}: {exception.Message}{Hint(exception, endPoint.Port)}");
+        }
+
+        var name = $"{spec.Binding} ({spec.Service})";
+        var context = new ListenerContext(spec.Binding, name, Route(spec, BackendSnapshot.Empty, policy, options), options, time, logger, descriptors);
+        listener = new ForwardingListener(socket, context, spec.Service, engine, spec.HealthCheck, options, time, logger);
+        listener.Update(spec, policy);
+        listener.ReportSourceRanges(spec.SourceRanges, filterProblem);
+        if (spec.Binding.Protocol == TransportProtocol.Udp)
+        {
+            UdpLog.ListenerStarted(logger, name, UdpListenerLoop.Batch, policy.Name, spec.Backends.Count, context.Route.FlowIdleTimeout, context.Route.MaxConnections);
+        }
+        else
+        {
+            ForwardingLog.ListenerStarted(logger, name, engineKind, policy.Name, spec.Backends.Count);
+        }
+
+        return ForwarderResult.Success;
+    }
+
+    /// <param name="filterProblem">Null when the source-range filter is attached (or none is asked for); else why the kernel refused it.</param>
+    private static Socket ListenTcp(IPEndPoint endPoint, IReadOnlyList<IpCidr> sourceRanges, out string? filterProblem)
+    {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -80,23 +118,29 @@ internal sealed class ForwardingListener
 
             // Lets a restarted daemon bind while old connections sit in TIME_WAIT; a live listener still refuses it.
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+
+            // Before listen, so that no client from outside the ranges completes a handshake in between.
+            filterProblem = sourceRanges.Count > 0 ? SourceRangeFilter.Attach(socket, sourceRanges) : null;
             socket.Bind(endPoint);
             socket.Listen(4096);
+            return socket;
         }
-        catch (SocketException exception)
+        catch
         {
             socket.Dispose();
-            return ForwarderResult.Failed($"cannot listen on {spec.Binding}: {exception.Message}{Hint(exception, endPoint.Port)}");
+            throw;
         }
-
-        var name = $"{spec.Binding} ({spec.Service})";
-        var context = new ListenerContext(spec.Binding, name, new ListenerRoute(BackendSnapshot.Empty, policy, spec.MaxConnections ?? options.MaxConnectionsPerListener),
-            options, time, logger, descriptors);
-        listener = new ForwardingListener(socket, context, spec.Service, engine, spec.HealthCheck, options, time, logger);
-        listener.Update(spec, policy);
-        ForwardingLog.ListenerStarted(logger, name, engineKind, policy.Name, spec.Backends.Count);
-        return ForwarderResult.Success;
     }
+
+    /// <summary>UDP listeners count flows against <see cref="ForwarderOptions.MaxUdpFlowsPerListener"/> unless the spec sets its own limit.</summary>
+    private static ListenerRoute Route(ListenerSpec spec, BackendSnapshot backends, ILoadBalancingPolicy policy, ForwarderOptions options,
+        ClientAffinityTable? affinity = null) =>
+        spec.Binding.Protocol == TransportProtocol.Udp
+            ? new ListenerRoute(backends, policy, spec.MaxConnections ?? options.MaxUdpFlowsPerListener, affinity)
+            {
+                FlowIdleTimeout = spec.UdpFlowIdleTimeout ?? options.UdpFlowIdleTimeout,
+            }
+            : new ListenerRoute(backends, policy, spec.MaxConnections ?? options.MaxConnectionsPerListener, affinity);
 
     public ForwarderResult Apply(ListenerSpec spec)
     {
@@ -106,6 +150,7 @@ internal sealed class ForwardingListener
         }
 
         Update(spec, policy);
+        ApplySourceRanges(spec.SourceRanges);
         ForwardingLog.ListenerUpdated(_logger, Context.Name, spec.Backends.Count, policy.Name);
         return ForwarderResult.Success;
     }
@@ -206,7 +251,8 @@ internal sealed class ForwardingListener
         ActiveHealthChecker? retired = null;
         lock (_gate)
         {
-            var healthChanged = spec.HealthCheck != _healthCheck;
+            // Checks carry the header too (ActiveHealthChecker), so a change of header starts the backends' health afresh.
+            var healthChanged = spec.HealthCheck != _healthCheck || spec.ProxyProtocol != _proxyProtocol;
             var next = new Dictionary<IPEndPoint, BackendState>();
             foreach (var endpoint in spec.Backends)
             {
@@ -244,6 +290,7 @@ internal sealed class ForwardingListener
 
             _backends = next;
             _healthCheck = spec.HealthCheck;
+            _proxyProtocol = spec.ProxyProtocol;
             var affinity = UpdateAffinity(spec.AffinityTimeout, policy);
             if (backendsReplaced)
             {
@@ -251,11 +298,15 @@ internal sealed class ForwardingListener
             }
 
             var states = next.Values.ToArray();
-            Context.Route = new ListenerRoute(new BackendSnapshot(states), policy, spec.MaxConnections ?? _options.MaxConnectionsPerListener, affinity);
+            Context.Route = Route(spec, new BackendSnapshot(states), policy, _options, affinity) with
+            {
+                SourceRanges = SourceRangeSet.For(spec.SourceRanges),
+                ProxyProtocol = spec.ProxyProtocol,
+            };
             if (healthChanged || (_checker is null && spec.HealthCheck.Enabled))
             {
                 retired = _checker;
-                _checker = spec.HealthCheck.Enabled ? new ActiveHealthChecker(spec.HealthCheck, _time, _logger, Context.Name) : null;
+                _checker = spec.HealthCheck.Enabled ? new ActiveHealthChecker(spec.HealthCheck, _time, _logger, Context.Name, spec.ProxyProtocol) : null;
             }
 
             _checker?.SetBackends(states);
@@ -305,6 +356,46 @@ internal sealed class ForwardingListener
         }
 
         return _affinity;
+    }
+
+    /// <summary>
+    /// Replaces the kernel filter when the ranges changed. The accept-time check in the route (set by <see cref="Update"/>)
+    /// already holds the new ranges, and refuses what completed its handshake under the old filter.
+    /// </summary>
+    private void ApplySourceRanges(IReadOnlyList<IpCidr> ranges)
+    {
+        lock (_gate)
+        {
+            if (_stopped || ranges.SequenceEqual(_sourceRanges))
+            {
+                return;
+            }
+
+            ReportSourceRanges(ranges, SourceRangeFilter.Attach(_socket, ranges));
+        }
+    }
+
+    private void ReportSourceRanges(IReadOnlyList<IpCidr> ranges, string? filterProblem)
+    {
+        var had = _sourceRanges.Count > 0;
+        _sourceRanges = ranges;
+        var text = string.Join(", ", ranges);
+        if (filterProblem is not null && ranges.Count > 0)
+        {
+            SourceRangeLog.FilterRefused(_logger, Context.Name, filterProblem, text);
+        }
+        else if (ranges.Count > 0)
+        {
+            SourceRangeLog.Restricted(_logger, Context.Name, text);
+        }
+        else if (filterProblem is not null)
+        {
+            SourceRangeLog.FilterNotRemoved(_logger, Context.Name, filterProblem);
+        }
+        else if (had)
+        {
+            SourceRangeLog.Unrestricted(_logger, Context.Name);
+        }
     }
 
     private void OnAvailabilityChanged()

@@ -1,7 +1,9 @@
 using System.Net;
+using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Infrastructure.Forwarding.Backends;
 using LoadBalancer.Infrastructure.Forwarding.Balancing;
+using LoadBalancer.Infrastructure.Forwarding.ProxyProtocol;
 using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Infrastructure.Forwarding.Listeners;
@@ -22,6 +24,7 @@ internal sealed class ListenerContext
     {
         ArgumentNullException.ThrowIfNull(time);
         Binding = binding;
+        EndPoint = new IPEndPoint(binding.Ip, binding.Port.Port);
         Name = name;
         _route = route;
         Options = options;
@@ -35,6 +38,9 @@ internal sealed class ListenerContext
     }
 
     public PortBinding Binding { get; }
+
+    /// <summary>The address clients connect to: the destination a PROXY protocol header names.</summary>
+    public IPEndPoint EndPoint { get; }
 
     /// <summary>The binding and its Service, as logs name the listener.</summary>
     public string Name { get; }
@@ -81,6 +87,13 @@ internal sealed class ListenerContext
     }
 
     /// <summary>
+    /// The PROXY protocol header for a client of this listener (for a route whose <see cref="ListenerRoute.ProxyProtocol"/>
+    /// is not None). The destination is the listener's own address: it is bound to one IP, never a wildcard, so that is
+    /// the address the client dialled, without a getsockname() per connection.
+    /// </summary>
+    public byte[] ProxyHeaderFor(ProxyProtocolVersion version, IPEndPoint client) => ProxyHeader.Create(version, client, EndPoint);
+
+    /// <summary>
     /// Nothing to try: the listener has no endpoints. (Unhealthy or ejected backends are still tried when no other is
     /// left, see <see cref="BackendSnapshot.Available"/>.) The engine resets the client at once and calls
     /// <see cref="RefusedWithoutBackends"/>, with no connect and no connection state.
@@ -96,6 +109,12 @@ internal sealed class ListenerContext
             ForwardingLog.NoBackends(Logger, Name);
         }
     }
+
+    /// <summary>
+    /// A client from outside the source ranges reached accept (its handshake finished before the kernel filter was
+    /// attached or narrowed, or the kernel refused the filter): the engine closed it at once, before any connect.
+    /// </summary>
+    public void RefusedBySourceRange() => Counters.RefusedBySourceRange();
 
     /// <summary>
     /// The backend for the next connect attempt. A retry skips the backends already tried, prefers the available

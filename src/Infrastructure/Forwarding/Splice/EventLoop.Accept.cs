@@ -1,3 +1,4 @@
+using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Infrastructure.Forwarding.Listeners;
 using LoadBalancer.Infrastructure.Interop;
 
@@ -98,7 +99,9 @@ internal sealed unsafe partial class EventLoop
             var route = listener.Context.Route;
             int fd;
             var addressLength = _addressBuffer.Length;
-            if (route.NeedsClientAddress)
+            var proxyProtocol = route.ProxyProtocol;
+            var needsClient = route.NeedsClientAddress || proxyProtocol != ProxyProtocolVersion.None;
+            if (needsClient)
             {
                 fixed (byte* address = _addressBuffer)
                 {
@@ -134,6 +137,15 @@ internal sealed unsafe partial class EventLoop
                 }
             }
 
+            var client = needsClient ? DecodeAddress(addressLength) : null;
+            if (!route.Admits(client))
+            {
+                // Outside the source ranges (the kernel filter drops most such clients before accept): closed before any connect.
+                Native.CloseWithReset(fd);
+                listener.Context.RefusedBySourceRange();
+                continue;
+            }
+
             if (ListenerContext.HasNoBackends(route))
             {
                 // Refused as cheaply as it can be once accepted: a reset, no connection state, no connect.
@@ -148,8 +160,21 @@ internal sealed unsafe partial class EventLoop
                 continue;
             }
 
-            var client = route.NeedsClientAddress ? DecodeAddress(addressLength) : null;
             var connection = new SpliceConnection(listener.Context, route, fd, client, _now);
+            if (proxyProtocol != ProxyProtocolVersion.None)
+            {
+                if (client is null)
+                {
+                    // Not an IP peer: there is nothing true to put in the header, and the backend must not go without it.
+                    Native.CloseWithReset(fd);
+                    listener.Context.Counters.ConnectionFailed();
+                    listener.Context.ConnectionClosed();
+                    continue;
+                }
+
+                connection.ProxyHeader = listener.Context.ProxyHeaderFor(proxyProtocol, client);
+            }
+
             connection.Slot = TakeSlot(connection);
             Native.SetNoDelay(fd);
             _ = Native.EpollControl(_epollFd, Native.EPOLL_CTL_ADD, fd,

@@ -154,6 +154,12 @@ internal sealed unsafe partial class EventLoop
 
     private void Transfer(SpliceConnection connection)
     {
+        if (connection.ProxyHeader is not null && SendProxyHeader(connection) == PumpOutcome.Failed)
+        {
+            Close(connection, reset: true);
+            return;
+        }
+
         if (Pump(connection.Upstream, connection.Downstream) == PumpOutcome.Failed ||
             Pump(connection.Downstream, connection.Upstream) == PumpOutcome.Failed)
         {
@@ -173,6 +179,49 @@ internal sealed unsafe partial class EventLoop
             connection.LastActivity = _now;
             connection.Upstream.Moved = connection.Downstream.Moved = false;
         }
+    }
+
+    /// <summary>
+    /// Writes what is left of the PROXY protocol header. Until all of it went, the upstream target stays "not writable",
+    /// so <see cref="Pump"/> reads the client into the pipe but splices nothing to the backend; EPOLLOUT brings it back here.
+    /// </summary>
+    private static PumpOutcome SendProxyHeader(SpliceConnection connection)
+    {
+        var header = connection.ProxyHeader!;
+        var upstream = connection.Upstream;
+        while (connection.ProxyHeaderSent < header.Length)
+        {
+            if (!upstream.TargetWritable)
+            {
+                return PumpOutcome.Ok;
+            }
+
+            nint sent;
+            fixed (byte* start = header)
+            {
+                sent = Native.send(connection.BackendFd, start + connection.ProxyHeaderSent, (nuint)(header.Length - connection.ProxyHeaderSent),
+                    Native.MSG_NOSIGNAL);
+            }
+
+            if (sent > 0)
+            {
+                connection.ProxyHeaderSent += (int)sent;
+                continue;
+            }
+
+            var error = Libc.LastError;
+            if (error == Native.EAGAIN)
+            {
+                upstream.TargetWritable = false;
+            }
+            else if (error != Native.EINTR)
+            {
+                return PumpOutcome.Failed;
+            }
+        }
+
+        connection.ProxyHeader = null;
+        return PumpOutcome.Ok;
     }
 
     private PumpOutcome Pump(SpliceDirection direction, SpliceDirection other)

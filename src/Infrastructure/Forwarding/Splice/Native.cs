@@ -33,6 +33,7 @@ internal static unsafe partial class Native
     public const int IPPROTO_TCP = 6;
     public const int TCP_NODELAY = 1;
     public const int SHUT_WR = 1;
+    public const int MSG_NOSIGNAL = 0x4000;
 
     public const int F_GETFL = 3;
     public const int F_SETFL = 4;
@@ -100,6 +101,10 @@ internal static unsafe partial class Native
 
     [LibraryImport(Library, SetLastError = true)]
     public static partial int shutdown(int fd, int how);
+
+    /// <summary>For the PROXY protocol header; MSG_NOSIGNAL so a peer that went away is EPIPE, not a signal.</summary>
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial nint send(int fd, void* buffer, nuint length, int flags);
 
 
 

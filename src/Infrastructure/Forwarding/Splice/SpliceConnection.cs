@@ -67,6 +67,10 @@ internal sealed class SpliceConnection
     public long ConnectDeadline;
     public long LastActivity;
 
+    /// <summary>The PROXY protocol header still to write to the backend before any spliced byte; null when none (or all sent).</summary>
+    public byte[]? ProxyHeader;
+    public int ProxyHeaderSent;
+
     /// <summary>Client → backend.</summary>
     public SpliceDirection Upstream { get; } = new();
 

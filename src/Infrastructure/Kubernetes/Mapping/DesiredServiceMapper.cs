@@ -55,6 +55,8 @@ internal sealed class DesiredServiceMapper
             Policy = reading.Policy,
             HealthCheck = nodePorts ? KubeProxyHealthCheck.For(spec, reading.HealthCheck, reading.Annotations) : reading.HealthCheck,
             AffinityTimeout = reading.AffinityTimeout,
+            UdpFlowIdleTimeout = reading.UdpFlowIdleTimeout,
+            ProxyProtocol = reading.ProxyProtocol,
             Warnings = reading.Warnings,
             NoBackendsReason = nodePorts ? "no ready worker node (or ready endpoint)" : "no ready endpoint",
             BackendNotes = diagnostics,

@@ -4,6 +4,7 @@ using LoadBalancer.Application.Allocation.AllocateLoadBalancerIp;
 using LoadBalancer.Application.Allocation.ReleaseLoadBalancerIp;
 using LoadBalancer.Application.Allocation.RestoreAllocations;
 using LoadBalancer.Application.Forwarding;
+using LoadBalancer.Application.Reconciliation;
 using LoadBalancer.Domain.Services;
 using NSubstitute;
 using NSubstitute.ExceptionExtensions;
@@ -92,6 +93,22 @@ public sealed class ApplyServiceTests : IDisposable
         Assert.True(off.Changed);
         Assert.Equal(["192.168.0.225:80", "192.168.0.225:443"], _fakes.AppliedListeners());
         Assert.All(off.Applied!.Listeners, listener => Assert.Null(listener.AffinityTimeout));
+    }
+
+    [Fact]
+    public async Task Handle_ProxyProtocol_ReachesEveryTcpListener()
+    {
+        var command = new ApplyCommand(Spec("web", null, 80, 443), [Backends(80, "10.0.0.1:80"), Backends(443, "10.0.0.1:443")])
+        {
+            HealthCheck = NoChecks,
+            ProxyProtocol = ProxyProtocolVersion.V2,
+        };
+
+        await _fakes.ApplyHandler().Handle(command, CancellationToken.None);
+
+        await _fakes.Forwarder.Received(2).ApplyAsync(
+            Arg.Is<ListenerSpec>(listener => listener.ProxyProtocol == ProxyProtocolVersion.V2),
+            Arg.Any<CancellationToken>());
     }
 
     [Fact]
@@ -300,15 +317,51 @@ public sealed class ApplyServiceTests : IDisposable
     }
 
     [Fact]
-    public async Task Handle_UdpPort_IsAllocatedButGetsNoListener_AndIsReportedAsNotForwarded()
+    public async Task Handle_UdpPort_GetsItsOwnListener_AndNothingIsReportedAsNotForwarded()
     {
         var spec = TestData.Spec("dns", 53) with { Ports = [Tcp(53), Udp(53)] };
 
         var response = await _fakes.ApplyAsync(spec, Backends(53, "10.0.0.1:53"));
 
         Assert.True(response.Succeeded);
-        Assert.Equal(["192.168.0.225:53"], _fakes.AppliedListeners());
-        Assert.Equal([ServicePort.Udp(53)], response.NotForwarded);
+        Assert.Equal(["192.168.0.225:53", "192.168.0.225:53/UDP"], _fakes.AppliedListeners());
+        Assert.Empty(response.NotForwarded);
+    }
+
+    [Fact]
+    public async Task Handle_UdpFlowIdleTimeout_GoesToTheUdpListenerOnly_AndAChangeReappliesIt()
+    {
+        var spec = TestData.Spec("dns", 53) with { Ports = [Tcp(53), Udp(53)] };
+        var command = new ApplyCommand(spec, [new LoadBalancer.Application.Services.PortBackends(ServicePort.Tcp(53), []), new LoadBalancer.Application.Services.PortBackends(ServicePort.Udp(53), [])])
+        {
+            UdpFlowIdleTimeout = TimeSpan.FromSeconds(5),
+        };
+
+        var response = await _fakes.Sender.Send(command, CancellationToken.None);
+
+        Assert.True(response.Succeeded);
+        Assert.Equal([null, TimeSpan.FromSeconds(5)], response.Applied.Listeners.Select(listener => listener.UdpFlowIdleTimeout));
+
+        _fakes.Forwarder.ClearReceivedCalls();
+        await _fakes.Sender.Send(command with { UdpFlowIdleTimeout = TimeSpan.FromMinutes(2) }, CancellationToken.None);
+        Assert.Equal(["192.168.0.225:53/UDP"], _fakes.AppliedListeners());
+    }
+
+    [Fact]
+    public async Task Handle_ProxyProtocol_GoesToTheTcpListenerOnly_AndTheDesiredServiceIsServedByThatShape()
+    {
+        var spec = TestData.Spec("dns", 53) with { Ports = [Tcp(53), Udp(53)] };
+        var desired = new DesiredService(spec, [new LoadBalancer.Application.Services.PortBackends(ServicePort.Tcp(53), []), new LoadBalancer.Application.Services.PortBackends(ServicePort.Udp(53), [])])
+        {
+            ProxyProtocol = ProxyProtocolVersion.V1,
+        };
+
+        var response = await _fakes.Sender.Send(desired.ToCommand(), CancellationToken.None);
+
+        Assert.True(response.Succeeded);
+        Assert.Equal([ProxyProtocolVersion.V1, ProxyProtocolVersion.None], response.Applied.Listeners.Select(listener => listener.ProxyProtocol));
+        Assert.True(desired.IsServedBy(response.Applied));
+        Assert.False((desired with { ProxyProtocol = ProxyProtocolVersion.V2 }).IsServedBy(response.Applied));
     }
 
     [Fact]

@@ -76,6 +76,20 @@ public sealed class DesiredServiceMapperTests
         Assert.Empty(result.Warnings);
     }
 
+    [Fact]
+    public void Map_ProxyProtocolAnnotation_IsCarried_AndABadOneIsAWarning()
+    {
+        var service = Service();
+        service.Metadata.Annotations["littlelb.io/proxy-protocol"] = "V1";
+        Assert.Equal(ProxyProtocolVersion.V1, Map(service, [Node("w1", "10.0.0.1")]).ProxyProtocol);
+
+        service.Metadata.Annotations["littlelb.io/proxy-protocol"] = "yes";
+        var result = Map(service, [Node("w1", "10.0.0.1")]);
+
+        Assert.Equal(ProxyProtocolVersion.None, result.ProxyProtocol);
+        Assert.Equal(["annotation littlelb.io/proxy-protocol: 'yes' must be \"v1\" or \"v2\" (leave the annotation out for none)"], result.Warnings);
+    }
+
     public static TheoryData<string?, string?, string> Policies => new()
     {
         // annotation, sessionAffinity, policy
