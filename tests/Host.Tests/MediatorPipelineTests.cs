@@ -195,19 +195,19 @@ public sealed class MediatorPipelineTests : IAsyncLifetime
 
         public IReadOnlyList<PoolUsage> Pools => inner.Pools;
 
-        public AllocationResult Allocate(LoadBalancerRequest request)
+        public StackAllocationResult Allocate(LoadBalancerRequest request)
         {
             Interlocked.Increment(ref _allocations);
             return inner.Allocate(request);
         }
 
-        public IpRelease Release(ServiceKey service) => inner.Release(service);
+        public IReadOnlyList<IpRelease> Release(ServiceKey service) => inner.Release(service);
 
         public RestoreReport Restore(IReadOnlyList<RestoredAssignment> assignments) => inner.Restore(assignments);
 
         public IReadOnlyList<IpLease> Leases() => inner.Leases();
 
-        public IpAllocation? FindAssignment(ServiceKey service) => inner.FindAssignment(service);
+        public IReadOnlyList<IpAllocation> FindAssignments(ServiceKey service) => inner.FindAssignments(service);
 
         public PoolReconfiguration Reconfigure(IReadOnlyList<AddressPool> pools) => inner.Reconfigure(pools);
     }

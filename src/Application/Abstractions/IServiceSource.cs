@@ -25,9 +25,9 @@ public interface IServiceSource
     /// <summary>What the source wants for <paramref name="service"/> now; null when it wants nothing (deleted, not ours).</summary>
     DesiredService? Find(ServiceKey service);
 
-    /// <summary>The IP the source's record shows for <paramref name="service"/> now (its status, the state file), if any.</summary>
-    IPAddress? RecordedIp(ServiceKey service);
+    /// <summary>The IPs the source's record shows for <paramref name="service"/> now (its status, the state file), primary first; empty when none.</summary>
+    IReadOnlyList<IPAddress> RecordedIps(ServiceKey service);
 
-    /// <summary>The Services it wants with the IPs their records already hold: restored before anything is allocated.</summary>
+    /// <summary>The Services it wants with the IPs their records already hold, one entry per IP (a dual-stack Service has two, primary first): restored before anything is allocated.</summary>
     IReadOnlyList<RestoredService> Recorded();
 }

@@ -46,4 +46,9 @@ internal static partial class AllocationLog
     [LoggerMessage(EventId = 1010, Level = LogLevel.Warning,
         Message = "Pool reconfiguration refused, the running pools are kept: {Reasons}")]
     public static partial void PoolsReconfigurationRefused(ILogger logger, string reasons);
+
+    /// <summary>Debug: the reconciler records it as a Normal Event (FamilyUnavailable), whose log line says the same.</summary>
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Debug,
+        Message = "{Service} prefers dual-stack and is served without {Family}: {Reason}")]
+    public static partial void FamilyUnavailable(ILogger logger, ServiceKey service, IpFamily family, string reason);
 }

@@ -12,7 +12,7 @@ namespace LoadBalancer.Application.Allocation;
 internal sealed class AllocationRegistry : IAllocationRegistry
 {
     private readonly Lock _gate = new();
-    private readonly PoolAllocator _allocator;
+    private readonly DualStackAllocator _allocator;
 
     public AllocationRegistry(IOptions<AllocationOptions> options)
         : this(PoolSetFactory.Create(options.Value))
@@ -27,7 +27,7 @@ internal sealed class AllocationRegistry : IAllocationRegistry
 
     public AllocationRegistry(IReadOnlyList<AddressPool> pools)
     {
-        _allocator = new PoolAllocator(pools);
+        _allocator = new DualStackAllocator(pools);
     }
 
     public IReadOnlyList<PoolUsage> Pools
@@ -41,7 +41,7 @@ internal sealed class AllocationRegistry : IAllocationRegistry
         }
     }
 
-    public AllocationResult Allocate(LoadBalancerRequest request)
+    public StackAllocationResult Allocate(LoadBalancerRequest request)
     {
         lock (_gate)
         {
@@ -49,7 +49,7 @@ internal sealed class AllocationRegistry : IAllocationRegistry
         }
     }
 
-    public IpRelease Release(ServiceKey service)
+    public IReadOnlyList<IpRelease> Release(ServiceKey service)
     {
         lock (_gate)
         {
@@ -73,13 +73,16 @@ internal sealed class AllocationRegistry : IAllocationRegistry
         }
     }
 
-    public IpAllocation? FindAssignment(ServiceKey service)
+    public IReadOnlyList<IpAllocation> FindAssignments(ServiceKey service)
     {
         lock (_gate)
         {
-            return _allocator.FindAssignment(service);
+            return _allocator.FindAssignments(service);
         }
     }
+
+    /// <summary>The Service's primary assignment, if any.</summary>
+    public IpAllocation? FindAssignment(ServiceKey service) => FindAssignments(service) is [var primary, ..] ? primary : null;
 
     public PoolReconfiguration Reconfigure(IReadOnlyList<AddressPool> pools)
     {

@@ -1,5 +1,6 @@
 using FluentValidation;
 using LoadBalancer.Application.Common.Validation;
+using LoadBalancer.Application.Services;
 using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Services;
 using LoadBalancer.Domain.Text;
@@ -58,6 +59,48 @@ public sealed class ServiceSpecValidator : AbstractValidator<ServiceSpec>
             .When(spec => spec.LoadBalancerIp is not null)
             .WithMessage(spec => $"loadBalancerIP: {IpAddressText.InvalidAddressMessage(QuotedValue.Of(spec.LoadBalancerIp))}");
 
+        RuleFor(spec => spec.IpFamilyPolicy)
+            .Must(policy => IpFamilies.TryParsePolicy(policy, out _))
+            .When(spec => spec.IpFamilyPolicy is not null)
+            .WithMessage(spec => $"ipFamilyPolicy: {QuotedValue.Of(spec.IpFamilyPolicy)} is not one of {IpFamilies.PolicyNames}");
+        RuleForEach(spec => spec.IpFamilies)
+            .Must(family => IpFamilies.TryParse(family, out _))
+            .When(spec => spec.IpFamilies is not null)
+            .WithMessage((spec, family) => $"{QuotedValue.Of(family)} is not IPv4 or IPv6");
+        RuleFor(spec => spec.IpFamilies)
+            .Must(families => families!.Count <= 2 && families.Distinct(StringComparer.Ordinal).Count() == families.Count)
+            .When(spec => spec.IpFamilies is not null)
+            .WithMessage(spec => $"ipFamilies: {QuotedValue.Of(string.Join(", ", spec.IpFamilies!))} must list at most 2 distinct families");
+        RuleFor(spec => spec.IpFamilies)
+            .Must(families => families!.Count < 2)
+            .When(spec => spec.IpFamilies is not null && IsSingleStack(spec))
+            .WithMessage(spec => $"ipFamilies: {QuotedValue.Of(string.Join(", ", spec.IpFamilies!))} asks for two families, and ipFamilyPolicy {QuotedValue.Of(spec.IpFamilyPolicy ?? "SingleStack")} gives one; set PreferDualStack or RequireDualStack");
+
+        RuleForEach(spec => spec.LoadBalancerIps)
+            .Must(ip => IpAddressText.TryParse(ip, out _))
+            .When(spec => spec.LoadBalancerIps is not null)
+            .WithMessage((spec, ip) => $"{IpAddressText.InvalidAddressMessage(QuotedValue.Of(ip))}");
+        RuleFor(spec => spec.LoadBalancerIps)
+            .Must(ips => ips!.Count >= 1 && ips.Count <= 2 && Parsed(ips).GroupBy(IpFamilies.Of).All(family => family.Count() == 1))
+            .When(spec => spec.LoadBalancerIps is not null && spec.LoadBalancerIps.All(ip => IpAddressText.TryParse(ip, out _)))
+            .WithMessage(spec => $"{QuotedValue.Of(string.Join(",", spec.LoadBalancerIps!))} must list one or two addresses, at most one of each family");
+        RuleFor(spec => spec.LoadBalancerIps)
+            .Must(ips => ips!.Count < 2)
+            .When(spec => spec.LoadBalancerIps is not null && IsSingleStack(spec))
+            .WithMessage(spec => $"{QuotedValue.Of(string.Join(",", spec.LoadBalancerIps!))} gives two addresses, and ipFamilyPolicy {QuotedValue.Of(spec.IpFamilyPolicy ?? "SingleStack")} gives one; set PreferDualStack or RequireDualStack");
+        RuleFor(spec => spec.LoadBalancerIp)
+            .Must((spec, ip) => IpAddressText.TryParse(ip, out var one) && Parsed(spec.LoadBalancerIps!).Contains(one))
+            .When(spec => spec.LoadBalancerIp is not null && spec.LoadBalancerIps is not null
+                && IpAddressText.TryParse(spec.LoadBalancerIp, out _) && spec.LoadBalancerIps.All(ip => IpAddressText.TryParse(ip, out _)))
+            .WithMessage(spec => $"loadBalancerIP: {QuotedValue.Of(spec.LoadBalancerIp)} is not one of the annotation {ServiceAnnotations.LoadBalancerIps}'s addresses {QuotedValue.Of(string.Join(",", spec.LoadBalancerIps!))}");
+
+        // A single-stack Service with ipFamilies gets that family: an explicit address of the other can never be served.
+        RuleFor(spec => spec)
+            .Must(spec => WrongFamilyAddress(spec) is null)
+            .When(spec => IsSingleStack(spec) && spec.IpFamilies is [var first] && IpFamilies.TryParse(first, out _))
+            .WithName("IpFamilies")
+            .WithMessage(spec => $"ipFamilies: {QuotedValue.Of(spec.IpFamilies![0])} does not admit the explicit address {QuotedValue.Of(WrongFamilyAddress(spec))}");
+
         // An unknown name is the allocator's refusal, which lists the pools; a name no pool can have is a mistake here.
         RuleFor(spec => spec.Pool)
             .Must(BeDnsLabel)
@@ -100,6 +143,23 @@ public sealed class ServiceSpecValidator : AbstractValidator<ServiceSpec>
             var field = spec.SourceRangesFromAnnotation ? SourceRangesAnnotationField : $"SourceRanges[{index.ToString(System.Globalization.CultureInfo.InvariantCulture)}]";
             context.AddFailure(new FluentValidation.Results.ValidationFailure(field, $"{QuotedValue.Of(range)} is not a CIDR: {reason}", range));
         }
+    }
+
+    private static bool IsSingleStack(ServiceSpec spec) => spec.IpFamilyPolicy is null or nameof(IpFamilyPolicy.SingleStack);
+
+    private static List<System.Net.IPAddress> Parsed(IEnumerable<string> ips) =>
+        [.. ips.Select(ip => IpAddressText.TryParse(ip, out var parsed) ? parsed : null).OfType<System.Net.IPAddress>()];
+
+    /// <summary>The first explicit address whose family is not the single family asked for, as written.</summary>
+    private static string? WrongFamilyAddress(ServiceSpec spec)
+    {
+        if (spec.IpFamilies is not [var first] || !IpFamilies.TryParse(first, out var family))
+        {
+            return null;
+        }
+
+        var written = spec.LoadBalancerIps ?? (spec.LoadBalancerIp is null ? [] : [spec.LoadBalancerIp]);
+        return written.FirstOrDefault(text => IpAddressText.TryParse(text, out var ip) && IpFamilies.Of(ip) != family);
     }
 
     public static bool IsSharingKey(string? key) =>

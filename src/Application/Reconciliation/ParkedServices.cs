@@ -29,7 +29,7 @@ internal sealed class ParkedServices
             RefusalKind.OutsidePool or RefusalKind.NetworkOrBroadcast or RefusalKind.Excluded => WakeOn.Never,
 
             // A pool that does not exist or does not admit the Service: only its edit or another pool set can help.
-            RefusalKind.UnknownPool or RefusalKind.NotAdmitted => WakeOn.Never,
+            RefusalKind.UnknownPool or RefusalKind.NotAdmitted or RefusalKind.FamilyUnavailable => WakeOn.Never,
 
             // The explicit IP is taken on one of its ports, or by Services it may not share with: a release on that IP.
             RefusalKind.PortInUse or RefusalKind.NotShareable when RequestedIp(spec) is { } ip => WakeOn.Ip(ip),

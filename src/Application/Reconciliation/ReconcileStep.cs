@@ -67,7 +67,7 @@ internal sealed class ReconcileStep(
 
         // The status first: it is what users of the Service wait for. The Events come after it, and what still stands
         // is told after the Normal events of this pass, which make earlier warnings news again.
-        var recorded = await WriteStatusAsync(key, served.Ip, cancellationToken).ConfigureAwait(false);
+        var recorded = await WriteStatusAsync(key, served.Ips, cancellationToken).ConfigureAwait(false);
         if (response is not null)
         {
             await ReportAppliedAsync(key, running, response, cancellationToken).ConfigureAwait(false);
@@ -89,20 +89,35 @@ internal sealed class ReconcileStep(
     private async Task ReportAppliedAsync(ServiceKey key, AppliedService? before, ApplyServiceResponse response, CancellationToken cancellationToken)
     {
         var allocation = response.Allocation!;
-        var ip = allocation.Ip;
+        var ip = allocation.Primary.Ip;
 
         // An IP restored from the record after a restart is news to nobody: thousands of Services would each get an
         // Event on every restart or change of leader.
-        if (allocation.Changed || (before is not null && !before.Ip.Equals(ip)))
+        if (allocation.Changed || (before is not null && !before.Ips.SequenceEqual(allocation.Ips)))
         {
-            var ports = string.Join(", ", allocation.Bindings.Select(binding => binding.Port));
+            var ports = string.Join(", ", allocation.Primary.Bindings.Select(binding => binding.Port));
+            var ips = string.Join(", ", allocation.Allocations.Select(one => $"{one.Ip} ({one.Reason.ToString().ToLowerInvariant()})"));
             await ReportAsync(key, ServiceEventType.Normal, ServiceEventReasons.Allocated,
-                $"Assigned IP {ip} ({allocation.Reason.ToString().ToLowerInvariant()}) for ports {ports}", cancellationToken).ConfigureAwait(false);
+                allocation.Allocations.Count == 1 ? $"Assigned IP {ips} for ports {ports}" : $"Assigned IPs {ips} for ports {ports}",
+                cancellationToken).ConfigureAwait(false);
         }
         else if (await term.Conditions.StandsAsync(key, ServiceEventReasons.ApplyFailed, cancellationToken).ConfigureAwait(false))
         {
             await ReportAsync(key, ServiceEventType.Normal, ServiceEventReasons.Applied,
                 $"Serving on {ip} again", cancellationToken).ConfigureAwait(false);
+        }
+
+        // PreferDualStack served with one family: said once (a Normal Event, since the Service runs as its policy allows).
+        if (allocation.Shortfalls.Count == 0)
+        {
+            await term.Conditions.ResolveAsync(key, ServiceEventReasons.FamilyUnavailable, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var missing = allocation.Shortfalls[0];
+            await ReportAsync(key, ServiceEventType.Normal, ServiceEventReasons.FamilyUnavailable,
+                $"ipFamilyPolicy PreferDualStack: served on {ip} only; no {IpFamilies.Name(missing.Family)} address: {missing.Reason}",
+                cancellationToken).ConfigureAwait(false);
         }
 
         if (response.NotForwarded.Count == 0)
@@ -167,15 +182,16 @@ internal sealed class ReconcileStep(
         // A Service that stopped being ours (and still exists) must not keep showing our IP; only our IP is cleared,
         // since another implementation may own it now. Remembered until cleared: a retry finds nothing left to remove.
         var ours = removed.Ip ?? term.PendingClears.GetValueOrDefault(key);
-        if (ours is not null && ours.Equals(source.RecordedIp(key)))
+        if (ours is not null && source.RecordedIps(key).Contains(ours))
         {
             term.PendingClears[key] = ours;
-            if (!await WriteStatusAsync(key, null, cancellationToken).ConfigureAwait(false))
+            if (!await WriteStatusAsync(key, [], cancellationToken).ConfigureAwait(false))
             {
                 return false;
             }
 
-            await ReportAsync(key, ServiceEventType.Normal, ServiceEventReasons.Released, $"Released IP {ours}", cancellationToken).ConfigureAwait(false);
+            var released = removed.Ips.Count > 1 ? $"Released IPs {string.Join(", ", removed.Ips)}" : $"Released IP {ours}";
+            await ReportAsync(key, ServiceEventType.Normal, ServiceEventReasons.Released, released, cancellationToken).ConfigureAwait(false);
         }
 
         term.PendingClears.TryRemove(key, out _);
@@ -184,9 +200,10 @@ internal sealed class ReconcileStep(
     }
 
     /// <returns>False when the write failed and a retry is scheduled.</returns>
-    private async Task<bool> WriteStatusAsync(ServiceKey key, IPAddress? ip, CancellationToken cancellationToken)
+    /// <param name="ips">Every IP, primary first (the ingress order); empty clears the record.</param>
+    private async Task<bool> WriteStatusAsync(ServiceKey key, IReadOnlyList<IPAddress> ips, CancellationToken cancellationToken)
     {
-        if (Equals(source.RecordedIp(key), ip))
+        if (source.RecordedIps(key).SequenceEqual(ips))
         {
             term.StatusFailing.TryRemove(key, out _);
             return true;
@@ -194,7 +211,7 @@ internal sealed class ReconcileStep(
 
         try
         {
-            await status.WriteAsync(key, ip, cancellationToken).ConfigureAwait(false);
+            await status.WriteAsync(key, ips, cancellationToken).ConfigureAwait(false);
             term.StatusFailing.TryRemove(key, out _);
             return true;
         }

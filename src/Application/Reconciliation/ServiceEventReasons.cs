@@ -29,4 +29,7 @@ public static class ServiceEventReasons
 
     /// <summary>Normal: the Service no longer has an IP here.</summary>
     public const string Released = "IPReleased";
+
+    /// <summary>A PreferDualStack Service served with one family: no pool could give the other (Normal).</summary>
+    public const string FamilyUnavailable = "IPFamilyUnavailable";
 }

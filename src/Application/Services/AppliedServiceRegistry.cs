@@ -16,7 +16,7 @@ internal sealed class AppliedServiceRegistry : IAppliedServiceRegistry, IDisposa
     public bool IsIpHeld(IPAddress ip, ServiceKey? except = null)
     {
         ArgumentNullException.ThrowIfNull(ip);
-        return Volatile.Read(ref _services).Values.Any(service => service.Key != except && service.Ip.Equals(ip));
+        return Volatile.Read(ref _services).Values.Any(service => service.Key != except && service.Ips.Contains(ip));
     }
 
     public void Put(AppliedService service)

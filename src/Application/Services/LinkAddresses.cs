@@ -26,15 +26,15 @@ internal static class LinkAddresses
 
     /// <summary>
     /// Waits for the drains of listeners that were detached under the apply lock, then takes <paramref name="ip"/> off
-    /// the link if, by then, no applied Service holds it. The drains run outside the lock so that one Service's
+    /// the link if, by then, no applied Service holds it (each of <paramref name="ips"/>). The drains run outside the lock so that one Service's
     /// connections finishing does not hold up every other Service; the address stays until they have finished, since
     /// without it their packets would no longer arrive.
     /// </summary>
     public static async Task RemoveAfterDrainsAsync(
-        IAppliedServiceRegistry applied, ILinkDevice link, IReadOnlyList<Task> drains, IPAddress? ip, ILogger logger)
+        IAppliedServiceRegistry applied, ILinkDevice link, IReadOnlyList<Task> drains, IReadOnlyList<IPAddress> ips, ILogger logger)
     {
         await Task.WhenAll(drains).ConfigureAwait(false);
-        if (ip is null)
+        if (ips.Count == 0)
         {
             return;
         }
@@ -42,7 +42,7 @@ internal static class LinkAddresses
         // Without the caller's token: a cancelled caller must still not leave an unused address behind.
         using (await applied.EnterAsync(CancellationToken.None).ConfigureAwait(false))
         {
-            if (!applied.IsIpHeld(ip))
+            foreach (var ip in ips.Where(ip => !applied.IsIpHeld(ip)))
             {
                 await RemoveUnusedAsync(link, ip, logger, CancellationToken.None).ConfigureAwait(false);
             }

@@ -17,6 +17,12 @@ public static class ServiceAnnotations
     /// <summary>The named pool the Service's IP comes from.</summary>
     public const string Pool = Prefix + "pool";
 
+    /// <summary>Explicit addresses, at most one per family: <c>"192.0.2.10,2001:db8::10"</c> (docs/annotations.md).</summary>
+    public const string LoadBalancerIps = Prefix + "load-balancer-ips";
+
+    /// <summary>MetalLB's equivalent of <see cref="LoadBalancerIps"/>, accepted so that Services move over unchanged.</summary>
+    public const string MetalLbLoadBalancerIps = "metallb.universe.tf/loadBalancerIPs";
+
     /// <summary>Kubernetes' older form of spec.loadBalancerSourceRanges: comma-separated CIDRs; the spec field wins when both are set.</summary>
     public const string SourceRanges = "service.beta.kubernetes.io/load-balancer-source-ranges";
 
@@ -87,6 +93,26 @@ public static class ServiceAnnotations
         return string.IsNullOrWhiteSpace(value)
             ? new PoolAnnotation(null, new ValidationError(Pool, value, $"annotation {Pool}: '{value}' is blank; the Service gets an IP as if it asked for no pool"))
             : new PoolAnnotation(value.Trim(), null);
+    }
+}
+
+/// <summary>The addresses of <see cref="ServiceAnnotations.LoadBalancerIps"/> (or MetalLB's), split on commas.</summary>
+public static class LoadBalancerIpsAnnotation
+{
+    /// <summary>
+    /// The entries as written, trimmed (empty entries kept, so that the validator names them); null when neither
+    /// annotation is set. The addresses are judged with the rest of the Service, which refuses a bad one by name.
+    /// </summary>
+    public static IReadOnlyList<string>? Read(IReadOnlyDictionary<string, string>? annotations)
+    {
+        if (annotations is null
+            || !(annotations.TryGetValue(ServiceAnnotations.LoadBalancerIps, out var value)
+                || annotations.TryGetValue(ServiceAnnotations.MetalLbLoadBalancerIps, out value)))
+        {
+            return null;
+        }
+
+        return [.. value.Split(',').Select(entry => entry.Trim())];
     }
 }
 

@@ -33,7 +33,7 @@ public sealed record PoolState(string Name, string Addresses, UInt128 Size, int 
     public UInt128 Free => Size > (UInt128)Used ? Size - (UInt128)Used : UInt128.Zero;
 }
 
-/// <param name="Ip">The IP it is served on; null when it is not served.</param>
+/// <param name="Ip">The IP it is served on (its primary one); null when it is not served.</param>
 /// <param name="Ports">Every port of its spec, in the spec's order.</param>
 public sealed record ServiceState(
     string Namespace,
@@ -43,6 +43,9 @@ public sealed record ServiceState(
     IpSharingMode Sharing,
     IReadOnlyList<PortState> Ports)
 {
+    /// <summary>Every IP it is served on, primary first (two for a dual-stack Service); empty when it is not served.</summary>
+    public IReadOnlyList<string> Ips { get; init; } = [];
+
     /// <summary>The sharing key when <see cref="Sharing"/> is keyed.</summary>
     public string? SharingKey { get; init; }
 

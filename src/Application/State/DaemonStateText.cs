@@ -27,7 +27,7 @@ public static class DaemonStateText
         }
 
         var nameWidth = services.Count == 0 ? 0 : services.Max(service => Shorten(service.Key.ToString(), MaxName).Length);
-        var ipWidth = services.Count == 0 ? 0 : services.Max(service => (service.Ip ?? "-").Length);
+        var ipWidth = services.Count == 0 ? 0 : services.Max(service => IpText(service).Length);
         var addressWidth = services.SelectMany(service => service.Ports).SelectMany(port => port.Backends)
             .Select(backend => backend.Address.Length).DefaultIfEmpty(0).Max();
         var portWidth = services.SelectMany(service => service.Ports).Select(port => PortName(port).Length).DefaultIfEmpty(0).Max();
@@ -35,7 +35,7 @@ public static class DaemonStateText
         {
             text.Append('\n')
                 .Append(Shorten(service.Key.ToString(), MaxName).PadRight(nameWidth)).Append("  ")
-                .Append((service.Ip ?? "-").PadRight(ipWidth)).Append("  ")
+                .Append(IpText(service).PadRight(ipWidth)).Append("  ")
                 .Append(Condition(service));
             foreach (var port in service.Ports)
             {
@@ -173,4 +173,8 @@ public static class DaemonStateText
             ? string.Create(CultureInfo.InvariantCulture, $"{bytes} B")
             : string.Create(CultureInfo.InvariantCulture, $"{value:0.#} {units[unit]}");
     }
+
+    /// <summary>Every IP of a dual-stack Service, primary first, comma-separated; "-" when not served.</summary>
+    private static string IpText(ServiceState service) =>
+        service.Ips.Count > 1 ? string.Join(",", service.Ips) : service.Ip ?? "-";
 }

@@ -145,6 +145,30 @@ public sealed class IpPool
 
     public bool Contains(IPAddress address) => IsAllocatable(IpNumber.From(address));
 
+    /// <summary>Whether any address of <paramref name="family"/> can be handed out.</summary>
+    public bool Has(IpFamily family) => _allocatable.Any(range => range.First.IsV6 == (family == IpFamily.IPv6));
+
+    /// <summary>
+    /// The same pool with only the entries and exclusions of <paramref name="family"/>, or null when it has no address of
+    /// that family to hand out. Each entry parses alone (network and broadcast are per entry), so the addresses of the
+    /// family are exactly the ones this pool hands out.
+    /// </summary>
+    public IpPool? OfFamily(IpFamily family)
+    {
+        if (!Has(family))
+        {
+            return null;
+        }
+
+        if (!Has(IpFamilies.Other(family)))
+        {
+            return this;
+        }
+
+        bool InFamily(string entry) => TryParseEntry(entry, out var parsed, out _) && parsed.Range.First.IsV6 == (family == IpFamily.IPv6);
+        return Parse(Entries.Where(InFamily), Exclusions.Where(InFamily)).Pool;
+    }
+
     /// <summary>The lowest address both pools can hand out, or null when they share none.</summary>
     public IPAddress? FirstCommonAddress(IpPool other)
     {

@@ -68,5 +68,13 @@ public sealed class AddressPool
         return null;
     }
 
+    /// <summary>This pool restricted to the addresses of <paramref name="family"/>, or null when it has none.</summary>
+    public AddressPool? OfFamily(IpFamily family) => Addresses.OfFamily(family) switch
+    {
+        null => null,
+        var same when ReferenceEquals(same, Addresses) => this,
+        var addresses => new AddressPool(Name, addresses, Namespaces, ServiceSelector, AutoAssign),
+    };
+
     public override string ToString() => $"'{Name}' ({Addresses})";
 }

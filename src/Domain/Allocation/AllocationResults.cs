@@ -35,6 +35,9 @@ public enum RefusalKind
     /// <summary>The pool asked for (by name or by an address in it) does not admit the Service's namespace or labels,
     /// or no pool that assigns automatically does.</summary>
     NotAdmitted,
+
+    /// <summary>No pool (or not the pool asked for) has addresses of a family the Service needs.</summary>
+    FamilyUnavailable,
 }
 
 /// <summary>An IP given to a service, with all of its ports bound on it.</summary>

@@ -150,6 +150,9 @@ public sealed class IpAllocator
             ? Describe(assignment.Request, assignment.Lease, assignment.Reason, changed: false)
             : null;
 
+    internal RestoredAssignment? FindRestorable(ServiceKey service) =>
+        _assignments.TryGetValue(service, out var assignment) ? new RestoredAssignment(assignment.Request, assignment.Lease.Ip) : null;
+
     /// <summary>Every Service's assignment as a restore would take it: what it asked for, satisfied, and its IP.</summary>
     internal IEnumerable<RestoredAssignment> Assignments() =>
         _assignments.Values.Select(assignment => new RestoredAssignment(assignment.Request, assignment.Lease.Ip));

@@ -178,6 +178,10 @@ public sealed class PoolAllocator
     public IpAllocation? FindAssignment(ServiceKey service) =>
         _owners.TryGetValue(service, out var slot) ? slot.Allocator.FindAssignment(service) : null;
 
+    /// <summary>The Service's assignment as a restore takes it (the request it was satisfied with), to put it back exactly.</summary>
+    internal RestoredAssignment? FindRestorable(ServiceKey service) =>
+        _owners.TryGetValue(service, out var slot) ? slot.Allocator.FindRestorable(service) : null;
+
     /// <summary>The pool that holds <paramref name="service"/>'s IP, if it has one.</summary>
     public string? FindPool(ServiceKey service) => _owners.TryGetValue(service, out var slot) ? slot.Pool.Name : null;
 

@@ -1,4 +1,5 @@
 using System.Net;
+using LoadBalancer.Domain.Addressing;
 
 namespace LoadBalancer.Domain.Services;
 
@@ -65,6 +66,45 @@ public sealed record LoadBalancerRequest
 
     /// <summary>The Service's labels, which a pool's Service selector is matched against.</summary>
     public IReadOnlyDictionary<string, string>? Labels { get; }
+
+    /// <summary>
+    /// The families asked for, primary first; empty when the Service states none (then a single-stack Service gets
+    /// IPv4, or IPv6 when no pool can give it IPv4, as before dual-stack existed).
+    /// </summary>
+    public IReadOnlyList<IpFamily> Families
+    {
+        get => _families;
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (value.Count > 2 || value.Distinct().Count() != value.Count)
+            {
+                throw new ArgumentException($"service {Service} asks for families {string.Join(", ", value)}; at most one of each", nameof(value));
+            }
+
+            _families = value;
+        }
+    }
+
+    private readonly IReadOnlyList<IpFamily> _families = [];
+
+    public IpFamilyPolicy FamilyPolicy { get; init; } = IpFamilyPolicy.SingleStack;
+
+    /// <summary>Every explicit address (loadBalancerIP, or one per family by annotation); at most one of each family.</summary>
+    public IReadOnlyList<IPAddress> RequestedIps
+    {
+        get => _requestedIps ?? (RequestedIp is null ? [] : [RequestedIp]);
+        init => _requestedIps = [.. value.Select(ip => ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip)];
+    }
+
+    private readonly IReadOnlyList<IPAddress>? _requestedIps;
+
+    /// <summary>The explicit address of <paramref name="family"/>, if any.</summary>
+    public IPAddress? RequestedIpOf(IpFamily family) => RequestedIps.FirstOrDefault(ip => IpFamilies.Of(ip) == family);
+
+    /// <summary>The single-family request one family's allocator serves: this Service, its ports, the explicit address of that family.</summary>
+    public LoadBalancerRequest ForFamily(IpFamily family) =>
+        new(Service, PortArray, RequestedIpOf(family), Sharing, CreatedAt, Pool, Labels) { Families = [family] };
 
     /// <summary>
     /// True when allocating <paramref name="other"/> instead of this request would change nothing within one pool. The

@@ -62,7 +62,10 @@ internal static class ServiceReader
         var loadBalancerIp = string.IsNullOrEmpty(service.Spec?.LoadBalancerIP) ? null : service.Spec.LoadBalancerIP;
         var spec = new ServiceSpec(KeyOf(service).Namespace, metadata.Name, ports, loadBalancerIp, sharing.SharingKey, sharing.ExclusiveIp,
             CreatedAt(metadata.CreationTimestamp), pool.Pool, (IReadOnlyDictionary<string, string>?)metadata.Labels?.AsReadOnly(),
-            string.IsNullOrEmpty(service.Spec?.LoadBalancerClass) ? null : service.Spec.LoadBalancerClass);
+            string.IsNullOrEmpty(service.Spec?.LoadBalancerClass) ? null : service.Spec.LoadBalancerClass,
+            IpFamilies: service.Spec?.IpFamilies is { Count: > 0 } families ? [.. families] : null,
+            IpFamilyPolicy: string.IsNullOrEmpty(service.Spec?.IpFamilyPolicy) ? null : service.Spec.IpFamilyPolicy,
+            LoadBalancerIps: LoadBalancerIpsAnnotation.Read(annotations));
         spec = WithSourceRanges(spec, service.Spec?.LoadBalancerSourceRanges, annotations);
 
         // ClientIP affinity is a table of clients in front of the policy (ClientAffinityTable), not a policy of its own:

@@ -172,6 +172,12 @@ internal sealed class ServiceDocument
                 case "loadBalancerClass":
                     spec.LoadBalancerClass = Text(value, field);
                     break;
+                case "ipFamilies":
+                    spec.IpFamilies = TextList(value, field);
+                    break;
+                case "ipFamilyPolicy":
+                    spec.IpFamilyPolicy = Text(value, field);
+                    break;
                 case "sessionAffinity":
                     spec.SessionAffinity = Text(value, field);
                     break;

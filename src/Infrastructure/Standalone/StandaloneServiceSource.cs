@@ -111,14 +111,14 @@ internal sealed partial class StandaloneServiceSource : IServiceSource, IService
 
     public DesiredService? Find(ServiceKey service) => _services.GetValueOrDefault(service);
 
-    public IPAddress? RecordedIp(ServiceKey service) => _state.Current.GetValueOrDefault(service);
+    public IReadOnlyList<IPAddress> RecordedIps(ServiceKey service) => _state.Current.GetValueOrDefault(service) ?? [];
 
     public IReadOnlyList<RestoredService> Recorded()
     {
         var recorded = _state.Current;
         return [.. _services.Values
             .Where(service => recorded.ContainsKey(service.Key))
-            .Select(service => new RestoredService(service.Spec, recorded[service.Key].ToString()))];
+            .SelectMany(service => recorded[service.Key].Select(ip => new RestoredService(service.Spec, ip.ToString())))];
     }
 
     /// <summary>Reads the file again; a failure that is not the file's (a bug) is logged, and the next change is read anyway.</summary>
@@ -226,7 +226,7 @@ internal sealed partial class StandaloneServiceSource : IServiceSource, IService
     private async Task ForgetWhatTheFileNoLongerHasAsync(CancellationToken cancellationToken)
     {
         var gone = _state.Current.Keys.Where(key => !_services.ContainsKey(key)).ToList();
-        await Task.WhenAll(gone.Select(key => _state.WriteAsync(key, null, cancellationToken).AsTask())).ConfigureAwait(false);
+        await Task.WhenAll(gone.Select(key => _state.WriteAsync(key, [], cancellationToken).AsTask())).ConfigureAwait(false);
     }
 
     /// <summary>Each problem in the words of <c>loadbalancer check</c> (<see cref="ServiceFileProblem.ToString"/>).</summary>

@@ -12,7 +12,8 @@ internal sealed class FakeServiceSource : IServiceSource
 {
     private readonly ConcurrentDictionary<ServiceKey, DesiredService> _services = new();
 
-    public ConcurrentDictionary<ServiceKey, IPAddress> Records { get; } = new();
+    /// <summary>Each Service's recorded IPs, primary first.</summary>
+    public ConcurrentDictionary<ServiceKey, IReadOnlyList<IPAddress>> Records { get; } = new();
 
     /// <summary>How often the reconciler asked for each Service's desired state.</summary>
     public ConcurrentDictionary<ServiceKey, int> Reads { get; } = new();
@@ -33,34 +34,41 @@ internal sealed class FakeServiceSource : IServiceSource
         return _services.GetValueOrDefault(service);
     }
 
-    public IPAddress? RecordedIp(ServiceKey service) => Records.GetValueOrDefault(service);
+    public IReadOnlyList<IPAddress> RecordedIps(ServiceKey service) => Records.GetValueOrDefault(service) ?? [];
 
     public IReadOnlyList<RestoredService> Recorded() =>
-        [.. _services.Values.Where(service => Records.ContainsKey(service.Key)).Select(service => new RestoredService(service.Spec, Records[service.Key].ToString()))];
+        [.. _services.Values.Where(service => Records.ContainsKey(service.Key))
+            .SelectMany(service => Records[service.Key].Select(ip => new RestoredService(service.Spec, ip.ToString())))];
 }
 
 /// <summary>A status sink that writes into the source's records at once (as an informer that never lags) and counts writes; it can be made to fail.</summary>
 internal sealed class RecordingStatusWriter(FakeServiceSource source) : IServiceStatusWriter
 {
+    /// <summary>Every write with its primary IP (null: cleared).</summary>
     public ConcurrentQueue<(ServiceKey Service, IPAddress? Ip)> Writes { get; } = new();
 
     public Exception? Failure { get; set; }
 
-    public ValueTask WriteAsync(ServiceKey service, IPAddress? ip, CancellationToken cancellationToken)
+    /// <summary>Every write with all its IPs, primary first.</summary>
+    public ConcurrentQueue<(ServiceKey Service, IReadOnlyList<IPAddress> Ips)> AllWrites { get; } = new();
+
+    public ValueTask WriteAsync(ServiceKey service, IReadOnlyList<IPAddress> ips, CancellationToken cancellationToken)
     {
+        var ip = ips.Count > 0 ? ips[0] : null;
         if (Failure is { } failure)
         {
             throw failure;
         }
 
         Writes.Enqueue((service, ip));
+        AllWrites.Enqueue((service, ips));
         if (ip is null)
         {
             source.Records.TryRemove(service, out _);
         }
         else
         {
-            source.Records[service] = ip;
+            source.Records[service] = ips;
         }
 
         return ValueTask.CompletedTask;

@@ -22,7 +22,7 @@ public sealed class ReconcileMetricsTests : IAsyncDisposable
         _harness.Source.Put(Service("web", backends: "10.0.0.1:80"));
         _harness.Source.Put(Service("api", port: 81, backends: "10.0.0.1:81"));
         _harness.Source.Put(Service("clash", ip: "192.168.0.225", backends: "10.0.0.3:80"));
-        _harness.Source.Records[Key("web")] = Ip("192.168.0.225");
+        _harness.Source.Records[Key("web")] = [Ip("192.168.0.225")];
 
         await _harness.StartAsync();
         leader.RecordObservableInstruments();

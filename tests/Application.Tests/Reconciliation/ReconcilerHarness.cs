@@ -117,7 +117,7 @@ internal sealed class ReconcilerHarness : IAsyncDisposable
     public int AllocationsSentFor(string name) =>
         Fakes.Sender.SentOf<AllocateLoadBalancerIp>().Count(command => command.Service.Name == name);
 
-    public IPAddress? RecordOf(string name) => Source.RecordedIp(new ServiceKey("default", name));
+    public IPAddress? RecordOf(string name) => Source.RecordedIps(new ServiceKey("default", name)) is [var primary, ..] ? primary : null;
 
     public static ServiceKey Key(string name) => new("default", name);
 

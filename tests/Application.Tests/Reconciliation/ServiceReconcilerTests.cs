@@ -25,8 +25,8 @@ public sealed class ServiceReconcilerTests : IAsyncDisposable
         // "api" sorts first and would take .225 if anything were allocated before the records were restored.
         _harness.Source.Put(Service("web", backends: "10.0.0.1:80"));
         _harness.Source.Put(Service("api", port: 81, backends: "10.0.0.1:81"));
-        _harness.Source.Records[Key("web")] = Ip("192.168.0.225");
-        _harness.Source.Records[Key("api")] = Ip("192.168.0.226");
+        _harness.Source.Records[Key("web")] = [Ip("192.168.0.225")];
+        _harness.Source.Records[Key("api")] = [Ip("192.168.0.226")];
 
         await _harness.StartAsync();
 
@@ -68,7 +68,7 @@ public sealed class ServiceReconcilerTests : IAsyncDisposable
         _harness.Source.Put(Service("web", backends: "10.0.0.1:80"));
         await _harness.StartAsync();
 
-        await _harness.ChangeAsync(() => _harness.Source.Records[Key("web")] = Ip("192.168.0.239"), Key("web"));
+        await _harness.ChangeAsync(() => _harness.Source.Records[Key("web")] = [Ip("192.168.0.239")], Key("web"));
 
         Assert.Equal(Ip("192.168.0.225"), _harness.RecordOf("web"));
         Assert.Equal(2, _harness.Status.Writes.Count);
@@ -266,7 +266,7 @@ public sealed class ServiceReconcilerTests : IAsyncDisposable
     {
         _harness.Fakes.FailListener("192.168.0.230:80");
         _harness.Source.Put(Service("web", backends: "10.0.0.1:80"));
-        _harness.Source.Records[Key("web")] = Ip("192.168.0.230");
+        _harness.Source.Records[Key("web")] = [Ip("192.168.0.230")];
         await _harness.StartAsync();
         Assert.Single(_harness.Events.Of("web", ServiceEventReasons.ApplyFailed));
 
@@ -310,7 +310,7 @@ public sealed class ServiceReconcilerTests : IAsyncDisposable
             "spec.loadBalancerIP: invalid IP address: '10.1'; not served as written"));
         _harness.Source.Put(Service("web") with { NoBackendsReason = "no ready endpoint" });
         _harness.Source.Put(Service("bad", ip: "10.1", backends: "10.0.0.1:80"));
-        _harness.Source.Records[Key("web")] = Ip("192.168.0.225");
+        _harness.Source.Records[Key("web")] = [Ip("192.168.0.225")];
 
         await _harness.StartAsync();
 
@@ -380,7 +380,7 @@ public sealed class ServiceReconcilerTests : IAsyncDisposable
         await _harness.StartAsync();
 
         // Another implementation took the Service over and wrote its own IP.
-        _harness.Source.Records[Key("web")] = Ip("10.9.9.9");
+        _harness.Source.Records[Key("web")] = [Ip("10.9.9.9")];
         await _harness.ChangeAsync(() => _harness.Source.Remove(Key("web")), Key("web"));
 
         Assert.Equal(Ip("10.9.9.9"), _harness.RecordOf("web"));
@@ -411,8 +411,8 @@ public sealed class ServiceReconcilerTests : IAsyncDisposable
         _harness.Fakes.FailListener("192.168.0.226:81");
         _harness.Source.Put(Service("web", backends: "10.0.0.1:80"));
         _harness.Source.Put(Service("api", port: 81, backends: "10.0.0.1:81"));
-        _harness.Source.Records[Key("web")] = Ip("192.168.0.225");
-        _harness.Source.Records[Key("api")] = Ip("192.168.0.226");
+        _harness.Source.Records[Key("web")] = [Ip("192.168.0.225")];
+        _harness.Source.Records[Key("api")] = [Ip("192.168.0.226")];
         await _harness.StartAsync();
         _harness.Fakes.ClearCalls();
 

@@ -173,10 +173,10 @@ public sealed class StandaloneServiceSourceTests : IAsyncLifetime, IDisposable
 
         await StartAsync();
 
-        Assert.Equal(IPAddress.Parse("127.0.100.10"), _source.RecordedIp(Web));
-        Assert.Equal(IPAddress.Parse("127.0.100.12"), _source.RecordedIp(Dns));
-        Assert.Null(_source.RecordedIp(Api));
-        Assert.Null(_source.RecordedIp(new ServiceKey("default", "new")));
+        Assert.Equal([IPAddress.Parse("127.0.100.10")], _source.RecordedIps(Web));
+        Assert.Equal([IPAddress.Parse("127.0.100.12")], _source.RecordedIps(Dns));
+        Assert.Empty(_source.RecordedIps(Api));
+        Assert.Empty(_source.RecordedIps(new ServiceKey("default", "new")));
         Assert.Equal(
             [("default/dns", "127.0.100.12"), ("default/web", "127.0.100.10")],
             _source.Recorded().Select(restored => (restored.Service.Key.ToString(), restored.Ip)).Order());
@@ -191,11 +191,11 @@ public sealed class StandaloneServiceSourceTests : IAsyncLifetime, IDisposable
     {
         WriteFile(Service("web", "127.0.0.1:9001"));
         await StartAsync();
-        Assert.Null(_source.RecordedIp(Web));
+        Assert.Empty(_source.RecordedIps(Web));
 
         await _state.WriteAsync(Web, IPAddress.Parse("127.0.100.10"), CancellationToken.None);
 
-        Assert.Equal(IPAddress.Parse("127.0.100.10"), _source.RecordedIp(Web));
+        Assert.Equal([IPAddress.Parse("127.0.100.10")], _source.RecordedIps(Web));
         Assert.Equal("127.0.100.10", Assert.Single(_source.Recorded()).Ip);
     }
 
@@ -416,11 +416,11 @@ public sealed class StandaloneServiceSourceTests : IAsyncLifetime, IDisposable
     {
         public string Path => "/nowhere";
 
-        public IReadOnlyDictionary<ServiceKey, IPAddress> Current { get; } = new Dictionary<ServiceKey, IPAddress>();
+        public IReadOnlyDictionary<ServiceKey, IReadOnlyList<IPAddress>> Current { get; } = new Dictionary<ServiceKey, IReadOnlyList<IPAddress>>();
 
-        public ValueTask<IReadOnlyDictionary<ServiceKey, IPAddress>> LoadAsync(CancellationToken cancellationToken) =>
+        public ValueTask<IReadOnlyDictionary<ServiceKey, IReadOnlyList<IPAddress>>> LoadAsync(CancellationToken cancellationToken) =>
             throw new InvalidOperationException("a bug");
 
-        public ValueTask WriteAsync(ServiceKey service, IPAddress? ip, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+        public ValueTask WriteAsync(ServiceKey service, IReadOnlyList<IPAddress> ips, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 }

@@ -6,18 +6,18 @@ using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Application.Allocation.AllocateLoadBalancerIp;
 
-/// <summary>Gives a Service one IP holding all of its ports, or says why not.</summary>
+/// <summary>Gives a Service one IP per family it gets (<c>spec.ipFamilyPolicy</c>), each holding all of its ports, or says why not.</summary>
 public sealed record AllocateLoadBalancerIp(ServiceSpec Service) : ICommand<AllocateLoadBalancerIpResponse>;
 
 /// <summary>Exactly one of <see cref="Allocation"/>, <see cref="Refusal"/> or <see cref="ValidationErrors"/> is set.</summary>
 public sealed record AllocateLoadBalancerIpResponse : IValidationFailureResponse<AllocateLoadBalancerIpResponse>
 {
-    public IpAllocation? Allocation { get; init; }
+    public StackAllocation? Allocation { get; init; }
 
     public AllocationRefusal? Refusal { get; init; }
 
-    /// <summary>What the Service held before this request (null when nothing), so that a caller can put it back.</summary>
-    public IpAllocation? Previous { get; init; }
+    /// <summary>What the Service held before this request (empty when nothing), primary first, so that a caller can put it back.</summary>
+    public IReadOnlyList<IpAllocation> Previous { get; init; } = [];
 
     public IReadOnlyList<ValidationError> ValidationErrors { get; init; } = [];
 
@@ -36,23 +36,31 @@ public sealed class AllocateLoadBalancerIpHandler(IAllocationRegistry registry, 
         ArgumentNullException.ThrowIfNull(command);
         // Read apart from the allocation: the callers change one Service at a time (ApplyService under its lock).
         var request = command.Service.ToRequest();
-        var previous = registry.FindAssignment(request.Service);
+        var previous = registry.FindAssignments(request.Service);
         var result = registry.Allocate(request);
         if (result.Allocation is { } allocation)
         {
-            metrics.Allocated(allocation.Reason);
-            if (allocation.Changed)
+            foreach (var one in allocation.Allocations)
             {
-                AllocationLog.Allocated(logger, allocation.Service, allocation.Ip, allocation.Reason, allocation.Bindings);
-            }
-            else
-            {
-                AllocationLog.Unchanged(logger, allocation.Service, allocation.Ip);
+                metrics.Allocated(one.Reason);
+                if (one.Changed)
+                {
+                    AllocationLog.Allocated(logger, one.Service, one.Ip, one.Reason, one.Bindings);
+                }
+                else
+                {
+                    AllocationLog.Unchanged(logger, one.Service, one.Ip);
+                }
             }
 
-            if (allocation.VacatedIp is { } vacated)
+            foreach (var vacated in allocation.VacatedIps)
             {
                 AllocationLog.Vacated(logger, allocation.Service, vacated);
+            }
+
+            foreach (var shortfall in allocation.Shortfalls)
+            {
+                AllocationLog.FamilyUnavailable(logger, allocation.Service, shortfall.Family, shortfall.Reason);
             }
 
             return ValueTask.FromResult(new AllocateLoadBalancerIpResponse { Allocation = allocation, Previous = previous });

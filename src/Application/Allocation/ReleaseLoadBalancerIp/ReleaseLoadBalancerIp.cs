@@ -11,11 +11,15 @@ public sealed record ReleaseLoadBalancerIp(string Namespace, string Name) : ICom
 
 public sealed record ReleaseLoadBalancerIpResponse : IValidationFailureResponse<ReleaseLoadBalancerIpResponse>
 {
-    public IpRelease? Release { get; init; }
+    /// <summary>One entry per IP the Service held (two for a dual-stack Service); empty when it held none.</summary>
+    public IReadOnlyList<IpRelease> Releases { get; init; } = [];
 
     public IReadOnlyList<ValidationError> ValidationErrors { get; init; } = [];
 
-    public bool Succeeded => Release is not null;
+    public bool Succeeded => ValidationErrors.Count == 0;
+
+    /// <summary>The primary IP's release, if it held one.</summary>
+    public IpRelease? Release => Releases.Count > 0 ? Releases[0] : null;
 
     public static ReleaseLoadBalancerIpResponse FromValidationErrors(IReadOnlyList<ValidationError> errors) =>
         new() { ValidationErrors = errors };
@@ -27,12 +31,12 @@ public sealed class ReleaseLoadBalancerIpHandler(IAllocationRegistry registry, I
     public ValueTask<ReleaseLoadBalancerIpResponse> Handle(ReleaseLoadBalancerIp command, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(command);
-        var release = registry.Release(new ServiceKey(command.Namespace, command.Name));
-        if (release.Ip is { } ip)
+        var releases = registry.Release(new ServiceKey(command.Namespace, command.Name));
+        foreach (var release in releases)
         {
-            AllocationLog.Released(logger, release.Service, ip, release.Freed, release.IpUnused);
+            AllocationLog.Released(logger, release.Service, release.Ip!, release.Freed, release.IpUnused);
         }
 
-        return ValueTask.FromResult(new ReleaseLoadBalancerIpResponse { Release = release });
+        return ValueTask.FromResult(new ReleaseLoadBalancerIpResponse { Releases = releases });
     }
 }

@@ -48,8 +48,8 @@ public sealed record ApplyServiceResponse : IValidationFailureResponse<ApplyServ
 {
     public AppliedService? Applied { get; init; }
 
-    /// <summary>The allocation behind <see cref="Applied"/>: whether it moved, and why this IP.</summary>
-    public IpAllocation? Allocation { get; init; }
+    /// <summary>The allocation behind <see cref="Applied"/>: its IPs (primary first), whether they moved, and why these.</summary>
+    public StackAllocation? Allocation { get; init; }
 
     /// <summary>False when the Service already ran exactly like this.</summary>
     public bool Changed { get; init; }
@@ -100,7 +100,7 @@ public sealed class ApplyServiceHandler(
         finally
         {
             // Outside the lock: one Service's connections draining must not hold up the others.
-            await LinkAddresses.RemoveAfterDrainsAsync(applied, link, left.Drains, left.VacatedIp, logger).ConfigureAwait(false);
+            await LinkAddresses.RemoveAfterDrainsAsync(applied, link, left.Drains, left.VacatedIps, logger).ConfigureAwait(false);
         }
     }
 
@@ -124,17 +124,22 @@ public sealed class ApplyServiceHandler(
         var undo = new Undo(command, allocation, allocated.Previous, previous);
         try
         {
-            var ip = allocation.Ip;
-            if (!Equals(previous?.Ip, ip) && !applied.IsIpHeld(ip, except: key))
+            var ip = allocation.Primary.Ip;
+            foreach (var address in allocation.Ips)
             {
-                var added = await link.AddAddressAsync(ip, cancellationToken).ConfigureAwait(false);
+                if (previous?.Ips.Contains(address) == true || applied.IsIpHeld(address, except: key))
+                {
+                    continue;
+                }
+
+                var added = await link.AddAddressAsync(address, cancellationToken).ConfigureAwait(false);
                 if (!added.Succeeded)
                 {
                     await RollBackAsync(undo).ConfigureAwait(false);
-                    return ApplyServiceResponse.Failed($"link device {link.Name} refused {ip}: {added.Error}");
+                    return ApplyServiceResponse.Failed($"link device {link.Name} refused {address}: {added.Error}");
                 }
 
-                undo.AddedAddress = true;
+                undo.AddedAddresses.Add(address);
             }
 
             var listeners = Listeners(command, allocation);
@@ -156,19 +161,24 @@ public sealed class ApplyServiceHandler(
                 undo.Started.Add((listener, replaced));
             }
 
-            var now = new AppliedService(command.Service, ip, listeners, command.Policy, command.HealthCheck);
+            var now = new AppliedService(command.Service, ip, listeners, command.Policy, command.HealthCheck) { Ips = allocation.Ips };
             applied.Put(now);
             undo.Committed = true;
-            if (undo.AddedAddress)
+            foreach (var address in undo.AddedAddresses)
             {
                 // Logged once it stays: an apply that fails and is retried adds and removes the address each time.
-                ServiceLog.AddressAdded(logger, ip, link.Name);
+                ServiceLog.AddressAdded(logger, address, link.Name);
             }
 
             var stopped = await DetachStaleAsync(previous, listeners, left, cancellationToken).ConfigureAwait(false);
-            if (allocation.VacatedIp is { } vacated && !applied.IsIpHeld(vacated, except: key))
+
+            // An IP it left (moved, or a family it no longer has) leaves the link once nobody holds it.
+            foreach (var gone in allocation.VacatedIps.Concat(previous?.Ips ?? []).Except(allocation.Ips).Distinct())
             {
-                left.VacatedIp = vacated;
+                if (!applied.IsIpHeld(gone, except: key))
+                {
+                    left.VacatedIps.Add(gone);
+                }
             }
 
             var changed = previous is null || allocation.Changed || undo.Started.Count > 0 || stopped > 0;
@@ -199,11 +209,11 @@ public sealed class ApplyServiceHandler(
         }
     }
 
-    private static List<PortBinding> Freed(IpAllocation? before, IpAllocation now) =>
-        before is null || !now.Changed ? [] : [.. before.Bindings.Except(now.Bindings)];
+    private static List<PortBinding> Freed(IReadOnlyList<IpAllocation> before, StackAllocation now) =>
+        !now.Changed ? [] : [.. before.SelectMany(allocation => allocation.Bindings).Except(now.Bindings)];
 
-    /// <summary>One listener per port (TCP and UDP) of the allocation, lowest port first.</summary>
-    private static List<ListenerSpec> Listeners(ApplyService command, IpAllocation allocation)
+    /// <summary>One listener per port (TCP and UDP) of the allocation and IP: the primary IP's first, lowest port first.</summary>
+    private static List<ListenerSpec> Listeners(ApplyService command, StackAllocation allocation)
     {
         var sourceRanges = command.Service.ParseSourceRanges();
         return [.. allocation.Bindings
@@ -291,19 +301,19 @@ public sealed class ApplyServiceHandler(
 
         await UndoAllocationAsync(undo, problems).ConfigureAwait(false);
 
-        if (undo.AddedAddress)
+        foreach (var address in undo.AddedAddresses)
         {
             try
             {
-                var removed = await link.RemoveAddressAsync(undo.Allocation.Ip, CancellationToken.None).ConfigureAwait(false);
+                var removed = await link.RemoveAddressAsync(address, CancellationToken.None).ConfigureAwait(false);
                 if (!removed.Succeeded)
                 {
-                    problems.Add($"address {undo.Allocation.Ip} left on {link.Name}: {removed.Error}");
+                    problems.Add($"address {address} left on {link.Name}: {removed.Error}");
                 }
             }
             catch (Exception failure) when (failure is not OutOfMemoryException)
             {
-                problems.Add($"address {undo.Allocation.Ip} left on {link.Name}: {failure.Message}");
+                problems.Add($"address {address} left on {link.Name}: {failure.Message}");
             }
         }
 
@@ -327,25 +337,35 @@ public sealed class ApplyServiceHandler(
 
         var spec = undo.Command.Service;
         await sender.Send(new ReleaseLoadBalancerIp(spec.Namespace, spec.Name), CancellationToken.None).ConfigureAwait(false);
-        if (undo.Before is not { } before)
+        if (undo.Before.Count == 0)
         {
             return;
         }
 
         // The allocator keeps no requests, so the old one comes from the last applied spec, or, for an assignment that
-        // was restored but never applied, from the old ports with this command's sharing.
+        // was restored but never applied, from the old ports with this command's sharing. Every IP it had goes back,
+        // primary first, so its families keep their order.
+        var before = undo.Before;
         var old = undo.Previous?.Spec
-            ?? spec with { Ports = [.. before.Bindings.Select(binding => ServicePortSpec.From(binding.Port))], LoadBalancerIp = null };
-        var restored = await sender.Send(new RestoreAllocations([new RestoredService(old, before.Ip.ToString())]), CancellationToken.None)
+            ?? spec with
+            {
+                Ports = [.. before[0].Bindings.Select(binding => ServicePortSpec.From(binding.Port))],
+                LoadBalancerIp = null,
+                LoadBalancerIps = null,
+                IpFamilies = [.. before.Select(allocation => IpFamilies.Name(IpFamilies.Of(allocation.Ip)))],
+                IpFamilyPolicy = before.Count > 1 ? nameof(IpFamilyPolicy.PreferDualStack) : null,
+            };
+        var restored = await sender.Send(
+                new RestoreAllocations([.. before.Select(allocation => new RestoredService(old, allocation.Ip.ToString()))]), CancellationToken.None)
             .ConfigureAwait(false);
         foreach (var conflict in restored.Report?.Conflicts ?? [])
         {
-            problems.Add($"allocation {before.Ip} not restored: {conflict.Reason}");
+            problems.Add($"allocation {conflict.Ip} not restored: {conflict.Reason}");
         }
 
         foreach (var skipped in restored.Skipped)
         {
-            problems.Add($"allocation {before.Ip} not restored: {string.Join("; ", skipped.Errors)}");
+            problems.Add($"allocation of {skipped.Service} not restored: {string.Join("; ", skipped.Errors)}");
         }
     }
 
@@ -354,20 +374,21 @@ public sealed class ApplyServiceHandler(
     {
         public List<Task> Drains { get; } = [];
 
-        public IPAddress? VacatedIp { get; set; }
+        public List<IPAddress> VacatedIps { get; } = [];
     }
 
-    private sealed class Undo(ApplyService command, IpAllocation allocation, IpAllocation? before, AppliedService? previous)
+    private sealed class Undo(ApplyService command, StackAllocation allocation, IReadOnlyList<IpAllocation> before, AppliedService? previous)
     {
         public ApplyService Command { get; } = command;
 
-        public IpAllocation Allocation { get; } = allocation;
+        public StackAllocation Allocation { get; } = allocation;
 
-        public IpAllocation? Before { get; } = before;
+        public IReadOnlyList<IpAllocation> Before { get; } = before;
 
         public AppliedService? Previous { get; } = previous;
 
-        public bool AddedAddress { get; set; }
+        /// <summary>Addresses this command put on the link, to take off again on a rollback.</summary>
+        public List<IPAddress> AddedAddresses { get; } = [];
 
         /// <summary>Listeners this command applied, with the spec each one replaced (null for a new one).</summary>
         public List<(ListenerSpec Listener, ListenerSpec? Replaced)> Started { get; } = [];

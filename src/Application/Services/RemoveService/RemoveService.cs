@@ -27,8 +27,11 @@ public sealed record RemoveServiceResponse : IValidationFailureResponse<RemoveSe
     /// <summary>True when the Service ran or held an IP.</summary>
     public bool Removed { get; init; }
 
-    /// <summary>The IP it had.</summary>
+    /// <summary>The IP it had (its primary one).</summary>
     public IPAddress? Ip { get; init; }
+
+    /// <summary>Every IP it had, primary first.</summary>
+    public IReadOnlyList<IPAddress> Ips { get; init; } = [];
 
     /// <summary>The port bindings it held, free now.</summary>
     public IReadOnlyList<PortBinding> Freed { get; init; } = [];
@@ -55,7 +58,7 @@ public sealed class RemoveServiceHandler(
         ArgumentNullException.ThrowIfNull(command);
         var key = new ServiceKey(command.Namespace, command.Name);
         var drains = new List<Task>();
-        IPAddress? unused = null;
+        var unused = new List<IPAddress>();
         try
         {
             using (await applied.EnterAsync(cancellationToken).ConfigureAwait(false))
@@ -66,7 +69,7 @@ public sealed class RemoveServiceHandler(
                 applied.Remove(key);
                 var released = await sender.Send(new ReleaseLoadBalancerIp(command.Namespace, command.Name), CancellationToken.None)
                     .ConfigureAwait(false);
-                var release = released.Release!;
+                var releases = released.Releases;
                 if (previous is not null)
                 {
                     foreach (var listener in previous.Listeners)
@@ -77,19 +80,25 @@ public sealed class RemoveServiceHandler(
                     }
                 }
 
-                var ip = release.Ip ?? previous?.Ip;
-                if (ip is not null && (release.IpUnused || !release.WasAllocated) && !applied.IsIpHeld(ip))
+                // Every IP it had (both families of a dual-stack Service) leaves the link once nobody else holds it.
+                var ips = releases.Select(release => release.Ip!).Concat(previous?.Ips ?? []).Distinct().ToList();
+                foreach (var one in ips)
                 {
-                    unused = ip;
+                    var release = releases.FirstOrDefault(release => one.Equals(release.Ip));
+                    if ((release is null || release.IpUnused) && !applied.IsIpHeld(one))
+                    {
+                        unused.Add(one);
+                    }
                 }
 
-                if (previous is null && !release.WasAllocated)
+                if (previous is null && releases.Count == 0)
                 {
                     return new RemoveServiceResponse();
                 }
 
+                var ip = ips.Count > 0 ? ips[0] : null;
                 ServiceLog.Removed(logger, key, ip);
-                return new RemoveServiceResponse { Removed = true, Ip = ip, Freed = release.Freed };
+                return new RemoveServiceResponse { Removed = true, Ip = ip, Ips = ips, Freed = [.. releases.SelectMany(release => release.Freed)] };
             }
         }
         finally

@@ -65,6 +65,7 @@ public sealed class GetDaemonStateHandler(
 
         return Describe(service.Spec, ServingState.Served, service.Ip.ToString(), ports) with
         {
+            Ips = [.. service.Ips.Select(ip => ip.ToString())],
             Reason = problem is null ? null : $"{Describe(problem.Kind)}: {problem.Reason}; it runs as before",
         };
     }

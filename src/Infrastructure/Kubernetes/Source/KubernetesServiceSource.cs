@@ -101,18 +101,19 @@ internal sealed partial class KubernetesServiceSource : IServiceSource
         return current is not null && _filter.IsOurs(current) ? _mapper.Map(current, _nodes.List(), _sliceIndex.Of(service)) : null;
     }
 
-    public IPAddress? RecordedIp(ServiceKey service) =>
-        _services.Get(service.Namespace, service.Name) is { } current ? LoadBalancerIngress.StatusIps(current).FirstOrDefault() : null;
+    public IReadOnlyList<IPAddress> RecordedIps(ServiceKey service) =>
+        _services.Get(service.Namespace, service.Name) is { } current ? [.. LoadBalancerIngress.StatusIps(current)] : [];
 
     public IReadOnlyList<RestoredService> Recorded()
     {
         var restored = new List<RestoredService>();
         foreach (var service in _services.List().Where(_filter.IsOurs))
         {
-            var ip = LoadBalancerIngress.StatusIps(service).FirstOrDefault();
-            if (ip is not null && ServiceReader.Read(service, _options.DefaultPolicy) is { } reading)
+            // Every ingress IP, in order: a dual-stack Service keeps both families and its primary.
+            var ips = LoadBalancerIngress.StatusIps(service).ToList();
+            if (ips.Count > 0 && ServiceReader.Read(service, _options.DefaultPolicy) is { } reading)
             {
-                restored.Add(new RestoredService(reading.Spec, ip.ToString()));
+                restored.AddRange(ips.Select(ip => new RestoredService(reading.Spec, ip.ToString())));
             }
         }
 

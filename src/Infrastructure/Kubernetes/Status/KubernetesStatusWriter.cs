@@ -34,7 +34,7 @@ internal sealed class KubernetesStatusWriter(
     /// </summary>
     /// <exception cref="HttpOperationException">The API server refused the patch or is unavailable; the caller retries.</exception>
     /// <exception cref="HttpRequestException">The API server could not be reached; the caller retries.</exception>
-    public async ValueTask WriteAsync(ServiceKey service, IPAddress? ip, CancellationToken cancellationToken)
+    public async ValueTask WriteAsync(ServiceKey service, IReadOnlyList<IPAddress> ips, CancellationToken cancellationToken)
     {
         var current = services.Find(service);
         if (current is null)
@@ -49,22 +49,22 @@ internal sealed class KubernetesStatusWriter(
 
         // The informer still shows the version our last write started from, so its status and spec are stale.
         var stale = last is not null && last.ResourceVersion == version;
-        if (stale && Equals(last!.Ip, ip))
+        if (stale && last!.Ips.SequenceEqual(ips))
         {
-            LogUnchanged(service, ip);
+            LogUnchanged(service, ips);
             return;
         }
 
         try
         {
             var wroteSpec = options.SetExternalIps
-                && await WriteExternalIpsAsync(service, current, ip, last, stale, cancellationToken).ConfigureAwait(false);
-            var wroteStatus = await WriteIngressAsync(service, current, ip, stale, cancellationToken).ConfigureAwait(false);
+                && await WriteExternalIpsAsync(service, current, ips, last, stale, cancellationToken).ConfigureAwait(false);
+            var wroteStatus = await WriteIngressAsync(service, current, ips, stale, cancellationToken).ConfigureAwait(false);
             if (!wroteSpec && !wroteStatus)
             {
                 // The informer's copy is up to date, so there is nothing to remember it by.
                 _written.TryRemove(service, out _);
-                LogUnchanged(service, ip);
+                LogUnchanged(service, ips);
                 return;
             }
         }
@@ -75,43 +75,39 @@ internal sealed class KubernetesStatusWriter(
             return;
         }
 
-        _written[service] = new Written(ip, version);
+        _written[service] = new Written(ips, version);
     }
 
     private async Task<bool> WriteIngressAsync(
-        ServiceKey service, V1Service current, IPAddress? ip, bool stale, CancellationToken cancellationToken)
+        ServiceKey service, V1Service current, IReadOnlyList<IPAddress> ips, bool stale, CancellationToken cancellationToken)
     {
-        if (!stale && LoadBalancerIngress.Holds(current, ip))
+        if (!stale && LoadBalancerIngress.Holds(current, ips))
         {
             return false;
         }
 
-        var patch = new V1Patch(LoadBalancerIngress.StatusPatch(current, ip), V1Patch.PatchType.MergePatch);
+        var patch = new V1Patch(LoadBalancerIngress.StatusPatch(current, ips), V1Patch.PatchType.MergePatch);
         await client.CoreV1.PatchNamespacedServiceStatusAsync(
             patch, service.Name, service.Namespace, fieldManager: options.FieldManager, cancellationToken: cancellationToken)
             .ConfigureAwait(false);
-        if (ip is null)
+        if (ips.Count == 0)
         {
             StatusLog.IngressCleared(logger, service);
         }
         else
         {
-            StatusLog.IngressWritten(logger, service, ip);
+            StatusLog.IngressWritten(logger, service, ips);
         }
 
         return true;
     }
 
     private async Task<bool> WriteExternalIpsAsync(
-        ServiceKey service, V1Service current, IPAddress? ip, Written? last, bool stale, CancellationToken cancellationToken)
+        ServiceKey service, V1Service current, IReadOnlyList<IPAddress> ips, Written? last, bool stale, CancellationToken cancellationToken)
     {
         var ours = LoadBalancerIngress.StatusIps(current).ToHashSet();
-        if (last?.Ip is { } lastIp)
-        {
-            ours.Add(lastIp);
-        }
-
-        var wanted = LoadBalancerIngress.ExternalIps(current, ip, ours);
+        ours.UnionWith(last?.Ips ?? []);
+        var wanted = LoadBalancerIngress.ExternalIps(current, ips, ours);
         if (!stale && wanted.SequenceEqual(current.Spec?.ExternalIPs ?? []))
         {
             return false;
@@ -125,18 +121,18 @@ internal sealed class KubernetesStatusWriter(
         return true;
     }
 
-    private void LogUnchanged(ServiceKey service, IPAddress? ip)
+    private void LogUnchanged(ServiceKey service, IReadOnlyList<IPAddress> ips)
     {
-        if (ip is null)
+        if (ips.Count == 0)
         {
             StatusLog.AlreadyCleared(logger, service);
         }
         else
         {
-            StatusLog.Unchanged(logger, service, ip);
+            StatusLog.Unchanged(logger, service, ips);
         }
     }
 
-    /// <summary>What was last written, and the version of the Service the write was based on.</summary>
-    private sealed record Written(IPAddress? Ip, string? ResourceVersion);
+    /// <summary>What was last written (every IP, primary first), and the version of the Service the write was based on.</summary>
+    private sealed record Written(IReadOnlyList<IPAddress> Ips, string? ResourceVersion);
 }

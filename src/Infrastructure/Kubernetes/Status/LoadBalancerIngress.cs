@@ -19,23 +19,18 @@ internal static class LoadBalancerIngress
         [.. (service.Spec?.Ports ?? []).Select(port => (port.Port, port.Protocol ?? DefaultProtocol)).Distinct()];
 
     /// <summary>
-    /// True when the status shows exactly <paramref name="ip"/> (or nothing, for null) with the Service's ports. A missing
-    /// ipMode counts as ours: API servers before 1.29 drop the field, and writing it again would never make it stick.
+    /// True when the status shows exactly <paramref name="ips"/> in that order (or nothing, for none) with the Service's
+    /// ports. A missing ipMode counts as ours: API servers before 1.29 drop the field, and writing it again would never
+    /// make it stick.
     /// </summary>
-    public static bool Holds(V1Service service, IPAddress? ip)
+    public static bool Holds(V1Service service, IReadOnlyList<IPAddress> ips)
     {
         var ingress = service.Status?.LoadBalancer?.Ingress ?? [];
-        if (ip is null)
-        {
-            return ingress.Count == 0;
-        }
+        return ingress.Count == ips.Count && ingress.Zip(ips).All(pair => Holds(service, pair.First, pair.Second));
+    }
 
-        if (ingress.Count != 1)
-        {
-            return false;
-        }
-
-        var entry = ingress[0];
+    private static bool Holds(V1Service service, V1LoadBalancerIngress entry, IPAddress ip)
+    {
         var ports = (entry.Ports ?? [])
             .Select(port => (port.Port, port.Protocol ?? DefaultProtocol, (string?)port.Error))
             .ToHashSet();
@@ -48,10 +43,11 @@ internal static class LoadBalancerIngress
     }
 
     /// <summary>A merge patch of the status; it replaces the whole ingress array.</summary>
-    public static string StatusPatch(V1Service service, IPAddress? ip)
+    /// <remarks>One entry per IP, primary first: clients and kubectl take the first as the Service's address.</remarks>
+    public static string StatusPatch(V1Service service, IReadOnlyList<IPAddress> ips)
     {
         var ingress = new JsonArray();
-        if (ip is not null)
+        foreach (var ip in ips)
         {
             var ports = new JsonArray();
             foreach (var (port, protocol) in Ports(service))
@@ -70,17 +66,20 @@ internal static class LoadBalancerIngress
     }
 
     /// <summary>
-    /// The Service's external IPs with <paramref name="ours"/> taken out and <paramref name="ip"/> added at the end; the
+    /// The Service's external IPs with <paramref name="ours"/> taken out and <paramref name="ips"/> added at the end; the
     /// entries someone else put there keep their order.
     /// </summary>
-    public static IReadOnlyList<string> ExternalIps(V1Service service, IPAddress? ip, IReadOnlyCollection<IPAddress> ours)
+    public static IReadOnlyList<string> ExternalIps(V1Service service, IReadOnlyList<IPAddress> ips, IReadOnlyCollection<IPAddress> ours)
     {
         var kept = (service.Spec?.ExternalIPs ?? [])
             .Where(entry => !IPAddress.TryParse(entry, out var address) || !ours.Contains(address))
             .ToList();
-        if (ip is not null && !kept.Any(entry => IPAddress.TryParse(entry, out var address) && address.Equals(ip)))
+        foreach (var ip in ips)
         {
-            kept.Add(ip.ToString());
+            if (!kept.Any(entry => IPAddress.TryParse(entry, out var address) && address.Equals(ip)))
+            {
+                kept.Add(ip.ToString());
+            }
         }
 
         return kept;

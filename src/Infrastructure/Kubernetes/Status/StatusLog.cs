@@ -8,13 +8,13 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Status;
 internal static partial class StatusLog
 {
     [LoggerMessage(EventId = 5201, Level = LogLevel.Information, Message = "Wrote {Service} status: load-balancer ingress {Ip}")]
-    public static partial void IngressWritten(ILogger logger, ServiceKey service, IPAddress ip);
+    public static partial void IngressWritten(ILogger logger, ServiceKey service, IReadOnlyList<IPAddress> ip);
 
     [LoggerMessage(EventId = 5202, Level = LogLevel.Information, Message = "Cleared {Service} status: no load-balancer ingress")]
     public static partial void IngressCleared(ILogger logger, ServiceKey service);
 
     [LoggerMessage(EventId = 5203, Level = LogLevel.Debug, Message = "{Service} status already holds load-balancer ingress {Ip}; nothing written")]
-    public static partial void Unchanged(ILogger logger, ServiceKey service, IPAddress ip);
+    public static partial void Unchanged(ILogger logger, ServiceKey service, IReadOnlyList<IPAddress> ip);
 
     [LoggerMessage(EventId = 5206, Level = LogLevel.Debug, Message = "{Service} status already holds no load-balancer ingress; nothing written")]
     public static partial void AlreadyCleared(ILogger logger, ServiceKey service);

@@ -15,7 +15,7 @@ internal sealed partial class StandaloneStateFile : IStandaloneState
 {
     public const int FormatVersion = StandaloneStateFormat.Version;
 
-    private static readonly ImmutableSortedDictionary<ServiceKey, IPAddress> Empty = ImmutableSortedDictionary<ServiceKey, IPAddress>.Empty;
+    private static readonly ImmutableSortedDictionary<ServiceKey, IReadOnlyList<IPAddress>> Empty = ImmutableSortedDictionary<ServiceKey, IReadOnlyList<IPAddress>>.Empty;
 
     private readonly string _path;
     private readonly DurableFile _file;
@@ -24,7 +24,7 @@ internal sealed partial class StandaloneStateFile : IStandaloneState
     private readonly Lock _gate = new();
 
     // Swapped whole under _gate; read without it (Current).
-    private ImmutableSortedDictionary<ServiceKey, IPAddress> _current = Empty;
+    private ImmutableSortedDictionary<ServiceKey, IReadOnlyList<IPAddress>> _current = Empty;
     private int _loadCalls;
 
     // Guarded by _gate. _changes counts changes made in memory, _durable is the count the file on disk holds.
@@ -58,7 +58,7 @@ internal sealed partial class StandaloneStateFile : IStandaloneState
 
     public string Path => _path;
 
-    public IReadOnlyDictionary<ServiceKey, IPAddress> Current => Volatile.Read(ref _current);
+    public IReadOnlyDictionary<ServiceKey, IReadOnlyList<IPAddress>> Current => Volatile.Read(ref _current);
 
     /// <summary>Attempts to write the file, failed ones included: what the group-commit tests count.</summary>
     internal int FileWrites => Volatile.Read(ref _fileWrites);
@@ -66,7 +66,7 @@ internal sealed partial class StandaloneStateFile : IStandaloneState
     /// <summary>Test seam: runs on the writer just before each file write, after it took its snapshot.</summary>
     internal Action? BeforeFileWrite { get; set; }
 
-    public async ValueTask<IReadOnlyDictionary<ServiceKey, IPAddress>> LoadAsync(CancellationToken cancellationToken)
+    public async ValueTask<IReadOnlyDictionary<ServiceKey, IReadOnlyList<IPAddress>>> LoadAsync(CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref _loadCalls, 1) != 0)
         {
@@ -84,15 +84,25 @@ internal sealed partial class StandaloneStateFile : IStandaloneState
     }
 
     /// <summary>
-    /// Records <paramref name="ip"/> (null removes the Service) and completes once the file on disk holds it. When
+    /// Records one <paramref name="ip"/> (null removes the Service) and completes once the file on disk holds it. When
     /// cancelled while waiting, the change stays recorded and is written with the next write.
     /// </summary>
     /// <exception cref="IOException">The file could not be written; the change stays recorded, and the next write
     /// (even of the same value) tries again.</exception>
-    public ValueTask WriteAsync(ServiceKey service, IPAddress? ip, CancellationToken cancellationToken)
+    public ValueTask WriteAsync(ServiceKey service, IPAddress? ip, CancellationToken cancellationToken) =>
+        WriteAsync(service, ip is null ? [] : [ip], cancellationToken);
+
+    /// <summary>
+    /// Records <paramref name="ips"/> (primary first; empty removes the Service) and completes once the file on disk
+    /// holds them. When cancelled while waiting, the change stays recorded and is written with the next write.
+    /// </summary>
+    /// <exception cref="IOException">The file could not be written; the change stays recorded, and the next write
+    /// (even of the same value) tries again.</exception>
+    public ValueTask WriteAsync(ServiceKey service, IReadOnlyList<IPAddress> ips, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(ips);
         cancellationToken.ThrowIfCancellationRequested();
-        var address = ip is null ? null : Normalize(ip);
+        IReadOnlyList<IPAddress>? address = ips.Count == 0 ? null : [.. ips.Select(Normalize)];
         Task durable;
         var startWriter = false;
         lock (_gate)
@@ -105,7 +115,7 @@ internal sealed partial class StandaloneStateFile : IStandaloneState
 
             var changed = address is null
                 ? _current.ContainsKey(service)
-                : !(_current.TryGetValue(service, out var recorded) && recorded.Equals(address));
+                : !(_current.TryGetValue(service, out var recorded) && recorded.SequenceEqual(address));
             if (changed)
             {
                 _current = address is null ? _current.Remove(service) : _current.SetItem(service, address);
@@ -149,7 +159,7 @@ internal sealed partial class StandaloneStateFile : IStandaloneState
         while (true)
         {
             TaskCompletionSource batch;
-            ImmutableSortedDictionary<ServiceKey, IPAddress> snapshot;
+            ImmutableSortedDictionary<ServiceKey, IReadOnlyList<IPAddress>> snapshot;
             long holds;
             lock (_gate)
             {
@@ -213,7 +223,7 @@ internal sealed partial class StandaloneStateFile : IStandaloneState
         }
     }
 
-    private async Task<ImmutableSortedDictionary<ServiceKey, IPAddress>> ReadAsync(CancellationToken cancellationToken)
+    private async Task<ImmutableSortedDictionary<ServiceKey, IReadOnlyList<IPAddress>>> ReadAsync(CancellationToken cancellationToken)
     {
         if (Directory.Exists(_path))
         {
@@ -265,7 +275,7 @@ internal sealed partial class StandaloneStateFile : IStandaloneState
         return ip.AddressFamily == AddressFamily.InterNetworkV6 && ip.ScopeId != 0 ? new IPAddress(ip.GetAddressBytes()) : ip;
     }
 
-    private ImmutableSortedDictionary<ServiceKey, IPAddress> KeepAside(string reason)
+    private ImmutableSortedDictionary<ServiceKey, IReadOnlyList<IPAddress>> KeepAside(string reason)
     {
         string keptAs;
         try

@@ -21,23 +21,26 @@ internal static class StandaloneStateFormat
         AllowTrailingCommas = true,
     };
 
-    public static void Write(Stream stream, ImmutableSortedDictionary<ServiceKey, IPAddress> state)
+    public static void Write(Stream stream, ImmutableSortedDictionary<ServiceKey, IReadOnlyList<IPAddress>> state)
     {
         // The dictionary is ordered by ServiceKey: namespace, then name, as the format promises.
         var document = new StandaloneStateDocument(
             Version,
-            state.Select(pair => new StandaloneStateEntry(pair.Key.Namespace, pair.Key.Name, pair.Value.ToString())).ToList());
+            state.Select(pair => new StandaloneStateEntry(pair.Key.Namespace, pair.Key.Name, pair.Value[0].ToString())
+            {
+                Ips = pair.Value.Count > 1 ? [.. pair.Value.Select(ip => ip.ToString())] : null,
+            }).ToList());
         JsonSerializer.Serialize(stream, document, StandaloneStateJson.Default.StandaloneStateDocument);
         stream.WriteByte((byte)'\n');
     }
 
     /// <returns>The state, or why the file as a whole is unreadable.</returns>
     /// <param name="skipped">Told of each entry left out: where it is, and why.</param>
-    public static (ImmutableSortedDictionary<ServiceKey, IPAddress> State, string? Reason) Parse(ReadOnlyMemory<byte> bytes, Action<string, string> skipped)
+    public static (ImmutableSortedDictionary<ServiceKey, IReadOnlyList<IPAddress>> State, string? Reason) Parse(ReadOnlyMemory<byte> bytes, Action<string, string> skipped)
     {
         if (bytes.Length == 0)
         {
-            return (ImmutableSortedDictionary<ServiceKey, IPAddress>.Empty, "the file is empty");
+            return (ImmutableSortedDictionary<ServiceKey, IReadOnlyList<IPAddress>>.Empty, "the file is empty");
         }
 
         // An editor may have saved it with a byte-order mark, which the JSON reader refuses.
@@ -53,7 +56,7 @@ internal static class StandaloneStateFormat
         }
         catch (JsonException failure)
         {
-            return (ImmutableSortedDictionary<ServiceKey, IPAddress>.Empty, $"not valid JSON: {failure.Message}");
+            return (ImmutableSortedDictionary<ServiceKey, IReadOnlyList<IPAddress>>.Empty, $"not valid JSON: {failure.Message}");
         }
 
         using (parsed)
@@ -61,36 +64,36 @@ internal static class StandaloneStateFormat
             var root = parsed.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                return (ImmutableSortedDictionary<ServiceKey, IPAddress>.Empty, $"the top level is {Describe(root)}, not an object with \"version\" and \"services\"");
+                return (ImmutableSortedDictionary<ServiceKey, IReadOnlyList<IPAddress>>.Empty, $"the top level is {Describe(root)}, not an object with \"version\" and \"services\"");
             }
 
             if (!root.TryGetProperty("version", out var version))
             {
-                return (ImmutableSortedDictionary<ServiceKey, IPAddress>.Empty, $"\"version\" is missing; this build reads version {Version}");
+                return (ImmutableSortedDictionary<ServiceKey, IReadOnlyList<IPAddress>>.Empty, $"\"version\" is missing; this build reads version {Version}");
             }
 
             if (version.ValueKind != JsonValueKind.Number || !version.TryGetInt32(out var number) || number != Version)
             {
-                return (ImmutableSortedDictionary<ServiceKey, IPAddress>.Empty, $"version '{Shorten(version.GetRawText())}' is not known; this build reads version {Version}");
+                return (ImmutableSortedDictionary<ServiceKey, IReadOnlyList<IPAddress>>.Empty, $"version '{Shorten(version.GetRawText())}' is not known; this build reads version {Version}");
             }
 
             if (!root.TryGetProperty("services", out var services) || services.ValueKind == JsonValueKind.Null)
             {
-                return (ImmutableSortedDictionary<ServiceKey, IPAddress>.Empty, null);
+                return (ImmutableSortedDictionary<ServiceKey, IReadOnlyList<IPAddress>>.Empty, null);
             }
 
             if (services.ValueKind != JsonValueKind.Array)
             {
-                return (ImmutableSortedDictionary<ServiceKey, IPAddress>.Empty, $"\"services\" is {Describe(services)}, not a list");
+                return (ImmutableSortedDictionary<ServiceKey, IReadOnlyList<IPAddress>>.Empty, $"\"services\" is {Describe(services)}, not a list");
             }
 
             return (ReadEntries(services, skipped), null);
         }
     }
 
-    private static ImmutableSortedDictionary<ServiceKey, IPAddress> ReadEntries(JsonElement services, Action<string, string> skipped)
+    private static ImmutableSortedDictionary<ServiceKey, IReadOnlyList<IPAddress>> ReadEntries(JsonElement services, Action<string, string> skipped)
     {
-        var state = ImmutableSortedDictionary.CreateBuilder<ServiceKey, IPAddress>();
+        var state = ImmutableSortedDictionary.CreateBuilder<ServiceKey, IReadOnlyList<IPAddress>>();
         var firstSeen = new Dictionary<ServiceKey, int>();
         var index = 0;
         foreach (var element in services.EnumerateArray())
@@ -123,6 +126,12 @@ internal static class StandaloneStateFormat
                 problems.Add($"ip '{ipText}' is not an IP address");
             }
 
+            IReadOnlyList<IPAddress> addresses = [address];
+            if (element.TryGetProperty("ips", out var ipsElement))
+            {
+                addresses = ReadIps(ipsElement, address, problems);
+            }
+
             if (!string.IsNullOrEmpty(ns) && !string.IsNullOrEmpty(name))
             {
                 where = $"{where} ({ns}/{name})";
@@ -138,7 +147,7 @@ internal static class StandaloneStateFormat
                 else
                 {
                     firstSeen.Add(key, position);
-                    state.Add(key, address);
+                    state.Add(key, addresses);
                 }
             }
 
@@ -149,6 +158,35 @@ internal static class StandaloneStateFormat
         }
 
         return state.ToImmutable();
+    }
+
+    /// <summary>A dual-stack entry's "ips": addresses, primary first, which must start with "ip".</summary>
+    private static List<IPAddress> ReadIps(JsonElement ips, IPAddress primary, List<string> problems)
+    {
+        if (ips.ValueKind != JsonValueKind.Array)
+        {
+            problems.Add($"ips '{Shorten(ips.GetRawText())}' is not a list");
+            return [];
+        }
+
+        var list = new List<IPAddress>();
+        foreach (var item in ips.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String || !IpAddressText.TryParse(item.GetString(), out var ip))
+            {
+                problems.Add($"ips entry '{Shorten(item.GetRawText())}' is not an IP address");
+                continue;
+            }
+
+            list.Add(ip);
+        }
+
+        if (problems.Count == 0 && (list.Count == 0 || !list[0].Equals(primary)))
+        {
+            problems.Add($"ips '{Shorten(ips.GetRawText())}' must start with ip '{primary}'");
+        }
+
+        return list;
     }
 
     private static string? ReadText(JsonElement entry, string field, List<string> problems)

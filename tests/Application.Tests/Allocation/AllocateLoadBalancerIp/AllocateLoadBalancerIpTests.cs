@@ -101,7 +101,7 @@ public sealed class AllocateLoadBalancerIpTests
     {
         var refusal = new AllocationRefusal(Web, RefusalKind.PoolExhausted, "no available IPs for port 80 in pool 'default'",
             "no available IPs for port 80 in pool 'default'");
-        _substitute.Allocate(Arg.Any<LoadBalancerRequest>()).Returns(AllocationResult.Refused(refusal));
+        _substitute.Allocate(Arg.Any<LoadBalancerRequest>()).Returns(StackAllocationResult.OneFamily(AllocationResult.Refused(refusal)));
 
         var response = await Handler(_substitute).Handle(new(Spec("web")), CancellationToken.None);
 
@@ -132,7 +132,7 @@ public sealed class AllocateLoadBalancerIpTests
     {
         var allocation = new IpAllocation(Web, Ip("192.168.0.225"), AllocationReason.Kept,
             [new PortBinding(Ip("192.168.0.225"), ServicePort.Tcp(80))], Changed: false);
-        _substitute.Allocate(Arg.Any<LoadBalancerRequest>()).Returns(AllocationResult.Allocated(allocation));
+        _substitute.Allocate(Arg.Any<LoadBalancerRequest>()).Returns(StackAllocationResult.OneFamily(AllocationResult.Allocated(allocation)));
 
         await Handler(_substitute).Handle(new(Spec("web")), CancellationToken.None);
 
@@ -146,7 +146,7 @@ public sealed class AllocateLoadBalancerIpTests
     {
         var allocation = new IpAllocation(Web, Ip("192.168.0.226"), AllocationReason.New,
             [new PortBinding(Ip("192.168.0.226"), ServicePort.Tcp(80))], Changed: true, VacatedIp: Ip("192.168.0.225"));
-        _substitute.Allocate(Arg.Any<LoadBalancerRequest>()).Returns(AllocationResult.Allocated(allocation));
+        _substitute.Allocate(Arg.Any<LoadBalancerRequest>()).Returns(StackAllocationResult.OneFamily(AllocationResult.Allocated(allocation)));
 
         await Handler(_substitute).Handle(new(Spec("web")), CancellationToken.None);
 
@@ -311,7 +311,7 @@ public sealed class AllocateLoadBalancerIpTests
 
     private static AllocationMetrics Metrics(IAllocationRegistry registry) => new(new TestMeterFactory(), registry);
 
-    private static AllocationResult Allocated(ServiceKey service, string ip) =>
-        AllocationResult.Allocated(new IpAllocation(service, Ip(ip), AllocationReason.New,
-            [new PortBinding(Ip(ip), ServicePort.Tcp(80))], Changed: true));
+    private static StackAllocationResult Allocated(ServiceKey service, string ip) =>
+        StackAllocationResult.OneFamily(AllocationResult.Allocated(new IpAllocation(service, Ip(ip), AllocationReason.New,
+            [new PortBinding(Ip(ip), ServicePort.Tcp(80))], Changed: true)));
 }

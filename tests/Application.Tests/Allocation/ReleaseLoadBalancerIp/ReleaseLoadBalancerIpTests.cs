@@ -62,8 +62,7 @@ public sealed class ReleaseLoadBalancerIpTests
         var response = await Handler().Handle(new("default", "ghost"), CancellationToken.None);
 
         Assert.True(response.Succeeded);
-        Assert.False(response.Release!.WasAllocated);
-        Assert.Empty(response.Release.Freed);
+        Assert.Empty(response.Releases);
         Assert.Empty(_log.Entries);
         Assert.Equal("192.168.0.225 (shared): 80=default/web", Describe(_registry.Leases()));
     }
@@ -75,7 +74,7 @@ public sealed class ReleaseLoadBalancerIpTests
 
         var response = await Handler().Handle(new("other", "web"), CancellationToken.None);
 
-        Assert.False(response.Release!.WasAllocated);
+        Assert.Empty(response.Releases);
         Assert.Single(_registry.Leases());
     }
 
@@ -98,13 +97,13 @@ public sealed class ReleaseLoadBalancerIpTests
     {
         var registry = Substitute.For<IAllocationRegistry>();
         var key = new ServiceKey("shop", "web");
-        var release = new IpRelease(key, null, [], false);
-        registry.Release(key).Returns(release);
+        registry.Release(key).Returns([]);
 
         var response = await new ReleaseLoadBalancerIpHandler(registry, NullLogger<ReleaseLoadBalancerIpHandler>.Instance)
             .Handle(new("shop", "web"), CancellationToken.None);
 
-        Assert.Same(release, response.Release);
+        Assert.Empty(response.Releases);
+        Assert.Null(response.Release);
         registry.Received(1).Release(key);
     }
 

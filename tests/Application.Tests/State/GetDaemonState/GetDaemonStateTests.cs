@@ -30,7 +30,7 @@ public sealed class GetDaemonStateTests : IAsyncDisposable
         var web = Service("web", backends: ["10.0.0.1:8080", "10.0.0.2:8080"]);
         _harness.Source.Put(web with { Spec = web.Spec with { LoadBalancerClass = "littlelb.io/lb" } });
         _harness.Source.Put(Service("clash", ip: "192.168.0.225", backends: "10.0.0.3:8080"));
-        _harness.Source.Records[Key("web")] = Ip("192.168.0.225");
+        _harness.Source.Records[Key("web")] = [Ip("192.168.0.225")];
         _statistics.GetStatistics(Web80).Returns(new ListenerStatistics(Web80, Key("web"), Traffic(opened: 12, active: 2, fromClient: 1000, fromBackend: 5000),
         [
             new BackendStatistics(ServiceFakes.Endpoint("10.0.0.1:8080"), BackendHealthState.Healthy, true, Traffic(opened: 12, active: 2, fromClient: 1000, fromBackend: 5000)),
@@ -103,7 +103,7 @@ public sealed class GetDaemonStateTests : IAsyncDisposable
     {
         _harness.Source.Put(Service("web", backends: "10.0.0.1:8080"));
         _harness.Source.Put(Service("clash", ip: "192.168.0.225", backends: "10.0.0.3:8080"));
-        _harness.Source.Records[Key("web")] = Ip("192.168.0.225");
+        _harness.Source.Records[Key("web")] = [Ip("192.168.0.225")];
         await _harness.StartAsync();
         Assert.Equal(2, (await QueryAsync()).Services.Count);
 

@@ -278,7 +278,7 @@ public sealed class KubernetesServiceSourceTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public void RecordedIp_IsTheFirstStatusIp_OfAnyServiceInTheCache()
+    public void RecordedIps_AreEveryStatusIpInOrder_OfAnyServiceInTheCache()
     {
         // Also of a Service that is no longer ours: the core clears the status only when it still shows our IP.
         var other = WithStatus(Service("other"), "192.0.2.20");
@@ -287,10 +287,10 @@ public sealed class KubernetesServiceSourceTests : IAsyncLifetime, IDisposable
         _services.Seed(other);
         _services.Seed(Service("api"));
 
-        Assert.Equal(IPAddress.Parse("192.0.2.10"), _source.RecordedIp(Web));
-        Assert.Equal(IPAddress.Parse("192.0.2.20"), _source.RecordedIp(new ServiceKey("shop", "other")));
-        Assert.Null(_source.RecordedIp(new ServiceKey("shop", "api")));
-        Assert.Null(_source.RecordedIp(new ServiceKey("shop", "unknown")));
+        Assert.Equal([IPAddress.Parse("192.0.2.10"), IPAddress.Parse("192.0.2.11")], _source.RecordedIps(Web));
+        Assert.Equal([IPAddress.Parse("192.0.2.20")], _source.RecordedIps(new ServiceKey("shop", "other")));
+        Assert.Empty(_source.RecordedIps(new ServiceKey("shop", "api")));
+        Assert.Empty(_source.RecordedIps(new ServiceKey("shop", "unknown")));
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         Server.PutService(Service());
         var writer = Writer();
 
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
 
         var patch = Assert.Single(Server.StatusPatches);
         Assert.Equal(("services", "shop", "web", "status"), (patch.Resource, patch.Namespace, patch.Name, patch.Subresource));
@@ -49,7 +49,7 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         var before = Server.Requests.Count;
         var writer = Writer();
 
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
 
         Assert.Empty(Server.StatusPatches);
         Assert.Equal(before, Server.Requests.Count);
@@ -61,7 +61,7 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         Server.PutService(Service(ingressIp: OtherIp));
         var writer = Writer();
 
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
 
         Assert.Single(Server.StatusPatches);
         Assert.Equal("192.0.2.10", Assert.Single(Server.GetService("shop", "web")!.Status.LoadBalancer.Ingress).Ip);
@@ -75,7 +75,7 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         Server.PutService(service);
         var writer = Writer();
 
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
 
         Assert.Empty(Server.StatusPatches);
     }
@@ -88,7 +88,7 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         Server.PutService(service);
         var writer = Writer();
 
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
 
         Assert.Single(Server.StatusPatches);
     }
@@ -99,8 +99,8 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         var cached = Server.PutService(Service());
         var writer = Writer(_ => cached);
 
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
 
         Assert.Single(Server.StatusPatches);
     }
@@ -112,8 +112,8 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         var cached = Server.PutService(Service(ingressIp: OtherIp));
         var writer = Writer(_ => cached);
 
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
-        await writer.WriteAsync(Web, OtherIp, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
+        await writer.WriteAsync(Web, [OtherIp], CancellationToken.None);
 
         Assert.Equal(2, Server.StatusPatches.Count);
         Assert.Equal("192.0.2.11", Assert.Single(Server.GetService("shop", "web")!.Status.LoadBalancer.Ingress).Ip);
@@ -124,10 +124,10 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
     {
         Server.PutService(Service());
         var writer = Writer();
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
 
         Server.PutService(Service(ingressIp: OtherIp));
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
 
         Assert.Equal(2, Server.StatusPatches.Count);
         Assert.Equal("192.0.2.10", Assert.Single(Server.GetService("shop", "web")!.Status.LoadBalancer.Ingress).Ip);
@@ -139,8 +139,8 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         Server.PutService(Service());
         var writer = Writer();
 
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
 
         Assert.Single(Server.StatusPatches);
     }
@@ -151,7 +151,7 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         Server.PutService(Service(ingressIp: Ip));
         var writer = Writer();
 
-        await writer.WriteAsync(Web, null, CancellationToken.None);
+        await writer.WriteAsync(Web, [], CancellationToken.None);
 
         var patch = Assert.Single(Server.StatusPatches);
         Assert.Empty(IngressOf(patch.Body));
@@ -165,7 +165,7 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         Server.PutService(Service());
         var writer = Writer();
 
-        await writer.WriteAsync(Web, null, CancellationToken.None);
+        await writer.WriteAsync(Web, [], CancellationToken.None);
 
         Assert.Empty(Server.StatusPatches);
     }
@@ -176,7 +176,7 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         Server.PutService(Service(externalIps: ["10.0.0.1"]));
         var writer = Writer();
 
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
 
         Assert.Empty(Server.Patches);
         Assert.Equal(["10.0.0.1"], Server.GetService("shop", "web")!.Spec.ExternalIPs);
@@ -188,7 +188,7 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         Server.PutService(Service(externalIps: ["10.0.0.1"]));
         var writer = Writer(setExternalIps: true);
 
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
 
         var patch = Assert.Single(Server.Patches);
         Assert.Equal(("services", "shop", "web", (string?)null), (patch.Resource, patch.Namespace, patch.Name, patch.Subresource));
@@ -204,7 +204,7 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         Server.PutService(Service(ingressIp: Ip, externalIps: ["10.0.0.1", "192.0.2.10"]));
         var writer = Writer(setExternalIps: true);
 
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
 
         Assert.Empty(Server.Patches);
         Assert.Empty(Server.StatusPatches);
@@ -216,7 +216,7 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         Server.PutService(Service(ingressIp: OtherIp, externalIps: ["192.0.2.11", "10.0.0.1"]));
         var writer = Writer(setExternalIps: true);
 
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
 
         Assert.Equal(["10.0.0.1", "192.0.2.10"], Server.GetService("shop", "web")!.Spec.ExternalIPs);
     }
@@ -227,8 +227,8 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         var cached = Server.PutService(Service(ingressIp: OtherIp, externalIps: ["10.0.0.1", "192.0.2.11"]));
         var writer = Writer(_ => cached, setExternalIps: true);
 
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
-        await writer.WriteAsync(Web, OtherIp, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
+        await writer.WriteAsync(Web, [OtherIp], CancellationToken.None);
 
         Assert.Equal(2, Server.Patches.Count);
         Assert.Equal(["10.0.0.1", "192.0.2.11"], Server.GetService("shop", "web")!.Spec.ExternalIPs);
@@ -240,7 +240,7 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         Server.PutService(Service(ingressIp: Ip, externalIps: ["10.0.0.1", "192.0.2.10"]));
         var writer = Writer(setExternalIps: true);
 
-        await writer.WriteAsync(Web, null, CancellationToken.None);
+        await writer.WriteAsync(Web, [], CancellationToken.None);
 
         Assert.Equal(["10.0.0.1"], Server.GetService("shop", "web")!.Spec.ExternalIPs);
         Assert.Empty(Server.GetService("shop", "web")!.Status?.LoadBalancer?.Ingress ?? []);
@@ -252,7 +252,7 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         Server.PutService(Service(ingressIp: Ip, externalIps: ["192.0.2.10"]));
         var writer = Writer(setExternalIps: true);
 
-        await writer.WriteAsync(Web, null, CancellationToken.None);
+        await writer.WriteAsync(Web, [], CancellationToken.None);
 
         Assert.Empty(Server.GetService("shop", "web")!.Spec.ExternalIPs ?? []);
     }
@@ -262,7 +262,7 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
     {
         var writer = Writer(_ => null);
 
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
 
         Assert.Empty(Server.Requests);
         var entry = Assert.Single(_logger.Entries, entry => entry.EventId.Id == 5204);
@@ -276,7 +276,7 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         Server.DeleteService("shop", "web");
         var writer = Writer(_ => cached);
 
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
 
         Assert.Equal(404, Assert.Single(Server.StatusPatches).StatusCode);
         Assert.Contains(_logger.Entries, entry => entry.EventId.Id == 5204 && entry.Level == LogLevel.Debug);
@@ -289,7 +289,7 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         Server.DeleteService("shop", "web");
         var writer = Writer(_ => cached, setExternalIps: true);
 
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
 
         Assert.Equal(404, Assert.Single(Server.Patches).StatusCode);
         Assert.Empty(Server.StatusPatches);
@@ -302,11 +302,11 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         var writer = Writer();
         Server.Unavailable = true;
 
-        var failure = await Assert.ThrowsAsync<HttpOperationException>(() => writer.WriteAsync(Web, Ip, CancellationToken.None).AsTask());
+        var failure = await Assert.ThrowsAsync<HttpOperationException>(() => writer.WriteAsync(Web, [Ip], CancellationToken.None).AsTask());
         Assert.Equal(HttpStatusCode.ServiceUnavailable, failure.Response.StatusCode);
 
         Server.Unavailable = false;
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
 
         Assert.Equal(2, Server.Requests.Count(request => request.Method == "PATCH" && request.Path.EndsWith("/status", StringComparison.Ordinal)));
         Assert.Equal(200, Assert.Single(Server.StatusPatches).StatusCode);
@@ -319,7 +319,7 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         Server.PutService(Service());
         var writer = new KubernetesStatusWriter(Client, Lookup(Live), new KubernetesStatusOptions { FieldManager = "someone" }, _logger);
 
-        await writer.WriteAsync(Web, Ip, CancellationToken.None);
+        await writer.WriteAsync(Web, [Ip], CancellationToken.None);
 
         Assert.Equal("someone", Assert.Single(Server.StatusPatches).FieldManager);
     }

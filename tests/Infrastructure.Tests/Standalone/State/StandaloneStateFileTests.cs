@@ -37,14 +37,14 @@ public sealed class StandaloneStateFileTests : IDisposable
         await first.WriteAsync(Web, IPAddress.Parse("127.0.100.1"), Token);
         await first.WriteAsync(Api, IPAddress.Parse("127.0.100.2"), Token);
         await first.WriteAsync(Shop, IPAddress.Parse("fd00::10"), Token);
-        await first.WriteAsync(Api, null, Token);
+        await first.WriteAsync(Api, [], Token);
 
         var second = NewState();
         var loaded = await second.LoadAsync(Token);
 
         Assert.Equal([Web, Shop], loaded.Keys.Order());
-        Assert.Equal(IPAddress.Parse("127.0.100.1"), loaded[Web]);
-        Assert.Equal(IPAddress.Parse("fd00::10"), loaded[Shop]);
+        Assert.Equal([IPAddress.Parse("127.0.100.1")], loaded[Web]);
+        Assert.Equal([IPAddress.Parse("fd00::10")], loaded[Shop]);
         Assert.Equal(loaded, second.Current);
         Assert.Contains(_logger.Entries, entry => entry.EventId.Id == 3201 && entry.Message.Contains($"'{StatePath}'", StringComparison.Ordinal));
     }
@@ -95,7 +95,7 @@ public sealed class StandaloneStateFileTests : IDisposable
         Assert.Equal(2, state.FileWrites);
         var loaded = await LoadAgainAsync();
         Assert.Equal(1000, loaded.Count);
-        Assert.All(Enumerable.Range(0, 1000), i => Assert.Equal(Address(i), loaded[Key(i)]));
+        Assert.All(Enumerable.Range(0, 1000), i => Assert.Equal([Address(i)], loaded[Key(i)]));
     }
 
     [Fact]
@@ -138,7 +138,7 @@ public sealed class StandaloneStateFileTests : IDisposable
         Assert.InRange(state.FileWrites, 1, Callers / 2);
         var loaded = await LoadAgainAsync();
         Assert.Equal(Callers, loaded.Count);
-        Assert.All(Enumerable.Range(0, Callers), i => Assert.Equal(Address(i), loaded[Key(i)]));
+        Assert.All(Enumerable.Range(0, Callers), i => Assert.Equal([Address(i)], loaded[Key(i)]));
     }
 
     [Fact]
@@ -151,7 +151,7 @@ public sealed class StandaloneStateFileTests : IDisposable
         File.Delete(StatePath);
 
         await state.WriteAsync(Web, IPAddress.Parse("127.0.100.1"), Token);
-        await state.WriteAsync(Api, null, Token);
+        await state.WriteAsync(Api, [], Token);
 
         Assert.Equal(1, state.FileWrites);
         Assert.False(File.Exists(StatePath));
@@ -275,8 +275,8 @@ public sealed class StandaloneStateFileTests : IDisposable
         var loaded = await state.LoadAsync(Token);
 
         Assert.Equal([Web, Shop], loaded.Keys);
-        Assert.Equal(IPAddress.Parse("127.0.100.1"), loaded[Web]);
-        Assert.Equal(IPAddress.Parse("fd00::1"), loaded[Shop]);
+        Assert.Equal([IPAddress.Parse("127.0.100.1")], loaded[Web]);
+        Assert.Equal([IPAddress.Parse("fd00::1")], loaded[Shop]);
         Assert.True(File.Exists(StatePath));
         var skipped = _logger.Entries.Where(entry => entry.EventId.Id == 3203).ToList();
         Assert.All(skipped, entry => Assert.Equal(LogLevel.Warning, entry.Level));
@@ -350,15 +350,15 @@ public sealed class StandaloneStateFileTests : IDisposable
         await state.WriteAsync(Api, IPAddress.Parse("fe80::1%2"), Token);
 
         var loaded = await LoadAgainAsync();
-        Assert.Equal(IPAddress.Parse("127.0.100.1"), loaded[Web]);
-        Assert.Equal(IPAddress.Parse("fe80::1"), loaded[Api]);
+        Assert.Equal([IPAddress.Parse("127.0.100.1")], loaded[Web]);
+        Assert.Equal([IPAddress.Parse("fe80::1")], loaded[Api]);
         Assert.DoesNotContain(_logger.Entries, entry => entry.EventId.Id == 3203);
     }
 
     private StandaloneStateFile NewState(string? path = null) =>
         new(new StandaloneStateOptions { Path = path ?? StatePath }, _time, _logger);
 
-    private async Task<IReadOnlyDictionary<ServiceKey, IPAddress>> LoadAgainAsync() =>
+    private async Task<IReadOnlyDictionary<ServiceKey, IReadOnlyList<IPAddress>>> LoadAgainAsync() =>
         await new StandaloneStateFile(new StandaloneStateOptions { Path = StatePath }, _time, _logger).LoadAsync(Token);
 
     private static ServiceKey Key(int i) => new($"ns-{i % 7}", $"service-{i}");
