@@ -126,7 +126,7 @@ public sealed record DaemonSettings
     /// <summary>
     /// The device for the addresses over rtnetlink: the one named, the default route's for <c>auto</c>; null (the
     /// loopback device, which needs no address) when none is set, or when <c>auto</c> is only the default and the pool
-    /// lies inside 127/8.
+    /// lies inside 127/8 and ::1.
     /// </summary>
     public LinkDeviceOptions? LinkDeviceOptions(bool deviceIsDefault)
     {
@@ -136,7 +136,7 @@ public sealed record DaemonSettings
         }
 
         if (deviceIsDefault && RestrictedCidr is { } pool
-            && pool.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).All(entry => entry.StartsWith("127.", StringComparison.Ordinal)))
+            && pool.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).All(IsLoopbackEntry))
         {
             return null;
         }
@@ -144,6 +144,10 @@ public sealed record DaemonSettings
         var device = LinkDevice.Trim();
         return new LinkDeviceOptions { DeviceName = string.Equals(device, "auto", StringComparison.OrdinalIgnoreCase) ? null : device };
     }
+
+    /// <summary>A pool entry inside 127/8, or ::1 alone: the addresses the loopback device answers on.</summary>
+    private static bool IsLoopbackEntry(string entry) =>
+        entry.StartsWith("127.", StringComparison.Ordinal) || entry is "::1" or "::1/128";
 
     internal static bool Switch(string? text, bool fallback) => ConfigurationLayers.TryParseBool(text, out var value) ? value : fallback;
 }

@@ -68,10 +68,14 @@ public sealed class ClusterCommandLineTests
     public void LinkDevice_LoopbackPoolWithTheDefaultDevice_KeepsTheLoopbackDevice_OtherPoolsDetectOne()
     {
         var loopback = InProcess.Configuration(["--kubeconfig", "k", "--restricted-cidr", "127.0.120.0/24"]);
+        var dualStackLoopback = InProcess.Configuration(["--kubeconfig", "k", "--restricted-cidr", "127.0.120.0/24, ::1/128"]);
         var other = InProcess.Configuration(["--kubeconfig", "k", "--restricted-cidr", "192.0.2.0/28"]);
+        var otherIPv6 = InProcess.Configuration(["--kubeconfig", "k", "--restricted-cidr", "127.0.120.0/24, 2001:db8::/120"]);
 
         Assert.Null(DaemonSettings.From(loopback.Root).LinkDeviceOptions(loopback.IsDefault(Settings.LinkDevice)));
+        Assert.Null(DaemonSettings.From(dualStackLoopback.Root).LinkDeviceOptions(dualStackLoopback.IsDefault(Settings.LinkDevice)));
         Assert.Null(DaemonSettings.From(other.Root).LinkDeviceOptions(other.IsDefault(Settings.LinkDevice))!.DeviceName);
+        Assert.Null(DaemonSettings.From(otherIPv6.Root).LinkDeviceOptions(otherIPv6.IsDefault(Settings.LinkDevice))!.DeviceName);
     }
 
     [Theory]
