@@ -52,13 +52,13 @@ public sealed class StatusPageBrowserTests(ITestOutputHelper output) : IDisposab
             Service("default", "web", web, $"{live}, {dead}"),
             Service("default", "promo", promo, live, annotation: ("littlelb.io/pool", Markup)),
             Service("shop", "api", api, live, loadBalancerClass: LoadBalancerClass),
-            Service("shop", "cart", cart, live, annotation: ("littlelb.io/sharing-key", "shop")),
+            Service("shop", "cart", cart, live, annotation: ("littlelb.io/sharing-key", "shop"), dualStack: true),
             Service("shop", "legacy", legacy, live, loadBalancerIp: "127.0.100.240"),
         ];
         await Manifests.SaveAsync(file, Manifests.Documents(services));
         await using var backend = await DemoBackends.StartAsync(live);
         // A short drain: the test stops the daemon with connections open.
-        string[] daemonArgs = ["standalone", file, "--state-file", Path.Combine(_directory, "state.json"), "--restricted-cidr", Pool, "--admin-address", admin, "--drain-timeout", "1s",
+        string[] daemonArgs = ["standalone", file, "--state-file", Path.Combine(_directory, "state.json"), "--restricted-cidr", $"{Pool}, ::1/128", "--admin-address", admin, "--drain-timeout", "1s",
             "--load-balancer-class", LoadBalancerClass];
         var daemons = new List<DaemonProcess>();
         using var trafficStop = new CancellationTokenSource(TimeSpan.FromSeconds(150));
@@ -84,6 +84,9 @@ public sealed class StatusPageBrowserTests(ITestOutputHelper output) : IDisposab
             Assert.Contains("refused", wait.Until(_ => browser.TextOf($"{Group("shop/legacy")} .badge", text => text.Length > 0)), StringComparison.Ordinal);
             Assert.Contains($"class {LoadBalancerClass}", browser.TextOf($"{Group("shop/api")} .tags"), StringComparison.Ordinal);
             Assert.Contains("key shop", browser.TextOf($"{Group("shop/cart")} .tags"), StringComparison.Ordinal);
+
+            // A dual-stack Service shows both of its IPs, primary first.
+            Assert.Matches(@"^127\.0\.100\.2\d\d, ::1$", wait.Until(_ => browser.TextOf($"{Group("shop/cart")} td.ip", text => text.Contains("::1", StringComparison.Ordinal))));
 
             // (c) The backend where nothing listens is shown failing (or ejected), the other healthy; the Service is a problem,
             // and problems come first.
@@ -171,11 +174,13 @@ public sealed class StatusPageBrowserTests(ITestOutputHelper output) : IDisposab
 
     /// <param name="annotation">Besides the backends, and health checks every second that one failure fails.</param>
     private static string Service(
-        string ns, string name, int port, string backends, string? loadBalancerIp = null, (string Key, string Value)? annotation = null, string? loadBalancerClass = null)
+        string ns, string name, int port, string backends, string? loadBalancerIp = null, (string Key, string Value)? annotation = null, string? loadBalancerClass = null,
+        bool dualStack = false)
     {
         var more = annotation is { } extra ? $"    {extra.Key}: \"{extra.Value}\"\n" : string.Empty;
         var specFields = (loadBalancerIp is null ? string.Empty : $"  loadBalancerIP: {loadBalancerIp}\n")
-            + (loadBalancerClass is null ? string.Empty : $"  loadBalancerClass: {loadBalancerClass}\n");
+            + (loadBalancerClass is null ? string.Empty : $"  loadBalancerClass: {loadBalancerClass}\n")
+            + (dualStack ? "  ipFamilyPolicy: RequireDualStack\n  ipFamilies: [IPv4, IPv6]\n" : string.Empty);
         return $"""
             apiVersion: v1
             kind: Service

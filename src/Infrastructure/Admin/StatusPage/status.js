@@ -325,7 +325,8 @@
 
     const stateCell = el('td');
     stateCell.appendChild(badge(service.state, `state-${service.state}`));
-    const ip = el('td', 'ip', service.ip || '—');
+    // A dual-stack Service has two, primary first; older daemons send only ip.
+    const ip = el('td', 'ip', (service.ips && service.ips.length ? service.ips.join(', ') : service.ip) || '—');
     for (const node of [head, stateCell, ip]) node.rowSpan = rows.length;
     rows[0].prepend(head, stateCell, ip);
     group.append(...rows);
