@@ -52,18 +52,17 @@ public sealed record DesiredService(ServiceSpec Spec, IReadOnlyList<PortBackends
     public bool IsServedBy(AppliedService running)
     {
         ArgumentNullException.ThrowIfNull(running);
+
+        // What each listener gets per protocol is ApplyService's rule; asking the command keeps it in one place.
+        var command = ToCommand();
         return Spec.AsksSameAs(running.Spec)
             && Policy == running.Policy
             && HealthCheck == running.HealthCheck
             && running.Listeners.All(listener => listener.AffinityTimeout == AffinityTimeout)
-            && running.Listeners.All(listener => listener.Binding.Protocol != TransportProtocol.Udp || listener.UdpFlowIdleTimeout == UdpFlowIdleTimeout)
-            && running.Listeners.All(listener => listener.ProxyProtocol == ProxyProtocolOf(listener.Binding.Protocol))
+            && running.Listeners.All(listener => listener.UdpFlowIdleTimeout == command.UdpFlowIdleTimeoutFor(listener.Binding.Protocol)
+                && listener.ProxyProtocol == command.ProxyProtocolFor(listener.Binding.Protocol))
             && running.Listeners.All(listener => BackendsOf(listener.Binding.Port).SequenceEqual(listener.Backends));
     }
-
-    /// <summary>The PROXY protocol header is written on TCP only: ApplyService gives UDP listeners none.</summary>
-    private ProxyProtocolVersion ProxyProtocolOf(TransportProtocol protocol) =>
-        protocol == TransportProtocol.Tcp ? ProxyProtocol : ProxyProtocolVersion.None;
 
     /// <summary>Whether <paramref name="other"/> asks for the same in every respect (the record compares its lists by reference).</summary>
     public bool SameAs(DesiredService other)

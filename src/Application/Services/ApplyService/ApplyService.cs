@@ -37,6 +37,13 @@ public sealed record ApplyService(ServiceSpec Service, IReadOnlyList<PortBackend
 
     /// <summary>The PROXY protocol header each TCP listener writes to its backends.</summary>
     public ProxyProtocolVersion ProxyProtocol { get; init; }
+
+    /// <summary>The flow timeout a listener of <paramref name="protocol"/> gets: UDP only, as only UDP has flows.</summary>
+    public TimeSpan? UdpFlowIdleTimeoutFor(TransportProtocol protocol) => protocol == TransportProtocol.Udp ? UdpFlowIdleTimeout : null;
+
+    /// <summary>The header a listener of <paramref name="protocol"/> writes: TCP only, as the PROXY protocol is a stream's prefix.</summary>
+    public ProxyProtocolVersion ProxyProtocolFor(TransportProtocol protocol) =>
+        protocol == TransportProtocol.Tcp ? ProxyProtocol : ProxyProtocolVersion.None;
 }
 
 /// <summary>
@@ -225,9 +232,9 @@ public sealed class ApplyServiceHandler(
             {
                 HealthCheck = command.HealthCheck,
                 AffinityTimeout = command.AffinityTimeout,
-                UdpFlowIdleTimeout = binding.Protocol == TransportProtocol.Udp ? command.UdpFlowIdleTimeout : null,
+                UdpFlowIdleTimeout = command.UdpFlowIdleTimeoutFor(binding.Protocol),
                 SourceRanges = sourceRanges,
-                ProxyProtocol = binding.Protocol == TransportProtocol.Tcp ? command.ProxyProtocol : ProxyProtocolVersion.None,
+                ProxyProtocol = command.ProxyProtocolFor(binding.Protocol),
             })];
     }
 

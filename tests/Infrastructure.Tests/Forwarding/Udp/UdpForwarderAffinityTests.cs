@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Infrastructure.Tests.Forwarding.Support;
 using Xunit.Abstractions;
@@ -28,8 +27,7 @@ public sealed class UdpForwarderAffinityTests(ITestOutputHelper output)
         var backends = new List<string>();
         for (var i = 0; i < 6; i++)
         {
-            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            client.Bind(new IPEndPoint(IPAddress.Parse("127.0.0.142"), 0));
+            using var client = UdpTests.Client(IPAddress.Parse("127.0.0.142"));
             var answer = await client.AskAsync(binding, $"flow {i}", Answer);
             Assert.NotNull(answer);
             backends.Add(answer[..answer.IndexOf(": flow", StringComparison.Ordinal)]);

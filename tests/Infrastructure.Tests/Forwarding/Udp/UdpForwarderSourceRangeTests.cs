@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Infrastructure.Tests.Forwarding.Support;
 using Xunit.Abstractions;
@@ -25,8 +24,8 @@ public sealed class UdpForwarderSourceRangeTests(ITestOutputHelper output)
         await using var forwarder = UdpTests.Create(output);
         var binding = UdpTests.NextBinding();
         await forwarder.ApplySucceedsAsync(UdpTests.Spec(binding, [backend.Endpoint]) with { SourceRanges = [IpCidr.Parse("127.0.0.140/32")] });
-        using var inside = ClientAt(Allowed);
-        using var outside = ClientAt(Other);
+        using var inside = UdpTests.Client(Allowed);
+        using var outside = UdpTests.Client(Other);
 
         Assert.Equal($"hello from {backend.EndPoint}: in", await inside.AskAsync(binding, "in", Answer));
         for (var i = 0; i < 5; i++)
@@ -52,24 +51,17 @@ public sealed class UdpForwarderSourceRangeTests(ITestOutputHelper output)
         var binding = UdpTests.NextBinding();
         var spec = UdpTests.Spec(binding, [backend.Endpoint]);
         await forwarder.ApplySucceedsAsync(spec with { SourceRanges = [IpCidr.Parse("127.0.0.140/32")] });
-        using var first = ClientAt(Allowed);
-        using var second = ClientAt(Other);
+        using var first = UdpTests.Client(Allowed);
+        using var second = UdpTests.Client(Other);
         Assert.NotNull(await first.AskAsync(binding, "a", Answer));
         Assert.Null(await second.AskAsync(binding, "b", Dropped));
 
         await forwarder.ApplySucceedsAsync(spec with { SourceRanges = [IpCidr.Parse("127.0.0.141/32")] });
         Assert.NotNull(await second.AskAsync(binding, "c", Answer));
-        using var newcomer = ClientAt(Allowed);
+        using var newcomer = UdpTests.Client(Allowed);
         Assert.Null(await newcomer.AskAsync(binding, "d", Dropped));
 
         await forwarder.ApplySucceedsAsync(spec);
         Assert.NotNull(await newcomer.AskAsync(binding, "e", Answer));
-    }
-
-    private static Socket ClientAt(IPAddress address)
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(address, 0));
-        return socket;
     }
 }

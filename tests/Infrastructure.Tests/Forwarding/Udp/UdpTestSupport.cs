@@ -121,10 +121,11 @@ internal static class UdpTests
         return binding;
     }
 
-    public static Socket Client()
+    /// <param name="address">The client's source address: 127.0.0.1 unless a test needs another.</param>
+    public static Socket Client(IPAddress? address = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Bind(new IPEndPoint(address ?? IPAddress.Loopback, 0));
         return socket;
     }
 
