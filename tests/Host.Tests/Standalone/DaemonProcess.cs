@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 
 namespace LoadBalancer.Host.Tests.Standalone;
 
@@ -188,4 +189,13 @@ internal sealed class DaemonProcess : IDisposable
         var dll = LoadBalancer.Tests.Shared.RepositoryRoot.Combine("src", "Host", "bin", configuration, framework, "loadbalancer.dll");
         return File.Exists(dll) ? dll : throw new FileNotFoundException($"the daemon is not built at {dll}", dll);
     }
+}
+
+/// <summary>Reads the table the standalone mode prints: <c>default/web → IP:PORT → backends</c>.</summary>
+internal static class Table
+{
+    /// <summary>The IP of the last line for <paramref name="service"/> on <paramref name="port"/>; null when there is none.</summary>
+    public static string? IpOf(string output, string service, int port) =>
+        new Regex($@"^{Regex.Escape(service)} → (?<ip>[0-9.]+):{port} → ", RegexOptions.Multiline)
+            .Matches(output.ReplaceLineEndings("\n")).LastOrDefault()?.Groups["ip"].Value;
 }

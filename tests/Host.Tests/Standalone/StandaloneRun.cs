@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-
 namespace LoadBalancer.Host.Tests.Standalone;
 
 /// <summary>
@@ -162,13 +160,4 @@ internal static class Manifests
 
         return [.. ports];
     }
-}
-
-/// <summary>Reads the table the standalone mode prints: <c>default/web → IP:PORT → backends</c>.</summary>
-internal static class Table
-{
-    /// <summary>The IP of the last line for <paramref name="service"/> on <paramref name="port"/>; null when there is none.</summary>
-    public static string? IpOf(string output, string service, int port) =>
-        new Regex($@"^{Regex.Escape(service)} → (?<ip>[0-9.]+):{port} → ", RegexOptions.Multiline)
-            .Matches(output.ReplaceLineEndings("\n")).LastOrDefault()?.Groups["ip"].Value;
 }
