@@ -27,9 +27,12 @@ internal sealed class WorkerNode : IAsyncDisposable
     public static async Task<WorkerNode> RegisterAsync(TestCluster cluster, Machine machine) =>
         new(machine, await cluster.CreateNodeAsync(machine.Role, machine.Ip));
 
-    /// <summary>A line echo on TCP <paramref name="nodePort"/>: each line comes back as "NODE:line".</summary>
-    public void ServeTcp(int nodePort) =>
-        Add(("TCP", nodePort), Machine.Namespace.Run(() => new EchoBackend(Name, IPAddress.Any, nodePort)));
+    /// <summary>
+    /// A line echo on TCP <paramref name="nodePort"/>: each line comes back as "NODE:line", or "NODE/TAG:line" with a
+    /// <paramref name="tag"/> (to tell a Service's ports apart).
+    /// </summary>
+    public void ServeTcp(int nodePort, string? tag = null) =>
+        Add(("TCP", nodePort), Machine.Namespace.Run(() => new EchoBackend(tag is null ? Name : $"{Name}/{tag}", IPAddress.Any, nodePort)));
 
     /// <summary>A UDP answerer on <paramref name="nodePort"/>: each datagram comes back as "NODE:datagram".</summary>
     public void ServeUdp(int nodePort) =>
