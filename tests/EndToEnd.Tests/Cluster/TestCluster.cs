@@ -83,6 +83,13 @@ internal sealed class TestCluster : IAsyncDisposable
         return full;
     }
 
+    /// <summary>Deletes a Node of this test now, as a cluster's operator or autoscaler removes a machine.</summary>
+    public async Task DeleteNodeAsync(string name)
+    {
+        await Admin.CoreV1.DeleteNodeAsync(name);
+        _nodes.Remove(name);
+    }
+
     public async ValueTask DisposeAsync()
     {
         try
