@@ -149,7 +149,7 @@ public sealed class ClusterScenarioTests(ControlPlaneFixture controlPlane, ITest
         Assert.True(await Traffic.AnswersEventuallyAsync(ip, 8080, "A:who", Limit), daemon.ToString());
 
         var clock = Stopwatch.StartNew();
-        await cluster.Admin.CoreV1.DeleteNodeAsync(worker);
+        await cluster.DeleteNodeAsync(worker);
 
         var warning = await KubeObjects.EventEventuallyAsync(cluster.Admin, cluster.Namespace, "web", e => e.Reason == "NoBackends", Limit, daemon.ToString);
         output.WriteLine($"figure: NoBackends Warning listed {clock.Elapsed.TotalSeconds:F2} s after the Node's deletion");
