@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using k8s;
 using k8s.Models;
 using LoadBalancer.EndToEnd.Tests.Kubernetes;
@@ -44,6 +47,15 @@ public sealed class BadInputTests(ControlPlaneFixture controlPlane, BadInputStag
     }
 
     [KubeFact]
+    public async Task ExplicitIpThatIsNoIp_WhichTheApiServerStores_MakesTheServiceInvalid_AndItIsServedOnceItAsksForNone()
+    {
+        await using var bad = await CaseAsync("notanip", [new ServicePort(8086)], loadBalancerIp: "banana");
+
+        await bad.AssertRefusedAsync("InvalidService", "spec.loadBalancerIP: invalid IP address: 'banana'; not served as written");
+        await bad.FixAsync("""{"spec":{"loadBalancerIP":null}}""");
+    }
+
+    [KubeFact]
     public async Task PoolNameThatCannotBeOne_MakesTheServiceInvalid_NamingTheValue_AndItIsServedWithoutIt()
     {
         await using var bad = await CaseAsync("badpool", [new ServicePort(8082)], annotations: new() { ["littlelb.io/pool"] = "Not_A_Pool" });
@@ -76,8 +88,9 @@ public sealed class BadInputTests(ControlPlaneFixture controlPlane, BadInputStag
         var ip = await bad.AssertServedAsync();
         await bad.AssertWarnedAsync(
             "InvalidAnnotation",
-            "annotation littlelb.io/balancing-policy: 'fastest' is not one of round-robin, least-connections, power-of-two, source-hash; "
-            + "annotation littlelb.io/health-check-interval: 'ten' is not a duration such as 10s or 500ms; the default is used in place of each");
+            "annotation littlelb.io/health-check-interval: 'ten' is not a duration such as 10s or 500ms; "
+            + "annotation littlelb.io/balancing-policy: unknown balancing policy 'fastest'; known policies: round-robin, least-connections, power-of-two, source-hash; "
+            + "the default is used in place of each");
         await bad.FixAsync("""{"metadata":{"annotations":{"littlelb.io/health-check-interval":"5s","littlelb.io/balancing-policy":null}}}""");
         Assert.Equal(ip, (await bad.IngressAsync()).Single());
     }
@@ -96,6 +109,78 @@ public sealed class BadInputTests(ControlPlaneFixture controlPlane, BadInputStag
         Assert.Equal(BadInputStage.TinyPoolIp, await bad.AssertServedAsync());
         output.WriteLine($"figure: exhausted pool: holder deleted to the waiting Service served {(DateTime.UtcNow - freed).TotalMilliseconds:F0} ms");
         await bad.AssertStillOneWarningAsync();
+    }
+
+    [KubeFact]
+    public async Task PortHeldOnTheIpByAnotherProgram_FailsAndIsRetried_AndServedOnceThePortIsFree()
+    {
+        const string ip = "127.0.129.13";
+        var holder = new TcpListener(IPAddress.Parse(ip), 9100);
+        holder.Start();
+        try
+        {
+            await using var bad = await CaseAsync("busy", [new ServicePort(9100)], loadBalancerIp: ip);
+
+            await bad.AssertRefusedAsync(
+                "ApplyFailed", $"listener {ip}:9100: cannot listen on {ip}:9100: Address already in use; retried until it succeeds");
+            var freed = Stopwatch.StartNew();
+            holder.Stop();
+            Assert.Equal(ip, await bad.AssertServedAsync());
+            output.WriteLine($"figure: port freed by the other program to served {freed.ElapsedMilliseconds} ms");
+            await bad.AssertStillOneWarningAsync();
+        }
+        finally
+        {
+            holder.Dispose();
+        }
+    }
+
+    [KubeFact]
+    public async Task SctpPort_MakesTheServiceInvalid_NamingTheProtocol_AndItIsServedAsTcp()
+    {
+        await using var bad = await CaseAsync("sctp", [new ServicePort(9200, "SCTP")]);
+
+        await bad.AssertRefusedAsync("InvalidService", "spec.ports[0].protocol: protocol 'SCTP' of port 9200 must be TCP or UDP; not served as written");
+        await bad.FixAsync("""{"spec":{"ports":[{"name":null,"port":9200,"protocol":"TCP"}]}}""");
+    }
+
+    [KubeFact]
+    public async Task ExclusiveIpWithASharingKey_IsServedExclusive_WithAWarningThatTheKeyIsIgnored()
+    {
+        await using var bad = await CaseAsync("exclusive", [new ServicePort(9300)], annotations: new()
+        {
+            ["littlelb.io/exclusive-ip"] = "true",
+            ["littlelb.io/sharing-key"] = "team-a",
+        });
+
+        // The safer of the two: an IP of its own, not the healthy Service's.
+        Assert.NotEqual(HealthyIp, await bad.AssertServedAsync());
+        await bad.AssertWarnedAsync(
+            "InvalidAnnotation",
+            "annotation littlelb.io/sharing-key: 'team-a' is ignored: littlelb.io/exclusive-ip is \"true\", and an exclusive IP is never shared; the default is used in place of each");
+        await bad.FixAsync("""{"metadata":{"annotations":{"littlelb.io/sharing-key":null}}}""");
+    }
+
+    [KubeFact]
+    public async Task ProxyProtocolValueThatCannotBeUsed_IsAWarning_AndServedWithoutIt()
+    {
+        await using var bad = await CaseAsync("proxy", [new ServicePort(9400)], annotations: new() { ["littlelb.io/proxy-protocol"] = "v9" });
+
+        await bad.AssertServedAsync();
+        await bad.AssertWarnedAsync(
+            "InvalidAnnotation",
+            "annotation littlelb.io/proxy-protocol: 'v9' must be \"v1\" or \"v2\" (leave the annotation out for none); the default is used in place of each");
+        await bad.FixAsync("""{"metadata":{"annotations":{"littlelb.io/proxy-protocol":null}}}""");
+    }
+
+    [KubeFact]
+    public async Task LoadBalancerIpsAnnotationThatIsNoAddress_MakesTheServiceInvalid_AndItIsServedWithoutIt()
+    {
+        await using var bad = await CaseAsync("ips", [new ServicePort(9500)], annotations: new() { ["littlelb.io/load-balancer-ips"] = "banana" });
+
+        await bad.AssertRefusedAsync(
+            "InvalidService", "metadata.annotations[\"littlelb.io/load-balancer-ips\"][0]: invalid IP address: 'banana'; not served as written");
+        await bad.FixAsync("""{"metadata":{"annotations":{"littlelb.io/load-balancer-ips":null}}}""");
     }
 
     private string HealthyIp => stage.HealthyIp;
