@@ -27,7 +27,8 @@ public sealed class ClusterDaemonTests(ControlPlaneFixture controlPlane) : IDisp
             await LoadBalancer.Host.Tests.Net.EventuallyAsync(
                 async () => (await KubeObjects.EventsAsync(cluster.Admin, cluster.Namespace, "web")).Any(e => e.Reason == "IPAllocated"), Limit),
             string.Join('\n', await KubeObjects.EventsAsync(cluster.Admin, cluster.Namespace, "web")) + daemon);
-        Assert.True(await daemon.ReadyAsync(), daemon.ToString());
+        // Ready once every Service is reconciled, which may come a moment after the Event.
+        Assert.True(await LoadBalancer.Host.Tests.Net.EventuallyAsync(daemon.ReadyAsync, Limit), daemon.ToString());
         daemon.AssertNeverForbidden();
     }
 }

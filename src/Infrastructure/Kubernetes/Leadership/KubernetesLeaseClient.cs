@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Text.Json;
 using k8s;
 using k8s.Autorest;
@@ -49,6 +50,12 @@ internal sealed class KubernetesLeaseClient(IKubernetes client, string @namespac
         catch (IOException failure)
         {
             // The connection broke while the body was read.
+            return LeaseAnswer.Unreachable(failure.Message);
+        }
+        catch (SocketException failure)
+        {
+            // Not always wrapped: a connection reset between connect and the handler reading its remote end point
+            // surfaces as ENOTCONN from Socket.RemoteEndPoint (seen end to end through a relay that resets connections).
             return LeaseAnswer.Unreachable(failure.Message);
         }
         catch (JsonException failure)

@@ -91,6 +91,17 @@ public sealed class KubernetesLeaseClientTests
     }
 
     [Fact]
+    public async Task ASocketErrorThatHttpClientDoesNotWrap_IsUnreachable_NotAFailureOfTheDaemon()
+    {
+        // HttpConnectionPool reads Socket.RemoteEndPoint after connecting; a reset in between throws ENOTCONN as is.
+        using var reset = Canned(() => throw new SocketException((int)SocketError.NotConnected));
+
+        var answer = await new KubernetesLeaseClient(reset, Namespace, LeaseName).ReplaceAsync(new V1Lease { Metadata = new V1ObjectMeta { Name = LeaseName } }, CancellationToken.None);
+
+        Assert.Equal(LeaseAnswerKind.Unreachable, answer.Kind);
+    }
+
+    [Fact]
     public async Task Elector_OverTheRealClient_LeadsAtOnce_KeepsLeadingThrough503s_AndReleasesOnStop()
     {
         await using var api = await FakeApiServer.StartAsync();
