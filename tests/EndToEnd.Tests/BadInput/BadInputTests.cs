@@ -1,11 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using k8s;
-using k8s.Models;
 using LoadBalancer.EndToEnd.Tests.Kubernetes;
-using LoadBalancer.Host.Tests;
-using LoadBalancer.Host.Tests.Cluster;
 using Xunit.Abstractions;
 
 namespace LoadBalancer.EndToEnd.Tests.BadInput;
