@@ -116,8 +116,7 @@ internal sealed class ForwardingListener
                 socket.DualMode = false;
             }
 
-            // Lets a restarted daemon bind while old connections sit in TIME_WAIT; a live listener still refuses it.
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            AddressReuse.Enable(socket);
 
             // Before listen, so that no client from outside the ranges completes a handshake in between.
             filterProblem = sourceRanges.Count > 0 ? SourceRangeFilter.Attach(socket, sourceRanges) : null;
