@@ -65,11 +65,12 @@ internal sealed class TestCluster : IAsyncDisposable
             annotations, sourceRanges, cancellationToken);
 
     /// <summary>A Ready worker Node of this test (its name gets the test's id) with <paramref name="internalIp"/>.</summary>
-    public async Task<string> CreateNodeAsync(string name, string internalIp, bool ready = true)
+    /// <param name="worker">False: without the node-role.kubernetes.io/worker label (what --tag-worker-nodes adds).</param>
+    public async Task<string> CreateNodeAsync(string name, string internalIp, bool ready = true, bool worker = true)
     {
         var full = $"{name}-{Id}";
         _nodes.Add(full);
-        await KubeObjects.CreateNodeAsync(Admin, full, internalIp, ready);
+        await KubeObjects.CreateNodeAsync(Admin, full, internalIp, ready, worker);
         await Admin.CoreV1.PatchNodeAsync(
             new V1Patch($"{{\"metadata\":{{\"labels\":{{\"{WorkerLabel}\":\"{Id}\"}}}}}}", V1Patch.PatchType.MergePatch), full);
         return full;
