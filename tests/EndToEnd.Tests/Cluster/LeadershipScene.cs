@@ -106,6 +106,10 @@ internal sealed partial class LeadershipScene : IAsyncDisposable
         return string.IsNullOrEmpty(lease.Spec?.HolderIdentity) ? null : lease.Spec.HolderIdentity;
     }
 
+    /// <summary>Polls the Lease every 20 ms until it names <paramref name="identity"/>; the time since <paramref name="since"/> started.</summary>
+    public Task<TimeSpan> HolderEventuallyAsync(string identity, Stopwatch since, TimeSpan limit) =>
+        WhenAsync(async () => await HolderAsync() == identity, since, limit, $"the Lease did not name {identity}");
+
     /// <summary>
     /// Whether every Service answers through its LoadBalancer IP from <paramref name="replica"/>'s sockets: the only
     /// listener on each IP:port is that process, and a new connection there reaches the Service's backend.
@@ -123,24 +127,9 @@ internal sealed partial class LeadershipScene : IAsyncDisposable
         return true;
     }
 
-    /// <summary>
-    /// Polls, every 20 ms and for at most <paramref name="limit"/>, until <paramref name="replica"/> serves every
-    /// Service; the time since <paramref name="since"/> started when it did.
-    /// </summary>
-    public async Task<TimeSpan> ServedByEventuallyAsync(ClusterDaemon replica, Stopwatch since, TimeSpan limit)
-    {
-        while (since.Elapsed < limit)
-        {
-            if (await ServedByAsync(replica))
-            {
-                return since.Elapsed;
-            }
-
-            await Task.Delay(20);
-        }
-
-        throw new TimeoutException($"{replica.Identity} did not serve every Service within {limit.TotalSeconds:F0} s; {Replicas()}");
-    }
+    /// <summary>Polls every 20 ms until <paramref name="replica"/> serves every Service; the time since <paramref name="since"/> started.</summary>
+    public Task<TimeSpan> ServedByEventuallyAsync(ClusterDaemon replica, Stopwatch since, TimeSpan limit) =>
+        WhenAsync(() => ServedByAsync(replica), since, limit, $"{replica.Identity} did not serve every Service");
 
     /// <summary>The processes listening on <paramref name="ip"/>:<paramref name="port"/> (as <c>ss -ltnp</c> shows them).</summary>
     public static IReadOnlyList<int> ListenerPids(string ip, int port)
@@ -174,6 +163,25 @@ internal sealed partial class LeadershipScene : IAsyncDisposable
         }
 
         await Cluster.DisposeAsync();
+    }
+
+    /// <summary>
+    /// The time on <paramref name="since"/> when <paramref name="condition"/> first held, polled every 20 ms (finer
+    /// than the figures measured with it) for at most <paramref name="limit"/>.
+    /// </summary>
+    private async Task<TimeSpan> WhenAsync(Func<Task<bool>> condition, Stopwatch since, TimeSpan limit, string failure)
+    {
+        while (since.Elapsed < limit)
+        {
+            if (await condition())
+            {
+                return since.Elapsed;
+            }
+
+            await Task.Delay(20);
+        }
+
+        throw new TimeoutException($"{failure} within {limit.TotalSeconds:F0} s; {Replicas()}");
     }
 
     [GeneratedRegex(@"pid=(\d+)")]

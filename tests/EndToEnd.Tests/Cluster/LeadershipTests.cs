@@ -28,8 +28,10 @@ public sealed class LeadershipTests(ControlPlaneFixture controlPlane, ITestOutpu
         var ips = await scene.IngressNowAsync();
 
         var killed = Stopwatch.StartNew();
+        var leased = scene.HolderEventuallyAsync(second.Identity, killed, Limit);
         first.Process.Kill();
         var takeover = await scene.ServedByEventuallyAsync(second, killed, Limit);
+        output.WriteLine($"figure: the Lease names the standby {(await leased).TotalSeconds:F2} s after SIGKILL of the leader");
 
         output.WriteLine($"figure: takeover after SIGKILL of the leader {takeover.TotalSeconds:F2} s (kill to the standby's sockets answering on both Services' IPs; lease duration 2 s)");
         Assert.True(takeover < TimeSpan.FromSeconds(5), $"takeover after SIGKILL took {takeover}; {scene.Replicas()}");
@@ -52,8 +54,10 @@ public sealed class LeadershipTests(ControlPlaneFixture controlPlane, ITestOutpu
         var ips = await scene.IngressNowAsync();
 
         var terminated = Stopwatch.StartNew();
+        var leased = scene.HolderEventuallyAsync(second.Identity, terminated, Limit);
         first.Process.Signal("TERM");
         var takeover = await scene.ServedByEventuallyAsync(second, terminated, Limit);
+        output.WriteLine($"figure: the Lease names the standby {(await leased).TotalSeconds:F2} s after SIGTERM of the leader");
 
         output.WriteLine($"figure: takeover after SIGTERM of the leader {takeover.TotalSeconds:F2} s (signal to the standby's sockets answering on both Services' IPs)");
         Assert.True(takeover < TimeSpan.FromSeconds(10), $"takeover after SIGTERM took {takeover}; {scene.Replicas()}");
