@@ -78,3 +78,15 @@ public sealed class KubeRootFactAttribute : FactAttribute
         }
     }
 }
+
+/// <summary>A theory that needs the real API server (<see cref="KubeAssets"/>); skipped with the reason without it.</summary>
+public sealed class KubeTheoryAttribute : TheoryAttribute
+{
+    public KubeTheoryAttribute()
+    {
+        if (KubeAssets.SkipReason is { } reason)
+        {
+            Skip = reason;
+        }
+    }
+}
