@@ -2,6 +2,7 @@ using k8s;
 using LoadBalancer.Host.Configuration;
 using LoadBalancer.Infrastructure.Kubernetes;
 using LoadBalancer.Infrastructure.Kubernetes.Mapping;
+using LoadBalancer.Infrastructure.Kubernetes.Nodes;
 using LoadBalancer.Infrastructure.Kubernetes.Status;
 
 namespace LoadBalancer.Host.Cluster;
@@ -33,7 +34,7 @@ public static class ClusterSettings
                 DefaultPolicy = settings.BalancingPolicy,
             },
             Status = new KubernetesStatusOptions { SetExternalIps = settings.SetsExternalIps },
-            WorkerNodes = defaults.WorkerNodes with { Tag = settings.TagsWorkerNodes },
+            WorkerNodes = TaggedLabel(defaults.WorkerNodes with { Tag = settings.TagsWorkerNodes }, settings.WorkerSelector),
             LeaderElection = election with
             {
                 Enabled = settings.LeaderElection.IsEnabled,
@@ -42,5 +43,24 @@ public static class ClusterSettings
                 Identity = settings.LeaderElection.Identity ?? election.Identity,
             },
         };
+    }
+
+    /// <summary>
+    /// What --tag-worker-nodes writes: the label the worker selector asks for when it asks for exactly one (<c>key</c> or
+    /// <c>key=value</c>), so that a tagged node becomes a worker; <c>node-role.kubernetes.io/worker=</c> for the default
+    /// selector and for selectors no single label satisfies (several requirements, <c>!key</c>, <c>key!=value</c>).
+    /// </summary>
+    private static WorkerNodeOptions TaggedLabel(WorkerNodeOptions options, string? selector)
+    {
+        var text = selector?.Trim();
+        if (string.IsNullOrEmpty(text) || text.Contains(',', StringComparison.Ordinal) || text.StartsWith('!') || text.Contains("!=", StringComparison.Ordinal))
+        {
+            return options;
+        }
+
+        var equals = text.IndexOf('=', StringComparison.Ordinal);
+        return equals < 0
+            ? options with { LabelKey = text, LabelValue = string.Empty }
+            : options with { LabelKey = text[..equals].Trim(), LabelValue = text[(equals + 1)..].TrimStart('=').Trim() };
     }
 }

@@ -22,7 +22,7 @@ internal enum RbacOutcome
     /// </summary>
     ExternalIpsPatchAuthorized,
 
-    /// <summary>--tag-worker-nodes: the node without the worker label got it.</summary>
+    /// <summary>--tag-worker-nodes: the node without the worker label got it (the one --worker-selector asks for).</summary>
     NodeTagged,
 
     /// <summary>A node created after the daemon's start (seen through the watch) gets the Service's traffic.</summary>

@@ -8,9 +8,9 @@ using LoadBalancer.Host.Tests.Cluster;
 namespace LoadBalancer.EndToEnd.Tests.Cluster;
 
 /// <summary>
-/// One <see cref="RbacCase"/>'s cluster and daemon: a node without the worker label and Services, all made after the
-/// daemon started (so that only its watches can show them), a backend on the node's NodePort or an EndpointSlice, and
-/// whether each <see cref="RbacOutcome"/> happened, read back through the API, the daemon's state and a connection.
+/// One <see cref="RbacCase"/>'s cluster and daemon: a node without the test's worker label (a worker once
+/// --tag-worker-nodes labels it) and Services, all made after the daemon started (so that only its watches can show
+/// them), a backend on the node's NodePort or an EndpointSlice, and whether each <see cref="RbacOutcome"/> happened, read back through the API, the daemon's state and a connection.
 /// </summary>
 internal sealed class RbacScene : IAsyncDisposable
 {
@@ -72,12 +72,12 @@ internal sealed class RbacScene : IAsyncDisposable
             $"the daemon neither became ready nor was refused anything within {limit.TotalSeconds:F0} s; {Daemon}");
 
     /// <summary>
-    /// The node (without the worker label), the Service and its backend (an echo on the NodePort, or a slice), and a
+    /// The node (without the test's worker label), the Service and its backend (an echo on the NodePort, or a slice), and a
     /// Service that asks for an IP outside the pool.
     /// </summary>
     public async Task CreateObjectsAsync()
     {
-        _node = await Cluster.CreateNodeAsync("node", NodeIp, worker: false);
+        _node = await Cluster.CreateNodeAsync("node", NodeIp, labelled: false);
         var service = await Cluster.CreateServiceAsync(Service, [new ServicePort(Port)]);
         await Cluster.CreateServiceAsync(Outside, [new ServicePort(Port)], loadBalancerIp: "127.0.128.100");
         if (_case.Backends == RbacBackends.NodePorts)
@@ -101,7 +101,8 @@ internal sealed class RbacScene : IAsyncDisposable
             case RbacOutcome.ExternalIpsPatchAuthorized:
                 return Daemon.Process.Error.ToString().Contains("spec.externalIPs[0]: Invalid value", StringComparison.Ordinal);
             case RbacOutcome.NodeTagged:
-                return (await Cluster.Admin.CoreV1.ReadNodeAsync(_node)).Metadata.Labels?.ContainsKey("node-role.kubernetes.io/worker") == true;
+                return (await Cluster.Admin.CoreV1.ReadNodeAsync(_node)).Metadata.Labels is { } labels
+                    && labels.TryGetValue(TestCluster.WorkerLabel, out var value) && value == Cluster.Id;
             case RbacOutcome.ForwardsToLateNode:
                 return await KubeObjects.IngressAsync(Cluster.Admin, Cluster.Namespace, Service) is [var ip, ..]
                     && await LeadershipScene.AnswersAsync(new ServedService(Service, Port, ip));

@@ -64,16 +64,30 @@ internal sealed class TestCluster : IAsyncDisposable
             Admin, Namespace, name, ports, loadBalancerIp, loadBalancerClass == string.Empty ? LoadBalancerClass : loadBalancerClass,
             annotations, sourceRanges, cancellationToken);
 
-    /// <summary>A Ready worker Node of this test (its name gets the test's id) with <paramref name="internalIp"/>.</summary>
-    /// <param name="worker">False: without the node-role.kubernetes.io/worker label (what --tag-worker-nodes adds).</param>
-    public async Task<string> CreateNodeAsync(string name, string internalIp, bool ready = true, bool worker = true)
+    /// <summary>
+    /// A Ready worker Node of this test (its name gets the test's id) with <paramref name="internalIp"/>; without
+    /// <paramref name="labelled"/> it lacks the test's worker label (for --tag-worker-nodes to add).
+    /// </summary>
+    public async Task<string> CreateNodeAsync(string name, string internalIp, bool ready = true, bool labelled = true)
     {
         var full = $"{name}-{Id}";
         _nodes.Add(full);
-        await KubeObjects.CreateNodeAsync(Admin, full, internalIp, ready, worker);
+        await KubeObjects.CreateNodeAsync(Admin, full, internalIp, ready);
+        if (!labelled)
+        {
+            return full;
+        }
+
         await Admin.CoreV1.PatchNodeAsync(
             new V1Patch($"{{\"metadata\":{{\"labels\":{{\"{WorkerLabel}\":\"{Id}\"}}}}}}", V1Patch.PatchType.MergePatch), full);
         return full;
+    }
+
+    /// <summary>Deletes a Node of this test now, as a cluster's operator or autoscaler removes a machine.</summary>
+    public async Task DeleteNodeAsync(string name)
+    {
+        await Admin.CoreV1.DeleteNodeAsync(name);
+        _nodes.Remove(name);
     }
 
     public async ValueTask DisposeAsync()
@@ -85,22 +99,31 @@ internal sealed class TestCluster : IAsyncDisposable
                 // Services have no deletecollection in 1.26.
                 foreach (var service in (await Admin.CoreV1.ListNamespacedServiceAsync(Namespace)).Items)
                 {
-                    await Admin.CoreV1.DeleteNamespacedServiceAsync(service.Name(), Namespace);
+                    await DeleteAsync(() => Admin.CoreV1.DeleteNamespacedServiceAsync(service.Name(), Namespace));
                 }
 
                 foreach (var node in _nodes)
                 {
-                    await Admin.CoreV1.DeleteNodeAsync(node);
+                    // A test may have deleted some already; the others still go.
+                    await DeleteAsync(() => Admin.CoreV1.DeleteNodeAsync(node));
                 }
             }
-        }
-        catch (k8s.Autorest.HttpOperationException)
-        {
-            // Already gone; what is left cannot be served by another test's daemon (another class, another label).
         }
         finally
         {
             Admin.Dispose();
+        }
+    }
+
+    private static async Task DeleteAsync(Func<Task> delete)
+    {
+        try
+        {
+            await delete();
+        }
+        catch (k8s.Autorest.HttpOperationException)
+        {
+            // Already gone; what is left cannot be served by another test's daemon (another class, another label).
         }
     }
 }

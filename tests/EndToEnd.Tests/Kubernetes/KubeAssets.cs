@@ -63,6 +63,18 @@ public sealed class KubeFactAttribute : FactAttribute
     }
 }
 
+/// <summary>A theory that needs the real API server (<see cref="KubeAssets"/>); skipped with the reason without it.</summary>
+public sealed class KubeTheoryAttribute : TheoryAttribute
+{
+    public KubeTheoryAttribute()
+    {
+        if (KubeAssets.SkipReason is { } reason)
+        {
+            Skip = reason;
+        }
+    }
+}
+
 /// <summary>A fact that needs the real API server and root (network namespaces); skipped with the reason otherwise.</summary>
 public sealed class KubeRootFactAttribute : FactAttribute
 {
@@ -75,18 +87,6 @@ public sealed class KubeRootFactAttribute : FactAttribute
         else if (!LoadBalancer.Infrastructure.Tests.Networking.Support.RootRequirement.IsMet)
         {
             Skip = LoadBalancer.Infrastructure.Tests.Networking.Support.RootRequirement.SkipReason;
-        }
-    }
-}
-
-/// <summary>A theory that needs the real API server (<see cref="KubeAssets"/>); skipped with the reason without it.</summary>
-public sealed class KubeTheoryAttribute : TheoryAttribute
-{
-    public KubeTheoryAttribute()
-    {
-        if (KubeAssets.SkipReason is { } reason)
-        {
-            Skip = reason;
         }
     }
 }

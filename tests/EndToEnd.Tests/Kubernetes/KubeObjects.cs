@@ -57,6 +57,21 @@ internal static class KubeObjects
     /// <summary>Writes a Node's address and Ready condition, as its kubelet (or, for NotReady, the node controller) does.</summary>
     public static async Task<V1Node> SetNodeStatusAsync(IKubernetes client, string name, string internalIp, bool ready)
     {
+        // A daemon may label the Node (--tag-worker-nodes) between the read and the write: read again, as a kubelet does.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await WriteNodeStatusAsync(client, name, internalIp, ready);
+            }
+            catch (k8s.Autorest.HttpOperationException conflict) when (conflict.Response.StatusCode == System.Net.HttpStatusCode.Conflict && attempt < 5)
+            {
+            }
+        }
+    }
+
+    private static async Task<V1Node> WriteNodeStatusAsync(IKubernetes client, string name, string internalIp, bool ready)
+    {
         var node = await client.CoreV1.ReadNodeStatusAsync(name);
         node.Status ??= new V1NodeStatus();
         node.Status.Addresses = [new V1NodeAddress { Type = "InternalIP", Address = internalIp }, new V1NodeAddress { Type = "Hostname", Address = name }];
@@ -78,8 +93,14 @@ internal static class KubeObjects
     /// The EndpointSlice of <paramref name="service"/> as the EndpointSlice controller writes it: one ready endpoint per
     /// address (not loopback: the API refuses 127/8 and ::1), on the Service's port names. Replaces an earlier one.
     /// </summary>
+    public static Task<V1EndpointSlice> PutSliceAsync(
+        IKubernetes client, string ns, string service, IReadOnlyList<(string? Name, int Port, string Protocol)> ports, params string[] readyAddresses) =>
+        PutSliceAsync(client, ns, service, ports, [.. readyAddresses.Select(address => (address, true))]);
+
+    /// <summary>As above, with each endpoint's Ready condition given (false: a pod not ready yet, or failing its probe).</summary>
     public static async Task<V1EndpointSlice> PutSliceAsync(
-        IKubernetes client, string ns, string service, IReadOnlyList<(string? Name, int Port, string Protocol)> ports, params string[] readyAddresses)
+        IKubernetes client, string ns, string service, IReadOnlyList<(string? Name, int Port, string Protocol)> ports,
+        IReadOnlyList<(string Address, bool Ready)> endpoints)
     {
         var slice = new V1EndpointSlice
         {
@@ -94,7 +115,7 @@ internal static class KubeObjects
             },
             AddressType = "IPv4",
             Ports = [.. ports.Select(port => new Discoveryv1EndpointPort { Name = port.Name ?? string.Empty, Port = port.Port, Protocol = port.Protocol })],
-            Endpoints = [.. readyAddresses.Select(address => new V1Endpoint { Addresses = [address], Conditions = new V1EndpointConditions { Ready = true } })],
+            Endpoints = [.. endpoints.Select(endpoint => new V1Endpoint { Addresses = [endpoint.Address], Conditions = new V1EndpointConditions { Ready = endpoint.Ready } })],
         };
         try
         {
@@ -121,6 +142,18 @@ internal static class KubeObjects
         IReadOnlyList<string> ingress = [];
         var written = await LoadBalancer.Host.Tests.Net.EventuallyAsync(async () => (ingress = await IngressAsync(client, ns, name)).Count > 0, limit);
         return written ? ingress[0] : throw new TimeoutException($"no ingress IP in the status of {ns}/{name} within {limit.TotalSeconds:F0} s; {context?.Invoke()}");
+    }
+
+    /// <summary>Waits (bounded) until an Event about the Service matches <paramref name="match"/>; that Event.</summary>
+    public static async Task<EventLine> EventEventuallyAsync(
+        IKubernetes client, string ns, string name, Func<EventLine, bool> match, TimeSpan limit, Func<string>? context = null)
+    {
+        EventLine? found = null;
+        IReadOnlyList<EventLine> events = [];
+        var seen = await LoadBalancer.Host.Tests.Net.EventuallyAsync(
+            async () => (found = (events = await EventsAsync(client, ns, name)).FirstOrDefault(match)) is not null, limit);
+        return seen ? found! : throw new TimeoutException(
+            $"no such Event about {ns}/{name} within {limit.TotalSeconds:F0} s; its Events: [{string.Join("; ", events)}]; {context?.Invoke()}");
     }
 
     /// <summary>

@@ -37,6 +37,7 @@ public sealed class ClusterCommandLineTests
         Assert.Equal(["ExternalIP", "InternalIP"], options.Services.AddressTypes);
         Assert.Equal("least-connections", options.Services.DefaultPolicy);
         Assert.True(options.WorkerNodes.Tag);
+        Assert.Equal(("pool", "edge"), (options.WorkerNodes.LabelKey, options.WorkerNodes.LabelValue));
         Assert.True(options.Status.SetExternalIps);
         Assert.True(options.LeaderElection.Enabled);
         Assert.Equal(("lb", "llb", "node-a"), (options.LeaderElection.Namespace, options.LeaderElection.Name, options.LeaderElection.Identity));
@@ -54,6 +55,21 @@ public sealed class ClusterCommandLineTests
         Assert.Equal("node-role.kubernetes.io/worker", options.Services.WorkerSelector);
         Assert.True(options.LeaderElection.Enabled);
         Assert.False(options.Status.SetExternalIps);
+    }
+
+    [Theory]
+    [InlineData(null, "node-role.kubernetes.io/worker", "")]
+    [InlineData("pool", "pool", "")]
+    [InlineData("pool==edge", "pool", "edge")]
+    [InlineData("pool=edge,zone=a", "node-role.kubernetes.io/worker", "")]
+    [InlineData("!pool", "node-role.kubernetes.io/worker", "")]
+    [InlineData("pool!=edge", "node-role.kubernetes.io/worker", "")]
+    public void Adapter_TagWorkerNodes_WritesTheLabelTheWorkerSelectorAsksFor_WhenItAsksForOne(string? selector, string key, string value)
+    {
+        string[] flags = ["--kubeconfig", "k.yaml", "--tag-worker-nodes"];
+        var options = ClusterSettings.Adapter(InProcess.Settings(selector is null ? flags : [.. flags, "--worker-selector", selector]));
+
+        Assert.Equal((key, value), (options.WorkerNodes.LabelKey, options.WorkerNodes.LabelValue));
     }
 
     [Fact]

@@ -14,25 +14,25 @@ internal sealed class ObservableTimeProvider : FakeTimeProvider
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        var armed = new Armed(dueTime, period);
-        Arm(armed, dueTime, period);
+        var armed = new Armed();
+        var arming = BeginArming(armed, dueTime, period);
         var timer = base.CreateTimer(
             innerState =>
             {
-                if (armed.Period == Timeout.InfiniteTimeSpan)
-                {
-                    Disarm(armed);
-                }
-
+                Fired(armed);
                 callback(innerState);
             },
             state,
             dueTime,
             period);
+        Publish(armed, arming);
         return new Watched(timer, this, armed);
     }
 
-    /// <summary>Waits (bounded) until a one-shot timer of <paramref name="dueTime"/> is armed: whoever made it is waiting on it.</summary>
+    /// <summary>
+    /// Waits (bounded) until a one-shot timer of <paramref name="dueTime"/> is armed: whoever made it is waiting on it, and
+    /// the clock has it, so advancing by <paramref name="dueTime"/> fires it.
+    /// </summary>
     public async Task WaitForTimerAsync(TimeSpan dueTime, string what, TimeSpan? limit = null)
     {
         var wait = limit ?? TimeSpan.FromSeconds(5);
@@ -64,16 +64,40 @@ internal sealed class ObservableTimeProvider : FakeTimeProvider
         }
     }
 
-    private void Arm(Armed armed, TimeSpan dueTime, TimeSpan period)
+    // A timer is shown as armed only once the fake clock has scheduled it. The clock takes a timer's due time from its
+    // own now when it schedules it, so a test that saw the timer before that and advanced the clock by the due time
+    // would move the clock under a timer not yet there, which then comes due that much later and never fires.
+    private long BeginArming(Armed armed, TimeSpan dueTime, TimeSpan period)
     {
         lock (_armed)
         {
             _armed.Remove(armed);
             armed.Due = dueTime;
             armed.Period = period;
-            if (dueTime != Timeout.InfiniteTimeSpan)
+            return ++armed.Generation;
+        }
+    }
+
+    private void Publish(Armed armed, long arming)
+    {
+        lock (_armed)
+        {
+            // Not when it fired, changed again or was disposed while the clock scheduled it: it is no longer armed.
+            if (armed.Generation == arming && !armed.Disposed && armed.Due != Timeout.InfiniteTimeSpan)
             {
                 _armed.Add(armed);
+            }
+        }
+    }
+
+    private void Fired(Armed armed)
+    {
+        lock (_armed)
+        {
+            if (armed.Period == Timeout.InfiniteTimeSpan)
+            {
+                armed.Generation++;
+                _armed.Remove(armed);
             }
         }
     }
@@ -82,23 +106,33 @@ internal sealed class ObservableTimeProvider : FakeTimeProvider
     {
         lock (_armed)
         {
+            armed.Generation++;
+            armed.Disposed = true;
             _armed.Remove(armed);
         }
     }
 
-    private sealed class Armed(TimeSpan due, TimeSpan period)
+    private sealed class Armed
     {
-        public TimeSpan Due { get; set; } = due;
+        public TimeSpan Due { get; set; }
 
-        public TimeSpan Period { get; set; } = period;
+        public TimeSpan Period { get; set; }
+
+        /// <summary>Counts schedules and firings, so that a publication that lost the race with either is dropped.</summary>
+        public long Generation { get; set; }
+
+        public bool Disposed { get; set; }
     }
 
     private sealed class Watched(ITimer inner, ObservableTimeProvider owner, Armed armed) : ITimer
     {
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
-            owner.Arm(armed, dueTime, period);
-            return inner.Change(dueTime, period);
+            // The old schedule is gone from here on; the new one is shown once the clock has it.
+            var arming = owner.BeginArming(armed, dueTime, period);
+            var changed = inner.Change(dueTime, period);
+            owner.Publish(armed, arming);
+            return changed;
         }
 
         public void Dispose()
