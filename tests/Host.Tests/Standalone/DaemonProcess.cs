@@ -23,6 +23,9 @@ internal sealed class DaemonProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The process id: which process holds a socket (<c>ss -p</c>) is told by it.</summary>
+    public int Id => _process.Id;
+
     /// <summary>
     /// Removes the variables the daemon reads its configuration from (the original's names among them), so that the
     /// test runner's environment does not change what a test starts.
