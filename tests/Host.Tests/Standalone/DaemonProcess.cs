@@ -12,6 +12,18 @@ internal sealed class DaemonProcess : IDisposable
     private readonly Process _process;
     private readonly Stopwatch _since = Stopwatch.StartNew();
 
+    // Daemons started and not yet disposed, killed at exit should a test (or a fixture xunit never disposes) leave any:
+    // a leftover daemon keeps its addresses and ports and would serve the next run's clients.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<DaemonProcess, byte> Live = new();
+
+    static DaemonProcess() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        foreach (var daemon in Live.Keys)
+        {
+            daemon.Dispose();
+        }
+    };
+
     private DaemonProcess(Process process) => _process = process;
 
     /// <summary>Every line of both streams, with the time since the start: what a slow run spent its time on.</summary>
@@ -104,6 +116,7 @@ internal sealed class DaemonProcess : IDisposable
         try
         {
             process.Start();
+            Live.TryAdd(daemon, 0);
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             return daemon;
@@ -162,6 +175,7 @@ internal sealed class DaemonProcess : IDisposable
 
     public void Dispose()
     {
+        Live.TryRemove(this, out _);
         try
         {
             Kill();
