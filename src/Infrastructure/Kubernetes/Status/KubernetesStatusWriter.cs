@@ -57,9 +57,11 @@ internal sealed class KubernetesStatusWriter(
 
         try
         {
+            // The status first: a cluster that refuses externalIPs (DenyServiceExternalIPs, a policy) must still see the
+            // Service's IP where every client reads it; the spec patch's refusal then fails this write and is retried.
+            var wroteStatus = await WriteIngressAsync(service, current, ips, stale, cancellationToken).ConfigureAwait(false);
             var wroteSpec = options.SetExternalIps
                 && await WriteExternalIpsAsync(service, current, ips, last, stale, cancellationToken).ConfigureAwait(false);
-            var wroteStatus = await WriteIngressAsync(service, current, ips, stale, cancellationToken).ConfigureAwait(false);
             if (!wroteSpec && !wroteStatus)
             {
                 // The informer's copy is up to date, so there is nothing to remember it by.

@@ -199,6 +199,31 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
     }
 
     [Fact]
+    public async Task Write_ExternalIpsRefusedByTheCluster_StillWritesTheStatus_AndFailsForARetry()
+    {
+        // As under the DenyServiceExternalIPs admission plugin: every spec patch of externalIPs is answered 422.
+        Server.PutService(Service());
+        using var refusing = new k8s.Kubernetes(
+            new KubernetesClientConfiguration { Host = Server.BaseAddress.ToString() },
+            new RefuseSpecPatches());
+        var writer = new KubernetesStatusWriter(refusing, Lookup(Live), new KubernetesStatusOptions { SetExternalIps = true }, _logger);
+
+        await Assert.ThrowsAsync<HttpOperationException>(() => writer.WriteAsync(Web, [Ip], CancellationToken.None).AsTask());
+
+        Assert.Equal("192.0.2.10", Assert.Single(Server.GetService("shop", "web")!.Status.LoadBalancer.Ingress).Ip);
+        Assert.Empty(Server.Patches);
+    }
+
+    /// <summary>Answers 422 to a PATCH of a Service itself (not its status), as a cluster refusing externalIPs does.</summary>
+    private sealed class RefuseSpecPatches : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            request.Method == HttpMethod.Patch && !request.RequestUri!.AbsolutePath.EndsWith("/status", StringComparison.Ordinal)
+                ? Task.FromResult(new HttpResponseMessage(HttpStatusCode.UnprocessableEntity) { RequestMessage = request, Content = new StringContent("{}") })
+                : base.SendAsync(request, cancellationToken);
+    }
+
+    [Fact]
     public async Task Write_ExternalIpsOnAndAlreadyThere_SendsNoPatch()
     {
         Server.PutService(Service(ingressIp: Ip, externalIps: ["10.0.0.1", "192.0.2.10"]));
@@ -291,8 +316,9 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
 
         await writer.WriteAsync(Web, [Ip], CancellationToken.None);
 
-        Assert.Equal(404, Assert.Single(Server.Patches).StatusCode);
-        Assert.Empty(Server.StatusPatches);
+        // The status goes first; its 404 ends the write before the spec is tried.
+        Assert.Equal(404, Assert.Single(Server.StatusPatches).StatusCode);
+        Assert.Empty(Server.Patches);
     }
 
     [Fact]
