@@ -98,6 +98,22 @@ public sealed class LabelSelector
         return true;
     }
 
+    /// <summary>
+    /// The one label that, put on an object, makes it match: true when the selector is a single <c>key</c> or
+    /// <c>key=value</c> (or <c>key in (value)</c>); false for everything, several requirements or negative ones, which no
+    /// single label satisfies.
+    /// </summary>
+    public bool TryGetSatisfyingLabel([NotNullWhen(true)] out string? key, [NotNullWhen(true)] out string? value)
+    {
+        (key, value) = _requirements switch
+        {
+            [{ Operator: Operator.Exists } only] => (only.Key, string.Empty),
+            [{ Operator: Operator.EqualTo or Operator.In, Values.Length: 1 } only] => (only.Key, only.Values[0]),
+            _ => ((string?)null, (string?)null),
+        };
+        return key is not null;
+    }
+
     public override string ToString() => Text;
 
     /// <summary>Splits at the commas between requirements, not those inside a set's parentheses.</summary>

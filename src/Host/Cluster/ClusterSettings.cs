@@ -1,4 +1,5 @@
 using k8s;
+using LoadBalancer.Domain.Services;
 using LoadBalancer.Host.Configuration;
 using LoadBalancer.Infrastructure.Kubernetes;
 using LoadBalancer.Infrastructure.Kubernetes.Mapping;
@@ -46,21 +47,12 @@ public static class ClusterSettings
     }
 
     /// <summary>
-    /// What --tag-worker-nodes writes: the label the worker selector asks for when it asks for exactly one (<c>key</c> or
-    /// <c>key=value</c>), so that a tagged node becomes a worker; <c>node-role.kubernetes.io/worker=</c> for the default
-    /// selector and for selectors no single label satisfies (several requirements, <c>!key</c>, <c>key!=value</c>).
+    /// What --tag-worker-nodes writes: the label the worker selector asks for when one label satisfies it, so that a
+    /// tagged node becomes a worker; <c>node-role.kubernetes.io/worker=</c> otherwise (the default selector, several
+    /// requirements, <c>!key</c>, <c>key!=value</c>). An invalid selector is refused by the options' validation.
     /// </summary>
-    private static WorkerNodeOptions TaggedLabel(WorkerNodeOptions options, string? selector)
-    {
-        var text = selector?.Trim();
-        if (string.IsNullOrEmpty(text) || text.Contains(',', StringComparison.Ordinal) || text.StartsWith('!') || text.Contains("!=", StringComparison.Ordinal))
-        {
-            return options;
-        }
-
-        var equals = text.IndexOf('=', StringComparison.Ordinal);
-        return equals < 0
-            ? options with { LabelKey = text, LabelValue = string.Empty }
-            : options with { LabelKey = text[..equals].Trim(), LabelValue = text[(equals + 1)..].TrimStart('=').Trim() };
-    }
+    private static WorkerNodeOptions TaggedLabel(WorkerNodeOptions options, string? selector) =>
+        LabelSelector.TryParse(selector, out var parsed, out _) && parsed.TryGetSatisfyingLabel(out var key, out var value)
+            ? options with { LabelKey = key, LabelValue = value }
+            : options;
 }

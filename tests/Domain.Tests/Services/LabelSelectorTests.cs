@@ -67,4 +67,30 @@ public sealed class LabelSelectorTests
         Assert.True(LabelSelector.Parse("  ").IsEverything);
         Assert.True(LabelSelector.Parse(null).Matches(null));
     }
+
+    [Theory]
+    [InlineData("pool", "pool", "")]
+    [InlineData("pool=edge", "pool", "edge")]
+    [InlineData("pool == edge", "pool", "edge")]
+    [InlineData("pool in (edge)", "pool", "edge")]
+    public void SatisfyingLabel_OfASelectorOneLabelSatisfies_IsThatLabel_AndMatches(string text, string key, string value)
+    {
+        var selector = LabelSelector.Parse(text);
+
+        Assert.True(selector.TryGetSatisfyingLabel(out var foundKey, out var foundValue));
+        Assert.Equal((key, value), (foundKey, foundValue));
+        Assert.True(selector.Matches(new Dictionary<string, string> { [foundKey] = foundValue }));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("pool=edge,zone=a")]
+    [InlineData("!pool")]
+    [InlineData("pool!=edge")]
+    [InlineData("pool in (a,b)")]
+    [InlineData("pool notin (a)")]
+    public void SatisfyingLabel_OfASelectorNoSingleLabelSatisfies_IsNone(string text)
+    {
+        Assert.False(LabelSelector.Parse(text).TryGetSatisfyingLabel(out _, out _));
+    }
 }
