@@ -3,6 +3,7 @@ using System.Net;
 using k8s.Models;
 using LoadBalancer.EndToEnd.Tests.Cluster;
 using LoadBalancer.EndToEnd.Tests.Kubernetes;
+using LoadBalancer.EndToEnd.Tests.Support;
 using LoadBalancer.Host.Tests.Cluster;
 
 namespace LoadBalancer.EndToEnd.Tests.BadInput;

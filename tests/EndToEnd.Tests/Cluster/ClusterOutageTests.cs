@@ -32,7 +32,7 @@ public sealed class ClusterOutageTests(ControlPlaneFixture controlPlane, ITestOu
         Assert.True(await Traffic.AnswersEventuallyAsync(ip, 8080, "A:who", Limit), daemon.ToString());
 
         var clock = Stopwatch.StartNew();
-        await using var client = ClientLoop.Start(ip, 8080, clock);
+        await using var client = new TrafficLoop(ip, 8080, "A:ping");
         var outage = daemon.LogLength;
         try
         {
@@ -58,7 +58,8 @@ public sealed class ClusterOutageTests(ControlPlaneFixture controlPlane, ITestOu
         // Its status is written: from here on the API server authorises as the manifest says, and any 403 counts.
         var authorising = daemon.LogLength;
 
-        var (answered, failures) = await client.StopAsync();
+        await client.StopAsync();
+        var (answered, failures) = (client.Answers, client.FailuresSince(TimeSpan.Zero));
         output.WriteLine($"figure: {answered} connections through the LoadBalancer IP during the outage and after, {failures.Count} failed");
         Assert.True(failures.Count == 0, $"failed connections at {string.Join(", ", failures)}; {daemon}");
         Assert.True(answered >= 50, $"only {answered} connections were made; {daemon}");
@@ -135,57 +136,5 @@ public sealed class ClusterOutageTests(ControlPlaneFixture controlPlane, ITestOu
         var movedEvents = await KubeObjects.EventsAsync(cluster.Admin, cluster.Namespace, "moved");
         Assert.Contains(movedEvents, e => e.Reason == "IPAllocated" && e.Note.EndsWith("for ports 8083", StringComparison.Ordinal));
         daemon.AssertNeverForbidden();
-    }
-
-    /// <summary>New connections through one IP:port, one every 100 ms, each answered or counted as failed (with when).</summary>
-    private sealed class ClientLoop : IAsyncDisposable
-    {
-        private readonly CancellationTokenSource _stop = new();
-        private readonly List<string> _failures = [];
-        private readonly Task<int> _running;
-
-        private ClientLoop(string ip, int port, Stopwatch clock) => _running = RunAsync(ip, port, clock);
-
-        public static ClientLoop Start(string ip, int port, Stopwatch clock) => new(ip, port, clock);
-
-        public async Task<(int Answered, IReadOnlyList<string> Failures)> StopAsync()
-        {
-            await _stop.CancelAsync();
-            return (await _running, _failures);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            await _running;
-            _stop.Dispose();
-        }
-
-        private async Task<int> RunAsync(string ip, int port, Stopwatch clock)
-        {
-            await Task.Yield();
-            var answered = 0;
-            while (!_stop.IsCancellationRequested)
-            {
-                if (await Traffic.AskAsync(ip, port) == "A:who")
-                {
-                    answered++;
-                }
-                else
-                {
-                    _failures.Add($"{clock.Elapsed.TotalSeconds:F2} s");
-                }
-
-                try
-                {
-                    await Task.Delay(100, _stop.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                }
-            }
-
-            return answered;
-        }
     }
 }

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace LoadBalancer.EndToEnd.Tests.BadInput;
+namespace LoadBalancer.EndToEnd.Tests.Support;
 
 /// <summary>
 /// A client that asks one Service through its LB IP on a new connection every few milliseconds, for as long as it
@@ -127,10 +127,20 @@ internal sealed class TrafficLoop : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops asking; what it counted stays readable.</summary>
+    public async Task StopAsync()
+    {
+        if (!_stop.IsCancellationRequested)
+        {
+            await _stop.CancelAsync();
+        }
+
+        await _asking;
+    }
+
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        await _asking;
+        await StopAsync();
         _stop.Dispose();
     }
 }
