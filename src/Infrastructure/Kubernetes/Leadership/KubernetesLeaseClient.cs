@@ -1,9 +1,9 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using LoadBalancer.Infrastructure.Kubernetes.Watching;
 
 namespace LoadBalancer.Infrastructure.Kubernetes.Leadership;
 
@@ -47,15 +47,10 @@ internal sealed class KubernetesLeaseClient(IKubernetes client, string @namespac
         {
             return LeaseAnswer.Unreachable(failure.HttpRequestError == HttpRequestError.Unknown ? failure.Message : $"{failure.HttpRequestError}: {failure.Message}");
         }
-        catch (IOException failure)
+        catch (Exception failure) when (FailureClassifier.IsNoAnswer(failure))
         {
-            // The connection broke while the body was read.
-            return LeaseAnswer.Unreachable(failure.Message);
-        }
-        catch (SocketException failure)
-        {
-            // Not always wrapped: a connection reset between connect and the handler reading its remote end point
-            // surfaces as ENOTCONN from Socket.RemoteEndPoint (seen end to end through a relay that resets connections).
+            // What the informers count as no answer too: the connection broke while the body was read, a reset that
+            // HttpClient does not wrap, a TLS handshake that failed.
             return LeaseAnswer.Unreachable(failure.Message);
         }
         catch (JsonException failure)

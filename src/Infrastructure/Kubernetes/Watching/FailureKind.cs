@@ -39,10 +39,16 @@ internal static class FailureClassifier
         HttpOperationException or KubernetesException => FailureKind.Answered,
         HttpRequestException { StatusCode: not null } => FailureKind.Answered,
 
-        // Without a status code, HttpClient never got a response: connect, DNS, TLS, or the connection ended first.
-        HttpRequestException or IOException or SocketException or AuthenticationException => FailureKind.Unreachable,
+        var noAnswer when IsNoAnswer(noAnswer) => FailureKind.Unreachable,
         TimeoutException or OperationCanceledException => FailureKind.Unreachable,
 
         _ => FailureKind.Answered,
     };
+
+    /// <summary>
+    /// The request got no HTTP answer: connect, DNS, TLS, or the connection ended first. HttpClient does not wrap every
+    /// such failure: a reset right after connect surfaces as a bare SocketException (ENOTCONN from RemoteEndPoint).
+    /// </summary>
+    public static bool IsNoAnswer(Exception error) =>
+        error is HttpRequestException { StatusCode: null } or IOException or SocketException or AuthenticationException;
 }
