@@ -1,14 +1,13 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using k8s;
 using k8s.Models;
+using LoadBalancer.Host.Tests;
 
 namespace LoadBalancer.EndToEnd.Tests.Kubernetes;
 
@@ -23,6 +22,8 @@ namespace LoadBalancer.EndToEnd.Tests.Kubernetes;
 /// </remarks>
 internal sealed class KubeApiServer : IAsyncDisposable
 {
+    private const string Loopback = "127.0.0.1";
+
     private static readonly TimeSpan ReadyLimit = TimeSpan.FromSeconds(60);
     private static readonly ConcurrentDictionary<ControlPlaneProcess, byte> Live = new();
     private static int _namespaces;
@@ -45,7 +46,7 @@ internal sealed class KubeApiServer : IAsyncDisposable
     private KubeApiServer(DirectoryInfo folder)
     {
         _folder = folder;
-        (_etcdPort, _etcdPeerPort, Port) = (FreePort(), FreePort(), FreePort());
+        (_etcdPort, _etcdPeerPort, Port) = (Net.FreePort(Loopback), Net.FreePort(Loopback), Net.FreePort(Loopback));
         AdminToken = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
     }
 
@@ -227,13 +228,6 @@ internal sealed class KubeApiServer : IAsyncDisposable
     {
         Live.TryAdd(process, 0);
         return process;
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     private X509Certificate2Collection Authority()
