@@ -24,6 +24,9 @@ internal static partial class ReconcileLog
     [LoggerMessage(EventId = 5007, Level = LogLevel.Error, Message = "Could not stop serving {Service}: {Reason}")]
     public static partial void StandDownFailed(ILogger logger, ServiceKey service, string reason);
 
+    [LoggerMessage(EventId = 5015, Level = LogLevel.Error, Message = "Could not look for pool addresses left on the link after standing down: {Reason}")]
+    public static partial void StaleSweepFailed(ILogger logger, string reason);
+
     /// <summary>Debug: the ApplyFailed Warning Event's line tells the operator, once; this adds when the first retry comes.</summary>
     [LoggerMessage(EventId = 5008, Level = LogLevel.Debug, Message = "{Service} is not served: {Reason}; retrying in {Delay}, and until it succeeds")]
     public static partial void Retrying(ILogger logger, ServiceKey service, string reason, TimeSpan delay);

@@ -171,5 +171,16 @@ internal sealed class ServiceReconciler(
         }).ConfigureAwait(false);
 
         ReconcileLog.StoodDown(logger, keys.Count);
+
+        // Whatever a cancelled step left on the link (an apply cut short between the device and the registry, a release
+        // that lost a race with the term's end) goes too: nothing is applied now, so every pool address there is stale.
+        try
+        {
+            await sender.Send(new RemoveStaleAddresses(), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception failure) when (failure is not OutOfMemoryException)
+        {
+            ReconcileLog.StaleSweepFailed(logger, failure.Message);
+        }
     }
 }
