@@ -60,30 +60,33 @@ internal sealed partial class HealthCheckRegistry : IHealthCheckReports, IAsyncD
     }
 
     /// <summary>
-    /// <paramref name="health"/> follows the check of <paramref name="key"/>, started now when it is the first. A target
-    /// already known unhealthy is handed to it at once: call this outside any lock its events take.
+    /// <paramref name="health"/> follows the check of <paramref name="key"/>, started now when it is the first. What the
+    /// checks already know of the target is handed to it at once (its events may be raised before this returns).
     /// </summary>
     public HealthSubscription Subscribe(HealthCheckKey key, BackendHealth health, string listener)
     {
         ArgumentNullException.ThrowIfNull(health);
         ArgumentNullException.ThrowIfNull(listener);
         var subscription = new HealthSubscription(key, health, listener);
-        bool healthy;
+        bool? verdict;
+        TargetHealthCheck? started = null;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed != 0, this);
             if (!_checks.TryGetValue(key, out var check))
             {
-                check = new TargetHealthCheck(key, _probes(key), _time, _unhealthyIntervalFactor, this);
+                check = started = new TargetHealthCheck(key, _probes(key), _time, _unhealthyIntervalFactor, this);
                 _checks.Add(key, check);
             }
 
-            healthy = check.Add(subscription);
+            verdict = check.Add(subscription);
         }
 
-        if (!healthy)
+        // Outside the lock: a probe that ends at once reports to the registry and to the listeners on this thread.
+        started?.Start();
+        if (verdict is { } healthy)
         {
-            health.ReportCheck(passed: false, healthy: false);
+            health.ReportCheck(passed: false, healthy);
         }
 
         return subscription;

@@ -47,9 +47,7 @@ internal sealed class TargetHealthCheck : IDisposable
         _unhealthyInterval = key.Settings.Interval * unhealthyIntervalFactor;
         _verdict = new HealthVerdict(key.Settings);
 
-        // Armed only once the field is set: a first probe that ends at once re-arms it.
         _timer = time.CreateTimer(static state => ((TargetHealthCheck)state!).OnDue(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _timer.Change(TimeSpan.Zero, Timeout.InfiniteTimeSpan);
     }
 
     public HealthCheckKey Key { get; }
@@ -64,16 +62,31 @@ internal sealed class TargetHealthCheck : IDisposable
     public long? UnhealthySince { get; private set; }
 
     /// <summary>
-    /// Adds a subscriber and says what the checks know: false when the target is already known unhealthy, which the
+    /// Runs the first probe now. Called once the first subscriber is in (<see cref="Add"/>), so that a probe that ends
+    /// at once (a refused connect) already has someone to tell.
+    /// </summary>
+    public void Start()
+    {
+        lock (_lock)
+        {
+            if (!_stopping)
+            {
+                _timer.Change(TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds a subscriber and says what the checks know: null before a first check has ended, else the verdict, which the
     /// caller hands to the new subscriber (outside every lock, as it raises the listener's events). The verdict and the
     /// set are read together, so a probe ending meanwhile either reaches the new subscriber or is in the answer.
     /// </summary>
-    public bool Add(HealthSubscription subscription)
+    public bool? Add(HealthSubscription subscription)
     {
         lock (_lock)
         {
             _subscribers = [.. _subscribers, subscription];
-            return !_verdict.IsKnown || _verdict.IsHealthy;
+            return _verdict.IsKnown ? _verdict.IsHealthy : null;
         }
     }
 
