@@ -61,6 +61,9 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
 
     public IReadOnlyList<PortBinding> Listeners => [.. _listeners.Keys];
 
+    /// <summary>Distinct health check targets probed now: one probe loop each, whatever the number of listeners.</summary>
+    internal int HealthCheckTargets => _health.Count;
+
     public async ValueTask<ForwarderResult> ApplyAsync(ListenerSpec listener, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(listener);
