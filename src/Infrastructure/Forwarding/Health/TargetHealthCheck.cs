@@ -31,6 +31,7 @@ internal sealed class TargetHealthCheck : IDisposable
     private bool _probing;
     private bool _stopping;
     private long _probeStarted;
+    private long? _unhealthySince;
 
     public TargetHealthCheck(HealthCheckKey key, IHealthProbe probe, TimeProvider time, int unhealthyIntervalFactor, IHealthCheckReports reports)
     {
@@ -59,7 +60,17 @@ internal sealed class TargetHealthCheck : IDisposable
     public HealthSubscription[] Subscribers => Volatile.Read(ref _subscribers);
 
     /// <summary>When the checks turned the target unhealthy (a timestamp of the clock); null while it is healthy.</summary>
-    public long? UnhealthySince { get; private set; }
+    public long? UnhealthySince
+    {
+        get
+        {
+            // A nullable long is two words: read under the lock it is written under.
+            lock (_lock)
+            {
+                return _unhealthySince;
+            }
+        }
+    }
 
     /// <summary>
     /// Runs the first probe now. Called once the first subscriber is in (<see cref="Add"/>), so that a probe that ends
@@ -205,7 +216,7 @@ internal sealed class TargetHealthCheck : IDisposable
 
             changes = _verdict.Record(passed);
             healthy = _verdict.IsHealthy;
-            UnhealthySince = healthy ? null : UnhealthySince ?? _time.GetTimestamp();
+            _unhealthySince = healthy ? null : _unhealthySince ?? _time.GetTimestamp();
             subscribers = _subscribers;
 
             // Rounds keep their pace from the start of each probe; a target that is down (and did not just pass) waits longer.
