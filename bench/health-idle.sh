@@ -6,7 +6,8 @@
 #     git worktree add /tmp/health-before 30a7689 && cp -r benchmarks/Health.Benchmarks /tmp/health-before/benchmarks/
 #     bench/health-idle.sh /tmp/health-before .
 #
-# Environment: LISTENERS (5000), VARIANTS ("distinct shared"), REPEATS (2), SETTLE (90 s), MEASURE (30 s).
+# Environment: LISTENERS (5000), VARIANTS ("distinct shared"), REPEATS (2), SETTLE (90 s), MEASURE (30 s),
+# EXTRA (more arguments, e.g. "--unhealthy-factor 1" to probe unhealthy targets as often as before).
 # Figures on a shared machine are noisy: compare repeats, not single runs.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -26,7 +27,7 @@ for repeat in $(seq 1 "$repeats"); do
   for variant in $variants; do
     for root in "${roots[@]}"; do
       result="$(dotnet "$root/benchmarks/Health.Benchmarks/bin/Release/net10.0/LoadBalancer.Health.Benchmarks.dll" \
-        --listeners "$listeners" --variant "$variant" --settle "$settle" --measure "$measure" | tail -1)"
+        --listeners "$listeners" --variant "$variant" --settle "$settle" --measure "$measure" ${EXTRA:-} | tail -1)"
       echo "root=$root commit=$(git -C "$root" rev-parse --short HEAD) repeat=$repeat $result"
     done
   done

@@ -8,6 +8,7 @@ using LoadBalancer.Domain.Endpoints;
 using LoadBalancer.Domain.Services;
 using LoadBalancer.Health.Benchmarks;
 using LoadBalancer.Infrastructure;
+using LoadBalancer.Infrastructure.Forwarding;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -27,10 +28,25 @@ if (variant is not ("distinct" or "shared"))
     return 2;
 }
 
+// --unhealthy-factor N sets ForwarderOptions.UnhealthyCheckIntervalFactor, by reflection so that the program still builds
+// against commits without it (where asking for it is an error): factor 1 isolates the per-probe savings.
+var options = new ForwarderOptions();
+if (Array.IndexOf(args, "--unhealthy-factor") >= 0)
+{
+    var property = typeof(ForwarderOptions).GetProperty("UnhealthyCheckIntervalFactor");
+    if (property is null)
+    {
+        Console.Error.WriteLine("--unhealthy-factor: this build's ForwarderOptions has no UnhealthyCheckIntervalFactor");
+        return 2;
+    }
+
+    property.SetValue(options, Argument("--unhealthy-factor", 3));
+}
+
 var counter = new CountingLoggerProvider();
 var services = new ServiceCollection()
     .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Information).AddProvider(counter))
-    .AddInfrastructure();
+    .AddInfrastructure(options);
 await using var provider = services.BuildServiceProvider();
 var forwarder = provider.GetRequiredService<IForwarder>();
 
