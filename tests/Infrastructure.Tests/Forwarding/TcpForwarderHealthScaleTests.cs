@@ -1,4 +1,5 @@
 using System.Net;
+using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Endpoints;
@@ -35,7 +36,8 @@ public sealed class TcpForwarderHealthScaleTests(ITestOutputHelper output)
         Endpoint[] dead = [Refusing("127.0.131.251"), Refusing("127.0.131.252")];
         for (var index = 0; index < Listeners; index++)
         {
-            var ip = IPAddress.Parse($"127.0.131.{1 + (index % 250)}");
+            // .1-.200: the health benchmark (bench/health-idle.sh) takes .249 and .250 for its dead targets.
+            var ip = IPAddress.Parse($"127.0.131.{1 + (index % 200)}");
             var binding = new PortBinding(ip, ServicePort.Tcp(LoopbackAddresses.FreePort(ip)));
             await forwarder.ApplySucceedsAsync(TestForwarders.Spec(binding, dead) with
             {
@@ -68,6 +70,50 @@ public sealed class TcpForwarderHealthScaleTests(ITestOutputHelper output)
         Assert.Equal([2010, 2015, 2101, 2106], warnings.Select(entry => entry.EventId.Id).Order());
         Assert.Contains("health: 2 of 2 checked targets unhealthy, 2000 listeners affected", log.WithId(2106)[0].Message);
         Assert.StartsWith("1999 more listeners fell back", log.WithId(2015)[0].Message);
+    }
+
+    [Fact]
+    public async Task ChangingBackendsChecksOrHeader_MovesTheSubscriptionsExactly()
+    {
+        var time = new ObservableTimeProvider();
+        await using var forwarder = TestForwarders.Create(ForwardingEngine.Copy, output, time: time);
+        var first = Refusing("127.0.131.253");
+        var second = Refusing("127.0.131.254");
+        var a = Binding("127.0.131.1");
+        var b = Binding("127.0.131.2");
+        ListenerSpec Spec(PortBinding binding, params Endpoint[] backends) =>
+            TestForwarders.Spec(binding, backends) with { Service = new ServiceKey("default", $"web-{binding.Port.Port}"), HealthCheck = Checks };
+
+        await forwarder.ApplySucceedsAsync(Spec(a, first));
+        await forwarder.ApplySucceedsAsync(Spec(b, first));
+        Assert.Equal(1, forwarder.HealthCheckTargets);
+
+        await forwarder.ApplySucceedsAsync(Spec(b, first, second));
+        Assert.Equal(2, forwarder.HealthCheckTargets);
+
+        await forwarder.ApplySucceedsAsync(Spec(b, second));
+        Assert.Equal(2, forwarder.HealthCheckTargets);
+
+        await forwarder.ApplySucceedsAsync(Spec(a, second));
+        Assert.Equal(1, forwarder.HealthCheckTargets);
+
+        await forwarder.ApplySucceedsAsync(Spec(a, second) with { HealthCheck = Checks with { Type = HealthCheckType.Http, Path = "/healthz" } });
+        Assert.Equal(2, forwarder.HealthCheckTargets);
+
+        await forwarder.ApplySucceedsAsync(Spec(b, second) with { ProxyProtocol = ProxyProtocolVersion.V1 });
+        Assert.Equal(2, forwarder.HealthCheckTargets);
+
+        await forwarder.ApplySucceedsAsync(Spec(b, second) with { HealthCheck = Checks with { Enabled = false } });
+        Assert.Equal(1, forwarder.HealthCheckTargets);
+
+        await forwarder.StopAsync(a, TimeSpan.Zero, CancellationToken.None);
+        Assert.Equal(0, forwarder.HealthCheckTargets);
+    }
+
+    private static PortBinding Binding(string address)
+    {
+        var ip = IPAddress.Parse(address);
+        return new PortBinding(ip, ServicePort.Tcp(LoopbackAddresses.FreePort(ip)));
     }
 
     /// <summary>A port on <paramref name="address"/> that nothing listens on: connects to it are refused at once.</summary>
