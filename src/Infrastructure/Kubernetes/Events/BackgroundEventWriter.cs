@@ -287,6 +287,12 @@ internal sealed class BackgroundEventWriter : IAsyncDisposable
         {
             return false;
         }
+        catch (HttpOperationException failure) when (failure.Response?.StatusCode == HttpStatusCode.Forbidden)
+        {
+            // A role without patch on Events (the manifest before series): the repeat becomes an Event of its own.
+            item.Metadata.Name = KubernetesEventRecorder.NewName(item.Regarding?.Name ?? "service");
+            return false;
+        }
     }
 
     private void Done()

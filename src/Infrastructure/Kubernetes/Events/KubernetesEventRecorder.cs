@@ -148,8 +148,7 @@ internal sealed class KubernetesEventRecorder : IEventRecorder, IAsyncDisposable
             Kind = "Event",
             Metadata = new V1ObjectMeta
             {
-                // Event names only need to be unique; the Service's name in front shows what they are about.
-                Name = $"{service.Name}.{RandomNumberGenerator.GetHexString(16, lowercase: true)}",
+                Name = NewName(service.Name),
                 NamespaceProperty = service.Namespace,
                 Labels = new Dictionary<string, string> { [ManagedByLabel] = ManagedByValue },
             },
@@ -170,6 +169,9 @@ internal sealed class KubernetesEventRecorder : IEventRecorder, IAsyncDisposable
             ReportingInstance = _options.ReportingInstance,
         };
     }
+
+    /// <summary>A new Event name: the Service's name in front shows what it is about, the rest makes it unique.</summary>
+    internal static string NewName(string serviceName) => $"{serviceName}.{RandomNumberGenerator.GetHexString(16, lowercase: true)}";
 
     /// <summary>Cuts a note the API server would reject to fit, between characters, marked with an ellipsis.</summary>
     internal static string Truncate(string note)

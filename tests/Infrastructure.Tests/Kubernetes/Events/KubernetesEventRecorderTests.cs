@@ -148,6 +148,33 @@ public sealed class KubernetesEventRecorderTests : FakeApiServerTest
     }
 
     [Fact]
+    public async Task Record_RepeatWithoutTheRightToPatchEvents_IsAnEventOfItsOwn()
+    {
+        using var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = Server.BaseAddress.ToString() }, new ForbidEventPatches());
+        await using var recorder = new KubernetesEventRecorder(client, new ServiceLookupStub(_ => null), Options(), _time, _logger);
+
+        await recorder.RecordAsync(Allocated, CancellationToken.None);
+        await recorder.WrittenAsync();
+        await recorder.RecordAsync(Allocated, CancellationToken.None);
+        await recorder.WrittenAsync();
+
+        var created = Server.Events.Where(recorded => !recorded.IsUpdate).ToList();
+        Assert.Equal([201, 201], created.Select(recorded => recorded.StatusCode));
+        Assert.NotEqual(created[0].Name, created[1].Name);
+        Assert.Equal(2, (int)JsonNode.Parse(created[1].Body)!["series"]!["count"]!);
+        Assert.DoesNotContain(_logger.Entries, entry => entry.EventId.Id == 5222);
+    }
+
+    /// <summary>Answers 403 to a PATCH of an Event, as a role granting only create and list does.</summary>
+    private sealed class ForbidEventPatches : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            request.Method == HttpMethod.Patch && request.RequestUri!.AbsolutePath.Contains("/events/", StringComparison.Ordinal)
+                ? Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.Forbidden) { RequestMessage = request, Content = new StringContent("{}") })
+                : base.SendAsync(request, cancellationToken);
+    }
+
+    [Fact]
     public async Task Record_DoesNotWaitForTheApiServer_AndAtStopWhatCouldNotBeWrittenIsDroppedWithOneLogLine()
     {
         // An API server that accepts connections and never answers.
