@@ -1,13 +1,14 @@
 using k8s;
 using k8s.Exceptions;
 using LoadBalancer.Host.Configuration;
+using LoadBalancer.Infrastructure.Kubernetes.Pacing;
 
 namespace LoadBalancer.Host.Cluster;
 
 /// <summary>
 /// The API client from the kubeconfig: the file configured, else in a pod the service account, else ~/.kube/config.
 /// A file that cannot be read or used fails the start (exit 1) naming it; an API server that does not answer does not
-/// (the informers retry with backoff).
+/// (the informers retry with backoff). Every request of the client is paced by <c>kubeApiQps</c> and <c>kubeApiBurst</c>.
 /// </summary>
 public static class KubernetesConnection
 {
@@ -28,7 +29,7 @@ public static class KubernetesConnection
         {
             try
             {
-                return (new Kubernetes(KubernetesClientConfiguration.InClusterConfig()), null);
+                return (Paced(KubernetesClientConfiguration.InClusterConfig(), settings), null);
             }
             catch (Exception failure) when (Unusable(failure))
             {
@@ -44,13 +45,17 @@ public static class KubernetesConnection
 
         try
         {
-            return (new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(path)), null);
+            return (Paced(KubernetesClientConfiguration.BuildConfigFromConfigFile(path), settings), null);
         }
         catch (Exception failure) when (Unusable(failure))
         {
             return (null, $"kubeconfig: cannot use '{path}' ({source}): {failure.Message}");
         }
     }
+
+    /// <summary>The client with its requests paced; the handler is the client's, disposed with it.</summary>
+    internal static Kubernetes Paced(KubernetesClientConfiguration config, DaemonSettings settings) =>
+        new(config, KubernetesApiPacing.CreateHandler(settings.ApiPacing(), TimeProvider.System));
 
     private static bool Unusable(Exception failure) =>
         failure is KubeConfigException or IOException or UnauthorizedAccessException or FormatException or ArgumentException

@@ -72,6 +72,8 @@ public sealed class ConfigurationFlags
             Text(Settings.NodeAddressTypes, new Option<string>("--node-address-types") { Description = "Node address types by preference (default InternalIP,ExternalIP).", HelpName = "LIST" });
             Text(Settings.TagWorkerNodes, new Option<bool>("--tag-worker-nodes") { Description = "Label nodes that lack the worker label." });
             Text(Settings.SetExternalIps, new Option<bool>("--set-external-ips") { Description = "Also write the IP into spec.externalIPs." });
+            Text(Settings.KubeApiQps, new Option<string>("--kube-api-qps") { Description = "Requests per second to the API server, on average (default 500; Event writes wait behind every other request).", HelpName = "QPS" });
+            Text(Settings.KubeApiBurst, new Option<string>("--kube-api-burst") { Description = "Requests to the API server that may go at once after a quiet spell (default 1000).", HelpName = "N" });
             Text(Settings.LeaderElectionNamespace, new Option<string>("--lease-namespace") { Description = "The namespace of the Lease (default $POD_NAMESPACE, else kube-system).", HelpName = "NS" });
             Text(Settings.LeaderElectionName, new Option<string>("--lease-name") { Description = "The name of the Lease (default little-load-balancer).", HelpName = "NAME" });
             Text(Settings.LeaderElectionIdentity, new Option<string>("--lease-identity") { Description = "This replica in the Lease (default $POD_NAME, else the host name).", HelpName = "ID" });

@@ -3,6 +3,7 @@ using LoadBalancer.Application.Allocation;
 using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Infrastructure.Kubernetes.Leadership;
 using LoadBalancer.Infrastructure.Kubernetes.Mapping;
+using LoadBalancer.Infrastructure.Kubernetes.Pacing;
 using Microsoft.Extensions.Configuration;
 
 namespace LoadBalancer.Host.Configuration;
@@ -106,6 +107,8 @@ public static class ConfigurationLayers
             [Settings.WorkerSelector] = KubernetesServiceOptions.DefaultWorkerSelector,
             [Settings.NodeAddressTypes] = string.Join(',', new KubernetesServiceOptions().AddressTypes),
             [Settings.SetExternalIps] = "false",
+            [Settings.KubeApiQps] = KubernetesApiPacingOptions.DefaultQps.ToString(CultureInfo.InvariantCulture),
+            [Settings.KubeApiBurst] = KubernetesApiPacingOptions.DefaultBurst.ToString(CultureInfo.InvariantCulture),
             [Settings.AdminAddress] = LoadBalancer.Infrastructure.Admin.AdminAddress.Default,
             [Settings.LeaderElectionEnabled] = "true",
             [Settings.LeaderElectionNamespace] = election.Namespace,

@@ -4,6 +4,8 @@ using LoadBalancer.Infrastructure.Admin;
 using LoadBalancer.Infrastructure.Forwarding;
 using LoadBalancer.Infrastructure.Networking.Announcements;
 using LoadBalancer.Infrastructure.Networking.Netlink;
+using System.Globalization;
+using LoadBalancer.Infrastructure.Kubernetes.Pacing;
 using Microsoft.Extensions.Configuration;
 
 namespace LoadBalancer.Host.Configuration;
@@ -52,6 +54,10 @@ public sealed record DaemonSettings
     public string? NodeAddressTypes { get; init; }
 
     public string? SetExternalIps { get; init; }
+
+    public string? KubeApiQps { get; init; }
+
+    public string? KubeApiBurst { get; init; }
 
     public string? AdminAddress { get; init; }
 
@@ -111,6 +117,21 @@ public sealed record DaemonSettings
         Excluded = string.IsNullOrWhiteSpace(Exclude) ? null : Exclude,
         Pools = [.. Pools.Select(pool => pool.ToOptions())],
     };
+
+    /// <summary>How fast the API client may send (validated at start: an unparsable value is refused before this is read).</summary>
+    public KubernetesApiPacingOptions ApiPacing() => new()
+    {
+        Qps = TryParseQps(KubeApiQps, out var qps) ? qps : KubernetesApiPacingOptions.DefaultQps,
+        Burst = TryParseBurst(KubeApiBurst, out var burst) ? burst : KubernetesApiPacingOptions.DefaultBurst,
+    };
+
+    /// <summary>A number of requests per second above 0 (a fraction is allowed, as client-go's float32 QPS).</summary>
+    internal static bool TryParseQps(string? text, out double qps) =>
+        double.TryParse(text?.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out qps) && double.IsFinite(qps) && qps > 0;
+
+    /// <summary>A whole number of requests, at least 1.</summary>
+    internal static bool TryParseBurst(string? text, out int burst) =>
+        int.TryParse(text?.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out burst) && burst >= 1;
 
     public ForwarderOptions Forwarder() => new() { Engine = ForwardingEngine };
 

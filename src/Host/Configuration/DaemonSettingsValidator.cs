@@ -50,6 +50,16 @@ public sealed class DaemonSettingsValidator(LoadedConfiguration configuration) :
             Problem(Settings.DrainTimeout, drain, "is not a duration (10s, 500ms, 2m, or seconds)");
         }
 
+        if (settings.KubeApiQps is { } qps && !DaemonSettings.TryParseQps(qps, out _))
+        {
+            Problem(Settings.KubeApiQps, qps, "must be a number of requests per second above 0 (e.g. 500 or 0.5)");
+        }
+
+        if (settings.KubeApiBurst is { } burst && !DaemonSettings.TryParseBurst(burst, out _))
+        {
+            Problem(Settings.KubeApiBurst, burst, "must be a whole number of requests, at least 1");
+        }
+
         if (settings.AdminAddress is { } admin && !Infrastructure.Admin.AdminAddress.TryParse(admin, out _, out var adminProblem))
         {
             problems.Add($"{Settings.AdminAddress}: {adminProblem} ({configuration.Source(Settings.AdminAddress)})");

@@ -35,6 +35,8 @@ public static class Settings
     public const string WorkerSelector = "workerSelector";
     public const string NodeAddressTypes = "nodeAddressTypes";
     public const string SetExternalIps = "setExternalIps";
+    public const string KubeApiQps = "kubeApiQps";
+    public const string KubeApiBurst = "kubeApiBurst";
     public const string AdminAddress = "adminAddress";
     public const string LeaderElectionEnabled = "leaderElection:enabled";
     public const string LeaderElectionNamespace = "leaderElection:namespace";
@@ -65,6 +67,8 @@ public static class Settings
         new(WorkerSelector, "--worker-selector", [], "label selector of the nodes that take NodePort traffic"),
         new(NodeAddressTypes, "--node-address-types", [], "node address types by preference"),
         new(SetExternalIps, "--set-external-ips", [], "also write the IP into spec.externalIPs"),
+        new(KubeApiQps, "--kube-api-qps", [], "requests per second to the API server, on average"),
+        new(KubeApiBurst, "--kube-api-burst", [], "requests to the API server that may go at once after a quiet spell"),
         new(AdminAddress, "--admin-address", [], "the read-only admin endpoint (probes, state API): IP:PORT or none"),
         new(LeaderElectionEnabled, "--no-leader-election", [], "replicas elect a leader through a Lease"),
         new(LeaderElectionNamespace, "--lease-namespace", ["POD_NAMESPACE"], "the namespace of the Lease"),

@@ -27,6 +27,7 @@ public sealed record KubernetesAdapterOptions
     [
         .. Services.Validate(),
         .. LeaderElection.Enabled ? LeaderElection.Validate() : [],
+        .. Events.Validate(),
         .. Informers.Validate(),
     ];
 }

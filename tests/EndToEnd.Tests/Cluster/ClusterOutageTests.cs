@@ -133,8 +133,9 @@ public sealed class ClusterOutageTests(ControlPlaneFixture controlPlane, ITestOu
         Assert.Equal("A:who", await Traffic.AskAsync(ip, 8080));
         Assert.Equal([ip], await KubeObjects.IngressAsync(cluster.Admin, cluster.Namespace, "keep"));
         Assert.Equal([ip], await KubeObjects.IngressAsync(cluster.Admin, cluster.Namespace, "moved"));
-        var movedEvents = await KubeObjects.EventsAsync(cluster.Admin, cluster.Namespace, "moved");
-        Assert.Contains(movedEvents, e => e.Reason == "IPAllocated" && e.Note.EndsWith("for ports 8083", StringComparison.Ordinal));
+        // Events are written in the background, after the status.
+        await KubeObjects.EventEventuallyAsync(
+            cluster.Admin, cluster.Namespace, "moved", e => e.Reason == "IPAllocated" && e.Note.EndsWith("for ports 8083", StringComparison.Ordinal), Limit, daemon.ToString);
         daemon.AssertNeverForbidden();
     }
 }

@@ -155,11 +155,13 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
         Assert.Equal(ip, IngressIp(_api.GetService("default", "web")));
         await EventuallyAsync(() => _api.Events.FirstOrDefault(e => e.RegardingName == "web" && e.Reason == "BackendsAvailable"));
 
-        // The same outage again is news again: one more warning, not zero and not one per resync.
+        // The same outage again is news again: one more warning, not zero and not one per resync; the same words as
+        // the first within minutes, so it counts in the first Event's series (a PATCH of it) instead of making another.
         _api.DeleteNode("worker-2");
         Assert.True(await EventuallyTrueAsync(() => Task.FromResult(_api.Events.Count(e => e.RegardingName == "web" && e.Reason == "NoBackends") == 2)));
         await Task.Delay(300);
         Assert.Equal(2, _api.Events.Count(e => e.RegardingName == "web" && e.Reason == "NoBackends"));
+        Assert.Equal([false, true], _api.Events.Where(e => e.RegardingName == "web" && e.Reason == "NoBackends").Select(e => e.IsUpdate));
     }
 
     [Fact]
@@ -255,6 +257,8 @@ public sealed class ClusterModeTests : IAsyncLifetime, IDisposable
         Assert.DoesNotContain(a, before.Values);
         Assert.All(before, entry => Assert.Equal(entry.Value, IngressIp(_api.GetService("default", entry.Key))));
         Assert.Equal(["a"], _api.StatusPatches.Skip(patchesBefore).Select(patch => patch.Name).Distinct());
+        // Events are written in the background, after the status.
+        await EventuallyAsync(() => _api.Events.Skip(eventsBefore).FirstOrDefault(e => e.RegardingName == "a"));
         Assert.Equal(["a"], _api.Events.Skip(eventsBefore).Select(e => e.RegardingName).Distinct());
         foreach (var ip in before.Values)
         {

@@ -22,6 +22,7 @@ public sealed class DeploymentManifestTests
     [InlineData("discovery.k8s.io", "endpointslices", "watch")]
     [InlineData("events.k8s.io", "events", "create")]
     [InlineData("events.k8s.io", "events", "list")]
+    [InlineData("events.k8s.io", "events", "patch")]
     public void ClusterRole_GrantsWhatTheDaemonCalls(string group, string resource, string verb)
     {
         var role = Objects.OfType<V1ClusterRole>().Single();

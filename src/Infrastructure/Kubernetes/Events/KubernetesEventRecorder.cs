@@ -11,18 +11,13 @@ using Microsoft.Extensions.Logging;
 namespace LoadBalancer.Infrastructure.Kubernetes.Events;
 
 /// <summary>
-/// Creates an events.k8s.io/v1 Event on the Service for each Service event, and logs it. Each Event carries our
-/// label, so that what earlier runs recorded can be read back in one list (<see cref="HeldAsync"/>): deciding what is
-/// news is the reconciler's. Failing to create an Event is logged and otherwise ignored: an Event is never worth failing
-/// a reconcile.
+/// Records an events.k8s.io/v1 Event on the Service for each Service event, and logs it. The Event is written in the
+/// background (<see cref="BackgroundEventWriter"/>): recording never waits for the API server, and an identical Event
+/// within the series window counts in the one already made. Each Event carries our label, so that what earlier runs
+/// recorded can be read back in one list (<see cref="HeldAsync"/>): deciding what is news is the reconciler's. Failing
+/// to write an Event is logged and otherwise ignored: an Event is never worth failing a reconcile.
 /// </summary>
-internal sealed class KubernetesEventRecorder(
-    IKubernetes client,
-    IServiceLookup services,
-    KubernetesEventOptions options,
-    TimeProvider time,
-    ILogger<KubernetesEventRecorder> logger)
-    : IEventRecorder
+internal sealed class KubernetesEventRecorder : IEventRecorder, IAsyncDisposable, IDisposable
 {
     /// <summary>The label our Events carry; label values may not hold the reporting controller's '/'.</summary>
     public const string ManagedByLabel = "app.kubernetes.io/managed-by";
@@ -44,23 +39,44 @@ internal sealed class KubernetesEventRecorder(
         [ServiceEventReasons.Released] = "Release",
     };
 
-    public async ValueTask RecordAsync(ServiceEvent serviceEvent, CancellationToken cancellationToken)
+    private readonly IKubernetes _client;
+    private readonly IServiceLookup _services;
+    private readonly KubernetesEventOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<KubernetesEventRecorder> _logger;
+    private readonly BackgroundEventWriter _writer;
+
+    public KubernetesEventRecorder(
+        IKubernetes client,
+        IServiceLookup services,
+        KubernetesEventOptions options,
+        TimeProvider time,
+        ILogger<KubernetesEventRecorder> logger)
+    {
+        _client = client;
+        _services = services;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _writer = new BackgroundEventWriter(client, options, time, logger);
+    }
+
+    /// <summary>Logs the event and queues its Kubernetes Event; waits only when the backlog is full.</summary>
+    public ValueTask RecordAsync(ServiceEvent serviceEvent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(serviceEvent);
+        cancellationToken.ThrowIfCancellationRequested();
         Log(serviceEvent);
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(options.CreateTimeout);
-            await client.EventsV1.CreateNamespacedEventAsync(ToEvent(serviceEvent), serviceEvent.Service.Namespace, cancellationToken: timeout.Token)
-                .ConfigureAwait(false);
-        }
-        catch (Exception failure) when (failure is not OutOfMemoryException)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            EventLog.CreateFailed(logger, serviceEvent.Service, serviceEvent.Reason, failure.Message);
-        }
+        return _writer.EnqueueAsync(ToEvent(serviceEvent), cancellationToken);
     }
+
+    /// <summary>Completes when every Event recorded so far has been written, or has failed (tests).</summary>
+    internal Task WrittenAsync() => _writer.IdleAsync();
+
+    /// <summary>Writes the Events still waiting, for a short while (<see cref="KubernetesEventOptions.FlushTimeout"/>).</summary>
+    public ValueTask DisposeAsync() => _writer.DisposeAsync();
+
+    public void Dispose() => _writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>
     /// Our Events about Services in every namespace, oldest first, read in pages. Events expire on the API server (an
@@ -72,14 +88,22 @@ internal sealed class KubernetesEventRecorder(
         string? next = null;
         do
         {
-            var page = await client.EventsV1.ListEventForAllNamespacesAsync(
+            var page = await _client.EventsV1.ListEventForAllNamespacesAsync(
                 continueParameter: next, labelSelector: $"{ManagedByLabel}={ManagedByValue}", limit: PageSize, cancellationToken: cancellationToken)
                 .ConfigureAwait(false);
             foreach (var item in page.Items ?? [])
             {
                 if (FromEvent(item) is { } serviceEvent)
                 {
-                    held.Add((item.EventTime ?? item.DeprecatedLastTimestamp ?? item.Metadata?.CreationTimestamp ?? DateTime.MinValue, serviceEvent));
+                    // A series' last repeat is when it was last told: a Normal event between its first time and then
+                    // does not make it news again.
+                    var when = item.Series?.LastObservedTime ?? item.EventTime ?? item.DeprecatedLastTimestamp
+                        ?? item.Metadata?.CreationTimestamp ?? DateTime.MinValue;
+                    held.Add((when, serviceEvent));
+                    if (!string.IsNullOrEmpty(item.Metadata?.Name))
+                    {
+                        _writer.Remember(item, when);
+                    }
                 }
             }
 
@@ -94,7 +118,7 @@ internal sealed class KubernetesEventRecorder(
     {
         var regarding = item.Regarding;
         if (regarding?.Kind != "Service" || string.IsNullOrEmpty(regarding.Name) || string.IsNullOrEmpty(regarding.NamespaceProperty)
-            || item.ReportingController != options.ReportingController || string.IsNullOrEmpty(item.Reason))
+            || item.ReportingController != _options.ReportingController || string.IsNullOrEmpty(item.Reason))
         {
             return null;
         }
@@ -107,11 +131,11 @@ internal sealed class KubernetesEventRecorder(
     {
         if (serviceEvent.Type == ServiceEventType.Warning)
         {
-            EventLog.Warning(logger, serviceEvent.Service, serviceEvent.Reason, serviceEvent.Message);
+            EventLog.Warning(_logger, serviceEvent.Service, serviceEvent.Reason, serviceEvent.Message);
         }
         else
         {
-            EventLog.Normal(logger, serviceEvent.Service, serviceEvent.Reason, serviceEvent.Message);
+            EventLog.Normal(_logger, serviceEvent.Service, serviceEvent.Reason, serviceEvent.Message);
         }
     }
 
@@ -124,8 +148,7 @@ internal sealed class KubernetesEventRecorder(
             Kind = "Event",
             Metadata = new V1ObjectMeta
             {
-                // Event names only need to be unique; the Service's name in front shows what they are about.
-                Name = $"{service.Name}.{RandomNumberGenerator.GetHexString(16, lowercase: true)}",
+                Name = NewName(service.Name),
                 NamespaceProperty = service.Namespace,
                 Labels = new Dictionary<string, string> { [ManagedByLabel] = ManagedByValue },
             },
@@ -135,17 +158,20 @@ internal sealed class KubernetesEventRecorder(
                 Kind = "Service",
                 Name = service.Name,
                 NamespaceProperty = service.Namespace,
-                Uid = services.Find(service)?.Metadata?.Uid,
+                Uid = _services.Find(service)?.Metadata?.Uid,
             },
             Type = serviceEvent.Type == ServiceEventType.Warning ? "Warning" : "Normal",
             Reason = serviceEvent.Reason,
             Note = Truncate(serviceEvent.Message),
             Action = ActionsByReason.GetValueOrDefault(serviceEvent.Reason, "Reconcile"),
-            EventTime = time.GetUtcNow().UtcDateTime,
-            ReportingController = options.ReportingController,
-            ReportingInstance = options.ReportingInstance,
+            EventTime = _time.GetUtcNow().UtcDateTime,
+            ReportingController = _options.ReportingController,
+            ReportingInstance = _options.ReportingInstance,
         };
     }
+
+    /// <summary>A new Event name: the Service's name in front shows what it is about, the rest makes it unique.</summary>
+    internal static string NewName(string serviceName) => $"{serviceName}.{RandomNumberGenerator.GetHexString(16, lowercase: true)}";
 
     /// <summary>Cuts a note the API server would reject to fit, between characters, marked with an ellipsis.</summary>
     internal static string Truncate(string note)

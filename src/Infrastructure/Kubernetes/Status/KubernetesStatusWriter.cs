@@ -18,6 +18,8 @@ namespace LoadBalancer.Infrastructure.Kubernetes.Status;
 /// The informer lags behind a write. Until it shows a newer version of the Service than the one a write was based on,
 /// what was written is taken as the truth, so a burst of identical writes patches once; once it moves on (our own patch
 /// arriving, or someone else's edit) the Service's own status is the truth again, and an edited status is written back.
+/// Writes of different Services run side by side (as many as the reconciler's workers); two of the same Service go one
+/// after the other, and one overtaken by a later one while waiting is skipped (<see cref="LatestWriteWins{TKey}"/>).
 /// </remarks>
 internal sealed class KubernetesStatusWriter(
     IKubernetes client,
@@ -27,6 +29,7 @@ internal sealed class KubernetesStatusWriter(
     : IServiceStatusWriter
 {
     private readonly ConcurrentDictionary<ServiceKey, Written> _written = new();
+    private readonly LatestWriteWins<ServiceKey> _order = new();
 
     /// <summary>
     /// Writes the status. A Service that no longer exists (unknown to the lookup, or 404 from the API server) is not an
@@ -36,6 +39,14 @@ internal sealed class KubernetesStatusWriter(
     /// <exception cref="HttpRequestException">The API server could not be reached; the caller retries.</exception>
     public async ValueTask WriteAsync(ServiceKey service, IReadOnlyList<IPAddress> ips, CancellationToken cancellationToken)
     {
+        using var turn = await _order.EnterAsync(service, cancellationToken).ConfigureAwait(false);
+        if (turn is null)
+        {
+            // A later write of this Service came while this one waited: what this one holds is stale.
+            StatusLog.Overtaken(logger, service, ips);
+            return;
+        }
+
         var current = services.Find(service);
         if (current is null)
         {

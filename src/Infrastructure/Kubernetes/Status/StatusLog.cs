@@ -24,4 +24,7 @@ internal static partial class StatusLog
 
     [LoggerMessage(EventId = 5205, Level = LogLevel.Information, Message = "Set {Service} spec.externalIPs to [{ExternalIps}]")]
     public static partial void ExternalIpsWritten(ILogger logger, ServiceKey service, IEnumerable<string> externalIps);
+
+    [LoggerMessage(EventId = 5207, Level = LogLevel.Debug, Message = "{Service} status {Ip} not written: a later write of the Service came while it waited")]
+    public static partial void Overtaken(ILogger logger, ServiceKey service, IReadOnlyList<IPAddress> ip);
 }

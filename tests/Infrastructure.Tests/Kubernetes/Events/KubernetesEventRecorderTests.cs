@@ -26,10 +26,11 @@ public sealed class KubernetesEventRecorderTests : FakeApiServerTest
     public async Task Record_CreatesAnEventsV1EventRegardingTheService()
     {
         var service = Server.PutService(new V1Service { Metadata = new V1ObjectMeta { Name = "web", NamespaceProperty = "shop", Uid = "uid-1234" } });
-        var recorder = Recorder();
+        await using var recorder = Recorder();
 
         await recorder.RecordAsync(Allocated, CancellationToken.None);
 
+        await recorder.WrittenAsync();
         var recorded = Assert.Single(Server.Events);
         Assert.Equal(("events.k8s.io/v1", "shop", "IPAllocated", "Normal", "web", false, 201),
             (recorded.ApiGroup, recorded.Namespace, recorded.Reason, recorded.Type, recorded.RegardingName, recorded.IsUpdate, recorded.StatusCode));
@@ -50,46 +51,229 @@ public sealed class KubernetesEventRecorderTests : FakeApiServerTest
     [Fact]
     public async Task Record_CreatedEvent_CarriesOurManagedByLabel()
     {
-        var recorder = Recorder();
+        await using var recorder = Recorder();
 
         await recorder.RecordAsync(Allocated, CancellationToken.None);
 
         // HeldAsync finds earlier runs' Events by this label alone, so an Event without it would be told again.
+        await recorder.WrittenAsync();
         var labels = JsonNode.Parse(Assert.Single(Server.Events).Body)!["metadata"]!["labels"]!;
         Assert.Equal("little-load-balancer", (string?)labels["app.kubernetes.io/managed-by"]);
     }
 
     [Fact]
-    public async Task Record_SameEventTwice_IsSentAndLoggedTwice()
+    public async Task Record_SameEventTwice_IsLoggedTwice_AndCountedInTheSeriesOfTheFirstEvent()
     {
-        // Deciding what is news is the reconciler's (ServiceConditions): the recorder records what it is given.
-        var recorder = Recorder();
+        // Deciding what is news is the reconciler's (ServiceConditions): the recorder records what it is given, and a
+        // repeat within the series window counts in the Event already made, as client-go's events broadcaster does.
+        await using var recorder = Recorder();
 
         await recorder.RecordAsync(Allocated, CancellationToken.None);
+        await recorder.WrittenAsync();
+        _time.Advance(TimeSpan.FromMinutes(1));
         await recorder.RecordAsync(Allocated with { }, CancellationToken.None);
+        await recorder.WrittenAsync();
 
-        Assert.Equal(2, Server.Events.Count(recorded => recorded.StatusCode == 201));
         Assert.Equal(2, _logger.Entries.Count);
+        Assert.Equal([(false, 201), (true, 200)], Server.Events.Select(recorded => (recorded.IsUpdate, recorded.StatusCode)));
+        Assert.Single(Server.Events.Select(recorded => recorded.Name).Distinct());
+        var series = JsonNode.Parse(Server.Events[1].Body)!["series"]!;
+        Assert.Equal(2, (int)series["count"]!);
+        Assert.Equal(_time.GetUtcNow(), DateTimeOffset.Parse((string)series["lastObservedTime"]!, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task Record_ManyRepeats_CountUp_AndTheEventInTheClusterHoldsTheLastCount()
+    {
+        await using var recorder = Recorder();
+
+        for (var i = 0; i < 5; i++)
+        {
+            await recorder.RecordAsync(Allocated, CancellationToken.None);
+            _time.Advance(TimeSpan.FromSeconds(10));
+        }
+
+        await recorder.WrittenAsync();
+
+        // Repeats that come while the Event waits are sent as one write, never with a lower count after a higher one.
+        var counts = Server.Events.Where(recorded => recorded.IsUpdate).Select(recorded => (int)JsonNode.Parse(recorded.Body)!["series"]!["count"]!).ToList();
+        Assert.Equal(counts.Order(), counts);
+        var stored = Assert.Single((await Client.EventsV1.ListNamespacedEventAsync("shop")).Items);
+        Assert.Equal(5, stored.Series.Count);
+        Assert.Equal(_time.GetUtcNow().AddSeconds(-10).UtcDateTime, stored.Series.LastObservedTime);
+    }
+
+    [Fact]
+    public async Task Record_SameEventAfterTheSeriesWindow_IsANewEvent()
+    {
+        await using var recorder = Recorder();
+
+        await recorder.RecordAsync(Allocated, CancellationToken.None);
+        await recorder.WrittenAsync();
+        _time.Advance(TimeSpan.FromMinutes(6) + TimeSpan.FromSeconds(1));
+        await recorder.RecordAsync(Allocated, CancellationToken.None);
+        await recorder.WrittenAsync();
+
+        Assert.Equal([false, false], Server.Events.Select(recorded => recorded.IsUpdate));
+        Assert.Equal(2, Server.Events.Select(recorded => recorded.Name).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Record_SameNoteWithAnotherReason_IsANewEvent()
+    {
+        await using var recorder = Recorder();
+
+        await recorder.RecordAsync(Allocated, CancellationToken.None);
+        await recorder.RecordAsync(Allocated with { Type = ServiceEventType.Warning }, CancellationToken.None);
+        await recorder.WrittenAsync();
+
+        Assert.Equal(2, Server.Events.Count(recorded => !recorded.IsUpdate && recorded.StatusCode == 201));
+    }
+
+    [Fact]
+    public async Task Record_RepeatOfAnEventTheClusterLost_CreatesItAgainWithTheCount()
+    {
+        await using var recorder = Recorder();
+        await recorder.RecordAsync(Allocated, CancellationToken.None);
+        await recorder.WrittenAsync();
+        var name = Assert.Single(Server.Events).Name!;
+        await Client.EventsV1.DeleteNamespacedEventAsync(name, "shop");
+
+        await recorder.RecordAsync(Allocated, CancellationToken.None);
+        await recorder.WrittenAsync();
+
+        Assert.Equal([(false, 201), (true, 404), (false, 201)], Server.Events.Select(recorded => (recorded.IsUpdate, recorded.StatusCode)));
+        var stored = Assert.Single((await Client.EventsV1.ListNamespacedEventAsync("shop")).Items);
+        Assert.Equal((name, 2), (stored.Metadata.Name, stored.Series.Count));
+    }
+
+    [Fact]
+    public async Task Record_RepeatWithoutTheRightToPatchEvents_IsAnEventOfItsOwn()
+    {
+        using var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = Server.BaseAddress.ToString() }, new ForbidEventPatches());
+        await using var recorder = new KubernetesEventRecorder(client, new ServiceLookupStub(_ => null), Options(), _time, _logger);
+
+        await recorder.RecordAsync(Allocated, CancellationToken.None);
+        await recorder.WrittenAsync();
+        await recorder.RecordAsync(Allocated, CancellationToken.None);
+        await recorder.WrittenAsync();
+
+        var created = Server.Events.Where(recorded => !recorded.IsUpdate).ToList();
+        Assert.Equal([201, 201], created.Select(recorded => recorded.StatusCode));
+        Assert.NotEqual(created[0].Name, created[1].Name);
+        Assert.Equal(2, (int)JsonNode.Parse(created[1].Body)!["series"]!["count"]!);
+        Assert.DoesNotContain(_logger.Entries, entry => entry.EventId.Id == 5222);
+    }
+
+    /// <summary>Answers 403 to a PATCH of an Event, as a role granting only create and list does.</summary>
+    private sealed class ForbidEventPatches : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            request.Method == HttpMethod.Patch && request.RequestUri!.AbsolutePath.Contains("/events/", StringComparison.Ordinal)
+                ? Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.Forbidden) { RequestMessage = request, Content = new StringContent("{}") })
+                : base.SendAsync(request, cancellationToken);
+    }
+
+    [Fact]
+    public async Task Record_DoesNotWaitForTheApiServer_AndAtStopWhatCouldNotBeWrittenIsDroppedWithOneLogLine()
+    {
+        // An API server that accepts connections and never answers.
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var accepted = new List<System.Net.Sockets.Socket>();
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                accepted.Add(await silent.AcceptSocketAsync());
+            }
+        });
+        using var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = $"http://{silent.LocalEndpoint}" });
+        var recorder = new KubernetesEventRecorder(client, new ServiceLookupStub(_ => null), Options(), _time, _logger);
+
+        for (var i = 0; i < 10; i++)
+        {
+            await recorder.RecordAsync(Allocated with { Service = new ServiceKey("shop", $"web-{i}") }, CancellationToken.None)
+                .AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        }
+
+        var stopping = recorder.DisposeAsync().AsTask();
+        Assert.False(stopping.IsCompleted);
+        _time.Advance(TimeSpan.FromSeconds(3));
+        await stopping.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var dropped = Assert.Single(_logger.Entries, entry => entry.EventId.Id == 5223);
+        Assert.Equal((LogLevel.Warning, "Stopping: 10 Events were not written to the API server within 00:00:03; they are in this log only"), (dropped.Level, dropped.Message));
+        Assert.DoesNotContain(_logger.Entries, entry => entry.EventId.Id == 5222);
+        accepted.ForEach(socket => socket.Dispose());
+    }
+
+    [Fact]
+    public async Task Dispose_WritesTheEventsStillWaiting()
+    {
+        var recorder = Recorder();
+        for (var i = 0; i < 20; i++)
+        {
+            await recorder.RecordAsync(Allocated with { Service = new ServiceKey("shop", $"web-{i}") }, CancellationToken.None);
+        }
+
+        await recorder.DisposeAsync();
+
+        Assert.Equal(20, Server.Events.Count(recorded => recorded.StatusCode == 201));
+        Assert.DoesNotContain(_logger.Entries, entry => entry.EventId.Id == 5223);
+    }
+
+    [Fact]
+    public async Task HeldAsync_ThenTheSameEvent_CountsInTheSeriesOfTheHeldEvent()
+    {
+        // A restart reads what the cluster holds; a repeat within the window continues that Event instead of making one.
+        Server.PutEvent(HeldEvent("shop", "web.held", "web", "IPAllocated", "Normal", Allocated.Message, _time.GetUtcNow().UtcDateTime.AddMinutes(-1)));
+        await using var recorder = Recorder();
+        await recorder.HeldAsync(CancellationToken.None);
+
+        await recorder.RecordAsync(Allocated, CancellationToken.None);
+        await recorder.WrittenAsync();
+
+        var recorded = Assert.Single(Server.Events);
+        Assert.Equal(("web.held", true, 200), (recorded.Name, recorded.IsUpdate, recorded.StatusCode));
+        Assert.Equal(2, (int)JsonNode.Parse(recorded.Body)!["series"]!["count"]!);
+    }
+
+    [Fact]
+    public async Task HeldAsync_ASeries_CountsAsToldWhenItWasLastRepeated()
+    {
+        var start = new DateTime(2025, 3, 1, 12, 0, 0, DateTimeKind.Utc);
+        var noBackends = HeldEvent("shop", "web.a", "web", "NoBackends", "Warning", "no ready endpoint", start);
+        noBackends.Series = new Eventsv1EventSeries { Count = 3, LastObservedTime = start.AddMinutes(2) };
+        Server.PutEvent(noBackends);
+        Server.PutEvent(HeldEvent("shop", "web.b", "web", "BackendsAvailable", "Normal", "every port has backends again", start.AddMinutes(1)));
+
+        var held = await Recorder().HeldAsync(CancellationToken.None);
+
+        // The warning came back after the Normal event: it still stands.
+        Assert.Equal(["BackendsAvailable", "NoBackends"], held.Select(serviceEvent => serviceEvent.Reason));
     }
 
     [Fact]
     public async Task Record_TwoEvents_GetDifferentNames()
     {
-        var recorder = Recorder();
+        await using var recorder = Recorder();
 
         await recorder.RecordAsync(Allocated, CancellationToken.None);
         await recorder.RecordAsync(Allocated with { Reason = "IPReleased", Message = "Released IP 192.0.2.10" }, CancellationToken.None);
 
+        await recorder.WrittenAsync();
         Assert.Equal(2, Server.Events.Select(recorded => recorded.Name).Distinct().Count());
     }
 
     [Fact]
     public async Task Record_ServiceUnknownToTheLookup_LeavesTheUidOut()
     {
-        var recorder = Recorder();
+        await using var recorder = Recorder();
 
         await recorder.RecordAsync(Allocated, CancellationToken.None);
 
+        await recorder.WrittenAsync();
         Assert.Null(JsonNode.Parse(Assert.Single(Server.Events).Body)!["regarding"]!["uid"]);
     }
 
@@ -102,21 +286,23 @@ public sealed class KubernetesEventRecorderTests : FakeApiServerTest
     [InlineData("NoEndpoints", "Reconcile")]
     public async Task Record_Action_FollowsTheReason(string reason, string action)
     {
-        var recorder = Recorder();
+        await using var recorder = Recorder();
 
         await recorder.RecordAsync(Allocated with { Reason = reason }, CancellationToken.None);
 
+        await recorder.WrittenAsync();
         Assert.Equal(action, (string?)JsonNode.Parse(Assert.Single(Server.Events).Body)!["action"]);
     }
 
     [Fact]
     public async Task Record_Warning_IsAWarningEventAndAWarningLogLine()
     {
-        var recorder = Recorder();
+        await using var recorder = Recorder();
         var failed = new ServiceEvent(Web, ServiceEventType.Warning, "ApplyFailed", "listener 192.0.2.10:80: address in use");
 
         await recorder.RecordAsync(failed, CancellationToken.None);
 
+        await recorder.WrittenAsync();
         Assert.Equal("Warning", Assert.Single(Server.Events).Type);
         var entry = Assert.Single(_logger.Entries);
         Assert.Equal((LogLevel.Warning, 5221, "shop/web ApplyFailed: listener 192.0.2.10:80: address in use"), (entry.Level, entry.EventId.Id, entry.Message));
@@ -125,10 +311,11 @@ public sealed class KubernetesEventRecorderTests : FakeApiServerTest
     [Fact]
     public async Task Record_Normal_IsLoggedAtInformation()
     {
-        var recorder = Recorder();
+        await using var recorder = Recorder();
 
         await recorder.RecordAsync(Allocated, CancellationToken.None);
 
+        await recorder.WrittenAsync();
         var entry = Assert.Single(_logger.Entries);
         Assert.Equal((LogLevel.Information, 5220, "shop/web IPAllocated: Assigned IP 192.0.2.10 (new) for ports 80"), (entry.Level, entry.EventId.Id, entry.Message));
     }
@@ -136,22 +323,25 @@ public sealed class KubernetesEventRecorderTests : FakeApiServerTest
     [Fact]
     public async Task Record_SameEventForAnotherService_IsSent()
     {
-        var recorder = Recorder();
+        await using var recorder = Recorder();
 
         await recorder.RecordAsync(Allocated, CancellationToken.None);
         await recorder.RecordAsync(Allocated with { Service = new ServiceKey("shop", "api") }, CancellationToken.None);
 
-        Assert.Equal(["web", "api"], Server.Events.Select(recorded => recorded.RegardingName));
+        await recorder.WrittenAsync();
+        // Written by a few writers at once, so in either order.
+        Assert.Equal(["api", "web"], Server.Events.Select(recorded => recorded.RegardingName).Order());
     }
 
     [Fact]
     public async Task Record_ApiServerUnavailable_IsLoggedAndSwallowed_AndTheNextEventIsSent()
     {
-        var recorder = Recorder();
+        await using var recorder = Recorder();
         Server.Unavailable = true;
 
         await recorder.RecordAsync(Allocated, CancellationToken.None);
 
+        await recorder.WrittenAsync();
         var failure = Assert.Single(_logger.Entries, entry => entry.EventId.Id == 5222);
         Assert.Equal(LogLevel.Warning, failure.Level);
         Assert.Contains("IPAllocated", failure.Message, StringComparison.Ordinal);
@@ -159,6 +349,7 @@ public sealed class KubernetesEventRecorderTests : FakeApiServerTest
         Server.Unavailable = false;
         await recorder.RecordAsync(Allocated, CancellationToken.None);
 
+        await recorder.WrittenAsync();
         Assert.Single(Server.Events, recorded => recorded.StatusCode == 201);
     }
 
@@ -168,34 +359,37 @@ public sealed class KubernetesEventRecorderTests : FakeApiServerTest
         var address = Server.BaseAddress;
         await Server.DisposeAsync();
         using var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = address.ToString() });
-        var recorder = new KubernetesEventRecorder(client, new ServiceLookupStub(_ => null), Options(), _time, _logger);
+        await using var recorder = new KubernetesEventRecorder(client, new ServiceLookupStub(_ => null), Options(), _time, _logger);
 
         await recorder.RecordAsync(Allocated, CancellationToken.None);
 
+        await recorder.WrittenAsync();
         Assert.Single(_logger.Entries, entry => entry.EventId.Id == 5222);
     }
 
     [Fact]
     public async Task Record_Cancelled_Throws()
     {
-        var recorder = Recorder();
+        await using var recorder = Recorder();
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => recorder.RecordAsync(Allocated, cancelled.Token).AsTask());
         await recorder.RecordAsync(Allocated, CancellationToken.None);
 
+        await recorder.WrittenAsync();
         Assert.Single(Server.Events, recorded => recorded.StatusCode == 201);
     }
 
     [Fact]
     public async Task Record_LongMessage_IsCutToWhatTheApiServerAccepts()
     {
-        var recorder = Recorder();
+        await using var recorder = Recorder();
         var message = new string('é', 700);
 
         await recorder.RecordAsync(Allocated with { Message = message }, CancellationToken.None);
 
+        await recorder.WrittenAsync();
         var note = Assert.Single(Server.Events).Note!;
         Assert.True(Encoding.UTF8.GetByteCount(note) <= 1024);
         Assert.EndsWith("é…", note, StringComparison.Ordinal);
@@ -252,12 +446,14 @@ public sealed class KubernetesEventRecorderTests : FakeApiServerTest
     [Fact]
     public async Task HeldAsync_ReadsBackWhatRecordAsyncCreated()
     {
-        var recorder = Recorder();
+        await using var recorder = Recorder();
         var warning = new ServiceEvent(new ServiceKey("blog", "api"), ServiceEventType.Warning, "NoBackends", "ports 80 have no backend (no ready endpoint)");
 
         await recorder.RecordAsync(Allocated, CancellationToken.None);
+        await recorder.WrittenAsync();
         _time.Advance(TimeSpan.FromSeconds(1));
         await recorder.RecordAsync(warning, CancellationToken.None);
+        await recorder.WrittenAsync();
         var held = await Recorder().HeldAsync(CancellationToken.None);
 
         Assert.Equal([Allocated, warning], held);

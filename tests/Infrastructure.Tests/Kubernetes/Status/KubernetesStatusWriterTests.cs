@@ -214,6 +214,71 @@ public sealed class KubernetesStatusWriterTests : FakeApiServerTest
         Assert.Empty(Server.Patches);
     }
 
+    [Fact]
+    public async Task Write_TwoOverlappingWritesOfOneService_TheLaterWins_AndAnOvertakenOneIsNotSent()
+    {
+        Server.PutService(Service());
+        var holding = new HoldFirstStatusPatch();
+        using var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = Server.BaseAddress.ToString() }, holding);
+        var writer = new KubernetesStatusWriter(client, Lookup(Live), new KubernetesStatusOptions(), _logger);
+        var third = IPAddress.Parse("192.0.2.12");
+
+        // The first write is at the API server; two more of the same Service come before it is answered.
+        var first = writer.WriteAsync(Web, [Ip], CancellationToken.None).AsTask();
+        await holding.FirstArrived.WaitAsync(TimeSpan.FromSeconds(10));
+        var second = writer.WriteAsync(Web, [OtherIp], CancellationToken.None).AsTask();
+        var latest = writer.WriteAsync(Web, [third], CancellationToken.None).AsTask();
+        Assert.False(second.IsCompleted);
+        holding.Release();
+        await Task.WhenAll(first, second, latest).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(["192.0.2.10", "192.0.2.12"], Server.StatusPatches.Select(patch => (string?)IngressOf(patch.Body)[0]!["ip"]));
+        Assert.Equal("192.0.2.12", Assert.Single(Server.GetService("shop", "web")!.Status.LoadBalancer.Ingress).Ip);
+        Assert.Contains(_logger.Entries, entry => entry.EventId.Id == 5207 && entry.Message.Contains("192.0.2.11", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Write_OneServiceHeldAtTheApiServer_DoesNotHoldUpAnother()
+    {
+        Server.PutService(Service());
+        Server.PutService(Service() with { Metadata = new V1ObjectMeta { Name = "api", NamespaceProperty = "shop" } });
+        var holding = new HoldFirstStatusPatch();
+        using var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = Server.BaseAddress.ToString() }, holding);
+        var writer = new KubernetesStatusWriter(client, Lookup(Live), new KubernetesStatusOptions(), _logger);
+
+        var held = writer.WriteAsync(Web, [Ip], CancellationToken.None).AsTask();
+        await holding.FirstArrived.WaitAsync(TimeSpan.FromSeconds(10));
+        await writer.WriteAsync(new ServiceKey("shop", "api"), [OtherIp], CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.False(held.IsCompleted);
+        holding.Release();
+        await held.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(2, Server.StatusPatches.Count);
+    }
+
+    /// <summary>Holds the first status PATCH before it reaches the server until released; lets every other request through.</summary>
+    private sealed class HoldFirstStatusPatch : DelegatingHandler
+    {
+        private readonly TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _seen;
+
+        public Task FirstArrived => _arrived.Task;
+
+        public void Release() => _released.TrySetResult();
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Method == HttpMethod.Patch && Interlocked.Increment(ref _seen) == 1)
+            {
+                _arrived.TrySetResult();
+                await _released.Task.WaitAsync(cancellationToken);
+            }
+
+            return await base.SendAsync(request, cancellationToken);
+        }
+    }
+
     /// <summary>Answers 422 to a PATCH of a Service itself (not its status), as a cluster refusing externalIPs does.</summary>
     private sealed class RefuseSpecPatches : DelegatingHandler
     {
