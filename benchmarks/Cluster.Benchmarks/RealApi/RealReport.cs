@@ -51,8 +51,9 @@ internal static class RealReport
     {
         var (cold, restart) = (result.Cold, result.Restart);
         Line(text, $"**{result.Services:N0} Services, cold start and restart, real API server** ({Setup}; pool {result.Pool}; one TCP port each, "
-            + $"{RealScaleBenchmark.FirstPort}–{RealScaleBenchmark.FirstPort + result.DistinctPorts - 1}, so {Math.Max(1, result.Services / result.DistinctPorts)} "
-            + $"Services share each IP; {result.Nodes} Ready worker Nodes). The Services were created first ({result.Services:N0} in "
+            + $"{RealScaleBenchmark.FirstPort}–{RealScaleBenchmark.FirstPort + Math.Min(result.Services, result.DistinctPorts) - 1}, "
+            + (result.Services > result.DistinctPorts ? $"{result.DistinctPorts:N0} Services per IP" : "all on one IP")
+            + $"; {result.Nodes} Ready worker Nodes). The Services were created first ({result.Services:N0} in "
             + $"{result.CreateTime.TotalSeconds:F1} s, 32 at a time), then the daemon started. *Cold*: no Service has an IP. *Restart*: the "
             + "same identity after SIGKILL, every status already written, its own Lease still naming it. Milliseconds after the "
             + "daemon's process was started:");

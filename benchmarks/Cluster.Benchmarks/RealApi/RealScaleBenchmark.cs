@@ -93,7 +93,11 @@ internal static class RealScaleBenchmark
         }
         finally
         {
-            if (!keepLogs)
+            if (keepLogs)
+            {
+                await progress.WriteLineAsync($"   scale: daemon logs kept in {work.FullName}").ConfigureAwait(false);
+            }
+            else
             {
                 work.Delete(recursive: true);
             }
@@ -141,7 +145,8 @@ internal static class RealScaleBenchmark
             daemon.LogLines,
             daemon.LogBytes,
             load.OthersCores(daemonCpu + api + etcd + own));
-        await progress.WriteLineAsync($"   scale: {name}: ingress all {run.IngressAllMs:F0} ms, listening all {run.ListeningAllMs:F0} ms "
+        var ingressText = run.IngressAllMs is { } written ? $"{written:F0} ms" : "already written";
+        await progress.WriteLineAsync($"   scale: {name}: ingress all {ingressText}, listening all {run.ListeningAllMs:F0} ms "
             + $"({seen} of {services}), ready log {run.ReadyMs:F0} ms, peak RSS {run.PeakRssKiB / 1024.0:F1} MiB").ConfigureAwait(false);
         if (listeningAt is null)
         {
