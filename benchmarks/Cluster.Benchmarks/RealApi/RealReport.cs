@@ -159,6 +159,9 @@ internal static class RealReport
         var ingress = new Distribution(timings.Select(t => t.IngressMs));
         Row(text, "**status.loadBalancer.ingress written** (seen by the benchmark's watch)", timings.Select(t => t.IngressMs),
             $"p99 ≤ 25 {Verdict(ingress.Percentile(99), 25)}");
+        var fromEvent = timings.Where(t => t.WatchedMs is not null).Select(t => t.IngressMs - t.WatchedMs!.Value).ToList();
+        Row(text, "ADDED at another watch → ingress written there (the create's own round trip left out)", fromEvent,
+            $"p99 ≤ 25 {Verdict(new Distribution(fromEvent).Percentile(99), 25)}");
         Row(text, "ingress written − listener accepting", timings.Select(t => t.IngressMs - t.AcceptMs));
         Line(text);
         Line(text, $"Other processes took {F2(result.OthersCores)} cores on average meanwhile (noise; 0 is a quiet machine). Percentiles by nearest "
