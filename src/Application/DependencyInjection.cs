@@ -44,6 +44,7 @@ public static class DependencyInjection
         services.AddSingleton<RecentEvents>();
         services.AddSingleton<ReconcilerState>();
         services.AddSingleton<IReconcilerState>(provider => provider.GetRequiredService<ReconcilerState>());
+        services.AddSingleton<RecordedAllocations>();
         services.AddSingleton<IServiceReconciler, ServiceReconciler>();
 
         // Instruments (docs/observability.md); created with the metrics provider, when there is one, through the marker.

@@ -30,6 +30,9 @@ internal static partial class AllocationLog
     [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "Restored {Count} assignments")]
     public static partial void Restored(ILogger logger, int count);
 
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Debug, Message = "Re-read {Count} assignments from the records ({Conflicts} conflicts, {Skipped} unreadable)")]
+    public static partial void Reread(ILogger logger, int count, int conflicts, int skipped);
+
     [LoggerMessage(EventId = 1006, Level = LogLevel.Warning,
         Message = "Could not restore {Ip} for {Service}: {Reason}")]
     public static partial void RestoreConflict(ILogger logger, ServiceKey service, IPAddress ip, string reason);

@@ -31,11 +31,24 @@ public interface IReconcileQueue
 internal sealed class ReconcileQueue : IReconcileQueue
 {
     private volatile Term? _term;
+    private long _changes;
+    private TaskCompletionSource _changed = NewSignal();
 
-    public void Enqueue(ServiceKey service) => _term?.Queue.Enqueue(service);
+    /// <summary>How many changes the source has told of, in a term or not: a standby compares it to what it last read.</summary>
+    public long Changes => Interlocked.Read(ref _changes);
+
+    /// <summary>Completes at the next change the source tells of.</summary>
+    public Task NextChange => Volatile.Read(ref _changed).Task;
+
+    public void Enqueue(ServiceKey service)
+    {
+        Changed();
+        _term?.Queue.Enqueue(service);
+    }
 
     public void EnqueueAll()
     {
+        Changed();
         if (_term is { } term)
         {
             foreach (var key in term.Everything())
@@ -47,6 +60,7 @@ internal sealed class ReconcileQueue : IReconcileQueue
 
     public void RetryAll()
     {
+        Changed();
         if (_term is { } term)
         {
             term.Parked.WakeAll();
@@ -63,6 +77,14 @@ internal sealed class ReconcileQueue : IReconcileQueue
         _term = new Term(queue, everything, parked);
 
     public void Detach() => _term = null;
+
+    private void Changed()
+    {
+        Interlocked.Increment(ref _changes);
+        Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private sealed record Term(KeyedWorkQueue<ServiceKey> Queue, Func<IEnumerable<ServiceKey>> Everything, ParkedServices Parked);
 }

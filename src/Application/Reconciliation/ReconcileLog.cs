@@ -24,6 +24,18 @@ internal static partial class ReconcileLog
     [LoggerMessage(EventId = 5007, Level = LogLevel.Error, Message = "Could not stop serving {Service}: {Reason}")]
     public static partial void StandDownFailed(ILogger logger, ServiceKey service, string reason);
 
+    [LoggerMessage(EventId = 5016, Level = LogLevel.Information, Message = "Restored {Restored} IPs from the record, read while standing by ({Skipped} unreadable)")]
+    public static partial void RestoredWhileStandingBy(ILogger logger, int restored, int skipped);
+
+    [LoggerMessage(EventId = 5017, Level = LogLevel.Debug, Message = "Standing by: read {Restored} recorded IPs ({Conflicts} conflicts, {Skipped} unreadable) in {ElapsedMs} ms")]
+    public static partial void ReadWhileStandingBy(ILogger logger, int restored, int conflicts, int skipped, long elapsedMs);
+
+    [LoggerMessage(EventId = 5018, Level = LogLevel.Warning, Message = "Standing by: could not read the recorded IPs ({Reason}); the next term reads them when it starts")]
+    public static partial void StandbyReadFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 5015, Level = LogLevel.Error, Message = "Could not look for pool addresses left on the link after standing down: {Reason}")]
+    public static partial void StaleSweepFailed(ILogger logger, string reason);
+
     /// <summary>Debug: the ApplyFailed Warning Event's line tells the operator, once; this adds when the first retry comes.</summary>
     [LoggerMessage(EventId = 5008, Level = LogLevel.Debug, Message = "{Service} is not served: {Reason}; retrying in {Delay}, and until it succeeds")]
     public static partial void Retrying(ILogger logger, ServiceKey service, string reason, TimeSpan delay);

@@ -24,6 +24,12 @@ public sealed record ReconcilerOptions
     /// </summary>
     public TimeSpan HandOverDrain { get; init; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// Between terms, how long after a change of the source the recorded IPs are read again (a burst of changes, a leader
+    /// writing thousands of statuses, is read once); a term that starts reads whatever is newer itself.
+    /// </summary>
+    public TimeSpan StandbyRereadDelay { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Every problem with these values, naming the option and the value.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -46,6 +52,11 @@ public sealed record ReconcilerOptions
         if (ShutdownDrain < TimeSpan.Zero)
         {
             problems.Add($"{nameof(ShutdownDrain)}: '{ShutdownDrain}' must not be negative");
+        }
+
+        if (StandbyRereadDelay < TimeSpan.Zero)
+        {
+            problems.Add($"{nameof(StandbyRereadDelay)}: '{StandbyRereadDelay}' must not be negative");
         }
 
         if (HandOverDrain < TimeSpan.Zero)

@@ -1,7 +1,6 @@
 using LoadBalancer.Application.Abstractions;
 using LoadBalancer.Application.State;
 using LoadBalancer.Application.Allocation.GetAllocations;
-using LoadBalancer.Application.Allocation.RestoreAllocations;
 using LoadBalancer.Application.Services;
 using LoadBalancer.Application.Services.RemoveService;
 using LoadBalancer.Application.Services.RemoveStaleAddresses;
@@ -31,6 +30,12 @@ public interface IServiceReconciler
     /// <paramref name="stopping"/> is cancelled too (the daemon stops), else for the hand-over drain.
     /// </summary>
     Task RunTermAsync(CancellationToken term, CancellationToken stopping);
+
+    /// <summary>
+    /// Keeps this replica ready for its next term while none runs (the recorded IPs read again after each change), so
+    /// that taking over only applies; runs until <paramref name="stopping"/> is cancelled, beside the terms.
+    /// </summary>
+    Task StandByAsync(CancellationToken stopping);
 }
 
 internal sealed class ServiceReconciler(
@@ -43,6 +48,7 @@ internal sealed class ServiceReconciler(
     ReconcileMetrics metrics,
     ReconcileQueue front,
     ReconcilerState current,
+    RecordedAllocations recorded,
     IOptions<ReconcilerOptions> options,
     TimeProvider time,
     ILogger<ServiceReconciler> logger)
@@ -56,6 +62,8 @@ internal sealed class ServiceReconciler(
 
     public bool IsServing => current.IsServing;
 
+    public Task StandByAsync(CancellationToken stopping) => recorded.RunAsync(stopping);
+
     public async Task RunTermAsync(CancellationToken term, CancellationToken stopping)
     {
         var started = time.GetTimestamp();
@@ -64,13 +72,13 @@ internal sealed class ServiceReconciler(
             new WorkQueueOptions { BaseDelay = settings.RetryDelay, MaxDelay = settings.MaxRetryDelay }, time, logger);
         var state = new TermState(queue, new ServiceConditions(events, recentEvents));
         var step = new ReconcileStep(source, sender, applied, status, state, logger);
+        await recorded.EnterTermAsync(term).ConfigureAwait(false);
         current.Enter(state, source);
         metrics.BeganServing();
         try
         {
             // Off this thread: the sink's list must not hold up the restore, not even for the part it runs before it awaits.
             state.Conditions.SeedFrom(Task.Run(() => events.HeldAsync(term).AsTask(), term), failure => ReconcileLog.HeldEventsUnreadable(logger, failure.Message));
-            await RestoreAsync(term).ConfigureAwait(false);
             front.Attach(queue, () => Everything(state), state.Parked);
             foreach (var key in source.Keys())
             {
@@ -112,6 +120,7 @@ internal sealed class ServiceReconciler(
             front.Detach();
             await StandDownAsync(stopping.IsCancellationRequested ? settings.ShutdownDrain : settings.HandOverDrain).ConfigureAwait(false);
             current.Leave();
+            recorded.LeaveTerm();
             metrics.StoppedServing();
             Interlocked.Exchange(ref _ready, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         }
@@ -132,13 +141,6 @@ internal sealed class ServiceReconciler(
             metrics.Reconciled(time.GetElapsedTime(started), succeeded);
         }
     };
-
-    /// <summary>Seeds the allocator with every IP the source's records already hold (the oldest Service wins a clash).</summary>
-    private async Task RestoreAsync(CancellationToken cancellationToken)
-    {
-        var response = await sender.Send(new RestoreAllocations(source.Recorded()), cancellationToken).ConfigureAwait(false);
-        ReconcileLog.Restored(logger, response.Report?.Restored.Count ?? 0, response.Report?.Conflicts.Count ?? 0, response.Skipped.Count);
-    }
 
     /// <summary>Every Service a full pass looks at: the source's, and those served or waiting here (gone from the source).</summary>
     private IEnumerable<ServiceKey> Everything(TermState state) =>
@@ -171,5 +173,16 @@ internal sealed class ServiceReconciler(
         }).ConfigureAwait(false);
 
         ReconcileLog.StoodDown(logger, keys.Count);
+
+        // Whatever a cancelled step left on the link (an apply cut short between the device and the registry, a release
+        // that lost a race with the term's end) goes too: nothing is applied now, so every pool address there is stale.
+        try
+        {
+            await sender.Send(new RemoveStaleAddresses(), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception failure) when (failure is not OutOfMemoryException)
+        {
+            ReconcileLog.StaleSweepFailed(logger, failure.Message);
+        }
     }
 }

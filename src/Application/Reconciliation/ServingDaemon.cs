@@ -31,7 +31,17 @@ public sealed class ServingDaemon(IServiceSource source, IServiceReconciler reco
                 return false;
             }
 
-            await leadership.RunAsync(term => reconciler.RunTermAsync(term, stopping), stopping).ConfigureAwait(false);
+            // Standing by runs beside the terms (it pauses while one runs) and ends with the daemon.
+            var standingBy = reconciler.StandByAsync(stopping);
+            try
+            {
+                await leadership.RunAsync(term => reconciler.RunTermAsync(term, stopping), stopping).ConfigureAwait(false);
+            }
+            finally
+            {
+                await standingBy.ConfigureAwait(false);
+            }
+
             return true;
         }
         finally

@@ -28,8 +28,9 @@ internal sealed class ReconcilerHarness : IAsyncDisposable
         Options = options ?? new ReconcilerOptions { RetryDelay = TimeSpan.FromMilliseconds(200), MaxRetryDelay = TimeSpan.FromSeconds(5), ShutdownDrain = TimeSpan.FromSeconds(7), HandOverDrain = TimeSpan.Zero };
         State = new ReconcilerState(Fakes.Applied);
         RecentEvents = new RecentEvents(Time);
+        Recorded = new RecordedAllocations(Source, Fakes.Sender, Queue, Microsoft.Extensions.Options.Options.Create(Options), Time, RecordedLog);
         Reconciler = new ServiceReconciler(Source, Fakes.Sender, Fakes.Applied, Status, Events, RecentEvents, new ReconcileMetrics(Fakes.Meters, State, Fakes.Applied), Queue, State,
-            Microsoft.Extensions.Options.Options.Create(Options), Time, Log);
+            Recorded, Microsoft.Extensions.Options.Options.Create(Options), Time, Log);
     }
 
     public ServiceFakes Fakes { get; } = new();
@@ -51,6 +52,10 @@ internal sealed class ReconcilerHarness : IAsyncDisposable
     public CapturingLogger<ServiceReconciler> Log { get; } = new();
 
     public ServiceReconciler Reconciler { get; }
+
+    public RecordedAllocations Recorded { get; }
+
+    public CapturingLogger<RecordedAllocations> RecordedLog { get; } = new();
 
     /// <summary>What the running term knows, as the state query reads it.</summary>
     public ReconcilerState State { get; }
@@ -130,6 +135,7 @@ internal sealed class ReconcilerHarness : IAsyncDisposable
 
         _term.Dispose();
         _stopping.Dispose();
+        Recorded.Dispose();
         Fakes.Dispose();
     }
 }

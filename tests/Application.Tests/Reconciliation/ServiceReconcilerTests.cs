@@ -428,6 +428,24 @@ public sealed class ServiceReconcilerTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Shutdown_PoolAddressNoServiceHolds_LeavesTheLinkToo()
+    {
+        // What an apply cut short by the end of the term could leave: the address on the device, nothing in the registry.
+        _harness.Source.Put(Service("web", backends: "10.0.0.1:80"));
+        await _harness.StartAsync();
+        _harness.Fakes.ClearCalls();
+#pragma warning disable CA2012 // NSubstitute's arrangement: the call only names the method whose result is set.
+        _harness.Fakes.Link.ListAddressesAsync(default).ReturnsForAnyArgs(_ =>
+            ValueTask.FromResult<IReadOnlyList<System.Net.IPAddress>>([Ip("192.168.0.230"), Ip("10.1.1.1")]));
+#pragma warning restore CA2012
+
+        await _harness.EndTermAsync(stopping: true);
+
+        // .225 went with web (and is off the listing); .230 is swept; 10.1.1.1 is outside the pools and belongs to the host.
+        Assert.Equal(["remove 192.168.0.225", "remove 192.168.0.230"], _harness.Fakes.LinkCalls().Order());
+    }
+
+    [Fact]
     public async Task LostLease_StopsServingWithTheHandOverDrain()
     {
         _harness.Source.Put(Service("web", backends: "10.0.0.1:80"));

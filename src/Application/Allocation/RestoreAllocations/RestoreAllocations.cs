@@ -21,7 +21,18 @@ public sealed record RestoredService(ServiceSpec Service, string Ip)
 /// Seeds the allocator with the IPs Services already have, before anything new is allocated, so a restart changes no IP.
 /// One unreadable entry does not stop the others: it is reported in <see cref="RestoreAllocationsResponse.Skipped"/>.
 /// </summary>
-public sealed record RestoreAllocations(IReadOnlyList<RestoredService> Services) : ICommand<RestoreAllocationsResponse>;
+public sealed record RestoreAllocations(IReadOnlyList<RestoredService> Services) : ICommand<RestoreAllocationsResponse>
+{
+    /// <summary>
+    /// Forget every assignment the allocator holds first, so that it holds the records exactly: a replica that serves
+    /// nothing re-reading them (a Service deleted or moved since the last reading must not keep its old IP). Never while
+    /// Services are applied: their assignments would go with the rest.
+    /// </summary>
+    public bool ReplaceExisting { get; init; }
+
+    /// <summary>Logged at Debug, conflicts included: a standby reads the records again at every change.</summary>
+    public bool Quiet { get; init; }
+}
 
 /// <summary>An entry that was not restored because it is not valid, with every reason.</summary>
 public sealed record SkippedRestore(string Service, IReadOnlyList<ValidationError> Errors);
@@ -64,7 +75,22 @@ public sealed class RestoreAllocationsHandler(
             valid.Add(entry.ToAssignment());
         }
 
+        if (command.ReplaceExisting)
+        {
+            foreach (var service in registry.Leases().SelectMany(lease => lease.Owners).Distinct().ToList())
+            {
+                registry.Release(service);
+            }
+        }
+
         var report = registry.Restore(valid);
+        if (command.Quiet)
+        {
+            // What stands out is told when the standby takes over: the term reads the records in full again then.
+            AllocationLog.Reread(logger, report.Restored.Count, report.Conflicts.Count, skipped.Count);
+            return ValueTask.FromResult(new RestoreAllocationsResponse { Report = report, Skipped = skipped });
+        }
+
         AllocationLog.Restored(logger, report.Restored.Count);
         foreach (var conflict in report.Conflicts)
         {
