@@ -55,6 +55,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DOCS="$ROOT/docs/benchmarks.md"
 
 WRITE=0
+KEEP=0
 API=fake
 PROGRAM_ARGS=()
 SHOWN="bench/cluster.sh"
@@ -68,7 +69,8 @@ while (($#)); do
     latency|scale|failover|both|all) PROGRAM_ARGS+=("$1"); SHOWN+=" $1"; shift ;;
     --warmup|--rounds) PROGRAM_ARGS+=("$1" "${2:?$1 needs a number}"); SHOWN+=" $1 $2"; shift 2 ;;
     --daemon) PROGRAM_ARGS+=("$1" "$(cd "$(dirname "${2:?--daemon needs a path}")" && pwd)/$(basename "$2")"); SHOWN+=" $1 $2"; shift 2 ;;
-    --no-leader-election|--keep) PROGRAM_ARGS+=("$1"); SHOWN+=" $1"; shift ;;
+    --no-leader-election) PROGRAM_ARGS+=("$1"); SHOWN+=" $1"; shift ;;
+    --keep) KEEP=1; PROGRAM_ARGS+=("$1"); SHOWN+=" $1"; shift ;;
     --write) WRITE=1; SHOWN+=" --write"; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/cluster.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
@@ -78,6 +80,9 @@ done
 BLOCKS="$(mktemp -d)"
 KUBE_TMP=""
 BENCH_PID=""
+# The benchmark's temporary folders (etcd's data, kubeconfigs, daemon logs) and the .NET runtime's files go here, so
+# that an interrupted run, whose finally blocks never ran, leaves nothing behind either (with --keep, it is kept).
+RUN_TMP="$(mktemp -d -t llb-cluster-bench.XXXXXX)"
 cleanup() {
   # Only what this script started: the benchmark, and its children (daemons, etcd, kube-apiserver) by PID, should it
   # have died before stopping them itself.
@@ -90,6 +95,11 @@ cleanup() {
   fi
   rm -rf "$BLOCKS"
   [[ -n "$KUBE_TMP" ]] && rm -rf "$KUBE_TMP"
+  if ((KEEP)); then
+    echo "== kept: $RUN_TMP" >&2
+  else
+    rm -rf "$RUN_TMP"
+  fi
   return 0
 }
 trap cleanup EXIT
@@ -124,7 +134,7 @@ dotnet build "$ROOT/src/Host" -c Release -nologo -v quiet >&2
 dotnet build "$ROOT/benchmarks/Cluster.Benchmarks" -c Release -nologo -v quiet >&2
 
 echo "== open files: ulimit -n $(ulimit -n), hard $(ulimit -Hn); 5,000 listeners need 5,000 descriptors" >&2
-(cd "$ROOT" && exec dotnet "$ROOT/benchmarks/Cluster.Benchmarks/bin/Release/net10.0/LoadBalancer.Cluster.Benchmarks.dll" \
+(cd "$ROOT" && TMPDIR="$RUN_TMP" exec dotnet "$ROOT/benchmarks/Cluster.Benchmarks/bin/Release/net10.0/LoadBalancer.Cluster.Benchmarks.dll" \
   "${PROGRAM_ARGS[@]}" --command "$SHOWN" --shell-ulimit "$(ulimit -n) / $(ulimit -Hn)" --markdown-dir "$BLOCKS" >/dev/null) &
 BENCH_PID=$!
 wait "$BENCH_PID"
