@@ -107,7 +107,7 @@ internal static class RealFailoverBenchmark
             for (var number = 1; number <= rounds + 1; number++)
             {
                 var graceful = number == rounds + 1;
-                var round = await RoundAsync(lease, watch, election, services, probed, number, graceful, running, Start).ConfigureAwait(false);
+                var round = await RoundAsync(cluster, lease, watch, election, services, probed, number, graceful, running, Start).ConfigureAwait(false);
                 results.Add(round);
                 await progress.WriteLineAsync($"   failover {services}: round {number} ({(graceful ? "SIGTERM" : "SIGKILL")} to '{round.OldLeader}'): "
                     + $"Lease {round.LeaseMs:F0} ms, all listening {round.ListeningAllMs:F0} ms, ready {round.ReadyMs:F0} ms; "
@@ -132,6 +132,7 @@ internal static class RealFailoverBenchmark
     }
 
     private static async Task<RealFailoverRound> RoundAsync(
+        RealCluster cluster,
         LeaseWatch lease,
         IngressWatch watch,
         LeaderElectionOptions election,
@@ -160,6 +161,7 @@ internal static class RealFailoverBenchmark
         var load = new MachineLoad();
         var ownCpu = new CpuMeter(Environment.ProcessId);
         var standbyCpu = new CpuMeter(standby.Pid);
+        var (apiCpu, etcdCpu) = (new CpuMeter(cluster.ApiServerPid), new CpuMeter(cluster.EtcdPid));
         var t0 = leader.Signal(graceful ? DaemonProcess.SigTerm : DaemonProcess.SigKill);
         var exited = leader.WhenExitedAsync(StepLimit);
         var takingOver = Optional(standby.WhenLoggedAfterAsync(Markers.TakingOver, t0, StepLimit));
@@ -176,7 +178,7 @@ internal static class RealFailoverBenchmark
         var servingAt = await serving.ConfigureAwait(false);
         var readyAt = await ready.ConfigureAwait(false);
         var exitedAt = await exited.ConfigureAwait(false);
-        var others = load.OthersCores(ownCpu.Seconds() + standbyCpu.Seconds());
+        var others = load.OthersCores(ownCpu.Seconds() + standbyCpu.Seconds() + apiCpu.Seconds() + etcdCpu.Seconds());
         running.Remove(oldLeader);
 
         if (!graceful)

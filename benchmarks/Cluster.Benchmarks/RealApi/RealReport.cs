@@ -140,7 +140,8 @@ internal static class RealReport
             + $"Only {result.ProbedService} has a backend (on its NodePort at {RealFailoverBenchmark.NodeIp}); its column is the first "
             + "connect-and-read through the standby. Peak RSS: VmHWM of the leader and of the standby just before the signal (the "
             + "standby has never led, except in round 1 where it is the first start's second replica). *Other processes*: CPU of the "
-            + "rest of the machine (etcd and the API server included) from the signal to the end of the round.");
+            + "rest of the machine (not the standby, etcd, the API server or the benchmark; the old leader's last moments are in it) "
+            + "from the signal to the end of the round.");
     }
 
     private static void LatencyTable(StringBuilder text, RealLatencyResult result)
@@ -164,7 +165,8 @@ internal static class RealReport
             $"p99 ≤ 25 {Verdict(new Distribution(fromEvent).Percentile(99), 25)}");
         Row(text, "ingress written − listener accepting", timings.Select(t => t.IngressMs - t.AcceptMs));
         Line(text);
-        Line(text, $"Other processes took {F2(result.OthersCores)} cores on average meanwhile (noise; 0 is a quiet machine). Percentiles by nearest "
+        Line(text, $"Other processes (not the daemon, etcd, the API server or the benchmark) took {F2(result.OthersCores)} cores on average "
+            + "meanwhile (noise; 0 is a quiet machine). Percentiles by nearest "
             + $"rank over {timings.Count} Services; 50 ms pause between two. The client connects every {result.PollInterval.TotalMilliseconds:F0} ms "
             + $"from the create on, to the IP the allocator hands out next; that guess was right for {timings.Count(t => t.PolledPredictedIp)} of "
             + $"{timings.Count} (the others were polled once the status named their IP).");
