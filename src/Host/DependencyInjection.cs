@@ -36,7 +36,7 @@ public static class DependencyInjection
     /// draining and releasing before they go.
     /// </summary>
     public static IServiceCollection AddServingDaemon(this IServiceCollection services) =>
-        services.AddHostedService<ServingDaemonService>();
+        services.AddHostedService<AdapterActivation>().AddHostedService<ServingDaemonService>();
 
     /// <summary>
     /// The source-generated mediator. It lives here because only the outermost project may run the generator; the

@@ -179,11 +179,14 @@ public sealed class MediatorPipelineTests : IAsyncLifetime
 
         public int Seen => Volatile.Read(ref _seen);
 
-        public override Task<ValidationResult> ValidateAsync(ValidationContext<T> context, CancellationToken cancellation = default)
+        public override ValidationResult Validate(ValidationContext<T> context)
         {
             Interlocked.Increment(ref _seen);
-            return Task.FromResult(new ValidationResult());
+            return new ValidationResult();
         }
+
+        public override Task<ValidationResult> ValidateAsync(ValidationContext<T> context, CancellationToken cancellation = default) =>
+            Task.FromResult(Validate(context));
     }
 
     /// <summary>The real registry, counting the allocations asked of it.</summary>

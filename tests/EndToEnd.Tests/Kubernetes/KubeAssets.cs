@@ -90,3 +90,19 @@ public sealed class KubeRootFactAttribute : FactAttribute
         }
     }
 }
+
+/// <summary>A theory that needs the real API server and root (network namespaces); skipped with the reason otherwise.</summary>
+public sealed class KubeRootTheoryAttribute : TheoryAttribute
+{
+    public KubeRootTheoryAttribute()
+    {
+        if (KubeAssets.SkipReason is { } reason)
+        {
+            Skip = reason;
+        }
+        else if (!LoadBalancer.Infrastructure.Tests.Networking.Support.RootRequirement.IsMet)
+        {
+            Skip = LoadBalancer.Infrastructure.Tests.Networking.Support.RootRequirement.SkipReason;
+        }
+    }
+}
