@@ -47,4 +47,29 @@ public sealed record ForwarderOptions
 
     /// <summary>UDP: flows one listener holds at most (one socket each), unless its <c>ListenerSpec.MaxConnections</c> says otherwise; datagrams of new clients beyond it are dropped and counted.</summary>
     public int MaxUdpFlowsPerListener { get; init; } = 65_536;
+
+    /// <summary>
+    /// A target the health checks call unhealthy is probed every <c>interval × this</c> (HAProxy's <c>downinter</c>), so
+    /// thousands of dead NodePorts cost a third of the probes; 1 probes it as often as a healthy one. Once a probe
+    /// passes, the next come every interval again, so a recovery shows within <c>interval × this</c> and is confirmed
+    /// after the healthy threshold at the usual pace (defaults: seen within 30 s, healthy 10 s later).
+    /// </summary>
+    public int UnhealthyCheckIntervalFactor { get; init; } = DefaultUnhealthyCheckIntervalFactor;
+
+    public const int DefaultUnhealthyCheckIntervalFactor = 3;
+
+    /// <summary>The most <see cref="UnhealthyCheckIntervalFactor"/> may be: beyond it, a recovery would go unseen for too long.</summary>
+    public const int MaxUnhealthyCheckIntervalFactor = 60;
+
+    /// <summary>Every problem at once, each naming the option and its value; empty when the options can be used.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (UnhealthyCheckIntervalFactor is < 1 or > MaxUnhealthyCheckIntervalFactor)
+        {
+            problems.Add($"{nameof(UnhealthyCheckIntervalFactor)}: '{UnhealthyCheckIntervalFactor}' must be between 1 and {MaxUnhealthyCheckIntervalFactor}");
+        }
+
+        return problems;
+    }
 }

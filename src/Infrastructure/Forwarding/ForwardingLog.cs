@@ -61,7 +61,7 @@ internal static partial class ForwardingLog
     [LoggerMessage(EventId = 2009, Level = LogLevel.Error, Message = "Forwarding event loop {Loop} failed; its connections were closed")]
     public static partial void EventLoopFailed(ILogger logger, Exception exception, int loop);
 
-    [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Listener {Listener} fell back to backends that failed their health checks: none is healthy")]
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Listener {Listener} fell back to backends that failed their health checks: none is healthy (further such listeners are counted for 30 s)")]
     public static partial void AllBackendsUnhealthy(ILogger logger, string listener);
 
     [LoggerMessage(EventId = 2011, Level = LogLevel.Error, Message = "Connection on {Listener} failed unexpectedly")]

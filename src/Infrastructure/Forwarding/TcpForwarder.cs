@@ -4,6 +4,7 @@ using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Services;
 using LoadBalancer.Infrastructure.Forwarding.Copy;
+using LoadBalancer.Infrastructure.Forwarding.Health;
 using LoadBalancer.Infrastructure.Forwarding.Listeners;
 using LoadBalancer.Infrastructure.Forwarding.Splice;
 using LoadBalancer.Infrastructure.Forwarding.Udp;
@@ -25,6 +26,7 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
     private readonly DescriptorExhaustion _descriptors;
     private readonly UdpEngine _udpEngine;
     private readonly DescriptorExhaustion _udpDescriptors;
+    private readonly HealthCheckRegistry _health;
     private readonly ConcurrentDictionary<PortBinding, ForwardingListener> _listeners = new();
     private readonly SemaphoreSlim _changes = new(1, 1);
     private readonly ConcurrentDictionary<Task, ForwardingListener> _draining = new();
@@ -35,6 +37,11 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(loggerFactory);
+        if (options.Validate() is { Count: > 0 } problems)
+        {
+            throw new ArgumentException($"forwarder options: {string.Join("; ", problems)}", nameof(options));
+        }
+
         _options = options;
         _time = time;
         _logger = loggerFactory.CreateLogger("LoadBalancer.Forwarding");
@@ -44,12 +51,18 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
         // A UDP flow holds one socket; its budget is its own, so a flood of DNS clients cannot take TCP's room at once.
         _udpEngine = new UdpEngine(time, _logger);
         _udpDescriptors = new DescriptorExhaustion(time, _logger, new ConnectionBudget(1));
+
+        // One check per distinct target for the whole forwarder, TCP and UDP listeners alike.
+        _health = new HealthCheckRegistry(options, time, _logger);
     }
 
     /// <summary>The engine actually running: the copy engine when splice was asked for but this kernel refuses it.</summary>
     public ForwardingEngine Engine { get; private set; }
 
     public IReadOnlyList<PortBinding> Listeners => [.. _listeners.Keys];
+
+    /// <summary>Distinct health check targets probed now: one probe loop each, whatever the number of listeners.</summary>
+    internal int HealthCheckTargets => _health.Count;
 
     public async ValueTask<ForwarderResult> ApplyAsync(ListenerSpec listener, CancellationToken cancellationToken)
     {
@@ -80,8 +93,8 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
             }
 
             var result = udp
-                ? ForwardingListener.TryStart(listener, _udpEngine, Engine, _options, _time, _logger, _udpDescriptors, out var started)
-                : ForwardingListener.TryStart(listener, _engine, Engine, _options, _time, _logger, _descriptors, out started);
+                ? ForwardingListener.TryStart(listener, _udpEngine, Engine, _options, _time, _logger, _udpDescriptors, _health, out var started)
+                : ForwardingListener.TryStart(listener, _engine, Engine, _options, _time, _logger, _descriptors, _health, out started);
             if (started is not null)
             {
                 _listeners[listener.Binding] = started;
@@ -170,6 +183,7 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
 
         // Detached listeners finish their drains (each bounded by its own deadline) before the engine goes.
         await Task.WhenAll(_draining.Keys).ConfigureAwait(false);
+        await _health.DisposeAsync().ConfigureAwait(false);
         _descriptors.Flush();
         _udpDescriptors.Flush();
 

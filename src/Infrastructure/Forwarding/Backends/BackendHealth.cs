@@ -3,9 +3,9 @@ using LoadBalancer.Application.Forwarding;
 namespace LoadBalancer.Infrastructure.Forwarding.Backends;
 
 /// <summary>
-/// Whether a backend should take new connections, from two sources. Active: the listener's health checks mark it
-/// unhealthy after <see cref="HealthCheckSettings.UnhealthyThreshold"/> failed checks in a row and healthy again after
-/// <see cref="HealthCheckSettings.HealthyThreshold"/> passes in a row. Passive: <see cref="ForwarderOptions.PassiveEjectionThreshold"/>
+/// Whether a backend of one listener should take new connections, from two sources. Active: the verdict of the check of
+/// its target, shared by every listener with the same target and check (<see cref="Health.HealthCheckRegistry"/>), which
+/// counts the thresholds. Passive, this listener's own: <see cref="ForwarderOptions.PassiveEjectionThreshold"/>
 /// failed connects in a row eject it until a check passes or, when checks are off, for
 /// <see cref="ForwarderOptions.PassiveEjectionDuration"/>. A connect that succeeds also ends an ejection: it can only
 /// happen when the backend was tried anyway (every backend was out, or the connect began before the ejection), and it
@@ -15,15 +15,11 @@ internal sealed class BackendHealth
 {
     private readonly Lock _lock = new();
     private readonly bool _checksEnabled;
-    private readonly int _healthyThreshold;
-    private readonly int _unhealthyThreshold;
     private readonly int _ejectionThreshold;
     private readonly TimeSpan _ejectionDuration;
     private readonly TimeProvider _time;
 
     private bool _healthy = true;
-    private int _checksFailed;
-    private int _checksPassed;
     private int _connectsFailed;
     private bool _ejected;
     private int _ejection;
@@ -38,8 +34,6 @@ internal sealed class BackendHealth
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
         _checksEnabled = settings.Enabled;
-        _healthyThreshold = Math.Max(1, settings.HealthyThreshold);
-        _unhealthyThreshold = Math.Max(1, settings.UnhealthyThreshold);
         _ejectionThreshold = options.PassiveEjectionThreshold;
         _ejectionDuration = options.PassiveEjectionDuration;
         _time = time;
@@ -99,40 +93,27 @@ internal sealed class BackendHealth
     /// <summary>Raised after <see cref="IsAvailable"/> changed, outside any lock; handlers read the new value.</summary>
     public event Action? AvailabilityChanged;
 
-    public void ReportProbe(bool success) => _ = RecordProbe(success);
-
-    /// <summary>Counts one active check, as <see cref="ReportProbe"/> does, and says what it changed (for logging).</summary>
-    public HealthChanges RecordProbe(bool success)
+    /// <summary>
+    /// Takes the verdict of the shared check of this backend's target (<see cref="Health.HealthCheckRegistry"/>):
+    /// <paramref name="healthy"/> is what the target's checks say, and a check that <paramref name="passed"/> also ends a
+    /// passive ejection, which stays this listener's own. Says what it changed (for logging).
+    /// </summary>
+    public HealthChanges ReportCheck(bool passed, bool healthy)
     {
         var changes = HealthChanges.None;
         bool availabilityChanged;
         lock (_lock)
         {
-            if (success)
+            if (healthy != _healthy)
             {
-                _checksFailed = 0;
-                _checksPassed = Increment(_checksPassed);
-                if (!_healthy && _checksPassed >= _healthyThreshold)
-                {
-                    _healthy = true;
-                    changes |= HealthChanges.BecameHealthy;
-                }
-
-                if (_ejected)
-                {
-                    EndEjection();
-                    changes |= HealthChanges.EjectionEnded;
-                }
+                _healthy = healthy;
+                changes |= healthy ? HealthChanges.BecameHealthy : HealthChanges.BecameUnhealthy;
             }
-            else
+
+            if (passed && _ejected)
             {
-                _checksPassed = 0;
-                _checksFailed = Increment(_checksFailed);
-                if (_healthy && _checksFailed >= _unhealthyThreshold)
-                {
-                    _healthy = false;
-                    changes |= HealthChanges.BecameUnhealthy;
-                }
+                EndEjection();
+                changes |= HealthChanges.EjectionEnded;
             }
 
             availabilityChanged = UpdateAvailability();
@@ -240,7 +221,7 @@ internal sealed class BackendHealth
     private static int Increment(int count) => count == int.MaxValue ? count : count + 1;
 }
 
-/// <summary>What one check result changed.</summary>
+/// <summary>What one check result changed (for a target's verdict, or for one listener's backend).</summary>
 [Flags]
 internal enum HealthChanges
 {

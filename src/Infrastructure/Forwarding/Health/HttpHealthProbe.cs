@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -17,6 +18,10 @@ internal sealed class HttpHealthProbe : IHealthProbe
 
     private readonly string _path;
     private readonly ProxyProtocolVersion _proxyProtocol;
+
+    // A probe serves one target (HealthCheckRegistry makes one per key), so its request is built once, not per check.
+    // One reference, so a probe used from two threads at once never pairs one endpoint with another's request.
+    private CachedRequest? _request;
 
     /// <param name="proxyProtocol">The listener's PROXY protocol header, sent before the request: a backend that requires one answers nothing without it.</param>
     public HttpHealthProbe(string path, ProxyProtocolVersion proxyProtocol = ProxyProtocolVersion.None)
@@ -39,22 +44,22 @@ internal sealed class HttpHealthProbe : IHealthProbe
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         using var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        byte[]? response = null;
         try
         {
             await socket.ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
             await ProxyHeader.SendLocalAsync(socket, _proxyProtocol, cancellationToken).ConfigureAwait(false);
-            var request = Encoding.ASCII.GetBytes(
-                $"GET {_path} HTTP/1.1\r\nHost: {endpoint}\r\nUser-Agent: littlelb-health-check\r\nAccept: */*\r\nConnection: close\r\n\r\n");
+            var request = RequestFor(endpoint);
             for (var sent = 0; sent < request.Length;)
             {
                 sent += await socket.SendAsync(request.AsMemory(sent), SocketFlags.None, cancellationToken).ConfigureAwait(false);
             }
 
-            var response = new byte[MaxStatusLineLength];
+            response = ArrayPool<byte>.Shared.Rent(MaxStatusLineLength);
             var received = 0;
-            while (received < response.Length)
+            while (received < MaxStatusLineLength)
             {
-                var read = await socket.ReceiveAsync(response.AsMemory(received), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                var read = await socket.ReceiveAsync(response.AsMemory(received, MaxStatusLineLength - received), SocketFlags.None, cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
                     return false;
@@ -78,7 +83,29 @@ internal sealed class HttpHealthProbe : IHealthProbe
         {
             return false;
         }
+        finally
+        {
+            if (response is not null)
+            {
+                ArrayPool<byte>.Shared.Return(response);
+            }
+        }
     }
+
+    private byte[] RequestFor(IPEndPoint endpoint)
+    {
+        if (Volatile.Read(ref _request) is { } cached && cached.EndPoint.Equals(endpoint))
+        {
+            return cached.Bytes;
+        }
+
+        var bytes = Encoding.ASCII.GetBytes(
+            $"GET {_path} HTTP/1.1\r\nHost: {endpoint}\r\nUser-Agent: littlelb-health-check\r\nAccept: */*\r\nConnection: close\r\n\r\n");
+        Volatile.Write(ref _request, new CachedRequest(endpoint, bytes));
+        return bytes;
+    }
+
+    private sealed record CachedRequest(IPEndPoint EndPoint, byte[] Bytes);
 
     /// <summary>True for <c>HTTP/1.x 200</c>, with or without a reason phrase.</summary>
     internal static bool IsOk(ReadOnlySpan<byte> statusLine) =>

@@ -33,16 +33,18 @@ internal sealed class ForwardingListener
     private Dictionary<IPEndPoint, BackendState> _backends = [];
     private HealthCheckSettings _healthCheck;
     private ProxyProtocolVersion _proxyProtocol;
-    private ActiveHealthChecker? _checker;
-    private ActiveHealthChecker? _retiredChecker;
+    private readonly HealthCheckRegistry _health;
+    private ListenerHealthChecks? _checker;
+    private ListenerHealthChecks? _retiredChecker;
     private ClientAffinityTable? _affinity;
     private LogRateLimiter? _affinityEvictionLog;
     private bool _stopped;
     private IReadOnlyList<IpCidr> _sourceRanges = [];
 
     private ForwardingListener(Socket socket, ListenerContext context, ServiceKey service, IForwardingEngine engine, HealthCheckSettings healthCheck,
-        ForwarderOptions options, TimeProvider time, ILogger logger)
+        ForwarderOptions options, TimeProvider time, ILogger logger, HealthCheckRegistry health)
     {
+        _health = health;
         _socket = socket;
         Service = service;
         Context = context;
@@ -65,8 +67,10 @@ internal sealed class ForwardingListener
             : string.Empty;
 
     /// <summary>Binds and starts a listener, or says why it cannot (the address is taken, not local, ...).</summary>
+    /// <param name="health">The forwarder's checks, shared with every other listener whose backends have the same targets.</param>
     public static ForwarderResult TryStart(ListenerSpec spec, IForwardingEngine engine, ForwardingEngine engineKind,
-        ForwarderOptions options, TimeProvider time, ILogger logger, DescriptorExhaustion descriptors, out ForwardingListener? listener)
+        ForwarderOptions options, TimeProvider time, ILogger logger, DescriptorExhaustion descriptors, HealthCheckRegistry health,
+        out ForwardingListener? listener)
     {
         listener = null;
         if (!LoadBalancingPolicies.TryCreate(spec.Policy, out var policy))
@@ -90,7 +94,7 @@ internal sealed class ForwardingListener
 
         var name = $"{spec.Binding} ({spec.Service})";
         var context = new ListenerContext(spec.Binding, name, Route(spec, BackendSnapshot.Empty, policy, options), options, time, logger, descriptors);
-        listener = new ForwardingListener(socket, context, spec.Service, engine, spec.HealthCheck, options, time, logger);
+        listener = new ForwardingListener(socket, context, spec.Service, engine, spec.HealthCheck, options, time, logger, health);
         listener.Update(spec, policy);
         listener.ReportSourceRanges(spec.SourceRanges, filterProblem);
         if (spec.Binding.Protocol == TransportProtocol.Udp)
@@ -247,10 +251,10 @@ internal sealed class ForwardingListener
 
     private void Update(ListenerSpec spec, ILoadBalancingPolicy policy)
     {
-        ActiveHealthChecker? retired = null;
+        ListenerHealthChecks? retired = null;
         lock (_gate)
         {
-            // Checks carry the header too (ActiveHealthChecker), so a change of header starts the backends' health afresh.
+            // Checks carry the header too (it is part of the check's key), so a change of header starts the backends' health afresh.
             var healthChanged = spec.HealthCheck != _healthCheck || spec.ProxyProtocol != _proxyProtocol;
             var next = new Dictionary<IPEndPoint, BackendState>();
             foreach (var endpoint in spec.Backends)
@@ -305,7 +309,7 @@ internal sealed class ForwardingListener
             if (healthChanged || (_checker is null && spec.HealthCheck.Enabled))
             {
                 retired = _checker;
-                _checker = spec.HealthCheck.Enabled ? new ActiveHealthChecker(spec.HealthCheck, _time, _logger, Context.Name, spec.ProxyProtocol) : null;
+                _checker = spec.HealthCheck.Enabled ? new ListenerHealthChecks(_health, spec.HealthCheck, spec.ProxyProtocol, Context.Name) : null;
             }
 
             _checker?.SetBackends(states);
@@ -411,7 +415,8 @@ internal sealed class ForwardingListener
             Context.Route = route with { Backends = snapshot };
             if (snapshot.IsFallback && !route.Backends.IsFallback)
             {
-                ForwardingLog.AllBackendsUnhealthy(_logger, Context.Name);
+                // Thousands of Services on the same dead nodes fall back at once: one line per window, not one each.
+                _health.ReportFallback(Context.Name);
             }
         }
     }

@@ -272,6 +272,28 @@ internal sealed class ResourceInformer<T> : IResourceInformer<T>
     }
 
     /// <summary>All pages of one list. A continue token that expires midway makes the pages inconsistent, so the list starts over.</summary>
+    /// <summary>
+    /// Drops from an object what a real cluster puts on each one and nothing here reads: <c>managedFields</c> (the field
+    /// owners of server-side apply) and kubectl's last-applied copy of the whole object. At 5,000 Services they were
+    /// about 35 MiB of the leader's peak and 17 MiB of a standby's (docs/adr/0009-memory.md). Cached objects are only
+    /// read, never written back, so nothing is lost to a later request.
+    /// </summary>
+    internal static T Slim(T item)
+    {
+        if (item.Metadata is { } metadata)
+        {
+            metadata.ManagedFields = null;
+            if (metadata.Annotations is { IsReadOnly: false } annotations)
+            {
+                annotations.Remove(LastAppliedAnnotation);
+            }
+        }
+
+        return item;
+    }
+
+    internal const string LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration";
+
     private async Task<(List<T> Items, string ResourceVersion, int Pages)> ListAllAsync(CancellationToken cancellationToken)
     {
         for (var restarts = 0; ; restarts++)
@@ -285,6 +307,11 @@ internal sealed class ResourceInformer<T> : IResourceInformer<T>
                 {
                     var page = await _source.ListAsync(continueToken, _options.PageSize, cancellationToken).ConfigureAwait(false);
                     pages++;
+                    foreach (var item in page.Items)
+                    {
+                        Slim(item);
+                    }
+
                     items.AddRange(page.Items);
                     if (page.Continue is null)
                     {
@@ -330,7 +357,7 @@ internal sealed class ResourceInformer<T> : IResourceInformer<T>
                     _retries.WatchWorks();
                 }
 
-                Apply(type, obj);
+                Apply(type, Slim(obj));
             }
         }
         catch (OperationCanceledException) when (silence.IsCancellationRequested && !cancellationToken.IsCancellationRequested)

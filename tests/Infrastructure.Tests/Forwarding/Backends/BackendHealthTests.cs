@@ -1,10 +1,15 @@
 using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Infrastructure.Forwarding;
 using LoadBalancer.Infrastructure.Forwarding.Backends;
+using LoadBalancer.Infrastructure.Forwarding.Health;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LoadBalancer.Infrastructure.Tests.Forwarding.Backends;
 
+/// <summary>
+/// One listener's health of a backend. The thresholds are counted by the target's shared <see cref="HealthVerdict"/>,
+/// which these tests stand in for (<see cref="Report"/>), as <see cref="TargetHealthCheck"/> does.
+/// </summary>
 public sealed class BackendHealthTests
 {
     private static readonly HealthCheckSettings ChecksOn = new() { HealthyThreshold = 2, UnhealthyThreshold = 3 };
@@ -12,6 +17,7 @@ public sealed class BackendHealthTests
     private static readonly ForwarderOptions Options = new() { PassiveEjectionThreshold = 3, PassiveEjectionDuration = TimeSpan.FromSeconds(30) };
 
     private readonly FakeTimeProvider _time = new();
+    private readonly Dictionary<BackendHealth, HealthVerdict> _verdicts = [];
 
     [Fact]
     public void NewBackend_IsAvailable()
@@ -24,7 +30,7 @@ public sealed class BackendHealthTests
     }
 
     [Fact]
-    public void ReportProbe_FailuresBelowTheThreshold_KeepItAvailable()
+    public void ReportCheck_FailuresBelowTheThreshold_KeepItAvailable()
     {
         var health = Create(ChecksOn);
 
@@ -34,7 +40,7 @@ public sealed class BackendHealthTests
     }
 
     [Fact]
-    public void ReportProbe_UnhealthyThresholdOfFailures_MakesItUnavailableAndRaisesOnce()
+    public void ReportCheck_UnhealthyThresholdOfFailures_MakesItUnavailableAndRaisesOnce()
     {
         var health = Create(ChecksOn);
         var raised = CountRaised(health);
@@ -47,7 +53,7 @@ public sealed class BackendHealthTests
     }
 
     [Fact]
-    public void ReportProbe_APassBetweenFailures_StartsTheCountAgain()
+    public void ReportCheck_APassBetweenFailures_StartsTheCountAgain()
     {
         var health = Create(ChecksOn);
 
@@ -57,7 +63,7 @@ public sealed class BackendHealthTests
     }
 
     [Fact]
-    public void ReportProbe_Unhealthy_NeedsHealthyThresholdPassesInARow()
+    public void ReportCheck_Unhealthy_NeedsHealthyThresholdPassesInARow()
     {
         var health = Create(ChecksOn);
         Report(health, false, false, false);
@@ -71,17 +77,21 @@ public sealed class BackendHealthTests
     }
 
     [Fact]
-    public void RecordProbe_SaysWhatChanged()
+    public void Verdict_SaysWhatChanged_AndSoDoesTheBackendThatTakesIt()
     {
+        var verdict = new HealthVerdict(ChecksOn);
         var health = Create(ChecksOn);
 
         bool[] results = [false, false, false, true, true];
 
-        var changes = results.Select(health.RecordProbe).ToList();
+        var changes = results.Select(verdict.Record).ToList();
+        var taken = health.ReportCheck(passed: false, healthy: false);
 
         Assert.Equal(
             [HealthChanges.None, HealthChanges.None, HealthChanges.BecameUnhealthy, HealthChanges.None, HealthChanges.BecameHealthy],
             changes);
+        Assert.Equal(HealthChanges.BecameUnhealthy, taken);
+        Assert.Equal(HealthChanges.None, health.ReportCheck(passed: false, healthy: false));
     }
 
     [Fact]
@@ -124,7 +134,7 @@ public sealed class BackendHealthTests
 
         _time.Advance(TimeSpan.FromHours(1));
         var afterAnHour = health.IsAvailable;
-        var changes = health.RecordProbe(true);
+        var changes = health.ReportCheck(passed: true, healthy: true);
 
         Assert.False(afterAnHour);
         Assert.Equal(HealthChanges.EjectionEnded, changes);
@@ -255,7 +265,7 @@ public sealed class BackendHealthTests
         {
             for (var report = 0; report < 1_000; report++)
             {
-                health.ReportProbe(false);
+                health.ReportCheck(passed: false, healthy: false);
             }
         });
 
@@ -265,11 +275,18 @@ public sealed class BackendHealthTests
 
     private BackendHealth Create(HealthCheckSettings settings) => new(settings, Options, _time);
 
-    private static void Report(BackendHealth health, params bool[] results)
+    /// <summary>Checks of the backend's target ending with <paramref name="results"/>, each handed to the backend with the verdict.</summary>
+    private void Report(BackendHealth health, params bool[] results)
     {
+        if (!_verdicts.TryGetValue(health, out var verdict))
+        {
+            verdict = _verdicts[health] = new HealthVerdict(ChecksOn);
+        }
+
         foreach (var result in results)
         {
-            health.ReportProbe(result);
+            verdict.Record(result);
+            health.ReportCheck(result, verdict.IsHealthy);
         }
     }
 

@@ -10,6 +10,10 @@ namespace LoadBalancer.Infrastructure.Tests.Forwarding.Support;
 internal sealed class ObservableTimeProvider : FakeTimeProvider
 {
     private readonly List<Armed> _armed = [];
+    private int _live;
+
+    /// <summary>Timers made and not disposed yet, armed or not: what a component that stopped must not leave behind.</summary>
+    public int LiveTimers => Volatile.Read(ref _live);
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
@@ -26,6 +30,7 @@ internal sealed class ObservableTimeProvider : FakeTimeProvider
             dueTime,
             period);
         Publish(armed, arming);
+        Interlocked.Increment(ref _live);
         return new Watched(timer, this, armed);
     }
 
@@ -106,6 +111,11 @@ internal sealed class ObservableTimeProvider : FakeTimeProvider
     {
         lock (_armed)
         {
+            if (!armed.Disposed)
+            {
+                Interlocked.Decrement(ref _live);
+            }
+
             armed.Generation++;
             armed.Disposed = true;
             _armed.Remove(armed);

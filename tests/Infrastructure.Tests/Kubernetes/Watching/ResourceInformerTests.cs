@@ -54,6 +54,38 @@ public sealed class ResourceInformerTests
     }
 
     [Fact]
+    public async Task ListedAndWatchedObjects_AreCachedWithoutManagedFieldsAndLastApplied_OtherAnnotationsKept()
+    {
+        await using var harness = new Harness();
+        harness.Source.ReplyToList("10", null, Heavy(Service("a", "1")));
+        var watch = await harness.Source.NextWatchAsync();
+        await harness.Informer.WaitForSyncAsync(CancellationToken.None);
+
+        watch.Send(WatchEventType.Added, Heavy(Service("b", "11")));
+        await Until(() => harness.Informer.ResourceVersion == "11", "the event was applied");
+
+        foreach (var name in new[] { "a", "b" })
+        {
+            var cached = harness.Informer.Get("default", name)!;
+            Assert.Null(cached.Metadata.ManagedFields);
+            Assert.Equal(["littlelb.io/sharing-key"], cached.Metadata.Annotations.Keys);
+        }
+
+        Assert.All(harness.Changes, change => Assert.Null(change.New!.Metadata.ManagedFields));
+    }
+
+    private static V1Service Heavy(V1Service service)
+    {
+        service.Metadata.ManagedFields = [new V1ManagedFieldsEntry { Manager = "kubectl-client-side-apply", Operation = "Update" }];
+        service.Metadata.Annotations = new Dictionary<string, string>
+        {
+            [ResourceInformer<V1Service>.LastAppliedAnnotation] = "{\"apiVersion\":\"v1\",\"kind\":\"Service\"}",
+            ["littlelb.io/sharing-key"] = "shop",
+        };
+        return service;
+    }
+
+    [Fact]
     public async Task Run_ContinueTokenExpiresMidList_ListsAgainFromTheStart_CountedAsARelist()
     {
         await using var harness = new Harness();

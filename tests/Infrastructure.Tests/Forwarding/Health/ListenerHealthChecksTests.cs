@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using LoadBalancer.Application.Forwarding;
+using LoadBalancer.Infrastructure.Forwarding;
 using LoadBalancer.Infrastructure.Forwarding.Backends;
 using LoadBalancer.Infrastructure.Forwarding.Health;
 using LoadBalancer.Infrastructure.Tests.Forwarding.Backends;
@@ -11,10 +12,12 @@ using Microsoft.Extensions.Logging;
 namespace LoadBalancer.Infrastructure.Tests.Forwarding.Health;
 
 /// <summary>
-/// The checker's rounds, timeouts and thresholds run on a fake clock that the tests move; the probes of the TCP and
-/// HTTP tests are real connects to loopback servers, and only those are waited for in real time.
+/// A listener's checks through the forwarder's <see cref="HealthCheckRegistry"/>. Rounds, timeouts and thresholds run on
+/// a fake clock that the tests move; the probes of the TCP and HTTP tests are real connects to loopback servers, and
+/// only those are waited for in real time. Unhealthy targets are probed at the usual interval here (factor 1), so
+/// that every round is one interval; <see cref="HealthCheckRegistryTests"/> covers the longer one.
 /// </summary>
-public sealed class ActiveHealthCheckerTests
+public sealed class ListenerHealthChecksTests : IAsyncDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
 
@@ -28,23 +31,34 @@ public sealed class ActiveHealthCheckerTests
     };
 
     private readonly ObservableTimeProvider _time = new();
-    private readonly CapturingLogger<ActiveHealthChecker> _logger = new();
+    private readonly CapturingLogger<HealthCheckRegistry> _logger = new();
+    private readonly List<HealthCheckRegistry> _registries = [];
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var registry in _registries)
+        {
+            await registry.DisposeAsync();
+        }
+    }
 
     [Fact]
-    public async Task TcpCheck_ListeningBackend_BecomesHealthyAfterTheThreshold()
+    public async Task TcpCheck_BackendStartsListening_BecomesHealthyAfterTheThresholdAndSaysSo()
     {
-        var server = new TcpListener(IPAddress.Loopback, 0);
+        var endpoint = ClosedPort();
+        var backend = TestBackends.Create(endpoint, Fast);
+        await using var checker = Checks(Fast);
+        checker.SetBackends([backend]);
+        await RoundsUntilAsync(Fast, () => !backend.Health.IsAvailable, "unhealthy while nothing listens");
+
+        var server = new TcpListener(endpoint);
         server.Start();
         try
         {
-            var backend = UnhealthyBackend((IPEndPoint)server.LocalEndpoint, Fast);
-            await using var checker = new ActiveHealthChecker(Fast, _time, _logger, "default/web:80");
-
-            checker.SetBackends([backend]);
-
-            await RoundsUntilAsync(Fast, () => backend.Health.IsAvailable, "healthy");
+            await RoundsUntilAsync(Fast, () => backend.Health.IsAvailable, "healthy once it listens");
             var line = Assert.Single(_logger.Entries, entry => entry.EventId.Id == 2102);
-            Assert.Equal($"backend {backend.Endpoint} of default/web:80 is healthy again after 2 passed checks", line.Message);
+            Assert.Equal(LogLevel.Information, line.Level);
+            Assert.Equal($"health check target {endpoint} is healthy again after 2 passed tcp checks; 1 listeners use it, first default/web:80", line.Message);
         }
         finally
         {
@@ -56,14 +70,14 @@ public sealed class ActiveHealthCheckerTests
     public async Task TcpCheck_ClosedPort_BecomesUnhealthyAfterTheThresholdAndSaysSo()
     {
         var backend = TestBackends.Create(ClosedPort(), Fast);
-        await using var checker = new ActiveHealthChecker(Fast, _time, _logger, "default/web:80");
+        await using var checker = Checks(Fast);
 
         checker.SetBackends([backend]);
 
         await RoundsUntilAsync(Fast, () => !backend.Health.IsAvailable, "unhealthy");
         var line = Assert.Single(_logger.Entries, entry => entry.EventId.Id == 2101);
         Assert.Equal(LogLevel.Warning, line.Level);
-        Assert.Equal($"backend {backend.Endpoint} of default/web:80 is unhealthy after 3 failed checks", line.Message);
+        Assert.Equal($"health check target {backend.EndPoint} is unhealthy after 3 failed tcp checks; 1 listeners use it, first default/web:80", line.Message);
         Assert.Equal(3, _logger.Entries.Count(entry => entry.EventId.Id == 2104));
     }
 
@@ -73,7 +87,7 @@ public sealed class ActiveHealthCheckerTests
         await using var server = new LoopbackHttpServer("HTTP/1.1 200 OK");
         var settings = Fast with { Type = HealthCheckType.Http, Path = "/healthz?full=1" };
         var backend = UnhealthyBackend(server.EndPoint, settings);
-        await using var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80");
+        await using var checker = Checks(settings);
 
         checker.SetBackends([backend]);
 
@@ -95,7 +109,7 @@ public sealed class ActiveHealthCheckerTests
         await using var server = new LoopbackHttpServer(statusLine);
         var settings = Fast with { Type = HealthCheckType.Http };
         var backend = TestBackends.Create(server.EndPoint, settings);
-        await using var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80");
+        await using var checker = Checks(settings);
 
         checker.SetBackends([backend]);
 
@@ -108,7 +122,7 @@ public sealed class ActiveHealthCheckerTests
         await using var server = new LoopbackHttpServer("HTTP/1.1 503 Service Unavailable");
         var settings = Fast with { Type = HealthCheckType.Http };
         var backend = TestBackends.Create(server.EndPoint, settings);
-        await using var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80");
+        await using var checker = Checks(settings);
         checker.SetBackends([backend]);
         await RoundsUntilAsync(settings, () => !backend.Health.IsAvailable, "unhealthy");
 
@@ -126,7 +140,7 @@ public sealed class ActiveHealthCheckerTests
         await using var health = new LoopbackHttpServer("HTTP/1.1 503 Service Unavailable");
         var settings = Fast with { Type = HealthCheckType.Http, Path = "/healthz", Port = health.EndPoint.Port };
         var backend = TestBackends.Create(traffic.EndPoint, settings);
-        await using var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80");
+        await using var checker = Checks(settings);
         checker.SetBackends([backend]);
 
         await RoundsUntilAsync(settings, () => !backend.Health.IsAvailable, "unhealthy on the health port's 503");
@@ -147,7 +161,7 @@ public sealed class ActiveHealthCheckerTests
     {
         var probe = new FakeProbe(passes: true);
         var settings = Fast with { Port = 10256 };
-        await using var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80", probe);
+        await using var checker = Checks(settings, probe);
 
         checker.SetBackends([TestBackends.Create(new IPEndPoint(IPAddress.Parse("127.0.0.170"), 30080), settings)]);
 
@@ -165,7 +179,7 @@ public sealed class ActiveHealthCheckerTests
         {
             var settings = Fast with { Type = HealthCheckType.Http, UnhealthyThreshold = 2 };
             var backend = TestBackends.Create((IPEndPoint)server.LocalEndpoint, settings);
-            await using var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80");
+            await using var checker = Checks(settings);
 
             checker.SetBackends([backend]);
 
@@ -204,7 +218,7 @@ public sealed class ActiveHealthCheckerTests
         });
         var settings = Fast with { UnhealthyThreshold = 1 };
         var backend = TestBackends.Create(new IPEndPoint(IPAddress.Loopback, 1001), settings);
-        await using var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80", probe);
+        await using var checker = Checks(settings, probe);
         checker.SetBackends([backend]);
         await _time.WaitForTimerAsync(settings.Timeout, "the probe in flight");
 
@@ -231,7 +245,7 @@ public sealed class ActiveHealthCheckerTests
             await allInFlight.Task.WaitAsync(cancellationToken);
             return true;
         });
-        await using var checker = new ActiveHealthChecker(Fast, _time, _logger, "default/web:80", probe);
+        await using var checker = Checks(Fast, probe);
 
         checker.SetBackends(TestBackends.Many(3));
 
@@ -242,7 +256,7 @@ public sealed class ActiveHealthCheckerTests
     public async Task Probes_RepeatEveryIntervalOfTheClock_AndNotBefore()
     {
         var probe = new FakeProbe(passes: true);
-        var checker = new ActiveHealthChecker(Fast, _time, _logger, "default/web:80", probe);
+        var checker = Checks(Fast, probe);
         checker.SetBackends(TestBackends.Many(1));
         await UntilAsync(() => probe.Count == 1, "the new backend probed");
 
@@ -268,7 +282,7 @@ public sealed class ActiveHealthCheckerTests
         var probe = new FakeProbe(passes: true);
         var first = UnhealthyBackend(new IPEndPoint(IPAddress.Loopback, 1001), settings);
         var second = UnhealthyBackend(new IPEndPoint(IPAddress.Loopback, 1002), settings);
-        await using var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80", probe);
+        await using var checker = Checks(settings, probe);
         checker.SetBackends([first]);
         await UntilAsync(() => first.Health.IsAvailable, "the first backend healthy");
 
@@ -282,18 +296,18 @@ public sealed class ActiveHealthCheckerTests
     public async Task SetBackends_RemovedBackend_IsNoLongerProbed()
     {
         var probe = new FakeProbe(passes: true);
-        await using var checker = new ActiveHealthChecker(Fast, _time, _logger, "default/web:80", probe);
+        await using var checker = Checks(Fast, probe);
         checker.SetBackends(TestBackends.Many(1));
         await RoundsUntilAsync(Fast, () => probe.Count >= 2, "two probes");
 
-        checker.SetBackends([]);
-        for (var round = 0; round < 3; round++)
-        {
-            await _time.WaitForTimerAsync(Fast.Interval, "the checker waiting for its next round");
-            _time.Advance(Fast.Interval);
-        }
+        var registry = _registries.Single();
+        Assert.Equal(1, registry.Count);
 
-        await _time.WaitForTimerAsync(Fast.Interval, "the checker waiting after the empty rounds");
+        checker.SetBackends([]);
+        _time.Advance(Fast.Interval * 3);
+
+        // Its only listener left, so the target's check stopped: nothing is waiting for a next round.
+        Assert.Equal(0, registry.Count);
         Assert.Equal(2, probe.Count);
     }
 
@@ -306,7 +320,7 @@ public sealed class ActiveHealthCheckerTests
         {
             var settings = Fast with { Type = HealthCheckType.Http, UnhealthyThreshold = 1 };
             var backend = TestBackends.Create((IPEndPoint)server.LocalEndpoint, settings);
-            var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80");
+            var checker = Checks(settings);
             checker.SetBackends([backend]);
             await _time.WaitForTimerAsync(settings.Timeout, "the probe in flight");
 
@@ -327,7 +341,7 @@ public sealed class ActiveHealthCheckerTests
     {
         var probe = new FakeProbe((_, _) => throw new InvalidOperationException("broken"));
         var backend = TestBackends.Create(new IPEndPoint(IPAddress.Loopback, 1001), Fast);
-        await using var checker = new ActiveHealthChecker(Fast, _time, _logger, "default/web:80", probe);
+        await using var checker = Checks(Fast, probe);
 
         checker.SetBackends([backend]);
 
@@ -340,7 +354,7 @@ public sealed class ActiveHealthCheckerTests
     {
         var probe = new FakeProbe(passes: true);
         var settings = Fast with { Enabled = false };
-        await using (var checker = new ActiveHealthChecker(settings, _time, _logger, "default/web:80", probe))
+        await using (var checker = Checks(settings, probe))
         {
             checker.SetBackends(TestBackends.Many(2));
             _time.Advance(settings.Interval * 10);
@@ -370,14 +384,20 @@ public sealed class ActiveHealthCheckerTests
         Assert.Equal(expected, HttpHealthProbe.IsOk(System.Text.Encoding.ASCII.GetBytes(statusLine)));
     }
 
+    /// <summary>A listener's checks in a registry of their own, whose probes are <paramref name="probe"/> (real ones by default).</summary>
+    private ListenerHealthChecks Checks(HealthCheckSettings settings, IHealthProbe? probe = null)
+    {
+        var registry = new HealthCheckRegistry(
+            new ForwarderOptions { UnhealthyCheckIntervalFactor = 1 }, _time, _logger, probe is null ? null : _ => probe);
+        _registries.Add(registry);
+        return new ListenerHealthChecks(registry, settings, ProxyProtocolVersion.None, "default/web:80");
+    }
+
     private static BackendState UnhealthyBackend(IPEndPoint endpoint, HealthCheckSettings settings)
     {
+        // As a listener's backend of a target known unhealthy: the checks' first pass brings it back.
         var backend = TestBackends.Create(endpoint, settings);
-        for (var failure = 0; failure < settings.UnhealthyThreshold; failure++)
-        {
-            backend.Health.ReportProbe(false);
-        }
-
+        backend.Health.ReportCheck(passed: false, healthy: false);
         Assert.False(backend.Health.IsAvailable);
         return backend;
     }
