@@ -19,6 +19,7 @@ internal sealed partial class DaemonProcess : IDisposable
     private readonly List<(string Marker, long Since, TaskCompletionSource<(long At, string Line)> Seen)> _waiters = [];
     private readonly long _startedAt;
     private int _lines;
+    private long _bytes;
 
     private DaemonProcess(Process process, StreamWriter logFile, long startedAt, IEnumerable<string> markers)
     {
@@ -38,6 +39,9 @@ internal sealed partial class DaemonProcess : IDisposable
     public long StartedAt => _startedAt;
 
     public int LogLines => Volatile.Read(ref _lines);
+
+    /// <summary>UTF-8 bytes of the lines so far, newlines included.</summary>
+    public long LogBytes => Interlocked.Read(ref _bytes);
 
     /// <summary>Starts <c>dotnet DLL ARGS</c>; <paramref name="markers"/> are log fragments whose first arrival is timed.</summary>
     public static DaemonProcess Start(string dll, IEnumerable<string> arguments, string logPath, IEnumerable<string> markers)
@@ -189,6 +193,7 @@ internal sealed partial class DaemonProcess : IDisposable
 
         var at = Stopwatch.GetTimestamp();
         Interlocked.Increment(ref _lines);
+        Interlocked.Add(ref _bytes, System.Text.Encoding.UTF8.GetByteCount(line) + 1);
         foreach (var (marker, seen) in _markers)
         {
             if (!line.Contains(marker, StringComparison.Ordinal))

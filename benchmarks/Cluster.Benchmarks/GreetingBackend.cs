@@ -11,11 +11,18 @@ internal sealed class GreetingBackend : IDisposable
 {
     public const byte Greeting = (byte)'!';
     private static readonly byte[] GreetingBytes = [Greeting];
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly TcpListener _listener;
     private readonly Task _accepting;
 
     public GreetingBackend()
+        : this(new IPEndPoint(IPAddress.Loopback, 0))
     {
+    }
+
+    /// <summary>On a given node IP and NodePort (the real API server chooses the NodePort).</summary>
+    public GreetingBackend(IPEndPoint endpoint)
+    {
+        _listener = new TcpListener(endpoint);
         _listener.Start(512);
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         _accepting = AcceptAsync();

@@ -1,7 +1,9 @@
 using System.Globalization;
 using LoadBalancer.Cluster.Benchmarks;
+using LoadBalancer.Cluster.Benchmarks.RealApi;
 
-// End-to-end figures of the daemon in cluster mode against the fake API server; see docs/benchmarks.md, "Cluster mode".
+// End-to-end figures of the daemon in cluster mode against the fake API server, or (--api real) against etcd and
+// kube-apiserver; see docs/benchmarks.md, "Cluster mode".
 const string Usage = """
     usage: LoadBalancer.Cluster.Benchmarks [latency|scale|failover|both|all] [options]
       latency                 Services added one at a time to a ready in-process daemon: ADDED → status, ADDED → accepting
@@ -22,10 +24,21 @@ const string Usage = """
       --shell-ulimit TEXT     the shell's `ulimit -n` / `ulimit -Hn`, for the report
       --daemon DLL            scale, failover: run this loadbalancer.dll (e.g. a ReadyToRun publish) instead of
                               src/Host/bin/Release/net10.0/loadbalancer.dll
+      --api fake|real         fake (default): the in-process fake API server; real: etcd and kube-apiserver (KUBEBUILDER_ASSETS),
+                              the Release daemon as its own process in every scenario
+    with --api real:
+      --services N[,N…]       scale 5000; failover 100,1000,5000 (one control plane per N); latency 200
+      --background N          latency: Services served before the measured ones are added (5000)
+      --idle-seconds N        scale: how long idle CPU is measured after all is served (30)
+      --rounds N              failover: SIGKILL rounds per N before the SIGTERM (3)
     """;
 
 string scenario = "all", command = "dotnet run -c Release --project benchmarks/Cluster.Benchmarks";
 int? services = null;
+List<int>? serviceList = null;
+string api = "fake";
+int background = 5000, idleSeconds = 30;
+int? chosenRounds = null;
 int latencyServices = 200, scaleServices = 5000, failoverServices = 50, warmup = 20, rounds = 5;
 bool leaderElection = true, keep = false;
 string? markdownPath = null, markdownDirectory = null, shellUlimit = null, daemonPath = null;
@@ -37,7 +50,19 @@ for (var i = 0; i < args.Length; i++)
             scenario = args[i];
             break;
         case "--services":
-            services = Number(++i);
+            serviceList = [.. Text(++i).Split(',').Select(part => int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
+                ? n
+                : throw new ArgumentException($"--services needs positive numbers, separated by commas: '{args[i]}'"))];
+            services = serviceList[0];
+            break;
+        case "--api":
+            api = Text(++i) is "fake" or "real" ? args[i] : throw new ArgumentException($"--api is fake or real, not '{args[i]}'");
+            break;
+        case "--background":
+            background = Number(++i);
+            break;
+        case "--idle-seconds":
+            idleSeconds = Number(++i);
             break;
         case "--latency-services":
             latencyServices = Number(++i);
@@ -53,6 +78,7 @@ for (var i = 0; i < args.Length; i++)
             break;
         case "--rounds":
             rounds = Number(++i);
+            chosenRounds = rounds;
             break;
         case "--no-leader-election":
             leaderElection = false;
@@ -83,6 +109,16 @@ for (var i = 0; i < args.Length; i++)
             Console.Error.WriteLine(Usage);
             return 2;
     }
+}
+
+if (api == "real")
+{
+    return await RunRealAsync();
+}
+
+if (serviceList is { Count: > 1 })
+{
+    throw new ArgumentException("a list of --services is for --api real failover");
 }
 
 if (services is { } chosen)
@@ -149,6 +185,81 @@ if (markdownDirectory is not null)
 }
 
 return 0;
+
+// The real API server: every scenario its own control plane, the daemon always the Release build as its own process.
+async Task<int> RunRealAsync()
+{
+    if (KubeAssetsMissing() is { } missing)
+    {
+        Console.Error.WriteLine($"--api real: {missing}");
+        return 3;
+    }
+
+    var root = RepositoryRoot.Find();
+    var daemon = RepositoryRoot.Daemon(root, daemonPath);
+    var machine = Machine.Describe(root, MachineLoad.LoadAverage());
+    var blocks = new List<(string Scenario, string Markdown)>();
+    var all = scenario is "all" or "both";
+    if (scenario is "latency" || all)
+    {
+        var count = scenario == "latency" && serviceList is { } latencyList ? latencyList[0] : 200;
+        Console.Error.WriteLine($"== real-api latency: {count} Services after {warmup} warm-up ones, {background} already served");
+        var started = DateTime.UtcNow;
+        var result = await RealLatencyBenchmark.RunAsync(count, warmup, background, daemon, keep, Console.Error);
+        blocks.Add(("real-latency", RealReport.Latency(Now(machine, blocks), command, started, result)));
+    }
+
+    if (scenario is "scale" || all)
+    {
+        var count = scenario == "scale" && serviceList is { } scaleList ? scaleList[0] : 5000;
+        Console.Error.WriteLine($"== real-api scale: {count} Services, daemon {daemon}");
+        var started = DateTime.UtcNow;
+        var result = await RealScaleBenchmark.RunAsync(count, daemon, TimeSpan.FromSeconds(idleSeconds), keep, Console.Error);
+        blocks.Add(("real-scale", RealReport.Scale(Now(machine, blocks), command, started, result)));
+    }
+
+    if (scenario is "failover" || scenario == "all")
+    {
+        var counts = scenario == "failover" && serviceList is { } failoverList ? failoverList : [100, 1000, 5000];
+        var started = DateTime.UtcNow;
+        var results = new List<RealFailoverResult>();
+        var at = Now(machine, blocks);
+        foreach (var count in counts)
+        {
+            Console.Error.WriteLine($"== real-api failover: {count} Services, {chosenRounds ?? 3} SIGKILL rounds and one SIGTERM, daemon {daemon}");
+            results.Add(await RealFailoverBenchmark.RunAsync(count, chosenRounds ?? 3, daemon, keep, Console.Error));
+        }
+
+        blocks.Add(("real-failover", RealReport.Failover(at, command, started, results)));
+    }
+
+    await WriteAsync(blocks);
+    return 0;
+}
+
+static string? KubeAssetsMissing() => LoadBalancer.EndToEnd.Tests.Kubernetes.KubeAssets.Missing();
+
+static Machine Now(Machine machine, List<(string, string)> blocks) =>
+    blocks.Count == 0 ? machine : machine with { LoadAverage = MachineLoad.LoadAverage() };
+
+async Task WriteAsync(List<(string Scenario, string Markdown)> written)
+{
+    var text = string.Join("\n\n", written.Select(block => block.Markdown));
+    Console.WriteLine(text);
+    if (markdownPath is not null)
+    {
+        await File.WriteAllTextAsync(markdownPath, text + "\n");
+    }
+
+    if (markdownDirectory is not null)
+    {
+        Directory.CreateDirectory(markdownDirectory);
+        foreach (var (name, block) in written)
+        {
+            await File.WriteAllTextAsync(Path.Combine(markdownDirectory, name + ".md"), block + "\n");
+        }
+    }
+}
 
 // A scenario after the first gets the load average from just before it, not from before the whole run.
 Machine RunMachine() => blocks.Count == 0 ? machine : machine with { LoadAverage = MachineLoad.LoadAverage() };

@@ -31,6 +31,7 @@ internal sealed class KubeApiServer : IAsyncDisposable
     private readonly DirectoryInfo _folder;
     private readonly int _etcdPort;
     private readonly int _etcdPeerPort;
+    private readonly IReadOnlyList<string> _apiServerFlags;
     private ControlPlaneProcess? _etcd;
     private ControlPlaneProcess? _apiServer;
 
@@ -43,9 +44,10 @@ internal sealed class KubeApiServer : IAsyncDisposable
         }
     };
 
-    private KubeApiServer(DirectoryInfo folder)
+    private KubeApiServer(DirectoryInfo folder, IReadOnlyList<string> apiServerFlags)
     {
         _folder = folder;
+        _apiServerFlags = apiServerFlags;
         (_etcdPort, _etcdPeerPort, Port) = (Net.FreePort(Loopback), Net.FreePort(Loopback), Net.FreePort(Loopback));
         AdminToken = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
     }
@@ -66,9 +68,12 @@ internal sealed class KubeApiServer : IAsyncDisposable
     /// <summary>Whether the API server process runs (a test may stop and start it).</summary>
     public bool IsRunning => _apiServer is { HasExited: false };
 
-    public static async Task<KubeApiServer> StartAsync()
+    public static Task<KubeApiServer> StartAsync() => StartAsync([]);
+
+    /// <summary>As <see cref="StartAsync()"/>, with more kube-apiserver flags (the benchmarks widen the NodePort range).</summary>
+    public static async Task<KubeApiServer> StartAsync(IReadOnlyList<string> apiServerFlags)
     {
-        var server = new KubeApiServer(Directory.CreateTempSubdirectory("llb-kube-"));
+        var server = new KubeApiServer(Directory.CreateTempSubdirectory("llb-kube-"), apiServerFlags);
         try
         {
             server.WriteCredentials();
@@ -177,6 +182,7 @@ internal sealed class KubeApiServer : IAsyncDisposable
             "--service-cluster-ip-range", "10.96.0.0/16",
             // Endpoints may not hold 127.0.0.1, so the server cannot publish itself as default/kubernetes.
             "--endpoint-reconciler-type", "none",
+            .. _apiServerFlags,
         ]));
         await WaitReadyAsync(_apiServer);
     }
