@@ -25,7 +25,7 @@
 #   process, leader election on. Times on an idle 2-core machine, roughly:
 #   scale     (--services 5000) Services created 32 at a time, 3 Nodes, then one daemon cold: start -> every
 #             status.loadBalancer.ingress written, -> every listener accepting, CPU of daemon/kube-apiserver/etcd,
-#             peak RSS, log lines/bytes; idle CPU over --idle-seconds (30); SIGKILL and restart of the same identity
+#             peak RSS, log lines/bytes; CPU over the 30 s after all served, then idle CPU over --idle-seconds (30); SIGKILL and restart of the same identity
 #             -> every listener accepting. 2-3 minutes.
 #   failover  (--services 100,1000,5000, one control plane per N) two daemons on one Lease: --rounds (3) SIGKILLs to the
 #             leader, then one SIGTERM: signal -> Lease names the standby, -> standby has every listener accepting;

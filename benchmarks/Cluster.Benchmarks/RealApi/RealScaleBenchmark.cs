@@ -28,6 +28,7 @@ internal sealed record RealScaleResult(
     int Nodes,
     TimeSpan CreateTime,
     RealStart Cold,
+    double SettleCores,
     double IdleSeconds,
     double IdleCores,
     int Accepting,
@@ -53,6 +54,9 @@ internal static class RealScaleBenchmark
     private static readonly TimeSpan StartLimit = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan ListenerPoll = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>How long after all is served the start's tail is let pass before the idle time is measured.</summary>
+    private static readonly TimeSpan SettleTime = TimeSpan.FromSeconds(30);
+
     public static async Task<RealScaleResult> RunAsync(int services, string dll, TimeSpan idle, bool keepLogs, TextWriter progress)
     {
         await using var cluster = await RealCluster.StartAsync(progress).ConfigureAwait(false);
@@ -69,6 +73,14 @@ internal static class RealScaleBenchmark
             await progress.WriteLineAsync("   scale: cold start").ConfigureAwait(false);
             using var cold = DaemonProcess.Start(dll, arguments, Path.Combine(work.FullName, "daemon-cold.log"), Markers.All);
             var coldStart = await MeasureStartAsync("cold", cold, cluster, watch, services, progress).ConfigureAwait(false);
+
+            // Settling: the first 30 s after all is served still carry the start's tail (the Events written in the
+            // background at the client's pace, the first rounds of health checks); measured apart from the idle time.
+            var settleCpu = new CpuMeter(cold.Pid);
+            var settleFrom = Stopwatch.GetTimestamp();
+            await Task.Delay(SettleTime).ConfigureAwait(false);
+            var settleCores = settleCpu.Seconds() / Stopwatch.GetElapsedTime(settleFrom).TotalSeconds;
+            await progress.WriteLineAsync($"   scale: settling {settleCores:F3} cores over {SettleTime.TotalSeconds:F0} s").ConfigureAwait(false);
 
             // Idle: nothing changes in the cluster; what the daemon spends is its own upkeep (Lease renewals, timers, GC).
             var idleCpu = new CpuMeter(cold.Pid);
@@ -88,7 +100,7 @@ internal static class RealScaleBenchmark
             var restart = await MeasureStartAsync("restart", restarted, cluster, watch, services, progress).ConfigureAwait(false);
             var killToListening = Ms(killed, restarted.StartedAt) + (restart.ListeningAllMs ?? double.NaN);
             var stopped = await restarted.TerminateAsync(TimeSpan.FromMinutes(1)).ConfigureAwait(false);
-            return new RealScaleResult(services, DistinctPorts, Pool, NodeIps.Length, created, coldStart, idle.TotalSeconds, idleCores, accepting,
+            return new RealScaleResult(services, DistinctPorts, Pool, NodeIps.Length, created, coldStart, settleCores, idle.TotalSeconds, idleCores, accepting,
                 Ms(killed, exited), restart, killToListening, stopped?.Ms, stopped?.ExitCode, keepLogs ? work.FullName : string.Empty);
         }
         finally
