@@ -36,6 +36,12 @@ internal enum RbacOutcome
     /// the pool) a second time. (A restart records no IPAllocated anyway: it restores the IP, nothing is new.)
     /// </summary>
     NoWarningRepeatedAfterRestart,
+
+    /// <summary>
+    /// The refusal of the Service outside the pool, resolved (its loadBalancerIP moved into the pool) and then back, counts
+    /// in its first Event's series (count 2) instead of becoming a second Event.
+    /// </summary>
+    WarningCountedInSeries,
 }
 
 /// <summary>
@@ -67,6 +73,7 @@ internal sealed record RbacCase(
         ["endpointslices watch"] = Without("discovery.k8s.io", "endpointslices", "watch", RbacOutcome.LateSliceIsABackend, RbacBackends.Endpoints),
         ["events create"] = Without("events.k8s.io", "events", "create", RbacOutcome.EventRecorded),
         ["events list"] = Without("events.k8s.io", "events", "list", RbacOutcome.NoWarningRepeatedAfterRestart),
+        ["events patch"] = Without("events.k8s.io", "events", "patch", RbacOutcome.WarningCountedInSeries),
         ["leases get"] = Without("coordination.k8s.io", "leases", "get", RbacOutcome.StatusWritten),
         ["leases create"] = Without("coordination.k8s.io", "leases", "create", RbacOutcome.StatusWritten),
         ["leases update"] = Without("coordination.k8s.io", "leases", "update", RbacOutcome.StatusWritten) with { ExpiredLease = true },
@@ -79,7 +86,7 @@ internal sealed record RbacCase(
         (RbacBackends.NodePorts, _) =>
         [
             RbacOutcome.StatusWritten, RbacOutcome.EventRecorded, RbacOutcome.NodeTagged, RbacOutcome.ForwardsToLateNode,
-            RbacOutcome.NoWarningRepeatedAfterRestart,
+            RbacOutcome.NoWarningRepeatedAfterRestart, RbacOutcome.WarningCountedInSeries,
         ],
         _ => [RbacOutcome.StatusWritten, RbacOutcome.LateSliceIsABackend],
     };

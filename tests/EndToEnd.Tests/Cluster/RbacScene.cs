@@ -24,6 +24,10 @@ internal sealed class RbacScene : IAsyncDisposable
     // Asks for an IP outside the pool: refused, an ApplyFailed warning that stays true across restarts.
     private const string Outside = "outside";
     private const int Port = 8080;
+    private const string OutsideIp = "127.0.128.100";
+
+    // In the pool, and not the first address (which "web" takes).
+    private const string Inside = "127.0.128.70";
 
     private readonly List<ClusterDaemon> _daemons = [];
     private readonly RbacCase _case;
@@ -79,7 +83,7 @@ internal sealed class RbacScene : IAsyncDisposable
     {
         _node = await Cluster.CreateNodeAsync("node", NodeIp, labelled: false);
         var service = await Cluster.CreateServiceAsync(Service, [new ServicePort(Port)]);
-        await Cluster.CreateServiceAsync(Outside, [new ServicePort(Port)], loadBalancerIp: "127.0.128.100");
+        await Cluster.CreateServiceAsync(Outside, [new ServicePort(Port)], loadBalancerIp: OutsideIp);
         if (_case.Backends == RbacBackends.NodePorts)
         {
             _backend = new EchoBackend(Service, IPAddress.Parse(NodeIp), service.Spec.Ports[0].NodePort ?? throw new InvalidOperationException("no NodePort"));
@@ -109,7 +113,7 @@ internal sealed class RbacScene : IAsyncDisposable
             case RbacOutcome.LateSliceIsABackend:
                 return await BackendsAsync() is var backends && backends.Contains($"{EndpointIp}:{Port}");
             default:
-                throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "an outcome of its own: see RestartedAsync");
+                throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "an outcome of its own: see RestartedAsync and RepeatRefusalAsync");
         }
     }
 
@@ -120,6 +124,27 @@ internal sealed class RbacScene : IAsyncDisposable
         await StartAsync();
         Assert.True(await Daemon.Process.LoggedAsync("Every Service reconciled", limit), $"the restarted daemon never reconciled; {Daemon}");
     }
+
+    /// <summary>
+    /// The Service outside the pool moved into it (served: its refusal resolved) and back out (refused again), so that
+    /// the same warning comes back within the series window.
+    /// </summary>
+    public async Task RepeatRefusalAsync(TimeSpan limit)
+    {
+        await SetLoadBalancerIpAsync(Inside);
+        Assert.True(
+            await Net.EventuallyAsync(async () => (await KubeObjects.IngressAsync(Cluster.Admin, Cluster.Namespace, Outside)).Contains(Inside), limit),
+            $"{Outside} was not served on {Inside}; {Daemon}");
+        await SetLoadBalancerIpAsync(OutsideIp);
+    }
+
+    /// <summary>The ApplyFailed Events of the Service outside the pool, each with its series count.</summary>
+    public async Task<IReadOnlyList<int>> RefusalCountsAsync() =>
+        [.. (await KubeObjects.EventsAsync(Cluster.Admin, Cluster.Namespace, Outside)).Where(line => line.Reason == "ApplyFailed").Select(line => line.Count)];
+
+    private Task<V1Service> SetLoadBalancerIpAsync(string ip) =>
+        Cluster.Admin.CoreV1.PatchNamespacedServiceAsync(
+            new V1Patch($"{{\"spec\":{{\"loadBalancerIP\":\"{ip}\"}}}}", V1Patch.PatchType.MergePatch), Outside, Cluster.Namespace);
 
     /// <summary>How many IPAllocated Events the Service has.</summary>
     private async Task<int> AllocatedEventsAsync() =>

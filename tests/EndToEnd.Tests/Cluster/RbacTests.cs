@@ -75,7 +75,7 @@ public sealed class RbacTests(ControlPlaneFixture controlPlane, ITestOutputHelpe
 
     private async Task AssertEverythingHappensAsync(RbacScene scene, string name, IReadOnlyList<RbacOutcome> expected)
     {
-        foreach (var outcome in expected.Where(outcome => outcome != RbacOutcome.NoWarningRepeatedAfterRestart))
+        foreach (var outcome in expected.Where(outcome => outcome is not (RbacOutcome.NoWarningRepeatedAfterRestart or RbacOutcome.WarningCountedInSeries)))
         {
             var since = Stopwatch.StartNew();
             Assert.True(await Net.EventuallyAsync(() => scene.HappenedAsync(outcome), Limit), $"{outcome} never happened with the full manifest; {scene.Daemon}");
@@ -90,12 +90,31 @@ public sealed class RbacTests(ControlPlaneFixture controlPlane, ITestOutputHelpe
             Assert.Equal(1, await scene.RefusalEventsAsync());
         }
 
+        if (expected.Contains(RbacOutcome.WarningCountedInSeries))
+        {
+            Assert.True(await Net.EventuallyAsync(async () => await scene.RefusalEventsAsync() == 1, Limit), scene.Daemon.ToString());
+            var since = Stopwatch.StartNew();
+            await scene.RepeatRefusalAsync(Limit);
+            Assert.True(
+                await Net.EventuallyAsync(async () => await scene.RefusalCountsAsync() is [2], Limit),
+                $"the refusal that came back was not counted in its Event's series: {string.Join(", ", await scene.RefusalCountsAsync())}; {scene.Daemon}");
+            output.WriteLine($"figure: RBAC {name}: {RbacOutcome.WarningCountedInSeries} {since.Elapsed.TotalSeconds:F2} s");
+        }
+
         scene.Daemon.AssertNeverForbidden();
     }
 
     private async Task AssertLostAsync(RbacScene scene, string name, RbacPermission removed, RbacOutcome lost)
     {
-        if (lost == RbacOutcome.NoWarningRepeatedAfterRestart)
+        if (lost == RbacOutcome.WarningCountedInSeries)
+        {
+            Assert.True(await Net.EventuallyAsync(async () => await scene.RefusalEventsAsync() == 1, Limit), scene.Daemon.ToString());
+            await scene.RepeatRefusalAsync(Limit);
+            Assert.True(
+                await Net.EventuallyAsync(async () => await scene.RefusalEventsAsync() == 2, Limit),
+                $"without the right to patch, the refusal that came back should be an Event of its own: {string.Join(", ", await scene.RefusalCountsAsync())}; {scene.Daemon}");
+        }
+        else if (lost == RbacOutcome.NoWarningRepeatedAfterRestart)
         {
             Assert.True(await Net.EventuallyAsync(async () => await scene.RefusalEventsAsync() == 1, Limit), scene.Daemon.ToString());
             await scene.RestartedAsync(Limit);

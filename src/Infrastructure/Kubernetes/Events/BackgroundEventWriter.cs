@@ -25,6 +25,9 @@ internal sealed class BackgroundEventWriter : IAsyncDisposable
     private readonly KubernetesEventOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+
+    /// <summary>1 once a refused series patch has been logged.</summary>
+    private int _patchRefusalTold;
     private readonly Channel<EventSeries> _queue;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _lock = new();
@@ -289,7 +292,14 @@ internal sealed class BackgroundEventWriter : IAsyncDisposable
         }
         catch (HttpOperationException failure) when (failure.Response?.StatusCode == HttpStatusCode.Forbidden)
         {
-            // A role without patch on Events (the manifest before series): the repeat becomes an Event of its own.
+            // A role without patch on Events (the manifest before series): the repeat becomes an Event of its own. Said
+            // once, with the API server's words, so that an operator can grant the right.
+            if (Interlocked.Exchange(ref _patchRefusalTold, 1) == 0)
+            {
+                EventLog.SeriesPatchRefused(
+                    _logger, new ServiceKey(item.Metadata.NamespaceProperty ?? "", item.Regarding?.Name ?? ""), item.Reason ?? "", ApiFailureText.Describe(failure));
+            }
+
             item.Metadata.Name = KubernetesEventRecorder.NewName(item.Regarding?.Name ?? "service");
             return false;
         }
