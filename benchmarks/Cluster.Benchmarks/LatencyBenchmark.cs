@@ -133,7 +133,7 @@ internal static class LatencyBenchmark
         // Each Service asks for the same port, so each takes a new IP and the allocator hands them out in order: polling
         // the next one from the start measures the listener on its own, not after the status (which is written later).
         var predicted = last is null ? null : Next(last);
-        var poll = new AcceptPoll(predicted);
+        var poll = new AcceptPoll(predicted, ServicePort, PollInterval);
 
         var t0 = Stopwatch.GetTimestamp();
         api.PutService(BenchObjects.LoadBalancerService(name, ServicePort, nodePort));
@@ -205,40 +205,4 @@ internal static class LatencyBenchmark
 
     private static string? IngressIp(string patchBody) =>
         JsonNode.Parse(patchBody)?["status"]?["loadBalancer"]?["ingress"]?[0]?["ip"]?.GetValue<string>();
-
-    /// <summary>Connects to IP:port about every millisecond on its own thread until a connect succeeds.</summary>
-    private sealed class AcceptPoll(IPAddress? target)
-    {
-        private volatile IPAddress? _target = target;
-
-        public void Retarget(IPAddress address) => _target = address;
-
-        public Task<long?> RunAsync(long deadline) => Task.Factory.StartNew(
-            () => Poll(deadline), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-
-        private long? Poll(long deadline)
-        {
-            while (Stopwatch.GetTimestamp() < deadline)
-            {
-                if (_target is { } address)
-                {
-                    using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                    try
-                    {
-                        socket.Connect(address, ServicePort);
-                        var at = Stopwatch.GetTimestamp();
-                        socket.LingerState = new LingerOption(true, 0);
-                        return at;
-                    }
-                    catch (SocketException)
-                    {
-                    }
-                }
-
-                Thread.Sleep(PollInterval);
-            }
-
-            return null;
-        }
-    }
 }

@@ -98,7 +98,7 @@ internal static class RealLatencyBenchmark
         // Each added Service asks for the same port, so the allocator hands out the next free IP: polling it from the
         // start times the listener on its own, not after the status (which the daemon writes after listening).
         var predicted = last is null ? null : Next(last);
-        var poll = new AcceptPoll(predicted);
+        var poll = new AcceptPoll(predicted, ServicePort, PollInterval);
         var ingress = watch.WhenServiceAsync(name);
 
         var t0 = Stopwatch.GetTimestamp();
@@ -126,41 +126,5 @@ internal static class RealLatencyBenchmark
         }
 
         return new IPAddress(bytes);
-    }
-
-    /// <summary>Connects to IP:port about every millisecond on its own thread until a connect succeeds.</summary>
-    private sealed class AcceptPoll(IPAddress? target)
-    {
-        private volatile IPAddress? _target = target;
-
-        public void Retarget(IPAddress address) => _target = address;
-
-        public Task<long?> RunAsync(long deadline) => Task.Factory.StartNew(
-            () => Poll(deadline), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-
-        private long? Poll(long deadline)
-        {
-            while (Stopwatch.GetTimestamp() < deadline)
-            {
-                if (_target is { } address)
-                {
-                    using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                    try
-                    {
-                        socket.Connect(address, ServicePort);
-                        var at = Stopwatch.GetTimestamp();
-                        socket.LingerState = new LingerOption(true, 0);
-                        return at;
-                    }
-                    catch (SocketException)
-                    {
-                    }
-                }
-
-                Thread.Sleep(PollInterval);
-            }
-
-            return null;
-        }
     }
 }
