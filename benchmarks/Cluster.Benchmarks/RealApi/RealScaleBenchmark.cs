@@ -57,6 +57,15 @@ internal static class RealScaleBenchmark
     /// <summary>How long after all is served the start's tail is let pass before the idle time is measured.</summary>
     private static readonly TimeSpan SettleTime = TimeSpan.FromSeconds(30);
 
+    /// <summary>The cores process <paramref name="pid"/> used, on average, over the next <paramref name="window"/>.</summary>
+    private static async Task<double> CoresOverAsync(int pid, TimeSpan window)
+    {
+        var cpu = new CpuMeter(pid);
+        var from = Stopwatch.GetTimestamp();
+        await Task.Delay(window).ConfigureAwait(false);
+        return cpu.Seconds() / Stopwatch.GetElapsedTime(from).TotalSeconds;
+    }
+
     public static async Task<RealScaleResult> RunAsync(int services, string dll, TimeSpan idle, bool keepLogs, TextWriter progress)
     {
         await using var cluster = await RealCluster.StartAsync(progress).ConfigureAwait(false);
@@ -76,17 +85,11 @@ internal static class RealScaleBenchmark
 
             // Settling: the first 30 s after all is served still carry the start's tail (the Events written in the
             // background at the client's pace, the first rounds of health checks); measured apart from the idle time.
-            var settleCpu = new CpuMeter(cold.Pid);
-            var settleFrom = Stopwatch.GetTimestamp();
-            await Task.Delay(SettleTime).ConfigureAwait(false);
-            var settleCores = settleCpu.Seconds() / Stopwatch.GetElapsedTime(settleFrom).TotalSeconds;
+            var settleCores = await CoresOverAsync(cold.Pid, SettleTime).ConfigureAwait(false);
             await progress.WriteLineAsync($"   scale: settling {settleCores:F3} cores over {SettleTime.TotalSeconds:F0} s").ConfigureAwait(false);
 
             // Idle: nothing changes in the cluster; what the daemon spends is its own upkeep (Lease renewals, timers, GC).
-            var idleCpu = new CpuMeter(cold.Pid);
-            var idleFrom = Stopwatch.GetTimestamp();
-            await Task.Delay(idle).ConfigureAwait(false);
-            var idleCores = idleCpu.Seconds() / Stopwatch.GetElapsedTime(idleFrom).TotalSeconds;
+            var idleCores = await CoresOverAsync(cold.Pid, idle).ConfigureAwait(false);
             await progress.WriteLineAsync($"   scale: idle {idleCores:F3} cores over {idle.TotalSeconds:F0} s").ConfigureAwait(false);
 
             var accepting = await ListenerTable.ConnectAllAsync(watch.Ingress.Values.Select(entry => (entry.Ip, entry.Port))).ConfigureAwait(false);

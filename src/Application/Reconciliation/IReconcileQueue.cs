@@ -60,12 +60,8 @@ internal sealed class ReconcileQueue : IReconcileQueue
 
     public void RetryAll()
     {
-        Changed();
-        if (_term is { } term)
-        {
-            term.Parked.WakeAll();
-            EnqueueAll();
-        }
+        _term?.Parked.WakeAll();
+        EnqueueAll();
     }
 
     public Task WhenIdleAsync(CancellationToken cancellationToken) =>

@@ -18,6 +18,12 @@ internal static class KubeAssets
     /// <summary>Why the real API server cannot run here; null when it can.</summary>
     public static string? SkipReason => Found.Value.Missing;
 
+    /// <summary>Why a test that needs the binaries and root (network namespaces) cannot run here; null when it can.</summary>
+    public static string? RootSkipReason =>
+        SkipReason ?? (LoadBalancer.Infrastructure.Tests.Networking.Support.RootRequirement.IsMet
+            ? null
+            : LoadBalancer.Infrastructure.Tests.Networking.Support.RootRequirement.SkipReason);
+
     private static (string?, string?, string?) Find()
     {
         var folder = Environment.GetEnvironmentVariable(Variable);
@@ -80,13 +86,9 @@ public sealed class KubeRootFactAttribute : FactAttribute
 {
     public KubeRootFactAttribute()
     {
-        if (KubeAssets.SkipReason is { } reason)
+        if (KubeAssets.RootSkipReason is { } reason)
         {
             Skip = reason;
-        }
-        else if (!LoadBalancer.Infrastructure.Tests.Networking.Support.RootRequirement.IsMet)
-        {
-            Skip = LoadBalancer.Infrastructure.Tests.Networking.Support.RootRequirement.SkipReason;
         }
     }
 }
@@ -96,13 +98,9 @@ public sealed class KubeRootTheoryAttribute : TheoryAttribute
 {
     public KubeRootTheoryAttribute()
     {
-        if (KubeAssets.SkipReason is { } reason)
+        if (KubeAssets.RootSkipReason is { } reason)
         {
             Skip = reason;
-        }
-        else if (!LoadBalancer.Infrastructure.Tests.Networking.Support.RootRequirement.IsMet)
-        {
-            Skip = LoadBalancer.Infrastructure.Tests.Networking.Support.RootRequirement.SkipReason;
         }
     }
 }
