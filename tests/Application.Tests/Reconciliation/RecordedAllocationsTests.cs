@@ -111,9 +111,12 @@ public sealed class RecordedAllocationsTests : IAsyncDisposable
         Assert.Equal(readAtStart, _harness.Fakes.Sender.SentOf<RestoreAllocations>().Count);
 
         await _harness.EndTermAsync(stopping: false);
-        Assert.Empty(_harness.Fakes.Allocations.Leases());
 
-        // The stand-down released everything; the next reading holds the records again, ready for the next term.
+        // The stand-down released what the term served. Not asserted on the allocator: the standby's reading that waited
+        // for the term may already have put the records back by now, which is what it is for.
+        Assert.Contains(_harness.Fakes.Sender.SentOf<LoadBalancer.Application.Services.RemoveService.RemoveService>(), command => command.Name == "web");
+
+        // The next reading holds the records again, ready for the next term.
         _harness.Queue.Enqueue(Key("web"));
         await ReadingsAsync(readAtStart + 1);
         Assert.Equal([Ip("192.168.0.230")], _harness.Fakes.Allocations.Leases().Select(lease => lease.Ip));
