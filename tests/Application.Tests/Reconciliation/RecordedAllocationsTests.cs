@@ -118,7 +118,7 @@ public sealed class RecordedAllocationsTests : IAsyncDisposable
 
         // The next reading holds the records again, ready for the next term.
         _harness.Queue.Enqueue(Key("web"));
-        await ReadingsAsync(readAtStart + 1);
+        await ReadingsAsync(1);
         Assert.Equal([Ip("192.168.0.230")], _harness.Fakes.Allocations.Leases().Select(lease => lease.Ip));
     }
 
@@ -146,15 +146,20 @@ public sealed class RecordedAllocationsTests : IAsyncDisposable
 
     private void StandBy() => _standingBy = _harness.Reconciler.StandByAsync(_stopping.Token);
 
-    /// <summary>Moves the clock past the standby's delay until <paramref name="count"/> readings were sent (bounded).</summary>
+    /// <summary>
+    /// Moves the clock past the standby's delay until <paramref name="count"/> standby readings have finished (bounded): counted
+    /// by their log line (5017), written once the allocator holds what was read, not by the command sent, which the
+    /// test could see while the reading is still under way on the standby's thread.
+    /// </summary>
     private async Task ReadingsAsync(int count)
     {
-        for (var attempt = 0; attempt < 200 && _harness.Fakes.Sender.SentOf<RestoreAllocations>().Count < count; attempt++)
+        for (var attempt = 0; attempt < 200 && _harness.RecordedLog.Entries.Count(entry => entry.EventId.Id == 5017) < count; attempt++)
         {
             _harness.Time.Advance(Delay);
             await Task.Delay(5);
         }
 
-        Assert.Equal(count, _harness.Fakes.Sender.SentOf<RestoreAllocations>().Count);
+        Assert.Equal(count, _harness.RecordedLog.Entries.Count(entry => entry.EventId.Id == 5017));
+        Assert.Equal(count + _harness.RecordedLog.Entries.Count(entry => entry.EventId.Id == 5002), _harness.Fakes.Sender.SentOf<RestoreAllocations>().Count);
     }
 }
