@@ -15,8 +15,8 @@ public sealed class TcpForwarderResourceTests(ITestOutputHelper output)
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
     public async Task MixedConnectionsThenDispose_LeaveNoFileDescriptorOpen(ForwardingEngine engine)
     {
-        await WarmUpSocketsAsync();
-        var before = await SettledCountAsync();
+        await FileDescriptors.WarmUpSocketsAsync();
+        var before = await FileDescriptors.SettledCountAsync();
         var kindsBefore = FileDescriptors.CountByKind();
         output.WriteLine($"{engine}: before: {before} sockets, pipes and anonymous inodes ({FileDescriptors.Describe(kindsBefore)})");
 
@@ -98,38 +98,5 @@ public sealed class TcpForwarderResourceTests(ITestOutputHelper output)
                     return $"backend-reset:{closed.Kind}";
                 }
         }
-    }
-
-    /// <summary>
-    /// The runtime opens its socket event loop's descriptors on first use and keeps them; use sockets once, so the count
-    /// taken next holds them already.
-    /// </summary>
-    private static async Task WarmUpSocketsAsync()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
-        using var client = await TestSockets.ConnectAsync((IPEndPoint)listener.LocalEndPoint!);
-        using var accepted = await Bounded.WithinAsync(listener.AcceptAsync(), TestSockets.ShortWait, "warm-up accept");
-        await Bounded.WithinAsync(ct => client.SendAllAsync("warm"u8.ToArray(), ct), TestSockets.ShortWait, "warm-up send");
-        await accepted.ReceiveExactlyAsync(new byte[4], CancellationToken.None);
-    }
-
-    /// <summary>The fd count once earlier tests' leftovers (finalizers, closing sockets) have stopped moving it (at most 3 s).</summary>
-    private static async Task<int> SettledCountAsync()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        var last = FileDescriptors.CountForwarderKinds();
-        var giveUp = DateTime.UtcNow + TimeSpan.FromSeconds(3);
-        for (var stable = 0; stable < 5 && DateTime.UtcNow < giveUp;)
-        {
-            await Task.Delay(50);
-            var now = FileDescriptors.CountForwarderKinds();
-            stable = now == last ? stable + 1 : 0;
-            last = now;
-        }
-
-        return last;
     }
 }

@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Sockets;
+
 namespace LoadBalancer.Infrastructure.Tests.Forwarding.Support;
 
 /// <summary>
@@ -41,4 +44,38 @@ internal static class FileDescriptors
 
     public static string Describe(IReadOnlyDictionary<string, int> kinds) =>
         string.Join(", ", kinds.Select(kind => $"{kind.Key}={kind.Value}"));
+
+    /// <summary>
+    /// The runtime opens its socket event loop's descriptors on first use and keeps them; use sockets once, so the count
+    /// taken next holds them already.
+    /// </summary>
+    public static async Task WarmUpSocketsAsync()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        using var client = await TestSockets.ConnectAsync((IPEndPoint)listener.LocalEndPoint!);
+        using var accepted = await Bounded.WithinAsync(listener.AcceptAsync(), TestSockets.ShortWait, "warm-up accept");
+        await Bounded.WithinAsync(ct => client.SendAllAsync("warm"u8.ToArray(), ct), TestSockets.ShortWait, "warm-up send");
+        await accepted.ReceiveExactlyAsync(new byte[4], CancellationToken.None);
+    }
+
+
+    /// <summary>The fd count once earlier tests' leftovers (finalizers, closing sockets) have stopped moving it (at most 3 s).</summary>
+    public static async Task<int> SettledCountAsync()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var last = CountForwarderKinds();
+        var giveUp = DateTime.UtcNow + TimeSpan.FromSeconds(3);
+        for (var stable = 0; stable < 5 && DateTime.UtcNow < giveUp;)
+        {
+            await Task.Delay(50);
+            var now = CountForwarderKinds();
+            stable = now == last ? stable + 1 : 0;
+            last = now;
+        }
+
+        return last;
+    }
 }
