@@ -48,7 +48,7 @@ public sealed class ConfigurationFlags
 
         if (groups.HasFlag(FlagGroups.Forwarding))
         {
-            Text(Settings.Engine, new Option<string>("--engine") { Description = "How bytes are forwarded: splice (default) or copy.", HelpName = "splice|copy" });
+            Text(Settings.Engine, new Option<string>("--engine") { Description = "How bytes are forwarded: io_uring (default; falls back to splice, then copy, where the kernel refuses it), splice or copy.", HelpName = "io_uring|splice|copy" });
             Text(Settings.Policy, new Option<string>("--policy") { Description = "Balancing policy where none is asked for: round-robin (default), least-connections, power-of-two, source-hash.", HelpName = "NAME" });
             Text(Settings.DrainTimeout, new Option<string>("--drain-timeout") { Description = "How long open connections may finish when stopping (default 10s).", HelpName = "DURATION" });
         }

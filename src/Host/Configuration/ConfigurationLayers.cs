@@ -100,7 +100,7 @@ public static class ConfigurationLayers
             [Settings.Debug] = "false",
             [Settings.LogFormat] = inputs.UnderSystemd ? "systemd" : "text",
             [Settings.DrainTimeout] = "10s",
-            [Settings.Engine] = "splice",
+            [Settings.Engine] = "io_uring",
             [Settings.Policy] = LoadBalancingPolicyNames.Default,
             [Settings.Announce] = "true",
             [Settings.IgnoreUnclassed] = "false",

@@ -92,8 +92,34 @@ public sealed record DaemonSettings
         _ => Configuration.LogFormat.Text,
     };
 
-    public ForwardingEngine ForwardingEngine =>
-        string.Equals(Engine?.Trim(), "copy", StringComparison.OrdinalIgnoreCase) ? ForwardingEngine.Copy : ForwardingEngine.Splice;
+    /// <summary>The engine named by <see cref="Engine"/>; io_uring when none is (an unknown name is refused at start by validation).</summary>
+    public ForwardingEngine ForwardingEngine => TryParseEngine(Engine, out var engine) ? engine : ForwardingEngine.IoUring;
+
+    /// <summary>io_uring (or uring), splice, copy; any case, surrounding blanks ignored. Null or blank is not a name.</summary>
+    internal static bool TryParseEngine(string? text, out ForwardingEngine engine)
+    {
+        engine = ForwardingEngine.IoUring;
+        switch (text?.Trim().ToLowerInvariant())
+        {
+            case "io_uring" or "uring" or "iouring":
+                return true;
+            case "splice":
+                engine = ForwardingEngine.Splice;
+                return true;
+            case "copy":
+                engine = ForwardingEngine.Copy;
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>The name the configuration uses for an engine (io_uring, splice, copy).</summary>
+    public static string EngineName(ForwardingEngine engine) => engine switch
+    {
+        ForwardingEngine.IoUring => "io_uring",
+        _ => engine.ToString().ToLowerInvariant(),
+    };
 
     public string BalancingPolicy => string.IsNullOrWhiteSpace(Policy) ? Application.Forwarding.LoadBalancingPolicyNames.Default : Policy.Trim();
 

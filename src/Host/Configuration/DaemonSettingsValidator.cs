@@ -65,9 +65,9 @@ public sealed class DaemonSettingsValidator(LoadedConfiguration configuration) :
             problems.Add($"{Settings.AdminAddress}: {adminProblem} ({configuration.Source(Settings.AdminAddress)})");
         }
 
-        if (settings.Engine is { } engine && engine.Trim().ToLowerInvariant() is not ("splice" or "copy"))
+        if (settings.Engine is { } engine && !DaemonSettings.TryParseEngine(engine, out _))
         {
-            Problem(Settings.Engine, engine, "must be splice or copy");
+            Problem(Settings.Engine, engine, "must be io_uring, splice or copy");
         }
 
         if (settings.Policy is { } policy && !LoadBalancingPolicyNames.IsKnown(policy.Trim()))

@@ -57,7 +57,7 @@ public static class Settings
         new(Debug, "--debug", ["DEBUG"], "log at Debug level"),
         new(LogFormat, "--log-format", [], "text, json or systemd"),
         new(DrainTimeout, "--drain-timeout", [], "how long open connections may finish at shutdown (10s, 500ms, 2m or seconds)"),
-        new(Engine, "--engine", [], "splice or copy"),
+        new(Engine, "--engine", [], "io_uring, splice or copy"),
         new(Policy, "--policy", [], "the balancing policy where a Service asks for none"),
         new(Announce, "--no-announce", [], "gratuitous ARP / unsolicited NA after adding an address"),
         new(StateFile, "--state-file", [], "standalone: where the IPs of the Services are kept across restarts"),

@@ -69,7 +69,7 @@ internal sealed class ForwardListener(
 
         _listening = true;
         await writers.Output.WriteLineAsync(
-            $"forwarding {forward.Listen} → {string.Join(", ", forward.Backends)} ({settings.BalancingPolicy}, {settings.ForwardingEngine.ToString().ToLowerInvariant()}; Ctrl-C stops)")
+            $"forwarding {forward.Listen} → {string.Join(", ", forward.Backends)} ({settings.BalancingPolicy}, {DaemonSettings.EngineName(settings.ForwardingEngine)}; Ctrl-C stops)")
             .ConfigureAwait(false);
     }
 

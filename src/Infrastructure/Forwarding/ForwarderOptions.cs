@@ -2,6 +2,12 @@ namespace LoadBalancer.Infrastructure.Forwarding;
 
 public enum ForwardingEngine
 {
+    /// <summary>
+    /// io_uring: multishot accepts, connects with linked timeouts, small messages through provided ring buffers and bulk
+    /// streams spliced socket → pipe → socket; one ring per event loop. Falls back to splice where io_uring is unavailable.
+    /// </summary>
+    IoUring,
+
     /// <summary>socket → pipe → socket with splice(2): the bytes never enter user space.</summary>
     Splice,
 
@@ -14,7 +20,7 @@ public sealed record ForwarderOptions
 {
     public static readonly TimeSpan DefaultUdpFlowIdleTimeout = TimeSpan.FromSeconds(30);
 
-    public ForwardingEngine Engine { get; init; } = ForwardingEngine.Splice;
+    public ForwardingEngine Engine { get; init; } = ForwardingEngine.IoUring;
 
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -33,7 +39,7 @@ public sealed record ForwarderOptions
     /// <summary>Buffer per direction of the copy engine, rented only while bytes are in flight.</summary>
     public int CopyBufferSize { get; init; } = 64 * 1024;
 
-    /// <summary>epoll loops of the splice engine; one per core by default, as HAProxy runs one thread per core.</summary>
+    /// <summary>Event loops of the io_uring and splice engines (a ring or an epoll set each); one per core by default, as HAProxy runs one thread per core.</summary>
     public int EventLoops { get; init; } = Environment.ProcessorCount;
 
     /// <summary>Consecutive connect failures that eject a backend until an active check passes.</summary>

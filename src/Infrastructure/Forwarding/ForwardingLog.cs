@@ -70,6 +70,9 @@ internal static partial class ForwardingLog
     [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "splice engine unavailable ({Reason}); using the copy engine")]
     public static partial void SpliceUnavailable(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 2016, Level = LogLevel.Warning, Message = "io_uring engine unavailable ({Reason}); trying the splice engine")]
+    public static partial void IoUringUnavailable(ILogger logger, string reason);
+
     [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "refused {Count} connections to {Listener} in the last {Seconds} s: {Reason}")]
     public static partial void ConnectionsRefused(ILogger logger, long count, string listener, long seconds, string reason);
 

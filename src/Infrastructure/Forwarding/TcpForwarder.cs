@@ -5,6 +5,7 @@ using LoadBalancer.Domain.Addressing;
 using LoadBalancer.Domain.Services;
 using LoadBalancer.Infrastructure.Forwarding.Copy;
 using LoadBalancer.Infrastructure.Forwarding.Health;
+using LoadBalancer.Infrastructure.Forwarding.IoUring;
 using LoadBalancer.Infrastructure.Forwarding.Listeners;
 using LoadBalancer.Infrastructure.Forwarding.Splice;
 using LoadBalancer.Infrastructure.Forwarding.Udp;
@@ -14,7 +15,7 @@ namespace LoadBalancer.Infrastructure.Forwarding;
 
 /// <summary>
 /// The forwarder: one listener per load-balancer IP:port and protocol, each with its own backends and policy. TCP
-/// listeners run on the splice or copy engine, UDP listeners on the UDP engine (<c>Forwarding/Udp</c>); both share the
+/// listeners run on the io_uring, splice or copy engine, UDP listeners on the UDP engine (<c>Forwarding/Udp</c>); both share the
 /// listener's backends, balancing, health and statistics.
 /// </summary>
 internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDisposable, IDisposable
@@ -56,7 +57,7 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
         _health = new HealthCheckRegistry(options, time, _logger);
     }
 
-    /// <summary>The engine actually running: the copy engine when splice was asked for but this kernel refuses it.</summary>
+    /// <summary>The engine actually running: the next one down (io_uring → splice → copy) when this kernel refuses the one asked for.</summary>
     public ForwardingEngine Engine { get; private set; }
 
     public IReadOnlyList<PortBinding> Listeners => [.. _listeners.Keys];
@@ -151,12 +152,24 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
     /// <summary>Listeners that accept connections; detached ones, still draining, are no longer any Service's.</summary>
     public IReadOnlyList<ListenerStatistics> GetAllStatistics() => [.. _listeners.Values.Select(listener => listener.Statistics())];
 
-    /// <summary>Two sockets, and for splice a pipe (two descriptors) per direction while bytes flow.</summary>
-    private static int DescriptorsPerConnection(ForwardingEngine engine) => engine == ForwardingEngine.Splice ? 6 : 2;
+    /// <summary>Two sockets, and for splice (and io_uring's spliced bulk streams) a pipe (two descriptors) per direction while bytes flow.</summary>
+    private static int DescriptorsPerConnection(ForwardingEngine engine) => engine == ForwardingEngine.Copy ? 2 : 6;
 
+    /// <summary>The engine asked for, or the next one down the chain io_uring → splice → copy that this kernel runs, saying why.</summary>
     private IForwardingEngine CreateEngine(ForwarderOptions options, ILogger logger)
     {
-        if (options.Engine == ForwardingEngine.Splice)
+        if (options.Engine == ForwardingEngine.IoUring)
+        {
+            if (IoUringSupport.UnavailableReason is not { } uringReason)
+            {
+                Engine = ForwardingEngine.IoUring;
+                return new IoUringEngine(options, _time, logger);
+            }
+
+            ForwardingLog.IoUringUnavailable(logger, uringReason);
+        }
+
+        if (options.Engine is ForwardingEngine.Splice or ForwardingEngine.IoUring)
         {
             if (SpliceSupport.UnavailableReason is not { } reason)
             {

@@ -16,7 +16,7 @@ public sealed class LoadBalancerCommandsTests
 
         Assert.Equal("127.0.100.0/24", settings.RestrictedCidr);
         Assert.Null(settings.LinkDevice);
-        Assert.Equal(ForwardingEngine.Splice, settings.ForwardingEngine);
+        Assert.Equal(ForwardingEngine.IoUring, settings.ForwardingEngine);
     }
 
     [Fact]
@@ -125,7 +125,7 @@ public sealed class LoadBalancerCommandsTests
         Assert.Equal(
             [
                 "error: drainTimeout: 'soon' is not a duration (10s, 500ms, 2m, or seconds) (flag --drain-timeout)",
-                "error: engine: 'zero-copy' must be splice or copy (flag --engine)",
+                "error: engine: 'zero-copy' must be io_uring, splice or copy (flag --engine)",
                 $"error: policy: {Application.Forwarding.LoadBalancingPolicyNames.UnknownMessage("random")} (flag --policy)",
             ],
             error.ToString().Trim().ReplaceLineEndings("\n").Split('\n'));

@@ -48,7 +48,7 @@ public sealed class SignalTests : IDisposable
 
         await File.WriteAllTextAsync(Config, "drainTimeout: 2s\nengine: zero-copy\n");
         daemon.Signal("HUP");
-        Assert.True(await daemon.LoggedAsync($"reload refused, the running configuration is kept (1 problems): engine: 'zero-copy' must be splice or copy (file {Config}:2)", Limit), daemon.ToString());
+        Assert.True(await daemon.LoggedAsync($"reload refused, the running configuration is kept (1 problems): engine: 'zero-copy' must be io_uring, splice or copy (file {Config}:2)", Limit), daemon.ToString());
 
         // Pools apply while serving: a new named pool is taken; one overlapping the pool in use is refused, and the old
         // pools stay.

@@ -48,7 +48,7 @@ public sealed class ConfigAndCheckCommandTests : IDisposable
             [
                 "error: debug: 'maybe' must be true or false (env DEBUG)",
                 $"error: drainTimeout: 'soon' is not a duration (10s, 500ms, 2m, or seconds) (file {file}:1)",
-                $"error: engine: 'zero-copy' must be splice or copy (file {file}:2)",
+                $"error: engine: 'zero-copy' must be io_uring, splice or copy (file {file}:2)",
                 $"error: restrictedCidr: '10.0.0.5/24' is not a CIDR, range or address: host bits are set; the network is 10.0.0.0/24 (file {file}:3)",
             ],
             _error.ToString().Trim().ReplaceLineEndings("\n").Split('\n'));

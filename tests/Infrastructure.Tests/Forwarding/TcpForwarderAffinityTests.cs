@@ -23,7 +23,7 @@ public sealed class TcpForwarderAffinityTests(ITestOutputHelper output)
     private static int s_nextListener;
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task ClientIpAffinity_EachClientKeepsItsBackendOverManyConnections_AndRoundRobinSpreadsTheClients(ForwardingEngine engine)
     {
         await using var backends = await NamedBackends.StartAsync(3);
@@ -41,7 +41,7 @@ public sealed class TcpForwarderAffinityTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task WithoutAffinity_TheSameClientsWalkEveryBackend(ForwardingEngine engine)
     {
         // The control for the test above: the same clients and connections, no AffinityTimeout.
@@ -56,7 +56,7 @@ public sealed class TcpForwarderAffinityTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task ClientIpAffinity_BackendNotReady_ItsClientsMoveAndStayMovedWhenItIsReadyAgain(ForwardingEngine engine)
     {
         await using var backends = await NamedBackends.StartAsync(3);
@@ -84,7 +84,7 @@ public sealed class TcpForwarderAffinityTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task ClientIpAffinity_BackendRemoved_ItsClientsMove_OthersKeepTheirsAcrossTheUpdate(ForwardingEngine engine)
     {
         await using var backends = await NamedBackends.StartAsync(4);
@@ -114,7 +114,7 @@ public sealed class TcpForwarderAffinityTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task ClientIpAffinity_HealthCheckSettingsChanged_ClientsKeepTheirBackends(ForwardingEngine engine)
     {
         // New health-check settings give every backend a new state (fresh counters and health); the table follows
@@ -134,7 +134,7 @@ public sealed class TcpForwarderAffinityTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task ClientIpAffinity_BackendRefusesConnections_ItsClientsAreRetriedElsewhereAndStayThere(ForwardingEngine engine)
     {
         await using var backends = await NamedBackends.StartAsync(3);

@@ -12,7 +12,7 @@ namespace LoadBalancer.Infrastructure.Tests.Forwarding;
 public sealed class TcpForwarderConnectTests(ITestOutputHelper output)
 {
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task BackendRefuses_EveryConnectionIsRetriedOnTheLiveBackend(ForwardingEngine engine)
     {
         const int Connections = 10;
@@ -38,7 +38,7 @@ public sealed class TcpForwarderConnectTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task EveryBackendRefuses_ClientIsClosedPromptlyAndTheFailureCounted(ForwardingEngine engine)
     {
         using var first = new RefusingPort();
@@ -58,7 +58,7 @@ public sealed class TcpForwarderConnectTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task BackendDropsSyns_ConnectTimesOutAndTheLiveBackendServesWithinTwoSeconds(ForwardingEngine engine)
     {
         const int Connections = 4;
@@ -86,7 +86,7 @@ public sealed class TcpForwarderConnectTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task ConnectTimeout_RunsOnTheForwardersClock_TheClientIsResetWhenItPassesAndNotBefore(ForwardingEngine engine)
     {
         // Ten seconds of the forwarder's clock, which the test moves; the client is reset in real milliseconds once the

@@ -26,7 +26,7 @@ public sealed class TcpForwarderFuzzTests(ITestOutputHelper output)
     public static TheoryData<ForwardingEngine, int> EnginesAndSeeds()
     {
         var data = new TheoryData<ForwardingEngine, int>();
-        foreach (var engine in Engines.Both)
+        foreach (var engine in Engines.All)
         {
             foreach (var seed in new[] { 1, 2 })
             {

@@ -26,7 +26,7 @@ public sealed class TcpForwarderHealthTests(ITestOutputHelper output)
     };
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task BackendFailingItsHttpCheck_GetsNoNewConnectionsAndGetsThemBackWhenItRecovers(ForwardingEngine engine)
     {
         await using var healthy = new HealthReportingBackend("a", healthy: true);
@@ -48,7 +48,7 @@ public sealed class TcpForwarderHealthTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task EveryBackendFailingItsCheck_ConnectionsStillGoToAllOfThem(ForwardingEngine engine)
     {
         await using var first = new HealthReportingBackend("a", healthy: false);

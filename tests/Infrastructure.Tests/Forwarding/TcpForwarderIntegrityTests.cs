@@ -11,7 +11,7 @@ namespace LoadBalancer.Infrastructure.Tests.Forwarding;
 public sealed class TcpForwarderIntegrityTests(ITestOutputHelper output)
 {
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task OneConnection_256MiBEachWayAtOnce_ArrivesIntactBothWays(ForwardingEngine engine)
     {
         const long Size = 256L * 1024 * 1024;
@@ -55,7 +55,7 @@ public sealed class TcpForwarderIntegrityTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task ClientHalfCloses_BackendAnswersAfterEof_ClientGetsTheWholeResponseThenEof(ForwardingEngine engine)
     {
         const int ResponseSize = 1024 * 1024;
@@ -90,7 +90,7 @@ public sealed class TcpForwarderIntegrityTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task BackendResets_ClientSeesResetNotEof(ForwardingEngine engine)
     {
         var abort = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -115,7 +115,7 @@ public sealed class TcpForwarderIntegrityTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task ClientResets_BackendSeesResetPromptly(ForwardingEngine engine)
     {
         var backendSaw = new TaskCompletionSource<Closed>(TaskCreationOptions.RunContinuationsAsynchronously);

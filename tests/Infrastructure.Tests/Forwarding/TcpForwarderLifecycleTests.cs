@@ -17,7 +17,7 @@ public sealed class TcpForwarderLifecycleTests(ITestOutputHelper output)
     private static readonly byte[] Chunk = new SeededBytes(31).Next(64 * 1024);
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task Apply_NewBinding_ListensIsListedAndForwards(ForwardingEngine engine)
     {
         await using var echo = LoopbackServer.StartEcho();
@@ -31,7 +31,7 @@ public sealed class TcpForwarderLifecycleTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task Apply_UnknownPolicy_FailsNamingThePolicyAndListensNowhere(ForwardingEngine engine)
     {
         await using var echo = LoopbackServer.StartEcho();
@@ -48,7 +48,7 @@ public sealed class TcpForwarderLifecycleTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task Apply_UdpPortTakenByAnotherSocket_FailsAndRegistersNothing(ForwardingEngine engine)
     {
         await using var echo = LoopbackServer.StartEcho();
@@ -67,7 +67,7 @@ public sealed class TcpForwarderLifecycleTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task Apply_AddressAlreadyInUse_FailsClearlyRegistersNothingAndSucceedsOnceFreed(ForwardingEngine engine)
     {
         await using var echo = LoopbackServer.StartEcho();
@@ -96,7 +96,7 @@ public sealed class TcpForwarderLifecycleTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task Stop_ConnectionMidTransfer_FinishesItsExchangeWhileNewConnectsAreRefused(ForwardingEngine engine)
     {
         var drain = TimeSpan.FromSeconds(2);
@@ -152,7 +152,7 @@ public sealed class TcpForwarderLifecycleTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task Detach_FreesTheBindingAtOnce_WhileTheOpenConnectionDrainsUntilItsDeadline(ForwardingEngine engine)
     {
         // The deadline is a timer of the forwarder's clock, which the test moves; detaching and serving are real.
@@ -197,7 +197,7 @@ public sealed class TcpForwarderLifecycleTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task Stop_ConnectionStillOpenAtTheDeadline_IsClosedAndStopReturnsSoonAfter(ForwardingEngine engine)
     {
         var drain = TimeSpan.FromSeconds(30);
@@ -232,7 +232,7 @@ public sealed class TcpForwarderLifecycleTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task Stop_AtTheDeadline_ClosesWithFinNotReset(ForwardingEngine engine)
     {
         var drain = TimeSpan.FromSeconds(30);
@@ -256,7 +256,7 @@ public sealed class TcpForwarderLifecycleTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task Stop_ConnectionStillConnectingToASilentBackend_IsClosedAtTheDeadline(ForwardingEngine engine)
     {
         // On the forwarder's clock the drain ends before the connect's timeout: the drain, not the timeout, closes it.
@@ -279,7 +279,7 @@ public sealed class TcpForwarderLifecycleTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task Dispose_ClosesListenersAndOpenConnections(ForwardingEngine engine)
     {
         await using var echo = LoopbackServer.StartEcho();

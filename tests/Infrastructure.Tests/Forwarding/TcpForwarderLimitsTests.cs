@@ -12,7 +12,7 @@ namespace LoadBalancer.Infrastructure.Tests.Forwarding;
 public sealed class TcpForwarderLimitsTests(ITestOutputHelper output)
 {
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task MaxConnections_OneOverTheLimitIsClosedAtOnceAndCountedAndAFreedSlotIsReused(ForwardingEngine engine)
     {
         const int Limit = 5;
@@ -58,7 +58,7 @@ public sealed class TcpForwarderLimitsTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task IdleTimeout_IdleConnectionIsClosedAndABusyOneIsNot(ForwardingEngine engine)
     {
         // The timeout runs on the forwarder's clock, which the test moves: the busy connection echoes every 20 s of it,
@@ -97,7 +97,7 @@ public sealed class TcpForwarderLimitsTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task IdleTimeout_ClosesWithFinNotReset(ForwardingEngine engine)
     {
         var idleTimeout = TimeSpan.FromMinutes(1);

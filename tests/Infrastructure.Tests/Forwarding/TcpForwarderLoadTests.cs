@@ -13,7 +13,7 @@ namespace LoadBalancer.Infrastructure.Tests.Forwarding;
 public sealed class TcpForwarderLoadTests(ITestOutputHelper output)
 {
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task ThousandConcurrentConnections_EachGetsItsOwnEchoWhileAllAreOpen(ForwardingEngine engine)
     {
         const int Count = 1000;
@@ -66,7 +66,7 @@ public sealed class TcpForwarderLoadTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task BackendSetSwappedUnderLoad_NewConnectionsGoToTheNewSetAndOldOnesStreamOnUntouched(ForwardingEngine engine)
     {
         const int Streams = 20;

@@ -21,7 +21,7 @@ public sealed class TcpForwarderNoBackendsTests(ITestOutputHelper output)
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(60);
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task NoBackends_FiftyClientsAreResetAtOnceWithoutData_TheLogHasOneLine_AndBackendsThatComeBackServe(ForwardingEngine engine)
     {
         const int Clients = 50;
@@ -66,7 +66,7 @@ public sealed class TcpForwarderNoBackendsTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task EveryBackendRefuses_TwentyClients_GiveOneLinePerBackendAndOneForTheListener_ThenASummaryEach(ForwardingEngine engine)
     {
         const int Clients = 20;
@@ -108,7 +108,7 @@ public sealed class TcpForwarderNoBackendsTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task NoBackends_ResetsWithoutConnectionState_SoManyClientsAtOnceLeaveNothingOpen(ForwardingEngine engine)
     {
         const int Clients = 200;

@@ -24,6 +24,8 @@ public sealed class TcpForwarderProxyProtocolTests(ITestOutputHelper output)
 
     public static TheoryData<ForwardingEngine, ProxyProtocolVersion> EnginesAndVersions => new()
     {
+        { ForwardingEngine.IoUring, ProxyProtocolVersion.V1 },
+        { ForwardingEngine.IoUring, ProxyProtocolVersion.V2 },
         { ForwardingEngine.Splice, ProxyProtocolVersion.V1 },
         { ForwardingEngine.Splice, ProxyProtocolVersion.V2 },
         { ForwardingEngine.Copy, ProxyProtocolVersion.V1 },
@@ -100,7 +102,7 @@ public sealed class TcpForwarderProxyProtocolTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task HeaderOff_BackendGetsTheClientsBytesFirst(ForwardingEngine engine)
     {
         var first = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);

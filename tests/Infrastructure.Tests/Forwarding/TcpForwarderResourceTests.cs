@@ -12,7 +12,7 @@ namespace LoadBalancer.Infrastructure.Tests.Forwarding;
 public sealed class TcpForwarderResourceTests(ITestOutputHelper output)
 {
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task MixedConnectionsThenDispose_LeaveNoFileDescriptorOpen(ForwardingEngine engine)
     {
         await FileDescriptors.WarmUpSocketsAsync();

@@ -7,6 +7,7 @@ using LoadBalancer.Infrastructure.Forwarding.Backends;
 using LoadBalancer.Infrastructure.Forwarding.Balancing;
 using LoadBalancer.Infrastructure.Forwarding.Copy;
 using LoadBalancer.Infrastructure.Forwarding.Filtering;
+using LoadBalancer.Infrastructure.Forwarding.IoUring;
 using LoadBalancer.Infrastructure.Forwarding.Listeners;
 using LoadBalancer.Infrastructure.Forwarding.Splice;
 using LoadBalancer.Infrastructure.Tests.Forwarding.Filtering;
@@ -29,7 +30,7 @@ public sealed class TcpForwarderSourceRangeTests(ITestOutputHelper output)
     private static int s_nextListener;
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task AllowedSource_IsServed_AnotherSource_NeverReachesTheBackend(ForwardingEngine engine)
     {
         await using var echo = LoopbackServer.StartEcho();
@@ -54,7 +55,7 @@ public sealed class TcpForwarderSourceRangeTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task RangesChangedOnARunningListener_ApplyToNewClients_AnOpenConnectionStays(ForwardingEngine engine)
     {
         await using var echo = LoopbackServer.StartEcho();
@@ -88,7 +89,7 @@ public sealed class TcpForwarderSourceRangeTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task Ipv6Listener_OnLoopback_FilteredByItsIpv6Ranges(ForwardingEngine engine)
     {
         await using var echo = LoopbackServer.StartEcho();
@@ -112,14 +113,17 @@ public sealed class TcpForwarderSourceRangeTests(ITestOutputHelper output)
     /// here on a listening socket without a filter, so every client reaches accept.
     /// </summary>
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task WithoutTheKernelFilter_TheEngineRefusesAtAccept_BeforeAnyConnect_AndCounts(ForwardingEngine engine)
     {
         await using var echo = LoopbackServer.StartEcho();
         var options = new ForwarderOptions { Engine = engine };
-        await using IForwardingEngine forwardingEngine = engine == ForwardingEngine.Splice
-            ? new SpliceEngine(options, TimeProvider.System, NullLogger.Instance)
-            : new CopyEngine(options, TimeProvider.System, NullLogger.Instance);
+        await using IForwardingEngine forwardingEngine = engine switch
+        {
+            ForwardingEngine.IoUring => new IoUringEngine(options, TimeProvider.System, NullLogger.Instance),
+            ForwardingEngine.Splice => new SpliceEngine(options, TimeProvider.System, NullLogger.Instance),
+            _ => new CopyEngine(options, TimeProvider.System, NullLogger.Instance),
+        };
         var binding = NextBinding();
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(binding.ToIPEndPoint());

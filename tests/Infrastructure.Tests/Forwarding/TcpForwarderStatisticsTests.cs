@@ -11,7 +11,7 @@ namespace LoadBalancer.Infrastructure.Tests.Forwarding;
 public sealed class TcpForwarderStatisticsTests(ITestOutputHelper output)
 {
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task KnownTransfers_AreCountedPerListenerAndPerBackend(ForwardingEngine engine)
     {
         int[] requestSizes = [111_111, 222_222, 33_333];
@@ -62,7 +62,7 @@ public sealed class TcpForwarderStatisticsTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public async Task OpenConnection_IsActiveWithItsBytes_InTheListenerAndItsBackend_InItsStatistics(ForwardingEngine engine)
     {
         await using var echo = LoopbackServer.StartEcho();

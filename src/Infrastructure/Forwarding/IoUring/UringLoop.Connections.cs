@@ -1,0 +1,455 @@
+using System.Runtime.InteropServices;
+using LoadBalancer.Infrastructure.Forwarding.Backends;
+using LoadBalancer.Infrastructure.Forwarding.Listeners;
+using LoadBalancer.Infrastructure.Forwarding.Splice;
+using LoadBalancer.Infrastructure.Interop;
+using static LoadBalancer.Infrastructure.Forwarding.IoUring.UringNative;
+
+namespace LoadBalancer.Infrastructure.Forwarding.IoUring;
+
+internal sealed unsafe partial class UringLoop
+{
+    private const int ENOBUFS = Native.ENOBUFS;
+
+    /// <summary>Directions waiting for a ring buffer (their receive said ENOBUFS); a returned buffer starts the next one.</summary>
+    private readonly Queue<(UringConnection Connection, UringDirection Direction)> _waitingForBuffers = new();
+
+    private void StartConnect(UringConnection connection)
+    {
+        var maxAttempts = Math.Max(1, _options.MaxConnectAttempts);
+        while (connection.Attempts < maxAttempts)
+        {
+            var tried = connection.Tried is null ? [] : CollectionsMarshal.AsSpan(connection.Tried);
+            var backend = ListenerContext.PickBackend(connection.Route, connection.Client, tried);
+            if (backend is null)
+            {
+                break;
+            }
+
+            connection.Attempts++;
+            connection.Backend = backend;
+            var fd = Libc.socket(backend.NativeAddressFamily, Native.SOCK_STREAM | Native.SOCK_NONBLOCK | Native.SOCK_CLOEXEC, 0);
+            if (fd < 0)
+            {
+                // Not the backend's fault: no retry, no mark against it, and no "no backend accepted" either.
+                var socketError = Libc.LastError;
+                if (DescriptorExhaustion.IsExhaustion(socketError))
+                {
+                    connection.Context.OutOfDescriptors("backend socket", socketError, clientReset: true);
+                    connection.Backend = null;
+                    Close(connection, reset: true);
+                    return;
+                }
+
+                break;
+            }
+
+            Native.SetNoDelay(fd);
+            connection.BackendFd = fd;
+            connection.ConnectDeadline = _now + (long)_options.ConnectTimeout.TotalMilliseconds;
+            connection.ConnectCancelled = false;
+            connection.AddressPin = GCHandle.Alloc(backend.NativeAddress, GCHandleType.Pinned);
+            var sqe = Submit(connection.Slot, UringOp.Connect, IORING_OP_CONNECT, fd);
+            sqe->Address = (ulong)connection.AddressPin.AddrOfPinnedObject();
+            sqe->Offset = (ulong)backend.NativeAddress.Length;
+            connection.Pending++;
+            if (!_virtualClock)
+            {
+                // On the real clock the kernel times the connect out itself; a virtual clock is followed by housekeeping.
+                sqe->Flags = IOSQE_IO_LINK;
+                var timeout = Submit(connection.Slot, UringOp.ConnectTimeout, IORING_OP_LINK_TIMEOUT, -1);
+                timeout->Address = (ulong)_connectTimeout;
+                timeout->Length = 1;
+                connection.Pending++;
+            }
+
+            return;
+        }
+
+        connection.Context.NoBackendConnected(connection.Attempts);
+        connection.Backend = null;
+        Close(connection, reset: true);
+    }
+
+    private static void RecordConnectFailure(UringConnection connection, BackendState backend, string reason)
+    {
+        connection.Context.ConnectFailed(backend, reason);
+        (connection.Tried ??= []).Add(backend);
+        connection.Backend = null;
+    }
+
+    private void OnCompletion(UringConnection connection, UringOp op, bool downstream, in Cqe cqe)
+    {
+        connection.Pending--;
+        var direction = downstream ? connection.Downstream : connection.Upstream;
+        if (connection.Phase == UringPhase.Closing)
+        {
+            if ((cqe.Flags & IORING_CQE_F_BUFFER) != 0)
+            {
+                _buffers!.Taken();
+                ReturnBuffer((ushort)(cqe.Flags >> IORING_CQE_BUFFER_SHIFT));
+            }
+
+            if (op == UringOp.Connect)
+            {
+                UnpinAddress(connection);
+            }
+
+            if (connection.Pending == 0)
+            {
+                Finish(connection);
+            }
+
+            return;
+        }
+
+        switch (op)
+        {
+            case UringOp.Connect:
+                OnConnect(connection, cqe.Result);
+                break;
+            case UringOp.ConnectTimeout:
+                // -ETIME: it fired and the connect completes with -ECANCELED; -ECANCELED: the connect finished first.
+                break;
+            case UringOp.ProxyHeader:
+                OnProxyHeaderSent(connection, cqe.Result);
+                break;
+            case UringOp.Receive:
+                OnReceive(connection, direction, cqe);
+                break;
+            case UringOp.Send:
+                OnSend(connection, direction, cqe.Result);
+                break;
+            case UringOp.SpliceIn:
+                OnSpliceIn(connection, direction, cqe.Result);
+                break;
+            case UringOp.SpliceOut:
+                OnSpliceOut(connection, direction, cqe.Result);
+                break;
+            case UringOp.Poll:
+                OnPoll(connection, direction, cqe.Result);
+                break;
+            case UringOp.Shutdown:
+                OnShutdown(connection, direction);
+                break;
+        }
+
+        if (connection.Upstream.Moved | connection.Downstream.Moved)
+        {
+            connection.LastActivity = _now;
+            connection.Upstream.Moved = connection.Downstream.Moved = false;
+        }
+    }
+
+    private void OnConnect(UringConnection connection, int result)
+    {
+        UnpinAddress(connection);
+        if (result == 0)
+        {
+            OnConnected(connection);
+            return;
+        }
+
+        var reason = result == -ECANCELED ? "connect timed out" : new System.Net.Sockets.SocketException(-result).Message;
+        var backend = connection.Backend!;
+        _ = Libc.close(connection.BackendFd);
+        connection.BackendFd = -1;
+        RecordConnectFailure(connection, backend, reason);
+        StartConnect(connection);
+    }
+
+    private static void UnpinAddress(UringConnection connection)
+    {
+        if (connection.AddressPin.IsAllocated)
+        {
+            connection.AddressPin.Free();
+        }
+    }
+
+    private void OnConnected(UringConnection connection)
+    {
+        connection.Phase = UringPhase.Open;
+        ListenerContext.ConnectSucceeded(connection.Backend!);
+        connection.Upstream.SourceFd = connection.ClientFd;
+        connection.Upstream.TargetFd = connection.BackendFd;
+        connection.Downstream.SourceFd = connection.BackendFd;
+        connection.Downstream.TargetFd = connection.ClientFd;
+        connection.LastActivity = _now;
+        StartReceive(connection, connection.Downstream);
+        if (connection.ProxyHeader is not null)
+        {
+            // The header goes before any byte of the client's: the upstream receive starts once it is sent.
+            SendProxyHeader(connection);
+        }
+        else
+        {
+            StartReceive(connection, connection.Upstream);
+        }
+    }
+
+    private void SendProxyHeader(UringConnection connection)
+    {
+        var header = connection.ProxyHeader!;
+        var sqe = Submit(connection.Slot, UringOp.ProxyHeader, IORING_OP_SEND, connection.BackendFd);
+        sqe->Address = (ulong)Marshal.UnsafeAddrOfPinnedArrayElement(header, connection.ProxyHeaderSent);
+        sqe->Length = (uint)(header.Length - connection.ProxyHeaderSent);
+        sqe->OpFlags = Native.MSG_NOSIGNAL;
+        connection.Pending++;
+    }
+
+    private void OnProxyHeaderSent(UringConnection connection, int result)
+    {
+        if (result < 0 && result != -Native.EAGAIN && result != -Native.EINTR)
+        {
+            Close(connection, reset: true);
+            return;
+        }
+
+        connection.ProxyHeaderSent += Math.Max(0, result);
+        if (connection.ProxyHeaderSent < connection.ProxyHeader!.Length)
+        {
+            SendProxyHeader(connection);
+            return;
+        }
+
+        connection.ProxyHeader = null;
+        StartReceive(connection, connection.Upstream);
+    }
+
+    private void StartReceive(UringConnection connection, UringDirection direction)
+    {
+        var sqe = Submit(connection.Slot, UringOp.Receive, IORING_OP_RECV, direction.SourceFd, direction.Downstream);
+        sqe->Flags = IOSQE_BUFFER_SELECT;
+        sqe->BufferGroup = BufferGroup;
+        sqe->Length = BufferSize;
+        connection.Pending++;
+    }
+
+    private void OnReceive(UringConnection connection, UringDirection direction, in Cqe cqe)
+    {
+        var result = cqe.Result;
+        if (result > 0)
+        {
+            _buffers!.Taken();
+            direction.BufferId = (ushort)(cqe.Flags >> IORING_CQE_BUFFER_SHIFT);
+            direction.Length = result;
+            direction.Sent = 0;
+            direction.Unreported += result;
+            direction.FullReads = result == BufferSize ? direction.FullReads + 1 : 0;
+            StartSend(connection, direction);
+            return;
+        }
+
+        switch (-result)
+        {
+            case 0:
+                OnSourceEof(connection, direction);
+                break;
+            case ENOBUFS:
+                // Every buffer of the loop holds bytes on their way: this direction waits for the next one returned.
+                _waitingForBuffers.Enqueue((connection, direction));
+                break;
+            case Native.EAGAIN:
+            case Native.EINTR:
+                StartReceive(connection, direction);
+                break;
+            default:
+                // A reset on either side is passed on as a reset to the other.
+                Close(connection, reset: true);
+                break;
+        }
+    }
+
+    private void StartSend(UringConnection connection, UringDirection direction)
+    {
+        var sqe = Submit(connection.Slot, UringOp.Send, IORING_OP_SEND, direction.TargetFd, direction.Downstream);
+        sqe->Address = (ulong)(_buffers!.Address((ushort)direction.BufferId) + direction.Sent);
+        sqe->Length = (uint)(direction.Length - direction.Sent);
+        sqe->OpFlags = Native.MSG_NOSIGNAL;
+        connection.Pending++;
+    }
+
+    private void OnSend(UringConnection connection, UringDirection direction, int result)
+    {
+        if (result < 0 && result != -Native.EAGAIN && result != -Native.EINTR)
+        {
+            Close(connection, reset: true);
+            return;
+        }
+
+        if (result > 0)
+        {
+            direction.Sent += result;
+            direction.Moved = true;
+        }
+
+        if (direction.Sent < direction.Length)
+        {
+            // A short send: the rest of the same buffer, so the bytes stay in order.
+            StartSend(connection, direction);
+            return;
+        }
+
+        var buffer = (ushort)direction.BufferId;
+        direction.BufferId = -1;
+        ReturnBuffer(buffer);
+        if (direction.FullReads >= SpliceAfterFullReads && TryEnterSplice(connection, direction))
+        {
+            return;
+        }
+
+        StartReceive(connection, direction);
+    }
+
+    /// <summary>A buffer goes back to the ring, and a direction that found none gets to receive again.</summary>
+    private void ReturnBuffer(ushort id)
+    {
+        _buffers!.Return(id);
+        while (_waitingForBuffers.TryDequeue(out var waiting))
+        {
+            if (waiting.Connection.Phase == UringPhase.Open)
+            {
+                StartReceive(waiting.Connection, waiting.Direction);
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The source sent its FIN: it is passed on as a shutdown of the target's send side, and the other way goes on.
+    /// When the other way is done too, both sockets are closed, which sends the FIN anyway.
+    /// </summary>
+    private void OnSourceEof(UringConnection connection, UringDirection direction)
+    {
+        direction.SourceEof = true;
+        if (connection.Other(direction).Finished)
+        {
+            direction.Finished = true;
+            Close(connection, reset: false);
+            return;
+        }
+
+        var sqe = Submit(connection.Slot, UringOp.Shutdown, IORING_OP_SHUTDOWN, direction.TargetFd, direction.Downstream);
+        sqe->Length = Native.SHUT_WR;
+        connection.Pending++;
+    }
+
+    private void OnShutdown(UringConnection connection, UringDirection direction)
+    {
+        direction.Finished = true;
+        if (connection.Other(direction).Finished)
+        {
+            Close(connection, reset: false);
+        }
+    }
+
+    /// <summary>
+    /// Ends the connection. It is counted as closed at once (as the splice engine does); its operations are cancelled and
+    /// its fds are closed when the last completion came, so no completion finds a reused fd or a freed slot.
+    /// </summary>
+    private void Close(UringConnection connection, bool reset)
+    {
+        if (connection.Phase == UringPhase.Closing)
+        {
+            return;
+        }
+
+        Account(connection);
+        connection.Phase = UringPhase.Closing;
+        connection.ResetOnClose = reset;
+        if (connection.Pending == 0)
+        {
+            Finish(connection);
+            return;
+        }
+
+        CancelFd(connection.ClientFd);
+        if (connection.BackendFd >= 0)
+        {
+            CancelFd(connection.BackendFd);
+        }
+
+        foreach (var direction in (ReadOnlySpan<UringDirection>)[connection.Upstream, connection.Downstream])
+        {
+            if (direction.Pipe is { } pipe)
+            {
+                // A splice into a pipe is keyed by the pipe, not the socket.
+                CancelFd(pipe.WriteFd);
+            }
+        }
+    }
+
+    /// <summary>The connection's counters and slots in the listener's and backend's books: once, when it is closed.</summary>
+    private static void Account(UringConnection connection)
+    {
+        FlushCounters(connection);
+        connection.Context.ConnectionClosed();
+        if (connection.Phase == UringPhase.Open)
+        {
+            connection.WasOpen = true;
+            connection.Backend?.Counters.ConnectionClosed();
+        }
+    }
+
+    private void Finish(UringConnection connection)
+    {
+        CloseDescriptors(connection, connection.ResetOnClose);
+        _slotsToFree.Add(connection.Slot);
+    }
+
+    private void CloseDescriptors(UringConnection connection, bool reset)
+    {
+        CloseSocket(connection.ClientFd, reset);
+        if (connection.BackendFd >= 0)
+        {
+            CloseSocket(connection.BackendFd, reset);
+            connection.BackendFd = -1;
+        }
+
+        foreach (var direction in (ReadOnlySpan<UringDirection>)[connection.Upstream, connection.Downstream])
+        {
+            if (direction.BufferId >= 0 && _buffers is not null)
+            {
+                var buffer = (ushort)direction.BufferId;
+                direction.BufferId = -1;
+                ReturnBuffer(buffer);
+            }
+
+            ReleasePipe(direction);
+        }
+
+        UnpinAddress(connection);
+    }
+
+    private static void CloseSocket(int fd, bool reset)
+    {
+        if (reset)
+        {
+            Native.CloseWithReset(fd);
+        }
+        else
+        {
+            _ = Libc.close(fd);
+        }
+    }
+
+    private void ReleasePipe(UringDirection direction)
+    {
+        if (direction.Pipe is not { } pipe)
+        {
+            return;
+        }
+
+        if (direction.InPipe == 0 && _pipes is not null)
+        {
+            _pipes.Return(pipe);
+        }
+        else
+        {
+            PipePool.Close(pipe);
+        }
+
+        direction.Pipe = null;
+        direction.InPipe = 0;
+    }
+}

@@ -1,0 +1,513 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using LoadBalancer.Infrastructure.Forwarding.Splice;
+using LoadBalancer.Infrastructure.Interop;
+using static LoadBalancer.Infrastructure.Forwarding.IoUring.UringNative;
+
+namespace LoadBalancer.Infrastructure.Forwarding.IoUring;
+
+/// <summary>
+/// One thread with its own io_uring, as the splice engine runs one epoll loop per core: it accepts, connects and moves
+/// the bytes of the connections it accepted, so no fd or buffer is touched by two threads. Each turn is one
+/// io_uring_enter that submits what the last turn queued and sleeps until a completion (or the housekeeping tick).
+/// Other threads talk to it only through <see cref="Post"/>, which wakes it through an eventfd read kept armed in the ring.
+/// </summary>
+internal sealed unsafe partial class UringLoop : IDisposable
+{
+    /// <summary>Receive buffers of 16 KiB: a small message fits one, and a full one is the sign of a bulk stream.</summary>
+    internal const int BufferSize = 16 * 1024;
+    private const int BufferCount = 256;
+    private const ushort BufferGroup = 1;
+    private const uint RingEntries = 4096;
+    private const ulong WakeToken = ulong.MaxValue;
+    private const int VirtualClockPoll = 5;
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+
+    private readonly int _id;
+    private readonly ForwarderOptions _options;
+    private readonly ForwarderClock _clock;
+    private readonly Microsoft.Extensions.Logging.ILogger _logger;
+    private readonly ConcurrentQueue<Action<UringLoop>> _commands = new();
+    private readonly Stack<int> _freeSlots = new();
+    private readonly List<int> _slotsToFree = [];
+    private readonly Thread _thread;
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly long _housekeepingInterval;
+    private readonly byte[] _addressBuffer = new byte[128];
+    private readonly Lock _wakeGate = new();
+    private readonly bool _virtualClock;
+    private readonly int _waitMilliseconds;
+    private Ring? _ring;
+    private BufferRing? _buffers;
+    private PipePool? _pipes;
+    private int _wakeFd = -1;
+    private ulong* _wakeValue;
+    private KernelTimespec* _connectTimeout;
+    private object?[] _slots = new object?[256];
+    private int _slotHighWater;
+    private volatile bool _closed;
+    private bool _stopping;
+    private bool _stopIssued;
+    private bool _wakeArmed;
+
+    /// <summary>Operations in the ring that will complete (cancels excluded): the loop ends only when none is left.</summary>
+    private int _inFlight;
+    private long _now;
+    private long _nextHousekeeping;
+    private long _spliceSwitches;
+
+    public UringLoop(int id, ForwarderOptions options, ForwarderClock clock, Microsoft.Extensions.Logging.ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(clock);
+        _id = id;
+        _options = options;
+        _clock = clock;
+        _logger = logger;
+
+        // Timers are checked at this granularity: a quarter of the shortest timeout, between 10 ms and 250 ms.
+        var shortest = Math.Min(options.ConnectTimeout.TotalMilliseconds, options.IdleTimeout.TotalMilliseconds) / 4;
+        _housekeepingInterval = (long)Math.Clamp(shortest, 10, 250);
+
+        // The ring's wait times out on the real clock, which a virtual one (FakeTimeProvider in tests) does not follow:
+        // then the loop looks at it every few real milliseconds and runs housekeeping on every turn, as the splice loop does.
+        _virtualClock = clock.IsVirtual;
+        _waitMilliseconds = _virtualClock ? VirtualClockPoll : (int)_housekeepingInterval;
+        _thread = new Thread(Run) { IsBackground = true, Name = $"uring-loop-{id}" };
+    }
+
+    /// <summary>Completes once the ring is set up on the loop's thread, or fails with why it could not be.</summary>
+    public Task Started => _started.Task;
+
+    public Task Stopped => _stopped.Task;
+
+    /// <summary>Directions that went from ring buffers to splice (a bulk stream); read by tests and the ADR's measurements.</summary>
+    public long SpliceSwitches => Interlocked.Read(ref _spliceSwitches);
+
+    public void Start() => _thread.Start();
+
+    /// <summary>Runs <paramref name="command"/> on the loop's thread.</summary>
+    public void Post(Action<UringLoop> command)
+    {
+        _commands.Enqueue(command);
+        lock (_wakeGate)
+        {
+            if (!_closed)
+            {
+                ulong one = 1;
+                _ = Native.write(_wakeFd, &one, sizeof(ulong));
+                return;
+            }
+        }
+
+        // The loop is gone (stopped or failed): run the command here against its empty state, so nobody waits forever.
+        RunPendingCommands();
+    }
+
+    public Task PostAsync(Action<UringLoop> command)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Post(loop =>
+        {
+            try
+            {
+                command(loop);
+                done.SetResult();
+            }
+            catch (Exception exception)
+            {
+                done.SetException(exception);
+            }
+        });
+        return done.Task;
+    }
+
+    /// <summary>The loop cancels its accepts, closes its connections once their operations completed, then its thread ends.</summary>
+    public void RequestStop() => Post(loop => loop._stopping = true);
+
+    public void Dispose()
+    {
+        RequestStop();
+        if (_thread.IsAlive && Thread.CurrentThread != _thread)
+        {
+            _thread.Join(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    private void Run()
+    {
+        var clean = false;
+        try
+        {
+            SetUp();
+        }
+        catch (Exception exception)
+        {
+            lock (_wakeGate)
+            {
+                _closed = true;
+            }
+
+            TearDown(clean: true);
+            _started.TrySetException(exception);
+            _stopped.TrySetResult();
+            return;
+        }
+
+        _started.TrySetResult();
+        try
+        {
+            _now = _clock.NowMilliseconds;
+            _nextHousekeeping = _now + _housekeepingInterval;
+            long stopDeadline = 0;
+            while (true)
+            {
+                if (_stopping && !_stopIssued)
+                {
+                    _stopIssued = true;
+                    stopDeadline = Environment.TickCount64 + (long)StopGrace.TotalMilliseconds;
+                    CancelEverything();
+                }
+
+                if (_stopIssued && (_inFlight == 0 || Environment.TickCount64 > stopDeadline))
+                {
+                    clean = _inFlight == 0;
+                    break;
+                }
+
+                _ring!.SubmitAndWait(_waitMilliseconds);
+                _now = _clock.NowMilliseconds;
+                while (_ring.TryTakeCompletion(out var cqe))
+                {
+                    Dispatch(cqe);
+                }
+
+                FreeClosedSlots();
+                if (_now >= _nextHousekeeping || _virtualClock)
+                {
+                    Housekeeping();
+                    _nextHousekeeping = _now + _housekeepingInterval;
+                }
+            }
+        }
+        catch (Exception exception)
+        {
+            ForwardingLog.EventLoopFailed(_logger, exception, _id);
+        }
+        finally
+        {
+            lock (_wakeGate)
+            {
+                _closed = true;
+            }
+
+            if (!clean)
+            {
+                ForceCloseConnections();
+            }
+
+            TearDown(clean);
+            RunPendingCommands();
+            _stopped.TrySetResult();
+        }
+    }
+
+    /// <summary>On the loop's thread: a SINGLE_ISSUER ring belongs to the thread that created it.</summary>
+    private void SetUp()
+    {
+        _wakeFd = Native.eventfd(0, Native.EFD_NONBLOCK | Native.EFD_CLOEXEC);
+        if (_wakeFd < 0)
+        {
+            throw new SocketException(Libc.LastError);
+        }
+
+        _wakeValue = (ulong*)NativeMemory.AllocZeroed((nuint)(sizeof(ulong) + sizeof(KernelTimespec)));
+        _connectTimeout = (KernelTimespec*)(_wakeValue + 1);
+        var timeout = (long)_options.ConnectTimeout.TotalMilliseconds;
+        _connectTimeout->Seconds = timeout / 1000;
+        _connectTimeout->Nanoseconds = timeout % 1000 * 1_000_000;
+        _ring = Ring.Create(RingEntries, out _);
+        _buffers = new BufferRing(_ring, BufferGroup, BufferCount, BufferSize);
+        _pipes = new PipePool(_options.PipeSize, maxIdle: 32);
+        ArmWake();
+    }
+
+    /// <param name="clean">Nothing is in flight: the kernel writes no more into the buffers, so they can be freed.</param>
+    private void TearDown(bool clean)
+    {
+        _pipes?.Dispose();
+        if (clean)
+        {
+            _buffers?.Dispose();
+        }
+
+        // Closing the ring cancels whatever is left in it.
+        _ring?.Dispose();
+        if (_wakeFd >= 0)
+        {
+            _ = Libc.close(_wakeFd);
+        }
+
+        if (clean && _wakeValue is not null)
+        {
+            NativeMemory.Free(_wakeValue);
+            _wakeValue = null;
+        }
+    }
+
+    private void RunPendingCommands()
+    {
+        while (_commands.TryDequeue(out var command))
+        {
+            command(this);
+        }
+    }
+
+    private void ArmWake()
+    {
+        var sqe = _ring!.NextSqe();
+        sqe->Opcode = IORING_OP_READ;
+        sqe->Fd = _wakeFd;
+        sqe->Address = (ulong)_wakeValue;
+        sqe->Length = sizeof(ulong);
+        sqe->Offset = ulong.MaxValue;
+        sqe->UserData = WakeToken;
+        _inFlight++;
+        _wakeArmed = true;
+    }
+
+    private void Dispatch(in Cqe cqe)
+    {
+        var kind = (UringOp)(cqe.UserData & 0x7f);
+        if (cqe.UserData == WakeToken)
+        {
+            _inFlight--;
+            _wakeArmed = false;
+            RunPendingCommands();
+            if (!_stopping)
+            {
+                ArmWake();
+            }
+
+            return;
+        }
+
+        if (kind == UringOp.Cancel)
+        {
+            return;
+        }
+
+        if ((cqe.Flags & IORING_CQE_F_MORE) == 0)
+        {
+            _inFlight--;
+        }
+
+        var target = _slots[(int)(cqe.UserData >> 8)];
+        if (target is UringListener listener)
+        {
+            OnAccept(listener, cqe);
+        }
+        else if (target is UringConnection connection)
+        {
+            try
+            {
+                OnCompletion(connection, kind, (cqe.UserData & 0x80) != 0, cqe);
+            }
+            catch (Exception exception)
+            {
+                ForwardingLog.ConnectionFailed(_logger, exception, connection.Context.Name);
+                Close(connection, reset: true);
+            }
+        }
+        else if ((cqe.Flags & IORING_CQE_F_BUFFER) != 0)
+        {
+            // Cannot happen (a slot is freed only when nothing of its owner is in flight); a buffer is never lost anyway.
+            _buffers!.Taken();
+            _buffers.Return((ushort)(cqe.Flags >> IORING_CQE_BUFFER_SHIFT));
+        }
+    }
+
+    private static ulong UserData(int slot, UringOp op, bool downstream = false) =>
+        ((ulong)slot << 8) | (byte)op | (downstream ? 0x80UL : 0UL);
+
+    private Sqe* Submit(int slot, UringOp op, byte opcode, int fd, bool downstream = false)
+    {
+        var sqe = _ring!.NextSqe();
+        sqe->Opcode = opcode;
+        sqe->Fd = fd;
+        sqe->UserData = UserData(slot, op, downstream);
+        _inFlight++;
+        return sqe;
+    }
+
+    /// <summary>Cancels every operation on <paramref name="fd"/>; their completions (-ECANCELED) follow.</summary>
+    private void CancelFd(int fd)
+    {
+        var sqe = _ring!.NextSqe();
+        sqe->Opcode = IORING_OP_ASYNC_CANCEL;
+        sqe->Fd = fd;
+        sqe->OpFlags = IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL;
+        sqe->UserData = (byte)UringOp.Cancel;
+    }
+
+    private void CancelUserData(ulong userData)
+    {
+        var sqe = _ring!.NextSqe();
+        sqe->Opcode = IORING_OP_ASYNC_CANCEL;
+        sqe->Fd = -1;
+        sqe->Address = userData;
+        sqe->UserData = (byte)UringOp.Cancel;
+    }
+
+    private int TakeSlot(object target)
+    {
+        int slot;
+        if (_freeSlots.Count > 0)
+        {
+            slot = _freeSlots.Pop();
+        }
+        else
+        {
+            if (_slotHighWater == _slots.Length)
+            {
+                Array.Resize(ref _slots, _slots.Length * 2);
+            }
+
+            slot = _slotHighWater++;
+        }
+
+        _slots[slot] = target;
+        return slot;
+    }
+
+    /// <summary>Slots are reused only after the batch, so a completion later in the same batch never finds a stranger.</summary>
+    private void FreeClosedSlots()
+    {
+        foreach (var slot in _slotsToFree)
+        {
+            _slots[slot] = null;
+            _freeSlots.Push(slot);
+        }
+
+        _slotsToFree.Clear();
+    }
+
+    private void Housekeeping()
+    {
+        var idleLimit = (long)_options.IdleTimeout.TotalMilliseconds;
+        for (var slot = 0; slot < _slotHighWater; slot++)
+        {
+            switch (_slots[slot])
+            {
+                case UringConnection { Phase: UringPhase.Connecting, ConnectCancelled: false } connecting when _now >= connecting.ConnectDeadline:
+                    // The linked timeout ends a connect on the real clock; this one follows a virtual clock (and backs it up).
+                    connecting.ConnectCancelled = true;
+                    CancelUserData(UserData(slot, UringOp.Connect));
+                    break;
+                case UringConnection { Phase: UringPhase.Open } open:
+                    FlushCounters(open);
+                    if (_now - open.LastActivity >= idleLimit)
+                    {
+                        Close(open, reset: false);
+                    }
+
+                    break;
+                case UringListener { Paused: true, Armed: false, Removal: null } paused when _now >= paused.ResumeAt:
+                    paused.Paused = false;
+                    ArmAccept(paused);
+                    break;
+            }
+        }
+
+        FreeClosedSlots();
+    }
+
+    /// <summary>The loop is stopping: no more accepts, every connection closed (its operations cancelled), the wake read cancelled.</summary>
+    private void CancelEverything()
+    {
+        for (var slot = 0; slot < _slotHighWater; slot++)
+        {
+            switch (_slots[slot])
+            {
+                case UringConnection connection:
+                    Close(connection, reset: false);
+                    break;
+                case UringListener listener:
+                    StopListener(listener, done: null);
+                    break;
+            }
+        }
+
+        if (_wakeArmed)
+        {
+            CancelUserData(WakeToken);
+        }
+
+        FreeClosedSlots();
+    }
+
+    /// <summary>The loop failed or its operations did not finish in time: the fds go now, the ring's closing cancels the rest.</summary>
+    private void ForceCloseConnections()
+    {
+        _waitingForBuffers.Clear();
+        for (var slot = 0; slot < _slotHighWater; slot++)
+        {
+            if (_slots[slot] is UringConnection connection)
+            {
+                if (connection.Phase != UringPhase.Closing)
+                {
+                    Account(connection);
+                }
+
+                CloseDescriptors(connection, connection.Phase == UringPhase.Closing ? connection.ResetOnClose : false);
+                _slots[slot] = null;
+            }
+            else if (_slots[slot] is UringListener listener)
+            {
+                listener.Removal?.TrySetResult();
+                _slots[slot] = null;
+            }
+        }
+    }
+
+    private IPEndPoint? DecodeAddress(int length)
+    {
+        var family = MemoryMarshal.Read<ushort>(_addressBuffer);
+        var addressFamily = family switch
+        {
+            Native.AF_INET => AddressFamily.InterNetwork,
+            Native.AF_INET6 => AddressFamily.InterNetworkV6,
+            _ => AddressFamily.Unknown,
+        };
+        if (addressFamily == AddressFamily.Unknown)
+        {
+            return null;
+        }
+
+        var socketAddress = new SocketAddress(addressFamily, length);
+        _addressBuffer.AsSpan(0, length).CopyTo(socketAddress.Buffer.Span);
+        var template = addressFamily == AddressFamily.InterNetwork
+            ? new IPEndPoint(IPAddress.Any, 0)
+            : new IPEndPoint(IPAddress.IPv6Any, 0);
+        return (IPEndPoint)template.Create(socketAddress);
+    }
+
+    private static void FlushCounters(UringConnection connection)
+    {
+        if (connection.Upstream.Unreported != 0)
+        {
+            connection.Context.Counters.AddFromClient(connection.Upstream.Unreported);
+            connection.Backend?.Counters.AddFromClient(connection.Upstream.Unreported);
+            connection.Upstream.Unreported = 0;
+        }
+
+        if (connection.Downstream.Unreported != 0)
+        {
+            connection.Context.Counters.AddFromBackend(connection.Downstream.Unreported);
+            connection.Backend?.Counters.AddFromBackend(connection.Downstream.Unreported);
+            connection.Downstream.Unreported = 0;
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Sockets;
+using LoadBalancer.Domain.Addressing;
+using LoadBalancer.Domain.Services;
+using LoadBalancer.Infrastructure.Forwarding;
+using LoadBalancer.Infrastructure.Forwarding.Backends;
+using LoadBalancer.Infrastructure.Forwarding.Balancing;
+using LoadBalancer.Infrastructure.Forwarding.IoUring;
+using LoadBalancer.Infrastructure.Forwarding.Listeners;
+using LoadBalancer.Infrastructure.Tests.Forwarding.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LoadBalancer.Infrastructure.Tests.Forwarding.IoUring;
+
+/// <summary>
+/// Splice-auto: a bulk stream leaves the ring buffers for IORING_OP_SPLICE, a small echo stays in them. The engine runs
+/// on its own listening socket on 127.0.140.x, so its switch counter is this test's alone.
+/// </summary>
+[Collection(TcpForwarderCollection.Name)]
+public sealed class IoUringEngineSpliceTests
+{
+    private static int s_nextListener;
+
+    [Fact]
+    public async Task SmallEcho_StaysInRingBuffers()
+    {
+        await using var echo = LoopbackServer.StartEcho();
+        await using var harness = Harness.Start(echo.Endpoint);
+        using (var client = await TestSockets.ConnectAsync(harness.Binding))
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                await client.EchoAsync(System.Text.Encoding.ASCII.GetBytes($"small message {i}"));
+            }
+        }
+
+        Assert.Equal(0, harness.Engine.SpliceSwitches);
+    }
+
+    [Fact]
+    public async Task BulkTransfer_SwitchesToSplice_AndArrivesWhole()
+    {
+        const long Length = 64L * 1024 * 1024;
+        await using var sink = LoopbackServer.Start(async (socket, cancellationToken) =>
+        {
+            // Reads the whole stream, then answers with its digest's length: the client checks the bytes arrived.
+            var digest = await socket.ReceiveDigestAsync(cancellationToken);
+            await socket.SendAllAsync(System.Text.Encoding.ASCII.GetBytes(digest.Sha256), cancellationToken);
+            socket.Shutdown(SocketShutdown.Send);
+        });
+        await using var harness = Harness.Start(sink.Endpoint);
+        using var client = await TestSockets.ConnectAsync(harness.Binding);
+        using var deadline = Bounded.Deadline(TimeSpan.FromSeconds(60));
+        var sent = await client.SendSeededAsync(Length, seed: 5, deadline.Token);
+        client.Shutdown(SocketShutdown.Send);
+        var (answer, _) = await client.ReadToCloseAsync(TimeSpan.FromSeconds(60), "the sink's digest");
+
+        Assert.Equal(sent.Sha256, System.Text.Encoding.ASCII.GetString(answer));
+        Assert.True(harness.Engine.SpliceSwitches >= 1, $"the upstream bulk stream should have switched to splice; switches: {harness.Engine.SpliceSwitches}");
+    }
+
+    private sealed class Harness : IAsyncDisposable
+    {
+        private readonly Socket _socket;
+        private readonly IListenerRuntime _runtime;
+
+        private Harness(IoUringEngine engine, Socket socket, IListenerRuntime runtime, PortBinding binding)
+        {
+            Engine = engine;
+            _socket = socket;
+            _runtime = runtime;
+            Binding = binding;
+        }
+
+        public IoUringEngine Engine { get; }
+
+        public PortBinding Binding { get; }
+
+        public static Harness Start(Domain.Endpoints.Endpoint backendEndpoint)
+        {
+            var options = new ForwarderOptions { EventLoops = 1 };
+            var engine = new IoUringEngine(options, TimeProvider.System, NullLogger.Instance);
+            var n = Interlocked.Increment(ref s_nextListener);
+            var ip = new IPAddress([127, 0, 140, (byte)(1 + ((n - 1) % 100))]);
+            var binding = new PortBinding(ip, ServicePort.Tcp(LoopbackAddresses.FreePort(ip)));
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(binding.ToIPEndPoint());
+            socket.Listen(16);
+            var checksOff = Application.Forwarding.HealthCheckSettings.Default with { Enabled = false };
+            var backend = new BackendState(backendEndpoint, new BackendHealth(checksOff, options, TimeProvider.System));
+            var route = new ListenerRoute(new BackendSnapshot([backend]), new RoundRobinPolicy(), null);
+            var context = new ListenerContext(binding, $"{binding} (default/web)", route, options, TimeProvider.System, NullLogger.Instance);
+            return new Harness(engine, socket, engine.Start(socket, context), binding);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _runtime.StopAcceptingAsync();
+            await _runtime.CloseConnectionsAsync();
+            _socket.Dispose();
+            await Engine.DisposeAsync();
+        }
+    }
+}
