@@ -94,6 +94,12 @@ internal sealed unsafe partial class UringLoop
             {
                 UnpinAddress(connection);
             }
+            else if (op is UringOp.SpliceIn or UringOp.SpliceOut && cqe.Result > 0)
+            {
+                // A splice that finished as the connection closed still moved bytes: a pipe left holding some is closed, never
+                // handed to another connection.
+                direction.InPipe += op == UringOp.SpliceIn ? cqe.Result : -cqe.Result;
+            }
 
             if (connection.Pending == 0)
             {
