@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the peers and load generators that bench/run.sh compares our forwarder with:
-# haproxy, nginx (+ stream module), iperf3, wrk — from Debian's packages, only those missing.
+# haproxy, nginx (+ stream module), iperf3, wrk, and golang-go to build the Go io.Copy peer
+# (bench/goproxy) — from Debian's packages, only those missing.
 #
 # Usage: bench/install.sh        (as root, or with sudo available)
 #
@@ -11,14 +12,15 @@ set -euo pipefail
 # A package counts as present when dpkg says "install ok installed"; checking the binary alone
 # would miss libnginx-mod-stream, which is a module, not a command.
 missing=()
-for pkg in haproxy nginx libnginx-mod-stream iperf3 wrk; do
+PACKAGES=(haproxy nginx libnginx-mod-stream iperf3 wrk golang-go)
+for pkg in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$pkg")
   fi
 done
 
 if ((${#missing[@]} == 0)); then
-  echo "bench/install.sh: all present (haproxy nginx libnginx-mod-stream iperf3 wrk)"
+  echo "bench/install.sh: all present (${PACKAGES[*]})"
   exit 0
 fi
 

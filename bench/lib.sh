@@ -105,17 +105,26 @@ cpu_ticks() {
 foreign_ticks() {
   local ours
   ours=$(descendants $$ | tr '\n' ' ')
+  # The files are read with getline in BEGIN, not as awk's input files: a process that exits
+  # between the glob and the read (a build forks hundreds) would make mawk stop with status 2 at
+  # the missing file, without its END, and end the benchmark under set -e; getline just returns -1.
   awk -v ours=" $ours " '
-    FNR == 1 {
-      pid = FILENAME; sub("^/proc/", "", pid); sub("/stat$", "", pid)
-      if (index(ours, " " pid " ")) next
-      line = $0; sub(/^.*\) /, "", line); n = split(line, f, " ")
-      # Kernel threads (kthreadd = 2 and its children) are left out: ksoftirqd and kworkers
-      # carry the loopback traffic of this benchmark when softirqs overflow.
-      if (pid == 2 || f[2] == 2) next
-      if (n >= 15) t += f[12] + f[13] + f[14] + f[15]
-    }
-    END { print t + 0 }' /proc/[0-9]*/stat 2>/dev/null
+    BEGIN {
+      for (i = 1; i < ARGC; i++) {
+        file = ARGV[i]
+        if ((getline line < file) <= 0) continue
+        close(file)
+        pid = file; sub("^/proc/", "", pid); sub("/stat$", "", pid)
+        if (index(ours, " " pid " ")) continue
+        sub(/^.*\) /, "", line); n = split(line, f, " ")
+        # Kernel threads (kthreadd = 2 and its children) are left out: ksoftirqd and kworkers
+        # carry the loopback traffic of this benchmark when softirqs overflow.
+        if (pid == 2 || f[2] == 2) continue
+        if (n >= 15) t += f[12] + f[13] + f[14] + f[15]
+      }
+      print t + 0
+      exit
+    }' /proc/[0-9]*/stat 2>/dev/null
 }
 
 busy_fraction() {  # whole-machine busy share (0..1) over 2 s, from /proc/stat
