@@ -134,12 +134,15 @@ def spread(values, med):
     return max(abs(v - med) for v in values) / abs(med)
 
 
-def cell(values, n_rounds, fmt):
+def cell(values, n_rounds, fmt, noise=False):
     if not values:
         return "–"
     med = statistics.median(values)
     text = fmt.format(med)
-    if len(values) > 1:
+    if noise and len(values) > 1:
+        # Near 0 a relative spread says nothing; the worst round's noise does.
+        text += f" (max {fmt.format(max(values))})"
+    elif len(values) > 1:
         sp = spread(values, med)
         if sp is not None:
             text += f" ±{sp * 100:.0f}%"
@@ -186,7 +189,7 @@ def build_table(rows, n_rounds):
                 got = {k: v for k, v in got.items() if v is not None}
                 per_round[t] = got
                 medians[t] = statistics.median(got.values()) if got else None
-                cells.append(cell(list(got.values()), n_rounds, fmt))
+                cells.append(cell(list(got.values()), n_rounds, fmt, noise=label.endswith("(noise)")))
             if has_ratio:
                 cells.append(ratio_cell(per_round, medians, higher, targets) if higher is not None else "")
             lines.append("| " + " | ".join([label] + cells) + " |")
@@ -257,8 +260,8 @@ def main(argv):
         "(every round within ±x %; none with one round). ↑ higher is better, ↓ lower is better; direct is shown for "
         "reference, it has no proxy. The last column divides the best of our engines by the best peer (Go, HAProxy "
         "either way, nginx), medians, and in brackets the lowest and highest of the same ratio within one round. "
-        "The noise rows give the CPU that processes outside the benchmark took during each test, in cores: where "
-        "it is well above 0, that test's figures are low.",
+        "The noise rows give the CPU that processes outside the benchmark took during each test, in cores (median, "
+        "and the most in one round): where it is well above 0, that test's figures are low.",
         "",
         table,
     ]

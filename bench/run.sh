@@ -17,7 +17,7 @@
 #   --duration  seconds per measured test, for iperf3 -t and wrk -d          (default: 10)
 #   --warmup    seconds of unmeasured load before each test                  (default: 2)
 #   --quick     --duration 4 --warmup 2: all targets, tests and 3 rounds in about 15 minutes
-#               (the default 10 s takes about 28); the estimate is printed before the run starts
+#               on an idle machine (the default 10 s: about 25); the estimate is printed at the start
 #   --wait-idle up to this many seconds, wait for the machine to be idle before starting  (default: 60)
 #   --lb-dir    where the published forwarder is (loadbalancer.dll)          (default: /tmp/bench-lb)
 #   --build     dotnet publish src/Host into --lb-dir first (done anyway when the dll is missing)
@@ -154,9 +154,10 @@ RESULTS="$WORK/results.tsv"
 # Process bookkeeping, /proc readings, the HTTP backend and the build are shared: bench/lib.sh.
 source "$BENCH/lib.sh"
 # Under set -e a failing command ends the run with no word of which one; say it (-E: also inside
-# functions). The EXIT trap of lib.sh then cleans up as always.
+# functions). Only the script's own shell speaks: inside a command substitution a failure is the
+# substitution's result, which its caller may well expect. The EXIT trap of lib.sh then cleans up.
 set -E
-trap 'echo "bench/run.sh: stopped by a failing command (status $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
+trap '[[ $BASHPID == "$$" ]] && echo "bench/run.sh: stopped by a failing command (status $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 # ---------------------------------------------------------------------------------------------
 # Preflight: ports free, forwarder built, Go proxy built.
@@ -292,7 +293,7 @@ EOF
 # fallback warning, means the figures would be another engine's under the lb-uring name.
 uring_fallback_reason() {  # LOGFILE
   local line
-  line=$(grep -m1 -iE 'fall(s|ing)? ?back|unavailable|using the [a-z_]+ engine' "$1" 2>/dev/null) &&
+  line=$(grep -m1 -iE 'engine.*(fall(s|ing)? ?back|unavailable)|(fall(s|ing)? ?back|unavailable).*engine|using the [a-z_]+ engine' "$1" 2>/dev/null) &&
     { echo "it logged:${line##*]}"; return; }
   line=$(grep -m1 -oiE 'Listening on .*\(([a-z_-]+) engine' "$1" 2>/dev/null) &&
     ! grep -qi 'uring' <<<"${line##*(}" && { echo "it logged that it listens with the ${line##*(}"; return; }
@@ -486,7 +487,8 @@ echo "== measured in $((SECONDS - START)) s (estimated $EST s)"
   echo "haproxy=$(haproxy -v 2>/dev/null | awk 'NR==1 {print $3}')"
   echo "nginx=$(nginx -v 2>&1 | sed 's|.*nginx/||')"
   echo "iperf3=$(iperf3 --version 2>/dev/null | awk 'NR==1 {print $2}')"
-  echo "wrk=$(wrk -v 2>&1 | awk 'NR==1 {print $2}')"
+  # wrk -v prints its version with the usage and exits 1.
+  echo "wrk=$(wrk -v 2>&1 | awk 'NR==1 {print $2}' || true)"
   if [[ -n "$GO_BIN" ]]; then echo "go=$(go version | awk '{print $3}')"; fi
   if ((need_lb)); then forwarder_facts; fi
   echo "lb_dir=$LB_DIR"

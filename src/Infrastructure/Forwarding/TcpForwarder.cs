@@ -158,30 +158,42 @@ internal sealed class TcpForwarder : IForwarder, IForwarderStatistics, IAsyncDis
     /// <summary>The engine asked for, or the next one down the chain io_uring → splice → copy that this kernel runs, saying why.</summary>
     private IForwardingEngine CreateEngine(ForwarderOptions options, ILogger logger)
     {
-        if (options.Engine == ForwardingEngine.IoUring)
+        Engine = ChooseEngine(options.Engine, static () => IoUringSupport.UnavailableReason, static () => SpliceSupport.UnavailableReason, logger);
+        return Engine switch
         {
-            if (IoUringSupport.UnavailableReason is not { } uringReason)
+            ForwardingEngine.IoUring => new IoUringEngine(options, _time, logger),
+            ForwardingEngine.Splice => new SpliceEngine(options, _time, logger),
+            _ => new CopyEngine(options, _time, logger),
+        };
+    }
+
+    /// <summary>
+    /// Walks the chain from <paramref name="asked"/> down: each engine's probe says null (it runs here) or why not, which
+    /// is logged before the next is tried. The copy engine runs everywhere. A probe is asked only when its engine is reached.
+    /// </summary>
+    internal static ForwardingEngine ChooseEngine(ForwardingEngine asked, Func<string?> ioUringUnavailable, Func<string?> spliceUnavailable, ILogger logger)
+    {
+        if (asked == ForwardingEngine.IoUring)
+        {
+            if (ioUringUnavailable() is not { } reason)
             {
-                Engine = ForwardingEngine.IoUring;
-                return new IoUringEngine(options, _time, logger);
+                return ForwardingEngine.IoUring;
             }
 
-            ForwardingLog.IoUringUnavailable(logger, uringReason);
+            ForwardingLog.IoUringUnavailable(logger, reason);
         }
 
-        if (options.Engine is ForwardingEngine.Splice or ForwardingEngine.IoUring)
+        if (asked is ForwardingEngine.IoUring or ForwardingEngine.Splice)
         {
-            if (SpliceSupport.UnavailableReason is not { } reason)
+            if (spliceUnavailable() is not { } reason)
             {
-                Engine = ForwardingEngine.Splice;
-                return new SpliceEngine(options, _time, logger);
+                return ForwardingEngine.Splice;
             }
 
             ForwardingLog.SpliceUnavailable(logger, reason);
         }
 
-        Engine = ForwardingEngine.Copy;
-        return new CopyEngine(options, _time, logger);
+        return ForwardingEngine.Copy;
     }
 
     /// <summary>For containers disposed synchronously; prefer <see cref="DisposeAsync"/>.</summary>

@@ -17,6 +17,7 @@ public sealed class DescriptorExhaustionTests
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     [Theory]
+    [InlineData("io_uring")]
     [InlineData("splice")]
     [InlineData("copy")]
     public async Task Forward_OutOfDescriptors_WarnsOnceNamingTheLimit_AndNeverBlamesTheBackend(string engine)

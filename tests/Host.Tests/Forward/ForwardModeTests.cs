@@ -4,6 +4,7 @@ namespace LoadBalancer.Host.Tests.Forward;
 public sealed class ForwardModeTests
 {
     [Theory]
+    [InlineData("io_uring")]
     [InlineData("splice")]
     [InlineData("copy")]
     public async Task Forward_TwoBackends_RoundRobinsNewConnectionsAndExitsZeroOnCancel(string engine)
@@ -43,6 +44,7 @@ public sealed class ForwardModeTests
     }
 
     [Theory]
+    [InlineData("io_uring", "v2")]
     [InlineData("splice", "v1")]
     [InlineData("copy", "V2")]
     public async Task Forward_WithProxyProtocol_TheBackendLearnsTheClientsAddressAndPort(string engine, string version)

@@ -40,6 +40,7 @@ internal sealed class CopyEngine(ForwarderOptions options, TimeProvider time, IL
         private readonly CancellationTokenSource _stopAccepting = new();
         private readonly ConcurrentDictionary<CopyConnection, Task> _connections = new();
         private readonly ITimer _housekeeping;
+        private readonly Action<CopyConnection> _forget;
         private Task _acceptLoop = Task.CompletedTask;
 
         public Runtime(Socket listeningSocket, ListenerContext context, ForwarderOptions options, TimeProvider time, ForwarderClock clock, ILogger logger)
@@ -50,6 +51,7 @@ internal sealed class CopyEngine(ForwarderOptions options, TimeProvider time, IL
             _time = time;
             _clock = clock;
             _logger = logger;
+            _forget = Forget;
             var period = TimeSpan.FromMilliseconds(Math.Clamp(options.IdleTimeout.TotalMilliseconds / 4, 10, 1000));
             _housekeeping = time.CreateTimer(static runtime => ((Runtime)runtime!).CloseIdle(), this, period, period);
         }
@@ -142,17 +144,16 @@ internal sealed class CopyEngine(ForwarderOptions options, TimeProvider time, IL
                     continue;
                 }
 
-                var connection = new CopyConnection(client, _context, route, _options, _time, _clock, _logger);
+                // The connection takes itself out of the table when it ends (no continuation task per connection). It is in
+                // the table before it runs, so that an ending before RunAsync returns is not followed by a stale entry.
+                var connection = new CopyConnection(client, _context, route, _options, _time, _clock, _logger, _forget);
+                _connections[connection] = Task.CompletedTask;
                 var task = connection.RunAsync();
-                _connections[connection] = task;
-                _ = task.ContinueWith(
-                    (_, state) => _connections.TryRemove((CopyConnection)state!, out Task? _),
-                    connection,
-                    CancellationToken.None,
-                    TaskContinuationOptions.ExecuteSynchronously,
-                    TaskScheduler.Default);
+                _connections.TryUpdate(connection, task, Task.CompletedTask);
             }
         }
+
+        private void Forget(CopyConnection connection) => _connections.TryRemove(connection, out _);
 
         private void CloseIdle()
         {
@@ -169,8 +170,15 @@ internal sealed class CopyEngine(ForwarderOptions options, TimeProvider time, IL
 }
 
 /// <summary>One client connection and its backend connection, copied both ways.</summary>
+/// <remarks>
+/// What an idle connection holds is kept small (docs/adr/0011-memory-footprint.md): no buffer (a zero-byte receive waits
+/// for data), no task beyond this connection's and its two copies' (each copy resets both sides itself when it fails,
+/// so nothing waits for the first of the two), and no send state in the sockets: the sockets are non-blocking and a
+/// send is first tried in place, so the socket's cached send arguments (a few hundred bytes each) are only made for a
+/// connection whose peer once could not take what was sent at once.
+/// </remarks>
 internal sealed class CopyConnection(Socket client, ListenerContext context, ListenerRoute route, ForwarderOptions options, TimeProvider time,
-    ForwarderClock clock, ILogger logger)
+    ForwarderClock clock, ILogger logger, Action<CopyConnection>? ended = null)
     : IDisposable
 {
     private static readonly LingerOption ResetOnClose = new(true, 0);
@@ -202,19 +210,12 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
                 return;
             }
 
-            var upstream = CopyAsync(client, _backend!, fromClient: true);
-            var downstream = CopyAsync(_backend!, client, fromClient: false);
-            var first = await Task.WhenAny(upstream, downstream).ConfigureAwait(false);
-            if (!await first.ConfigureAwait(false))
-            {
-                // A reset on one side is passed on as a reset to the other.
-                Abort(reset: true);
-            }
-
-            if (!await (first == upstream ? downstream : upstream).ConfigureAwait(false))
-            {
-                Abort(reset: true);
-            }
+            // Sends and reads are tried in place (non-blocking), waits are asynchronous; see the remarks above.
+            client.Blocking = false;
+            _backend!.Blocking = false;
+            var upstream = CopyAsync(client, _backend, fromClient: true);
+            await CopyAsync(_backend, client, fromClient: false).ConfigureAwait(false);
+            await upstream.ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
@@ -231,6 +232,8 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
             {
                 _backendState!.Counters.ConnectionClosed();
             }
+
+            ended?.Invoke(this);
         }
     }
 
@@ -372,7 +375,10 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
         }
     }
 
-    /// <summary>True when the source ended with EOF (passed on as a half-close), false when either side failed.</summary>
+    /// <summary>
+    /// Copies until the source's EOF, which is passed on as a half-close (true). When either side fails, both are reset
+    /// here at once (a reset on one side is passed on as a reset to the other) and the result is false.
+    /// </summary>
     private async Task<bool> CopyAsync(Socket source, Socket target, bool fromClient)
     {
         var backendCounters = _backendState!.Counters;
@@ -387,14 +393,38 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
                     buffer = ArrayPool<byte>.Shared.Rent(options.CopyBufferSize);
                 }
 
-                var read = await source.ReceiveAsync(buffer.AsMemory(), SocketFlags.None).ConfigureAwait(false);
+                var read = source.Receive(buffer, SocketFlags.None, out var receiveError);
+                if (receiveError == SocketError.WouldBlock)
+                {
+                    // Readable was announced but nothing is there (a spurious wake-up): wait again without the buffer.
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = null;
+                    continue;
+                }
+
+                if (receiveError != SocketError.Success)
+                {
+                    throw new SocketException((int)receiveError);
+                }
+
                 if (read == 0)
                 {
                     target.Shutdown(SocketShutdown.Send);
                     return true;
                 }
 
-                await target.SendAsync(buffer.AsMemory(0, read), SocketFlags.None).ConfigureAwait(false);
+                var sent = target.Send(buffer, 0, read, SocketFlags.None, out var sendError);
+                if (sendError is not (SocketError.Success or SocketError.WouldBlock))
+                {
+                    throw new SocketException((int)sendError);
+                }
+
+                for (sent = Math.Max(sent, 0); sent < read;)
+                {
+                    // The peer's window is full: only now does the socket get its cached send arguments.
+                    sent += await target.SendAsync(buffer.AsMemory(sent, read - sent), SocketFlags.None).ConfigureAwait(false);
+                }
+
                 Volatile.Write(ref _lastActivity, clock.NowMilliseconds);
                 if (fromClient)
                 {
@@ -417,7 +447,14 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
         }
         catch (Exception exception) when (exception is SocketException or ObjectDisposedException or OperationCanceledException)
         {
-            return Volatile.Read(ref _aborted) != 0 && exception is not SocketException;
+            if (Volatile.Read(ref _aborted) != 0 && exception is not SocketException)
+            {
+                // Closed from outside (idle timeout, end of a drain): not a failure of either side.
+                return true;
+            }
+
+            Abort(reset: true);
+            return false;
         }
         finally
         {

@@ -14,11 +14,14 @@ internal sealed class IoUringEngine : IForwardingEngine
     private readonly ForwarderClock _clock;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
+    private readonly int _bufferCount;
     private UringLoop[]? _loops;
 
-    public IoUringEngine(ForwarderOptions options, TimeProvider time, ILogger logger)
+    /// <param name="bufferCount">Ring buffers per loop (a power of two); tests make it tiny to run the ring dry.</param>
+    public IoUringEngine(ForwarderOptions options, TimeProvider time, ILogger logger, int bufferCount = UringLoop.DefaultBufferCount)
     {
         _options = options;
+        _bufferCount = bufferCount;
         _clock = new ForwarderClock(time);
         _logger = logger;
     }
@@ -31,6 +34,18 @@ internal sealed class IoUringEngine : IForwardingEngine
             lock (_gate)
             {
                 return _loops?.Sum(loop => loop.SpliceSwitches) ?? 0;
+            }
+        }
+    }
+
+    /// <summary>Receives of every loop that found the buffer ring empty and used a spill buffer.</summary>
+    internal long SpillReceives
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _loops?.Sum(loop => loop.SpillReceives) ?? 0;
             }
         }
     }
@@ -84,14 +99,17 @@ internal sealed class IoUringEngine : IForwardingEngine
                 var loops = new UringLoop[count];
                 for (var i = 0; i < count; i++)
                 {
-                    loops[i] = new UringLoop(i, _options, _clock, _logger);
+                    loops[i] = new UringLoop(i, _options, _clock, _logger, _bufferCount);
                     loops[i].Start();
                 }
 
                 try
                 {
                     // The rings are made on the loops' threads (SINGLE_ISSUER); the probe ran the same setup, so this fails only when the kernel ran out of memory.
-                    Task.WhenAll(loops.Select(loop => loop.Started)).Wait(StartLimit);
+                    if (!Task.WhenAll(loops.Select(loop => loop.Started)).Wait(StartLimit))
+                    {
+                        throw new AggregateException(new TimeoutException($"the loops did not set up their rings within {StartLimit.TotalSeconds:F0} s"));
+                    }
                 }
                 catch (AggregateException exception)
                 {

@@ -21,12 +21,13 @@ internal static unsafe class IoUringSupport
         (IORING_OP_SPLICE, "SPLICE"), (IORING_OP_SHUTDOWN, "SHUTDOWN"), (IORING_OP_POLL_ADD, "POLL_ADD"),
     ];
 
-    private static readonly Lazy<string?> Probe = new(RunProbe);
+    private static readonly Lazy<string?> Probe = new(() => RunProbe(ReadDisabledSysctl));
 
     /// <summary>Null when the engine can run; otherwise why not.</summary>
     public static string? UnavailableReason => Probe.Value;
 
-    internal static string? RunProbe()
+    /// <param name="disabledSysctl">Reads <c>kernel.io_uring_disabled</c> (null when the kernel has no such sysctl).</param>
+    internal static string? RunProbe(Func<int?> disabledSysctl)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -38,7 +39,7 @@ internal static unsafe class IoUringSupport
             return $"the io_uring system call numbers are known for x64 and arm64, not {RuntimeInformation.ProcessArchitecture}";
         }
 
-        if (ReadDisabledSysctl() is 2)
+        if (disabledSysctl() is 2)
         {
             return "io_uring is disabled by the sysctl kernel.io_uring_disabled = 2";
         }
@@ -64,7 +65,7 @@ internal static unsafe class IoUringSupport
         }
         catch (SocketException exception) when (exception.ErrorCode is EPERM or ENOSYS || exception.NativeErrorCode is EPERM or ENOSYS)
         {
-            var sysctl = ReadDisabledSysctl() is 1 ? " (kernel.io_uring_disabled = 1 allows it only to the io_uring_group)" : string.Empty;
+            var sysctl = disabledSysctl() is 1 ? " (kernel.io_uring_disabled = 1 allows it only to the io_uring_group)" : string.Empty;
             return $"io_uring_setup refused: {exception.Message}{sysctl}";
         }
         catch (Exception exception) when (exception is SocketException or PlatformNotSupportedException or EntryPointNotFoundException

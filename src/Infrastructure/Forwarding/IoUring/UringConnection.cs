@@ -46,6 +46,9 @@ internal sealed class UringDirection(bool downstream)
 
     /// <summary>The ring buffer holding received bytes not yet all sent; -1 when none.</summary>
     public int BufferId = -1;
+
+    /// <summary>A spill buffer (the ring was empty) held from its receive until its bytes are sent; null when none.</summary>
+    public unsafe byte* Spill;
     public int Length;
     public int Sent;
 

@@ -11,9 +11,6 @@ internal sealed unsafe partial class UringLoop
 {
     private const int ENOBUFS = Native.ENOBUFS;
 
-    /// <summary>Directions waiting for a ring buffer (their receive said ENOBUFS); a returned buffer starts the next one.</summary>
-    private readonly Queue<(UringConnection Connection, UringDirection Direction)> _waitingForBuffers = new();
-
     private void StartConnect(UringConnection connection)
     {
         var maxAttempts = Math.Max(1, _options.MaxConnectAttempts);
@@ -87,7 +84,7 @@ internal sealed unsafe partial class UringLoop
             if ((cqe.Flags & IORING_CQE_F_BUFFER) != 0)
             {
                 _buffers!.Taken();
-                ReturnBuffer((ushort)(cqe.Flags >> IORING_CQE_BUFFER_SHIFT));
+                _buffers.Return((ushort)(cqe.Flags >> IORING_CQE_BUFFER_SHIFT));
             }
 
             if (op == UringOp.Connect)
@@ -225,9 +222,18 @@ internal sealed unsafe partial class UringLoop
     private void StartReceive(UringConnection connection, UringDirection direction)
     {
         var sqe = Submit(connection.Slot, UringOp.Receive, IORING_OP_RECV, direction.SourceFd, direction.Downstream);
-        sqe->Flags = IOSQE_BUFFER_SELECT;
-        sqe->BufferGroup = BufferGroup;
         sqe->Length = BufferSize;
+        if (direction.Spill is not null)
+        {
+            // The ring was empty last time: this receive goes into the spill buffer the direction holds.
+            sqe->Address = (ulong)direction.Spill;
+        }
+        else
+        {
+            sqe->Flags = IOSQE_BUFFER_SELECT;
+            sqe->BufferGroup = BufferGroup;
+        }
+
         connection.Pending++;
     }
 
@@ -236,8 +242,12 @@ internal sealed unsafe partial class UringLoop
         var result = cqe.Result;
         if (result > 0)
         {
-            _buffers!.Taken();
-            direction.BufferId = (ushort)(cqe.Flags >> IORING_CQE_BUFFER_SHIFT);
+            if ((cqe.Flags & IORING_CQE_F_BUFFER) != 0)
+            {
+                _buffers!.Taken();
+                direction.BufferId = (ushort)(cqe.Flags >> IORING_CQE_BUFFER_SHIFT);
+            }
+
             direction.Length = result;
             direction.Sent = 0;
             direction.Unreported += result;
@@ -252,8 +262,11 @@ internal sealed unsafe partial class UringLoop
                 OnSourceEof(connection, direction);
                 break;
             case ENOBUFS:
-                // Every buffer of the loop holds bytes on their way: this direction waits for the next one returned.
-                _waitingForBuffers.Enqueue((connection, direction));
+                // Every ring buffer holds bytes on their way: this receive takes a spill buffer rather than wait for
+                // one, which could wait forever (the holders may wait for a peer that waits for this direction).
+                direction.Spill = _spill!.Rent();
+                Interlocked.Increment(ref _spillReceives);
+                StartReceive(connection, direction);
                 break;
             case Native.EAGAIN:
             case Native.EINTR:
@@ -269,7 +282,8 @@ internal sealed unsafe partial class UringLoop
     private void StartSend(UringConnection connection, UringDirection direction)
     {
         var sqe = Submit(connection.Slot, UringOp.Send, IORING_OP_SEND, direction.TargetFd, direction.Downstream);
-        sqe->Address = (ulong)(_buffers!.Address((ushort)direction.BufferId) + direction.Sent);
+        var buffer = direction.Spill is not null ? direction.Spill : _buffers!.Address((ushort)direction.BufferId);
+        sqe->Address = (ulong)(buffer + direction.Sent);
         sqe->Length = (uint)(direction.Length - direction.Sent);
         sqe->OpFlags = Native.MSG_NOSIGNAL;
         connection.Pending++;
@@ -296,9 +310,7 @@ internal sealed unsafe partial class UringLoop
             return;
         }
 
-        var buffer = (ushort)direction.BufferId;
-        direction.BufferId = -1;
-        ReturnBuffer(buffer);
+        ReleaseBuffer(direction);
         if (direction.FullReads >= SpliceAfterFullReads && TryEnterSplice(connection, direction))
         {
             return;
@@ -307,17 +319,19 @@ internal sealed unsafe partial class UringLoop
         StartReceive(connection, direction);
     }
 
-    /// <summary>A buffer goes back to the ring, and a direction that found none gets to receive again.</summary>
-    private void ReturnBuffer(ushort id)
+    /// <summary>The direction's bytes were sent (or its connection is gone): its ring or spill buffer is given back.</summary>
+    private void ReleaseBuffer(UringDirection direction)
     {
-        _buffers!.Return(id);
-        while (_waitingForBuffers.TryDequeue(out var waiting))
+        if (direction.BufferId >= 0)
         {
-            if (waiting.Connection.Phase == UringPhase.Open)
-            {
-                StartReceive(waiting.Connection, waiting.Direction);
-                return;
-            }
+            _buffers!.Return((ushort)direction.BufferId);
+            direction.BufferId = -1;
+        }
+
+        if (direction.Spill is not null)
+        {
+            _spill!.Return(direction.Spill);
+            direction.Spill = null;
         }
     }
 
@@ -414,11 +428,9 @@ internal sealed unsafe partial class UringLoop
 
         foreach (var direction in (ReadOnlySpan<UringDirection>)[connection.Upstream, connection.Downstream])
         {
-            if (direction.BufferId >= 0 && _buffers is not null)
+            if (_buffers is not null)
             {
-                var buffer = (ushort)direction.BufferId;
-                direction.BufferId = -1;
-                ReturnBuffer(buffer);
+                ReleaseBuffer(direction);
             }
 
             ReleasePipe(direction);

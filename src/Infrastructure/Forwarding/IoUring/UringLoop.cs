@@ -18,7 +18,7 @@ internal sealed unsafe partial class UringLoop : IDisposable
 {
     /// <summary>Receive buffers of 16 KiB: a small message fits one, and a full one is the sign of a bulk stream.</summary>
     internal const int BufferSize = 16 * 1024;
-    private const int BufferCount = 256;
+    internal const int DefaultBufferCount = 256;
     private const ushort BufferGroup = 1;
     private const uint RingEntries = 4096;
     private const ulong WakeToken = ulong.MaxValue;
@@ -40,9 +40,11 @@ internal sealed unsafe partial class UringLoop : IDisposable
     private readonly Lock _wakeGate = new();
     private readonly bool _virtualClock;
     private readonly int _waitMilliseconds;
+    private readonly int _bufferCount;
     private Ring? _ring;
     private BufferRing? _buffers;
     private PipePool? _pipes;
+    private SpillBuffers? _spill;
     private int _wakeFd = -1;
     private ulong* _wakeValue;
     private KernelTimespec* _connectTimeout;
@@ -58,14 +60,18 @@ internal sealed unsafe partial class UringLoop : IDisposable
     private long _now;
     private long _nextHousekeeping;
     private long _spliceSwitches;
+    private long _spillReceives;
 
-    public UringLoop(int id, ForwarderOptions options, ForwarderClock clock, Microsoft.Extensions.Logging.ILogger logger)
+    /// <param name="bufferCount">Ring buffers of this loop, a power of two; tests make it tiny to run the ring dry.</param>
+    public UringLoop(int id, ForwarderOptions options, ForwarderClock clock, Microsoft.Extensions.Logging.ILogger logger,
+        int bufferCount = DefaultBufferCount)
     {
         ArgumentNullException.ThrowIfNull(clock);
         _id = id;
         _options = options;
         _clock = clock;
         _logger = logger;
+        _bufferCount = bufferCount;
 
         // Timers are checked at this granularity: a quarter of the shortest timeout, between 10 ms and 250 ms.
         var shortest = Math.Min(options.ConnectTimeout.TotalMilliseconds, options.IdleTimeout.TotalMilliseconds) / 4;
@@ -85,6 +91,9 @@ internal sealed unsafe partial class UringLoop : IDisposable
 
     /// <summary>Directions that went from ring buffers to splice (a bulk stream); read by tests and the ADR's measurements.</summary>
     public long SpliceSwitches => Interlocked.Read(ref _spliceSwitches);
+
+    /// <summary>Receives that found the buffer ring empty and went into a spill buffer.</summary>
+    public long SpillReceives => Interlocked.Read(ref _spillReceives);
 
     public void Start() => _thread.Start();
 
@@ -159,6 +168,8 @@ internal sealed unsafe partial class UringLoop : IDisposable
         _started.TrySetResult();
         try
         {
+            // Commands posted before the eventfd read was armed woke nobody: they run now.
+            RunPendingCommands();
             _now = _clock.NowMilliseconds;
             _nextHousekeeping = _now + _housekeepingInterval;
             long stopDeadline = 0;
@@ -229,8 +240,9 @@ internal sealed unsafe partial class UringLoop : IDisposable
         _connectTimeout->Seconds = timeout / 1000;
         _connectTimeout->Nanoseconds = timeout % 1000 * 1_000_000;
         _ring = Ring.Create(RingEntries, out _);
-        _buffers = new BufferRing(_ring, BufferGroup, BufferCount, BufferSize);
+        _buffers = new BufferRing(_ring, BufferGroup, _bufferCount, BufferSize);
         _pipes = new PipePool(_options.PipeSize, maxIdle: 32);
+        _spill = new SpillBuffers(BufferSize, maxIdle: 16);
         ArmWake();
     }
 
@@ -241,6 +253,7 @@ internal sealed unsafe partial class UringLoop : IDisposable
         if (clean)
         {
             _buffers?.Dispose();
+            _spill?.Dispose();
         }
 
         // Closing the ring cancels whatever is left in it.
@@ -451,7 +464,6 @@ internal sealed unsafe partial class UringLoop : IDisposable
     /// <summary>The loop failed or its operations did not finish in time: the fds go now, the ring's closing cancels the rest.</summary>
     private void ForceCloseConnections()
     {
-        _waitingForBuffers.Clear();
         for (var slot = 0; slot < _slotHighWater; slot++)
         {
             if (_slots[slot] is UringConnection connection)

@@ -13,11 +13,12 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace LoadBalancer.Infrastructure.Tests.Forwarding.IoUring;
 
 /// <summary>
-/// Splice-auto: a bulk stream leaves the ring buffers for IORING_OP_SPLICE, a small echo stays in them. The engine runs
+/// Splice-auto: a bulk stream leaves the ring buffers for IORING_OP_SPLICE, a small echo stays in them; a receive that
+/// finds the ring empty spills into a buffer of its own instead of waiting. The engine runs
 /// on its own listening socket on 127.0.140.x, so its switch counter is this test's alone.
 /// </summary>
 [Collection(TcpForwarderCollection.Name)]
-public sealed class IoUringEngineSpliceTests
+public sealed class IoUringEngineBufferTests
 {
     private static int s_nextListener;
 
@@ -59,6 +60,38 @@ public sealed class IoUringEngineSpliceTests
         Assert.True(harness.Engine.SpliceSwitches >= 1, $"the upstream bulk stream should have switched to splice; switches: {harness.Engine.SpliceSwitches}");
     }
 
+    [Fact]
+    public async Task EmptyBufferRing_ReceivesSpill_AndEveryEchoArrivesWhole()
+    {
+        // One ring buffer for twenty connections echoing at once: most receives find the ring empty.
+        await using var echo = LoopbackServer.StartEcho();
+        await using var harness = Harness.Start(echo.Endpoint, bufferCount: 1);
+        var clients = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                clients.Add(await TestSockets.ConnectAsync(harness.Binding));
+            }
+
+            await Task.WhenAll(clients.Select(async (client, i) =>
+            {
+                var message = new byte[40_000 + i];
+                new SeededBytes((ulong)i + 1).Fill(message);
+                for (var round = 0; round < 5; round++)
+                {
+                    await client.EchoAsync(message, TimeSpan.FromSeconds(20));
+                }
+            }));
+        }
+        finally
+        {
+            TestSockets.DisposeAll(clients);
+        }
+
+        Assert.True(harness.Engine.SpillReceives > 0, "with one ring buffer some receive should have found the ring empty");
+    }
+
     private sealed class Harness : IAsyncDisposable
     {
         private readonly Socket _socket;
@@ -76,10 +109,10 @@ public sealed class IoUringEngineSpliceTests
 
         public PortBinding Binding { get; }
 
-        public static Harness Start(Domain.Endpoints.Endpoint backendEndpoint)
+        public static Harness Start(Domain.Endpoints.Endpoint backendEndpoint, int bufferCount = UringLoop.DefaultBufferCount)
         {
             var options = new ForwarderOptions { EventLoops = 1 };
-            var engine = new IoUringEngine(options, TimeProvider.System, NullLogger.Instance);
+            var engine = new IoUringEngine(options, TimeProvider.System, NullLogger.Instance, bufferCount);
             var n = Interlocked.Increment(ref s_nextListener);
             var ip = new IPAddress([127, 0, 140, (byte)(1 + ((n - 1) % 100))]);
             var binding = new PortBinding(ip, ServicePort.Tcp(LoopbackAddresses.FreePort(ip)));
