@@ -239,7 +239,11 @@ internal sealed unsafe partial class UringLoop : IDisposable
         var timeout = (long)_options.ConnectTimeout.TotalMilliseconds;
         _connectTimeout->Seconds = timeout / 1000;
         _connectTimeout->Nanoseconds = timeout % 1000 * 1_000_000;
-        _ring = Ring.Create(RingEntries, out _);
+        _ring = Ring.Create(RingEntries, out var refused);
+        if (refused is not null)
+        {
+            ForwardingLog.IoUringFlagsRefused(_logger, _id, refused);
+        }
         _buffers = new BufferRing(_ring, BufferGroup, _bufferCount, BufferSize);
         _pipes = new PipePool(_options.PipeSize, maxIdle: 32);
         _spill = new SpillBuffers(BufferSize, maxIdle: 16);
