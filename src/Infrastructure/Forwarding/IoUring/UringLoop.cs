@@ -431,6 +431,11 @@ internal sealed unsafe partial class UringLoop : IDisposable
                     }
 
                     break;
+                case UringConnection { Phase: UringPhase.Closing } closing
+                    when Environment.TickCount64 - closing.CancelledAt >= CancelRetryMilliseconds:
+                    // An operation the cancels missed (it was between a wake-up and its retry): asked again until it completes.
+                    CancelOperations(closing);
+                    break;
                 case UringListener { Paused: true, Armed: false, Removal: null } paused when _now >= paused.ResumeAt:
                     paused.Paused = false;
                     ArmAccept(paused);
