@@ -73,6 +73,9 @@ internal static partial class ForwardingLog
     [LoggerMessage(EventId = 2016, Level = LogLevel.Warning, Message = "io_uring engine unavailable ({Reason}); trying the splice engine")]
     public static partial void IoUringUnavailable(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 2017, Level = LogLevel.Information, Message = "io_uring loop {Loop}: the kernel refused the setup flags {Flags}; the ring runs without them")]
+    public static partial void IoUringFlagsRefused(ILogger logger, int loop, string flags);
+
     [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "refused {Count} connections to {Listener} in the last {Seconds} s: {Reason}")]
     public static partial void ConnectionsRefused(ILogger logger, long count, string listener, long seconds, string reason);
 

@@ -98,10 +98,12 @@ internal sealed unsafe class Ring : IDisposable
 
         try
         {
-            const uint needed = IORING_FEAT_SINGLE_MMAP | IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG;
+            // FAST_POLL: a receive or send that cannot complete at once waits on the socket's poll queue instead of
+            // blocking an io-wq worker thread; without it every idle connection would hold a kernel thread.
+            const uint needed = IORING_FEAT_SINGLE_MMAP | IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG | IORING_FEAT_FAST_POLL;
             if ((p.Features & needed) != needed)
             {
-                throw new PlatformNotSupportedException($"io_uring lacks features 0x{needed & ~p.Features:x} (SINGLE_MMAP, NODROP, EXT_ARG)");
+                throw new PlatformNotSupportedException($"io_uring lacks features 0x{needed & ~p.Features:x} (SINGLE_MMAP, NODROP, EXT_ARG, FAST_POLL)");
             }
 
             var sqSize = p.SqOff.Array + (p.SqEntries * sizeof(uint));

@@ -112,6 +112,9 @@ internal sealed class UringConnection
     /// <summary>The backend's sockaddr, pinned while a connect may still read it.</summary>
     public GCHandle AddressPin;
 
+    /// <summary>When the closing connection's cancels were last sent, on the real clock (the kernel's races do not follow a virtual one).</summary>
+    public long CancelledAt;
+
     /// <summary>Operations submitted and not yet completed: the fds and the slot are released only at zero.</summary>
     public int Pending;
     public long LastActivity;

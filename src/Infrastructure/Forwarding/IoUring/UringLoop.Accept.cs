@@ -82,7 +82,7 @@ internal sealed unsafe partial class UringLoop
 
         for (var slot = 0; slot < _slotHighWater; slot++)
         {
-            if (_slots[slot] is UringListener listener && listener.Context == context && listener.Removal is null)
+            if (_slots[slot] is UringListener listener && listener.Context == context)
             {
                 StopListener(listener, done);
                 return;
@@ -97,9 +97,11 @@ internal sealed unsafe partial class UringLoop
     {
         if (listener.Removal is not null)
         {
+            // Already being removed (the loop is stopping): the caller learns when that removal is confirmed.
             if (done is not null)
             {
-                _ = listener.Removal.Task.ContinueWith(_ => done.TrySetResult(), TaskScheduler.Default);
+                _ = listener.Removal.Task.ContinueWith(_ => done.TrySetResult(), CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
 
             return;

@@ -10,6 +10,10 @@ namespace LoadBalancer.Infrastructure.Forwarding.IoUring;
 internal sealed unsafe partial class UringLoop
 {
     private const int ENOBUFS = Native.ENOBUFS;
+    private const int ShutRead = 0;
+
+    /// <summary>How long a closing connection's cancels may take before housekeeping sends them again.</summary>
+    private const long CancelRetryMilliseconds = 100;
 
     private void StartConnect(UringConnection connection)
     {
@@ -374,6 +378,7 @@ internal sealed unsafe partial class UringLoop
             return;
         }
 
+        var wasOpen = connection.Phase == UringPhase.Open;
         Account(connection);
         connection.Phase = UringPhase.Closing;
         connection.ResetOnClose = reset;
@@ -383,6 +388,22 @@ internal sealed unsafe partial class UringLoop
             return;
         }
 
+        // Shutting the receive side wakes every receive and read poll at once (they complete with 0) and sends nothing:
+        // a cancel can miss an operation that is between its wake-up and its retry, and would then wait for data forever.
+        // Not a connecting backend socket: shutdown would abort its handshake, which the cancel does anyway.
+        _ = Native.shutdown(connection.ClientFd, ShutRead);
+        if (wasOpen)
+        {
+            _ = Native.shutdown(connection.BackendFd, ShutRead);
+        }
+
+        CancelOperations(connection);
+    }
+
+    /// <summary>Cancels every operation of a closing connection; housekeeping repeats it until the last one completed.</summary>
+    private void CancelOperations(UringConnection connection)
+    {
+        connection.CancelledAt = Environment.TickCount64;
         CancelFd(connection.ClientFd);
         if (connection.BackendFd >= 0)
         {

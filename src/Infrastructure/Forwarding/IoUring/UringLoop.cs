@@ -18,7 +18,11 @@ internal sealed unsafe partial class UringLoop : IDisposable
 {
     /// <summary>Receive buffers of 16 KiB: a small message fits one, and a full one is the sign of a bulk stream.</summary>
     internal const int BufferSize = 16 * 1024;
-    internal const int DefaultBufferCount = 256;
+    /// <summary>
+    /// 1 MiB of ring buffers per loop: the kernel cycles through all of them, so all become resident (ADR 0009 counts
+    /// every MiB). A buffer is held only from a receive to the end of its send; more at once than this spill (SpillBuffers).
+    /// </summary>
+    internal const int DefaultBufferCount = 64;
     private const ushort BufferGroup = 1;
     private const uint RingEntries = 4096;
     private const ulong WakeToken = ulong.MaxValue;
@@ -239,10 +243,14 @@ internal sealed unsafe partial class UringLoop : IDisposable
         var timeout = (long)_options.ConnectTimeout.TotalMilliseconds;
         _connectTimeout->Seconds = timeout / 1000;
         _connectTimeout->Nanoseconds = timeout % 1000 * 1_000_000;
-        _ring = Ring.Create(RingEntries, out _);
+        _ring = Ring.Create(RingEntries, out var refused);
+        if (refused is not null)
+        {
+            ForwardingLog.IoUringFlagsRefused(_logger, _id, refused);
+        }
         _buffers = new BufferRing(_ring, BufferGroup, _bufferCount, BufferSize);
         _pipes = new PipePool(_options.PipeSize, maxIdle: 32);
-        _spill = new SpillBuffers(BufferSize, maxIdle: 16);
+        _spill = new SpillBuffers(BufferSize, maxIdle: 64);
         ArmWake();
     }
 
@@ -426,6 +434,11 @@ internal sealed unsafe partial class UringLoop : IDisposable
                         Close(open, reset: false);
                     }
 
+                    break;
+                case UringConnection { Phase: UringPhase.Closing } closing
+                    when Environment.TickCount64 - closing.CancelledAt >= CancelRetryMilliseconds:
+                    // An operation the cancels missed (it was between a wake-up and its retry): asked again until it completes.
+                    CancelOperations(closing);
                     break;
                 case UringListener { Paused: true, Armed: false, Removal: null } paused when _now >= paused.ResumeAt:
                     paused.Paused = false;
