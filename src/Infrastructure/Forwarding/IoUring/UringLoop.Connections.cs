@@ -143,7 +143,7 @@ internal sealed unsafe partial class UringLoop
 
         if (connection.Upstream.Moved | connection.Downstream.Moved)
         {
-            connection.LastActivity = _now;
+            connection.LastActivity = _activityNow;
             connection.Upstream.Moved = connection.Downstream.Moved = false;
         }
     }
@@ -181,7 +181,7 @@ internal sealed unsafe partial class UringLoop
         connection.Upstream.TargetFd = connection.BackendFd;
         connection.Downstream.SourceFd = connection.BackendFd;
         connection.Downstream.TargetFd = connection.ClientFd;
-        connection.LastActivity = _now;
+        connection.LastActivity = _activityNow;
         StartReceive(connection, connection.Downstream);
         if (connection.ProxyHeader is not null)
         {

@@ -62,6 +62,13 @@ internal sealed unsafe partial class UringLoop : IDisposable
     /// <summary>Operations in the ring that will complete (cancels excluded): the loop ends only when none is left.</summary>
     private int _inFlight;
     private long _now;
+
+    /// <summary>
+    /// The clock as read before the last wait: every completion reaped in this turn moved its bytes after it (submission
+    /// and COOP task work run inside the wait's io_uring_enter), so activity is stamped with it. Stamped with <see cref="_now"/>,
+    /// an echo whose completion is reaped just after a test moved the clock would look fresh and never go idle.
+    /// </summary>
+    private long _activityNow;
     private long _nextHousekeeping;
     private long _spliceSwitches;
     private long _spillReceives;
@@ -174,7 +181,7 @@ internal sealed unsafe partial class UringLoop : IDisposable
         {
             // Commands posted before the eventfd read was armed woke nobody: they run now.
             RunPendingCommands();
-            _now = _clock.NowMilliseconds;
+            _now = _activityNow = _clock.NowMilliseconds;
             _nextHousekeeping = _now + _housekeepingInterval;
             long stopDeadline = 0;
             while (true)
@@ -193,6 +200,7 @@ internal sealed unsafe partial class UringLoop : IDisposable
                 }
 
                 _ring!.SubmitAndWait(_waitMilliseconds);
+                _activityNow = _now;
                 _now = _clock.NowMilliseconds;
                 while (_ring.TryTakeCompletion(out var cqe))
                 {
