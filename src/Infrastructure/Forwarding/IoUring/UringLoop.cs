@@ -256,6 +256,7 @@ internal sealed unsafe partial class UringLoop : IDisposable
         {
             ForwardingLog.IoUringFlagsRefused(_logger, _id, refused);
         }
+
         _buffers = new BufferRing(_ring, BufferGroup, _bufferCount, BufferSize);
         _pipes = new PipePool(_options.PipeSize, maxIdle: 32);
         _spill = new SpillBuffers(BufferSize, maxIdle: 64);
