@@ -72,6 +72,7 @@ internal sealed unsafe partial class UringLoop : IDisposable
     private long _nextHousekeeping;
     private long _spliceSwitches;
     private long _spillReceives;
+    private long _linkedTimeouts;
 
     /// <param name="bufferCount">Ring buffers of this loop, a power of two; tests make it tiny to run the ring dry.</param>
     public UringLoop(int id, ForwarderOptions options, ForwarderClock clock, Microsoft.Extensions.Logging.ILogger logger,
@@ -105,6 +106,9 @@ internal sealed unsafe partial class UringLoop : IDisposable
 
     /// <summary>Receives that found the buffer ring empty and went into a spill buffer.</summary>
     public long SpillReceives => Interlocked.Read(ref _spillReceives);
+
+    /// <summary>Connects ended by their linked IORING_OP_LINK_TIMEOUT (not by the housekeeping backstop).</summary>
+    public long LinkedTimeouts => Interlocked.Read(ref _linkedTimeouts);
 
     public void Start() => _thread.Start();
 
