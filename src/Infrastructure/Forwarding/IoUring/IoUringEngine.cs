@@ -50,6 +50,18 @@ internal sealed class IoUringEngine : IForwardingEngine
         }
     }
 
+    /// <summary>Connects of every loop ended by the kernel's linked timeout.</summary>
+    internal long LinkedTimeouts
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _loops?.Sum(loop => loop.LinkedTimeouts) ?? 0;
+            }
+        }
+    }
+
     public IListenerRuntime Start(Socket listeningSocket, ListenerContext context)
     {
         var loops = EnsureLoops();

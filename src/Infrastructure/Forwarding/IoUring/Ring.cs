@@ -165,8 +165,12 @@ internal sealed unsafe class Ring : IDisposable
         var toSubmit = _sqeTail - _submittedTail;
         if (HasCompletions)
         {
-            // Completions are waiting already: submit without sleeping.
-            Enter(toSubmit, 0, 0, null, 0);
+            // Completions are waiting already: submit without sleeping, or not enter at all.
+            if (toSubmit > 0)
+            {
+                Enter(toSubmit, 0, 0, null, 0);
+            }
+
             return;
         }
 

@@ -196,6 +196,13 @@ internal sealed unsafe partial class UringLoop
 
     private void Accepted(UringListener listener, int fd)
     {
+        if (_stopIssued)
+        {
+            // Accepted as the loop stops (its accepts are being cancelled): the loop closes what it has, not more.
+            Native.CloseWithReset(fd);
+            return;
+        }
+
         var route = listener.Context.Route;
         var proxyProtocol = route.ProxyProtocol;
         var needsClient = route.NeedsClientAddress || proxyProtocol != ProxyProtocolVersion.None;

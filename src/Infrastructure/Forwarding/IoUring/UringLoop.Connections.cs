@@ -12,6 +12,9 @@ internal sealed unsafe partial class UringLoop
     private const int ENOBUFS = Native.ENOBUFS;
     private const int ShutRead = 0;
 
+    /// <summary>How long after the linked timeout should have fired the housekeeping scan cancels a connect itself.</summary>
+    private const long ConnectBackstopMilliseconds = 1000;
+
     /// <summary>How long a closing connection's cancels may take before housekeeping sends them again.</summary>
     private const long CancelRetryMilliseconds = 100;
 
@@ -47,7 +50,8 @@ internal sealed unsafe partial class UringLoop
 
             Native.SetNoDelay(fd);
             connection.BackendFd = fd;
-            connection.ConnectDeadline = _now + (long)_options.ConnectTimeout.TotalMilliseconds;
+            // On the real clock the linked timeout ends the connect; the scan's deadline is then only a backstop, a second later.
+            connection.ConnectDeadline = _now + (long)_options.ConnectTimeout.TotalMilliseconds + (_virtualClock ? 0 : ConnectBackstopMilliseconds);
             connection.ConnectCancelled = false;
             connection.AddressPin = GCHandle.Alloc(backend.NativeAddress, GCHandleType.Pinned);
             var sqe = Submit(connection.Slot, UringOp.Connect, IORING_OP_CONNECT, fd);
@@ -143,7 +147,7 @@ internal sealed unsafe partial class UringLoop
 
         if (connection.Upstream.Moved | connection.Downstream.Moved)
         {
-            connection.LastActivity = _now;
+            connection.LastActivity = _activityNow;
             connection.Upstream.Moved = connection.Downstream.Moved = false;
         }
     }
@@ -155,6 +159,12 @@ internal sealed unsafe partial class UringLoop
         {
             OnConnected(connection);
             return;
+        }
+
+        if (result == -ECANCELED && !connection.ConnectCancelled)
+        {
+            // Not cancelled by the scan: the kernel's linked timeout ended it.
+            Interlocked.Increment(ref _linkedTimeouts);
         }
 
         var reason = result == -ECANCELED ? "connect timed out" : new System.Net.Sockets.SocketException(-result).Message;
@@ -181,7 +191,7 @@ internal sealed unsafe partial class UringLoop
         connection.Upstream.TargetFd = connection.BackendFd;
         connection.Downstream.SourceFd = connection.BackendFd;
         connection.Downstream.TargetFd = connection.ClientFd;
-        connection.LastActivity = _now;
+        connection.LastActivity = _activityNow;
         StartReceive(connection, connection.Downstream);
         if (connection.ProxyHeader is not null)
         {

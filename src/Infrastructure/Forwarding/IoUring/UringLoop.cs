@@ -62,9 +62,17 @@ internal sealed unsafe partial class UringLoop : IDisposable
     /// <summary>Operations in the ring that will complete (cancels excluded): the loop ends only when none is left.</summary>
     private int _inFlight;
     private long _now;
+
+    /// <summary>
+    /// The clock as read before the last wait: every completion reaped in this turn moved its bytes after it (submission
+    /// and COOP task work run inside the wait's io_uring_enter), so activity is stamped with it. Stamped with <see cref="_now"/>,
+    /// an echo whose completion is reaped just after a test moved the clock would look fresh and never go idle.
+    /// </summary>
+    private long _activityNow;
     private long _nextHousekeeping;
     private long _spliceSwitches;
     private long _spillReceives;
+    private long _linkedTimeouts;
 
     /// <param name="bufferCount">Ring buffers of this loop, a power of two; tests make it tiny to run the ring dry.</param>
     public UringLoop(int id, ForwarderOptions options, ForwarderClock clock, Microsoft.Extensions.Logging.ILogger logger,
@@ -98,6 +106,9 @@ internal sealed unsafe partial class UringLoop : IDisposable
 
     /// <summary>Receives that found the buffer ring empty and went into a spill buffer.</summary>
     public long SpillReceives => Interlocked.Read(ref _spillReceives);
+
+    /// <summary>Connects ended by their linked IORING_OP_LINK_TIMEOUT (not by the housekeeping backstop).</summary>
+    public long LinkedTimeouts => Interlocked.Read(ref _linkedTimeouts);
 
     public void Start() => _thread.Start();
 
@@ -174,7 +185,7 @@ internal sealed unsafe partial class UringLoop : IDisposable
         {
             // Commands posted before the eventfd read was armed woke nobody: they run now.
             RunPendingCommands();
-            _now = _clock.NowMilliseconds;
+            _now = _activityNow = _clock.NowMilliseconds;
             _nextHousekeeping = _now + _housekeepingInterval;
             long stopDeadline = 0;
             while (true)
@@ -193,6 +204,7 @@ internal sealed unsafe partial class UringLoop : IDisposable
                 }
 
                 _ring!.SubmitAndWait(_waitMilliseconds);
+                _activityNow = _now;
                 _now = _clock.NowMilliseconds;
                 while (_ring.TryTakeCompletion(out var cqe))
                 {
@@ -248,6 +260,7 @@ internal sealed unsafe partial class UringLoop : IDisposable
         {
             ForwardingLog.IoUringFlagsRefused(_logger, _id, refused);
         }
+
         _buffers = new BufferRing(_ring, BufferGroup, _bufferCount, BufferSize);
         _pipes = new PipePool(_options.PipeSize, maxIdle: 32);
         _spill = new SpillBuffers(BufferSize, maxIdle: 64);

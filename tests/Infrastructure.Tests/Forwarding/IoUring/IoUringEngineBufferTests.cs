@@ -92,6 +92,24 @@ public sealed class IoUringEngineBufferTests
         Assert.True(harness.Engine.SpillReceives > 0, "with one ring buffer some receive should have found the ring empty");
     }
 
+    [Fact]
+    public async Task ConnectToABlackhole_IsEndedByTheLinkedTimeout_AndTheClientReset()
+    {
+        using var blackhole = await BlackholeBackend.StartAsync();
+        var options = new ForwarderOptions { EventLoops = 1, ConnectTimeout = TimeSpan.FromMilliseconds(300), MaxConnectAttempts = 1 };
+        await using var harness = Harness.Start(blackhole.Endpoint, options: options);
+        using var client = await TestSockets.ConnectAsync(harness.Binding);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var closed = await client.WaitForCloseAsync(TimeSpan.FromSeconds(5), "the client once its backend's connect timed out");
+
+        Assert.True(closed.Kind == CloseKind.Reset, $"the client should be reset; it saw {closed}");
+        Assert.Equal(1, harness.Engine.LinkedTimeouts);
+
+        // The linked timeout fires at 300 ms; the housekeeping backstop would only act a second later.
+        Assert.True(started.Elapsed < TimeSpan.FromMilliseconds(1200), $"the connect ended after {started.Elapsed.TotalMilliseconds:F0} ms");
+    }
+
     private sealed class Harness : IAsyncDisposable
     {
         private readonly Socket _socket;
@@ -109,9 +127,10 @@ public sealed class IoUringEngineBufferTests
 
         public PortBinding Binding { get; }
 
-        public static Harness Start(Domain.Endpoints.Endpoint backendEndpoint, int bufferCount = UringLoop.DefaultBufferCount)
+        public static Harness Start(Domain.Endpoints.Endpoint backendEndpoint, int bufferCount = UringLoop.DefaultBufferCount,
+            ForwarderOptions? options = null)
         {
-            var options = new ForwarderOptions { EventLoops = 1 };
+            options ??= new ForwarderOptions { EventLoops = 1 };
             var engine = new IoUringEngine(options, TimeProvider.System, NullLogger.Instance, bufferCount);
             var n = Interlocked.Increment(ref s_nextListener);
             var ip = new IPAddress([127, 0, 140, (byte)(1 + ((n - 1) % 100))]);
