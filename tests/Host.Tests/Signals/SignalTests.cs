@@ -80,7 +80,9 @@ public sealed class SignalTests : IDisposable
         var file = Path.Combine(_directory.FullName, "services.yaml");
         File.WriteAllText(file, Service("web", port, $"127.0.0.9{(pool.StartsWith("127.0.100.", StringComparison.Ordinal) ? 3 : 4)}:{backend}"));
         File.WriteAllText(Config, configuration);
-        return DaemonProcess.Start(DaemonProcess.WithoutConfigurationVariables, "standalone", file, "--state-file", Path.Combine(_directory.FullName, "state.json"),
+        // SIGHUP's default disposition, whatever the runner's: under nohup (SIGHUP ignored) the child inherits the
+        // ignore, .NET keeps an inherited ignore, and the reload this test sends would never arrive.
+        return DaemonProcess.StartUnder(["env", "--default-signal=HUP"], DaemonProcess.WithoutConfigurationVariables, "standalone", file, "--state-file", Path.Combine(_directory.FullName, "state.json"),
             "--config", Config, "--restricted-cidr", pool);
     }
 }
