@@ -29,7 +29,12 @@ internal static partial class HostLog
     [LoggerMessage(EventId = 6013, Level = LogLevel.Warning, Message = "changed keys that take effect only at the next start: {Keys}")]
     public static partial void RestartNeeded(ILogger logger, string keys);
 
+    [LoggerMessage(EventId = 6014, Level = LogLevel.Warning,
+        Message = "{Signal} was ignored when the daemon started (nohup, or a parent that ignores it); it is handled from now on")]
+    public static partial void InheritedSignalIgnoreCleared(ILogger logger, string signal);
+
     /// <summary>One line of the SIGUSR1 dump: one log entry per line, so that every log format keeps the table readable.</summary>
+
     [LoggerMessage(EventId = 6020, Level = LogLevel.Information, Message = "SIGUSR1 state: {Line}")]
     public static partial void StateDump(ILogger logger, string line);
 }

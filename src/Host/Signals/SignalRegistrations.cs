@@ -1,12 +1,16 @@
 using System.Runtime.InteropServices;
+using LoadBalancer.Host.Hosting;
+using LoadBalancer.Infrastructure.Os;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Host.Signals;
 
 /// <summary>
 /// The signals beyond the stopping ones (SIGINT, SIGTERM and SIGQUIT stop the host through its console lifetime, which
-/// drains): SIGHUP reloads, SIGUSR1 dumps the state. Neither kills the process, as their default actions would.
+/// drains): SIGHUP reloads, SIGUSR1 dumps the state. Neither kills the process, as their default actions would, and
+/// both are handled even when the daemon was started with them ignored (under <c>nohup</c>), as nginx does.
 /// </summary>
 public static class SignalRegistrations
 {
@@ -17,14 +21,14 @@ public static class SignalRegistrations
     {
         services.AddSingleton<ConfigurationReloader>();
         services.AddSingleton<StateDump>();
-        services.AddSingleton<IHostedService>(provider => new SignalHandler(PosixSignal.SIGHUP, provider.GetRequiredService<ConfigurationReloader>().ReloadAsync));
-        services.AddSingleton<IHostedService>(provider => new SignalHandler(UserSignal1, provider.GetRequiredService<StateDump>().WriteAsync));
+        services.AddSingleton<IHostedService>(provider => new SignalHandler(PosixSignal.SIGHUP, provider.GetRequiredService<ConfigurationReloader>().ReloadAsync, provider.GetRequiredService<ILogger<SignalHandler>>()));
+        services.AddSingleton<IHostedService>(provider => new SignalHandler(UserSignal1, provider.GetRequiredService<StateDump>().WriteAsync, provider.GetRequiredService<ILogger<SignalHandler>>()));
         return services;
     }
 }
 
 /// <summary>Runs <paramref name="handle"/> on each <paramref name="signal"/> while the host runs, one run at a time.</summary>
-internal sealed class SignalHandler(PosixSignal signal, Func<CancellationToken, Task> handle) : IHostedService, IDisposable
+internal sealed class SignalHandler(PosixSignal signal, Func<CancellationToken, Task> handle, ILogger<SignalHandler> logger) : IHostedService, IDisposable
 {
     private readonly SemaphoreSlim _one = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
@@ -32,6 +36,12 @@ internal sealed class SignalHandler(PosixSignal signal, Func<CancellationToken, 
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        // .NET would keep an inherited ignore and never call the handler (InheritedSignalIgnore says why it is cleared).
+        if (InheritedSignalIgnore.Clear(signal))
+        {
+            HostLog.InheritedSignalIgnoreCleared(logger, Name(signal));
+        }
+
         _registration = PosixSignalRegistration.Create(signal, context =>
         {
             context.Cancel = true;
@@ -39,6 +49,9 @@ internal sealed class SignalHandler(PosixSignal signal, Func<CancellationToken, 
         });
         return Task.CompletedTask;
     }
+
+    /// <summary>"SIGHUP", "SIGUSR1": as operators write them.</summary>
+    internal static string Name(PosixSignal signal) => signal == SignalRegistrations.UserSignal1 ? "SIGUSR1" : signal.ToString();
 
     public Task StopAsync(CancellationToken cancellationToken)
     {

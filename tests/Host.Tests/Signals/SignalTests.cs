@@ -40,6 +40,8 @@ public sealed class SignalTests : IDisposable
         await using var backends = await DemoBackends.StartAsync($"127.0.0.94:{backend}");
         using var daemon = Start("127.0.101.248/29", port, backend, "drainTimeout: 1s\n");
         var ip = await daemon.IpOfAsync("default/web", port, Limit);
+        Assert.True(await daemon.LoggedAsync("SIGHUP was ignored when the daemon started (nohup, or a parent that ignores it); it is handled from now on", Limit), daemon.ToString());
+        Assert.True(await daemon.LoggedAsync("SIGUSR1 was ignored when the daemon started", Limit), daemon.ToString());
 
         await File.WriteAllTextAsync(Config, "drainTimeout: 2s\n");
         daemon.Signal("HUP");
@@ -80,9 +82,8 @@ public sealed class SignalTests : IDisposable
         var file = Path.Combine(_directory.FullName, "services.yaml");
         File.WriteAllText(file, Service("web", port, $"127.0.0.9{(pool.StartsWith("127.0.100.", StringComparison.Ordinal) ? 3 : 4)}:{backend}"));
         File.WriteAllText(Config, configuration);
-        // SIGHUP's default disposition, whatever the runner's: under nohup (SIGHUP ignored) the child inherits the
-        // ignore, .NET keeps an inherited ignore, and the reload this test sends would never arrive.
-        return DaemonProcess.StartUnder(["env", "--default-signal=HUP"], DaemonProcess.WithoutConfigurationVariables, "standalone", file, "--state-file", Path.Combine(_directory.FullName, "state.json"),
+        // Started as nohup starts it, SIGHUP and SIGUSR1 ignored: the daemon handles them all the same (and says so).
+        return DaemonProcess.StartUnder(["env", "--ignore-signal=HUP", "--ignore-signal=USR1"], DaemonProcess.WithoutConfigurationVariables, "standalone", file, "--state-file", Path.Combine(_directory.FullName, "state.json"),
             "--config", Config, "--restricted-cidr", pool);
     }
 }
