@@ -24,8 +24,6 @@ internal enum UringOp : byte
     Receive = 4,
     Send = 5,
     Poll = 6,
-    SpliceIn = 7,
-    SpliceOut = 8,
     Shutdown = 9,
     ProxyHeader = 10,
 
@@ -55,7 +53,7 @@ internal sealed class UringDirection(bool downstream)
     /// <summary>Receives in a row that filled a whole buffer: a bulk stream, which splice moves cheaper.</summary>
     public int FullReads;
 
-    /// <summary>Bytes go socket → pipe → socket (IORING_OP_SPLICE) instead of through ring buffers.</summary>
+    /// <summary>Bytes go socket → pipe → socket (splice(2) on the loop thread) instead of through ring buffers.</summary>
     public bool Spliced;
     public Pipe? Pipe;
     public int InPipe;

@@ -99,12 +99,6 @@ internal sealed unsafe partial class UringLoop
             {
                 UnpinAddress(connection);
             }
-            else if (op is UringOp.SpliceIn or UringOp.SpliceOut && cqe.Result > 0)
-            {
-                // A splice that finished as the connection closed still moved bytes: a pipe left holding some is closed, never
-                // handed to another connection.
-                direction.InPipe += op == UringOp.SpliceIn ? cqe.Result : -cqe.Result;
-            }
 
             if (connection.Pending == 0)
             {
@@ -130,12 +124,6 @@ internal sealed unsafe partial class UringLoop
                 break;
             case UringOp.Send:
                 OnSend(connection, direction, cqe.Result);
-                break;
-            case UringOp.SpliceIn:
-                OnSpliceIn(connection, direction, cqe.Result);
-                break;
-            case UringOp.SpliceOut:
-                OnSpliceOut(connection, direction, cqe.Result);
                 break;
             case UringOp.Poll:
                 OnPoll(connection, direction, cqe.Result);

@@ -41,7 +41,6 @@ internal static unsafe partial class UringNative
     public const byte IORING_OP_READ = 22;
     public const byte IORING_OP_SEND = 26;
     public const byte IORING_OP_RECV = 27;
-    public const byte IORING_OP_SPLICE = 30;
     public const byte IORING_OP_SHUTDOWN = 34;
 
     public const byte IOSQE_IO_LINK = 1 << 2;

@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace LoadBalancer.Infrastructure.Tests.Forwarding.IoUring;
 
 /// <summary>
-/// Splice-auto: a bulk stream leaves the ring buffers for IORING_OP_SPLICE, a small echo stays in them; a receive that
+/// Splice-auto: a bulk stream leaves the ring buffers for splice(2), a small echo stays in them; a receive that
 /// finds the ring empty spills into a buffer of its own instead of waiting. The engine runs
 /// on its own listening socket on 127.0.140.x, so its switch counter is this test's alone.
 /// </summary>
