@@ -1,19 +1,9 @@
 using System.Net;
 using System.Runtime.InteropServices;
-using LoadBalancer.Infrastructure.Forwarding.Backends;
 using LoadBalancer.Infrastructure.Forwarding.Listeners;
-using LoadBalancer.Infrastructure.Forwarding.Splice;
+using LoadBalancer.Infrastructure.Forwarding.Loops;
 
 namespace LoadBalancer.Infrastructure.Forwarding.IoUring;
-
-internal enum UringPhase
-{
-    Connecting,
-    Open,
-
-    /// <summary>Counted as closed; its operations are being cancelled, and its fds close when the last one completed.</summary>
-    Closing,
-}
 
 /// <summary>What a completion was for: the low byte of its user_data (bit 7 marks the downstream direction).</summary>
 internal enum UringOp : byte
@@ -35,12 +25,9 @@ internal enum UringOp : byte
 /// One way of a connection. At most one operation is in flight per direction, which keeps the bytes in order without
 /// sequence numbers: receive into a ring buffer, then send it; or, spliced, fill a pipe, then drain it.
 /// </summary>
-internal sealed class UringDirection(bool downstream)
+internal sealed class UringDirection(bool downstream) : LoopDirection
 {
     public bool Downstream { get; } = downstream;
-
-    public int SourceFd = -1;
-    public int TargetFd = -1;
 
     /// <summary>The ring buffer holding received bytes not yet all sent; -1 when none.</summary>
     public int BufferId = -1;
@@ -55,56 +42,20 @@ internal sealed class UringDirection(bool downstream)
 
     /// <summary>Bytes go socket → pipe → socket (splice(2) on the loop thread) instead of through ring buffers.</summary>
     public bool Spliced;
-    public Pipe? Pipe;
-    public int InPipe;
 
     /// <summary>A short splice read: back to buffers once the pipe is empty.</summary>
     public bool LeaveSplice;
-
-    public bool SourceEof;
-
-    /// <summary>EOF was passed on (the target's send side is shut down).</summary>
-    public bool Finished;
-
-    /// <summary>Bytes reached the target since the connection's last activity stamp.</summary>
-    public bool Moved;
-
-    /// <summary>Bytes moved and not yet added to the shared counters (flushed by housekeeping and at close).</summary>
-    public long Unreported;
 }
 
 /// <summary>A client connection and its backend connection, owned by one io_uring loop thread.</summary>
-internal sealed class UringConnection
+internal sealed class UringConnection(ListenerContext context, ListenerRoute route, int clientFd, IPEndPoint? client, long now)
+    : LoopConnection(context, route, clientFd, client, now)
 {
-    public UringConnection(ListenerContext context, ListenerRoute route, int clientFd, IPEndPoint? client, long now)
-    {
-        Context = context;
-        Route = route;
-        ClientFd = clientFd;
-        Client = client;
-        LastActivity = now;
-    }
-
-    public ListenerContext Context { get; }
-
-    /// <summary>The route at accept time: retries pick from the set this connection started with.</summary>
-    public ListenerRoute Route { get; }
-
-    public int ClientFd { get; }
-
-    public IPEndPoint? Client { get; }
-
-    public int BackendFd = -1;
-    public int Slot;
-    public UringPhase Phase = UringPhase.Connecting;
+    /// <summary>It was open (connected to its backend) when it was closed.</summary>
     public bool WasOpen;
 
     /// <summary>Closed for a reset (SO_LINGER 0 when the fds go), else with a FIN.</summary>
     public bool ResetOnClose;
-    public BackendState? Backend;
-    public List<BackendState>? Tried;
-    public int Attempts;
-    public long ConnectDeadline;
     public bool ConnectCancelled;
 
     /// <summary>The backend's sockaddr, pinned while a connect may still read it.</summary>
@@ -115,17 +66,12 @@ internal sealed class UringConnection
 
     /// <summary>Operations submitted and not yet completed: the fds and the slot are released only at zero.</summary>
     public int Pending;
-    public long LastActivity;
-
-    /// <summary>The PROXY protocol header still to write (pinned, the kernel reads it); null when none or all sent.</summary>
-    public byte[]? ProxyHeader;
-    public int ProxyHeaderSent;
 
     /// <summary>Client → backend.</summary>
-    public UringDirection Upstream { get; } = new(downstream: false);
+    public override UringDirection Upstream { get; } = new(downstream: false);
 
     /// <summary>Backend → client.</summary>
-    public UringDirection Downstream { get; } = new(downstream: true);
+    public override UringDirection Downstream { get; } = new(downstream: true);
 
     public UringDirection Other(UringDirection direction) => direction.Downstream ? Upstream : Downstream;
 }

@@ -1,5 +1,6 @@
 using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Infrastructure.Forwarding.Listeners;
+using LoadBalancer.Infrastructure.Forwarding.Loops;
 using LoadBalancer.Infrastructure.Forwarding.Splice;
 using LoadBalancer.Infrastructure.Interop;
 using static LoadBalancer.Infrastructure.Forwarding.IoUring.UringNative;
@@ -32,13 +33,13 @@ internal sealed unsafe partial class UringLoop
     /// <summary>Every loop keeps a multishot accept on the listening socket; the kernel wakes one of them per connection.</summary>
     public void AddListener(int fd, ListenerContext context)
     {
-        if (_closed || _stopping)
+        if (Closed || _stopping)
         {
             return;
         }
 
         var listener = new UringListener(fd, context);
-        listener.Slot = TakeSlot(listener);
+        listener.Slot = _slots.Take(listener);
         ArmAccept(listener);
     }
 
@@ -54,33 +55,33 @@ internal sealed unsafe partial class UringLoop
     public int CloseConnections(ListenerContext context)
     {
         var closed = 0;
-        if (_closed)
+        if (Closed)
         {
             return closed;
         }
 
-        for (var slot = 0; slot < _slotHighWater; slot++)
+        for (var slot = 0; slot < _slots.HighWater; slot++)
         {
-            if (_slots[slot] is UringConnection connection && connection.Context == context && connection.Phase != UringPhase.Closing)
+            if (_slots[slot] is UringConnection connection && connection.Context == context && connection.Phase != ConnectionPhase.Closed)
             {
                 Close(connection, reset: false);
                 closed++;
             }
         }
 
-        FreeClosedSlots();
+        _slots.FreeClosed();
         return closed;
     }
 
     private void RemoveListener(ListenerContext context, TaskCompletionSource done)
     {
-        if (_closed)
+        if (Closed)
         {
             done.TrySetResult();
             return;
         }
 
-        for (var slot = 0; slot < _slotHighWater; slot++)
+        for (var slot = 0; slot < _slots.HighWater; slot++)
         {
             if (_slots[slot] is UringListener listener && listener.Context == context)
             {
@@ -119,7 +120,7 @@ internal sealed unsafe partial class UringLoop
 
     private void ForgetListener(UringListener listener)
     {
-        _slotsToFree.Add(listener.Slot);
+        _slots.Release(listener.Slot);
         listener.Removal?.TrySetResult();
     }
 
@@ -215,7 +216,7 @@ internal sealed unsafe partial class UringLoop
             {
                 if (getpeername(fd, address, &addressLength) == 0)
                 {
-                    client = DecodeAddress(addressLength);
+                    client = LoopAddresses.Decode(_addressBuffer, addressLength);
                 }
             }
         }
@@ -259,7 +260,7 @@ internal sealed unsafe partial class UringLoop
             header.CopyTo(connection.ProxyHeader, 0);
         }
 
-        connection.Slot = TakeSlot(connection);
+        connection.Slot = _slots.Take(connection);
         Native.SetNoDelay(fd);
         StartConnect(connection);
     }

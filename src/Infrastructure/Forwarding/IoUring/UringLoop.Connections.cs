@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using LoadBalancer.Infrastructure.Forwarding.Backends;
 using LoadBalancer.Infrastructure.Forwarding.Listeners;
+using LoadBalancer.Infrastructure.Forwarding.Loops;
 using LoadBalancer.Infrastructure.Forwarding.Splice;
 using LoadBalancer.Infrastructure.Interop;
 using static LoadBalancer.Infrastructure.Forwarding.IoUring.UringNative;
@@ -20,74 +21,55 @@ internal sealed unsafe partial class UringLoop
 
     private void StartConnect(UringConnection connection)
     {
-        var maxAttempts = Math.Max(1, _options.MaxConnectAttempts);
-        while (connection.Attempts < maxAttempts)
+        if (connection.TryBeginAttempt(_options.MaxConnectAttempts))
         {
-            var tried = connection.Tried is null ? [] : CollectionsMarshal.AsSpan(connection.Tried);
-            var backend = ListenerContext.PickBackend(connection.Route, connection.Client, tried);
-            if (backend is null)
+            var backend = connection.Backend!;
+            var opened = BackendSocket.TryOpen(connection, out var fd);
+            if (opened == BackendSocketOutcome.OutOfDescriptors)
             {
-                break;
+                Close(connection, reset: true);
+                return;
             }
 
-            connection.Attempts++;
-            connection.Backend = backend;
-            var fd = Libc.socket(backend.NativeAddressFamily, Native.SOCK_STREAM | Native.SOCK_NONBLOCK | Native.SOCK_CLOEXEC, 0);
-            if (fd < 0)
+            if (opened == BackendSocketOutcome.Opened)
             {
-                // Not the backend's fault: no retry, no mark against it, and no "no backend accepted" either.
-                var socketError = Libc.LastError;
-                if (DescriptorExhaustion.IsExhaustion(socketError))
-                {
-                    connection.Context.OutOfDescriptors("backend socket", socketError, clientReset: true);
-                    connection.Backend = null;
-                    Close(connection, reset: true);
-                    return;
-                }
-
-                break;
+                Connect(connection, backend, fd);
+                return;
             }
-
-            Native.SetNoDelay(fd);
-            connection.BackendFd = fd;
-            // On the real clock the linked timeout ends the connect; the scan's deadline is then only a backstop, a second later.
-            connection.ConnectDeadline = _now + (long)_options.ConnectTimeout.TotalMilliseconds + (_virtualClock ? 0 : ConnectBackstopMilliseconds);
-            connection.ConnectCancelled = false;
-            connection.AddressPin = GCHandle.Alloc(backend.NativeAddress, GCHandleType.Pinned);
-            var sqe = Submit(connection.Slot, UringOp.Connect, IORING_OP_CONNECT, fd);
-            sqe->Address = (ulong)connection.AddressPin.AddrOfPinnedObject();
-            sqe->Offset = (ulong)backend.NativeAddress.Length;
-            connection.Pending++;
-            if (!_virtualClock)
-            {
-                // On the real clock the kernel times the connect out itself; a virtual clock is followed by housekeeping.
-                sqe->Flags = IOSQE_IO_LINK;
-                var timeout = Submit(connection.Slot, UringOp.ConnectTimeout, IORING_OP_LINK_TIMEOUT, -1);
-                timeout->Address = (ulong)_connectTimeout;
-                timeout->Length = 1;
-                connection.Pending++;
-            }
-
-            return;
         }
 
-        connection.Context.NoBackendConnected(connection.Attempts);
-        connection.Backend = null;
+        connection.GiveUpConnecting();
         Close(connection, reset: true);
     }
 
-    private static void RecordConnectFailure(UringConnection connection, BackendState backend, string reason)
+    /// <summary>Submits the connect of the attempt's socket, linked to its timeout on the real clock.</summary>
+    private void Connect(UringConnection connection, BackendState backend, int fd)
     {
-        connection.Context.ConnectFailed(backend, reason);
-        (connection.Tried ??= []).Add(backend);
-        connection.Backend = null;
+        connection.BackendFd = fd;
+        // On the real clock the linked timeout ends the connect; the scan's deadline is then only a backstop, a second later.
+        connection.ConnectDeadline = _now + (long)_options.ConnectTimeout.TotalMilliseconds + (_virtualClock ? 0 : ConnectBackstopMilliseconds);
+        connection.ConnectCancelled = false;
+        connection.AddressPin = GCHandle.Alloc(backend.NativeAddress, GCHandleType.Pinned);
+        var sqe = Submit(connection.Slot, UringOp.Connect, IORING_OP_CONNECT, fd);
+        sqe->Address = (ulong)connection.AddressPin.AddrOfPinnedObject();
+        sqe->Offset = (ulong)backend.NativeAddress.Length;
+        connection.Pending++;
+        if (!_virtualClock)
+        {
+            // On the real clock the kernel times the connect out itself; a virtual clock is followed by housekeeping.
+            sqe->Flags = IOSQE_IO_LINK;
+            var timeout = Submit(connection.Slot, UringOp.ConnectTimeout, IORING_OP_LINK_TIMEOUT, -1);
+            timeout->Address = (ulong)_connectTimeout;
+            timeout->Length = 1;
+            connection.Pending++;
+        }
     }
 
     private void OnCompletion(UringConnection connection, UringOp op, bool downstream, in Cqe cqe)
     {
         connection.Pending--;
         var direction = downstream ? connection.Downstream : connection.Upstream;
-        if (connection.Phase == UringPhase.Closing)
+        if (connection.Phase == ConnectionPhase.Closed)
         {
             if ((cqe.Flags & IORING_CQE_F_BUFFER) != 0)
             {
@@ -156,10 +138,9 @@ internal sealed unsafe partial class UringLoop
         }
 
         var reason = result == -ECANCELED ? "connect timed out" : new System.Net.Sockets.SocketException(-result).Message;
-        var backend = connection.Backend!;
         _ = Libc.close(connection.BackendFd);
         connection.BackendFd = -1;
-        RecordConnectFailure(connection, backend, reason);
+        connection.RecordConnectFailure(reason);
         StartConnect(connection);
     }
 
@@ -173,7 +154,7 @@ internal sealed unsafe partial class UringLoop
 
     private void OnConnected(UringConnection connection)
     {
-        connection.Phase = UringPhase.Open;
+        connection.Phase = ConnectionPhase.Open;
         ListenerContext.ConnectSucceeded(connection.Backend!);
         connection.Upstream.SourceFd = connection.ClientFd;
         connection.Upstream.TargetFd = connection.BackendFd;
@@ -371,14 +352,14 @@ internal sealed unsafe partial class UringLoop
     /// </summary>
     private void Close(UringConnection connection, bool reset)
     {
-        if (connection.Phase == UringPhase.Closing)
+        if (connection.Phase == ConnectionPhase.Closed)
         {
             return;
         }
 
-        var wasOpen = connection.Phase == UringPhase.Open;
+        var wasOpen = connection.Phase == ConnectionPhase.Open;
         Account(connection);
-        connection.Phase = UringPhase.Closing;
+        connection.Phase = ConnectionPhase.Closed;
         connection.ResetOnClose = reset;
         if (connection.Pending == 0)
         {
@@ -421,9 +402,9 @@ internal sealed unsafe partial class UringLoop
     /// <summary>The connection's counters and slots in the listener's and backend's books: once, when it is closed.</summary>
     private static void Account(UringConnection connection)
     {
-        FlushCounters(connection);
+        connection.FlushCounters();
         connection.Context.ConnectionClosed();
-        if (connection.Phase == UringPhase.Open)
+        if (connection.Phase == ConnectionPhase.Open)
         {
             connection.WasOpen = true;
             connection.Backend?.Counters.ConnectionClosed();
@@ -433,15 +414,15 @@ internal sealed unsafe partial class UringLoop
     private void Finish(UringConnection connection)
     {
         CloseDescriptors(connection, connection.ResetOnClose);
-        _slotsToFree.Add(connection.Slot);
+        _slots.Release(connection.Slot);
     }
 
     private void CloseDescriptors(UringConnection connection, bool reset)
     {
-        CloseSocket(connection.ClientFd, reset);
+        Native.CloseSocket(connection.ClientFd, reset);
         if (connection.BackendFd >= 0)
         {
-            CloseSocket(connection.BackendFd, reset);
+            Native.CloseSocket(connection.BackendFd, reset);
             connection.BackendFd = -1;
         }
 
@@ -452,41 +433,9 @@ internal sealed unsafe partial class UringLoop
                 ReleaseBuffer(direction);
             }
 
-            ReleasePipe(direction);
+            direction.ReleasePipe(_pipes);
         }
 
         UnpinAddress(connection);
-    }
-
-    private static void CloseSocket(int fd, bool reset)
-    {
-        if (reset)
-        {
-            Native.CloseWithReset(fd);
-        }
-        else
-        {
-            _ = Libc.close(fd);
-        }
-    }
-
-    private void ReleasePipe(UringDirection direction)
-    {
-        if (direction.Pipe is not { } pipe)
-        {
-            return;
-        }
-
-        if (direction.InPipe == 0 && _pipes is not null)
-        {
-            _pipes.Return(pipe);
-        }
-        else
-        {
-            PipePool.Close(pipe);
-        }
-
-        direction.Pipe = null;
-        direction.InPipe = 0;
     }
 }

@@ -136,7 +136,7 @@ internal sealed unsafe partial class UringLoop
 
     private void ReturnToBuffers(UringDirection direction)
     {
-        ReleasePipe(direction);
+        direction.ReleasePipe(_pipes);
         direction.Spliced = false;
         direction.FullReads = 0;
     }

@@ -1,7 +1,6 @@
-using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using LoadBalancer.Infrastructure.Forwarding.Listeners;
+using LoadBalancer.Infrastructure.Forwarding.Loops;
 using LoadBalancer.Infrastructure.Forwarding.Splice;
 using LoadBalancer.Infrastructure.Interop;
 using static LoadBalancer.Infrastructure.Forwarding.IoUring.UringNative;
@@ -12,9 +11,9 @@ namespace LoadBalancer.Infrastructure.Forwarding.IoUring;
 /// One thread with its own io_uring, as the splice engine runs one epoll loop per core: it accepts, connects and moves
 /// the bytes of the connections it accepted, so no fd or buffer is touched by two threads. Each turn is one
 /// io_uring_enter that submits what the last turn queued and sleeps until a completion (or the housekeeping tick).
-/// Other threads talk to it only through <see cref="Post"/>, which wakes it through an eventfd read kept armed in the ring.
+/// Other threads talk to it only through its mailbox, whose eventfd wakes it through a read kept armed in the ring.
 /// </summary>
-internal sealed unsafe partial class UringLoop : IDisposable
+internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
 {
     /// <summary>Receive buffers of 16 KiB: a small message fits one, and a full one is the sign of a bulk stream.</summary>
     internal const int BufferSize = 16 * 1024;
@@ -33,15 +32,12 @@ internal sealed unsafe partial class UringLoop : IDisposable
     private readonly ForwarderOptions _options;
     private readonly ForwarderClock _clock;
     private readonly Microsoft.Extensions.Logging.ILogger _logger;
-    private readonly ConcurrentQueue<Action<UringLoop>> _commands = new();
-    private readonly Stack<int> _freeSlots = new();
-    private readonly List<int> _slotsToFree = [];
+    private readonly LoopMailbox<UringLoop> _mailbox;
     private readonly Thread _thread;
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly long _housekeepingInterval;
     private readonly byte[] _addressBuffer = new byte[128];
-    private readonly Lock _wakeGate = new();
     private readonly bool _virtualClock;
     private readonly int _waitMilliseconds;
     private readonly int _bufferCount;
@@ -49,12 +45,9 @@ internal sealed unsafe partial class UringLoop : IDisposable
     private BufferRing? _buffers;
     private PipePool? _pipes;
     private SpillBuffers? _spill;
-    private int _wakeFd = -1;
     private ulong* _wakeValue;
     private KernelTimespec* _connectTimeout;
-    private object?[] _slots = new object?[256];
-    private int _slotHighWater;
-    private volatile bool _closed;
+    private readonly LoopSlots _slots = new();
     private bool _stopping;
     private bool _stopIssued;
     private bool _wakeArmed;
@@ -93,6 +86,7 @@ internal sealed unsafe partial class UringLoop : IDisposable
         // then the loop looks at it every few real milliseconds and runs housekeeping on every turn, as the splice loop does.
         _virtualClock = clock.IsVirtual;
         _waitMilliseconds = _virtualClock ? VirtualClockPoll : (int)_housekeepingInterval;
+        _mailbox = new LoopMailbox<UringLoop>(this);
         _thread = new Thread(Run) { IsBackground = true, Name = $"uring-loop-{id}" };
     }
 
@@ -112,41 +106,16 @@ internal sealed unsafe partial class UringLoop : IDisposable
 
     public void Start() => _thread.Start();
 
+    private bool Closed => _mailbox.IsClosed;
+
     /// <summary>Runs <paramref name="command"/> on the loop's thread.</summary>
-    public void Post(Action<UringLoop> command)
-    {
-        _commands.Enqueue(command);
-        lock (_wakeGate)
-        {
-            if (!_closed)
-            {
-                ulong one = 1;
-                _ = Native.write(_wakeFd, &one, sizeof(ulong));
-                return;
-            }
-        }
+    public void Post(Action<UringLoop> command) => _mailbox.Post(command);
 
-        // The loop is gone (stopped or failed): run the command here against its empty state, so nobody waits forever.
-        RunPendingCommands();
-    }
+    public Task PostAsync(Action<UringLoop> command) => _mailbox.PostAsync(command);
 
-    public Task PostAsync(Action<UringLoop> command)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Post(loop =>
-        {
-            try
-            {
-                command(loop);
-                done.SetResult();
-            }
-            catch (Exception exception)
-            {
-                done.SetException(exception);
-            }
-        });
-        return done.Task;
-    }
+    public void PostAddListener(int fd, ListenerContext context) => Post(loop => loop.AddListener(fd, context));
+
+    public Task CloseConnectionsAsync(ListenerContext context) => PostAsync(loop => loop.CloseConnections(context));
 
     /// <summary>The loop cancels its accepts, closes its connections once their operations completed, then its thread ends.</summary>
     public void RequestStop() => Post(loop => loop._stopping = true);
@@ -169,11 +138,7 @@ internal sealed unsafe partial class UringLoop : IDisposable
         }
         catch (Exception exception)
         {
-            lock (_wakeGate)
-            {
-                _closed = true;
-            }
-
+            _mailbox.Close();
             TearDown(clean: true);
             _started.TrySetException(exception);
             _stopped.TrySetResult();
@@ -183,8 +148,8 @@ internal sealed unsafe partial class UringLoop : IDisposable
         _started.TrySetResult();
         try
         {
-            // Commands posted before the eventfd read was armed woke nobody: they run now.
-            RunPendingCommands();
+            // Commands posted before the eventfd read was armed run now (their wake-up completes the first read at once).
+            _mailbox.RunPending();
             _now = _activityNow = _clock.NowMilliseconds;
             _nextHousekeeping = _now + _housekeepingInterval;
             long stopDeadline = 0;
@@ -211,7 +176,7 @@ internal sealed unsafe partial class UringLoop : IDisposable
                     Dispatch(cqe);
                 }
 
-                FreeClosedSlots();
+                _slots.FreeClosed();
                 if (_now >= _nextHousekeeping || _virtualClock)
                 {
                     Housekeeping();
@@ -225,18 +190,14 @@ internal sealed unsafe partial class UringLoop : IDisposable
         }
         finally
         {
-            lock (_wakeGate)
-            {
-                _closed = true;
-            }
-
+            _mailbox.Close();
             if (!clean)
             {
                 ForceCloseConnections();
             }
 
             TearDown(clean);
-            RunPendingCommands();
+            _mailbox.RunPending();
             _stopped.TrySetResult();
         }
     }
@@ -244,12 +205,6 @@ internal sealed unsafe partial class UringLoop : IDisposable
     /// <summary>On the loop's thread: a SINGLE_ISSUER ring belongs to the thread that created it.</summary>
     private void SetUp()
     {
-        _wakeFd = Native.eventfd(0, Native.EFD_NONBLOCK | Native.EFD_CLOEXEC);
-        if (_wakeFd < 0)
-        {
-            throw new SocketException(Libc.LastError);
-        }
-
         _wakeValue = (ulong*)NativeMemory.AllocZeroed((nuint)(sizeof(ulong) + sizeof(KernelTimespec)));
         _connectTimeout = (KernelTimespec*)(_wakeValue + 1);
         var timeout = (long)_options.ConnectTimeout.TotalMilliseconds;
@@ -277,12 +232,8 @@ internal sealed unsafe partial class UringLoop : IDisposable
             _spill?.Dispose();
         }
 
-        // Closing the ring cancels whatever is left in it.
+        // Closing the ring cancels whatever is left in it (the wake read too: the mailbox closed its eventfd already).
         _ring?.Dispose();
-        if (_wakeFd >= 0)
-        {
-            _ = Libc.close(_wakeFd);
-        }
 
         if (clean && _wakeValue is not null)
         {
@@ -291,19 +242,11 @@ internal sealed unsafe partial class UringLoop : IDisposable
         }
     }
 
-    private void RunPendingCommands()
-    {
-        while (_commands.TryDequeue(out var command))
-        {
-            command(this);
-        }
-    }
-
     private void ArmWake()
     {
         var sqe = _ring!.NextSqe();
         sqe->Opcode = IORING_OP_READ;
-        sqe->Fd = _wakeFd;
+        sqe->Fd = _mailbox.WakeFd;
         sqe->Address = (ulong)_wakeValue;
         sqe->Length = sizeof(ulong);
         sqe->Offset = ulong.MaxValue;
@@ -319,7 +262,7 @@ internal sealed unsafe partial class UringLoop : IDisposable
         {
             _inFlight--;
             _wakeArmed = false;
-            RunPendingCommands();
+            _mailbox.RunPending();
             if (!_stopping)
             {
                 ArmWake();
@@ -395,60 +338,27 @@ internal sealed unsafe partial class UringLoop : IDisposable
         sqe->UserData = (byte)UringOp.Cancel;
     }
 
-    private int TakeSlot(object target)
-    {
-        int slot;
-        if (_freeSlots.Count > 0)
-        {
-            slot = _freeSlots.Pop();
-        }
-        else
-        {
-            if (_slotHighWater == _slots.Length)
-            {
-                Array.Resize(ref _slots, _slots.Length * 2);
-            }
-
-            slot = _slotHighWater++;
-        }
-
-        _slots[slot] = target;
-        return slot;
-    }
-
-    /// <summary>Slots are reused only after the batch, so a completion later in the same batch never finds a stranger.</summary>
-    private void FreeClosedSlots()
-    {
-        foreach (var slot in _slotsToFree)
-        {
-            _slots[slot] = null;
-            _freeSlots.Push(slot);
-        }
-
-        _slotsToFree.Clear();
-    }
-
     private void Housekeeping()
     {
         var idleLimit = (long)_options.IdleTimeout.TotalMilliseconds;
-        for (var slot = 0; slot < _slotHighWater; slot++)
+        for (var slot = 0; slot < _slots.HighWater; slot++)
         {
             switch (_slots[slot])
             {
-                case UringConnection { Phase: UringPhase.Connecting, ConnectCancelled: false } connecting when _now >= connecting.ConnectDeadline:
+                case UringConnection { Phase: ConnectionPhase.Connecting, ConnectCancelled: false } connecting when _now >= connecting.ConnectDeadline:
                     // The linked timeout ends a connect on the real clock; this one follows a virtual clock (and backs it up).
                     connecting.ConnectCancelled = true;
                     CancelUserData(UserData(slot, UringOp.Connect));
                     break;
-                case UringConnection { Phase: UringPhase.Open } open:
-                    FlushCounters(open);
+                case UringConnection { Phase: ConnectionPhase.Open } open:
+                    open.FlushCounters();
                     if (_now - open.LastActivity >= idleLimit)
                     {
                         Close(open, reset: false);
                     }
 
                     break;
-                case UringConnection { Phase: UringPhase.Closing } closing
+                case UringConnection { Phase: ConnectionPhase.Closed } closing
                     when Environment.TickCount64 - closing.CancelledAt >= CancelRetryMilliseconds:
                     // An operation the cancels missed (it was between a wake-up and its retry): asked again until it completes.
                     CancelOperations(closing);
@@ -460,13 +370,13 @@ internal sealed unsafe partial class UringLoop : IDisposable
             }
         }
 
-        FreeClosedSlots();
+        _slots.FreeClosed();
     }
 
     /// <summary>The loop is stopping: no more accepts, every connection closed (its operations cancelled), the wake read cancelled.</summary>
     private void CancelEverything()
     {
-        for (var slot = 0; slot < _slotHighWater; slot++)
+        for (var slot = 0; slot < _slots.HighWater; slot++)
         {
             switch (_slots[slot])
             {
@@ -484,22 +394,22 @@ internal sealed unsafe partial class UringLoop : IDisposable
             CancelUserData(WakeToken);
         }
 
-        FreeClosedSlots();
+        _slots.FreeClosed();
     }
 
     /// <summary>The loop failed or its operations did not finish in time: the fds go now, the ring's closing cancels the rest.</summary>
     private void ForceCloseConnections()
     {
-        for (var slot = 0; slot < _slotHighWater; slot++)
+        for (var slot = 0; slot < _slots.HighWater; slot++)
         {
             if (_slots[slot] is UringConnection connection)
             {
-                if (connection.Phase != UringPhase.Closing)
+                if (connection.Phase != ConnectionPhase.Closed)
                 {
                     Account(connection);
                 }
 
-                CloseDescriptors(connection, connection.Phase == UringPhase.Closing ? connection.ResetOnClose : false);
+                CloseDescriptors(connection, connection.Phase == ConnectionPhase.Closed ? connection.ResetOnClose : false);
                 _slots[slot] = null;
             }
             else if (_slots[slot] is UringListener listener)
@@ -507,45 +417,6 @@ internal sealed unsafe partial class UringLoop : IDisposable
                 listener.Removal?.TrySetResult();
                 _slots[slot] = null;
             }
-        }
-    }
-
-    private IPEndPoint? DecodeAddress(int length)
-    {
-        var family = MemoryMarshal.Read<ushort>(_addressBuffer);
-        var addressFamily = family switch
-        {
-            Native.AF_INET => AddressFamily.InterNetwork,
-            Native.AF_INET6 => AddressFamily.InterNetworkV6,
-            _ => AddressFamily.Unknown,
-        };
-        if (addressFamily == AddressFamily.Unknown)
-        {
-            return null;
-        }
-
-        var socketAddress = new SocketAddress(addressFamily, length);
-        _addressBuffer.AsSpan(0, length).CopyTo(socketAddress.Buffer.Span);
-        var template = addressFamily == AddressFamily.InterNetwork
-            ? new IPEndPoint(IPAddress.Any, 0)
-            : new IPEndPoint(IPAddress.IPv6Any, 0);
-        return (IPEndPoint)template.Create(socketAddress);
-    }
-
-    private static void FlushCounters(UringConnection connection)
-    {
-        if (connection.Upstream.Unreported != 0)
-        {
-            connection.Context.Counters.AddFromClient(connection.Upstream.Unreported);
-            connection.Backend?.Counters.AddFromClient(connection.Upstream.Unreported);
-            connection.Upstream.Unreported = 0;
-        }
-
-        if (connection.Downstream.Unreported != 0)
-        {
-            connection.Context.Counters.AddFromBackend(connection.Downstream.Unreported);
-            connection.Backend?.Counters.AddFromBackend(connection.Downstream.Unreported);
-            connection.Downstream.Unreported = 0;
         }
     }
 }

@@ -1,5 +1,6 @@
 using LoadBalancer.Application.Forwarding;
 using LoadBalancer.Infrastructure.Forwarding.Listeners;
+using LoadBalancer.Infrastructure.Forwarding.Loops;
 using LoadBalancer.Infrastructure.Interop;
 
 namespace LoadBalancer.Infrastructure.Forwarding.Splice;
@@ -24,24 +25,24 @@ internal sealed unsafe partial class EventLoop
     /// <summary>Every loop waits on the listening socket; EPOLLEXCLUSIVE wakes one of them per connection.</summary>
     public void AddListener(int fd, ListenerContext context)
     {
-        if (_closed)
+        if (Closed)
         {
             return;
         }
 
         var listener = new LoopListener(fd, context);
-        listener.Slot = TakeSlot(listener);
+        listener.Slot = _slots.Take(listener);
         Register(listener);
     }
 
     public void RemoveListener(ListenerContext context)
     {
-        if (_closed)
+        if (Closed)
         {
             return;
         }
 
-        for (var slot = 0; slot < _slotHighWater; slot++)
+        for (var slot = 0; slot < _slots.HighWater; slot++)
         {
             if (_slots[slot] is LoopListener listener && listener.Context == context)
             {
@@ -51,7 +52,7 @@ internal sealed unsafe partial class EventLoop
                 }
 
                 _slots[slot] = null;
-                _slotsToFree.Add(slot);
+                _slots.Release(slot);
             }
         }
     }
@@ -60,21 +61,21 @@ internal sealed unsafe partial class EventLoop
     public int CloseConnections(ListenerContext context)
     {
         var closed = 0;
-        if (_closed)
+        if (Closed)
         {
             return closed;
         }
 
-        for (var slot = 0; slot < _slotHighWater; slot++)
+        for (var slot = 0; slot < _slots.HighWater; slot++)
         {
-            if (_slots[slot] is SpliceConnection connection && connection.Context == context && connection.Phase != SplicePhase.Closed)
+            if (_slots[slot] is SpliceConnection connection && connection.Context == context && connection.Phase != ConnectionPhase.Closed)
             {
                 Close(connection, reset: false);
                 closed++;
             }
         }
 
-        FreeClosedSlots();
+        _slots.FreeClosed();
         return closed;
     }
 
@@ -137,7 +138,7 @@ internal sealed unsafe partial class EventLoop
                 }
             }
 
-            var client = needsClient ? DecodeAddress(addressLength) : null;
+            var client = needsClient ? LoopAddresses.Decode(_addressBuffer, addressLength) : null;
             if (!route.Admits(client))
             {
                 // Outside the source ranges (the kernel filter drops most such clients before accept): closed before any connect.
@@ -175,7 +176,7 @@ internal sealed unsafe partial class EventLoop
                 connection.ProxyHeader = listener.Context.ProxyHeaderFor(proxyProtocol, client);
             }
 
-            connection.Slot = TakeSlot(connection);
+            connection.Slot = _slots.Take(connection);
             Native.SetNoDelay(fd);
             _ = Native.EpollControl(_epollFd, Native.EPOLL_CTL_ADD, fd,
                 Native.EPOLLIN | Native.EPOLLOUT | Native.EPOLLRDHUP | Native.EPOLLET, Token(connection.Slot, backendSide: false));

@@ -1,5 +1,5 @@
-using LoadBalancer.Infrastructure.Forwarding.Backends;
 using LoadBalancer.Infrastructure.Forwarding.Listeners;
+using LoadBalancer.Infrastructure.Forwarding.Loops;
 using LoadBalancer.Infrastructure.Interop;
 
 namespace LoadBalancer.Infrastructure.Forwarding.Splice;
@@ -18,35 +18,21 @@ internal sealed unsafe partial class EventLoop
 
     private void StartConnect(SpliceConnection connection)
     {
-        var maxAttempts = Math.Max(1, _options.MaxConnectAttempts);
-        while (connection.Attempts < maxAttempts)
+        while (connection.TryBeginAttempt(_options.MaxConnectAttempts))
         {
-            var tried = connection.Tried is null ? [] : System.Runtime.InteropServices.CollectionsMarshal.AsSpan(connection.Tried);
-            var backend = ListenerContext.PickBackend(connection.Route, connection.Client, tried);
-            if (backend is null)
+            var backend = connection.Backend!;
+            var opened = BackendSocket.TryOpen(connection, out var fd);
+            if (opened == BackendSocketOutcome.OutOfDescriptors)
+            {
+                Close(connection, reset: true);
+                return;
+            }
+
+            if (opened == BackendSocketOutcome.Failed)
             {
                 break;
             }
 
-            connection.Attempts++;
-            connection.Backend = backend;
-            var fd = Libc.socket(backend.NativeAddressFamily, Native.SOCK_STREAM | Native.SOCK_NONBLOCK | Native.SOCK_CLOEXEC, 0);
-            if (fd < 0)
-            {
-                // Not the backend's fault: no retry, no mark against it, and no "no backend accepted" either.
-                var socketError = Libc.LastError;
-                if (DescriptorExhaustion.IsExhaustion(socketError))
-                {
-                    connection.Context.OutOfDescriptors("backend socket", socketError, clientReset: true);
-                    connection.Backend = null;
-                    Close(connection, reset: true);
-                    return;
-                }
-
-                break;
-            }
-
-            Native.SetNoDelay(fd);
             int result;
             fixed (byte* address = backend.NativeAddress)
             {
@@ -64,27 +50,17 @@ internal sealed unsafe partial class EventLoop
             }
 
             _ = Libc.close(fd);
-            RecordConnectFailure(connection, backend, new System.Net.Sockets.SocketException(error).Message);
+            connection.RecordConnectFailure(new System.Net.Sockets.SocketException(error).Message);
         }
 
-        connection.Context.NoBackendConnected(connection.Attempts);
-        connection.Backend = null;
+        connection.GiveUpConnecting();
         Close(connection, reset: true);
     }
-
-    private static void RecordConnectFailure(SpliceConnection connection, BackendState backend, string reason)
-    {
-        connection.Context.ConnectFailed(backend, reason);
-        (connection.Tried ??= []).Add(backend);
-        connection.Backend = null;
-    }
-
     private void OnConnectFailed(SpliceConnection connection, string reason)
     {
-        var backend = connection.Backend!;
         _ = Libc.close(connection.BackendFd);
         connection.BackendFd = -1;
-        RecordConnectFailure(connection, backend, reason);
+        connection.RecordConnectFailure(reason);
         StartConnect(connection);
     }
 
@@ -103,7 +79,7 @@ internal sealed unsafe partial class EventLoop
                 connection.Upstream.TargetWritable = true;
             }
 
-            if (connection.Phase == SplicePhase.Connecting)
+            if (connection.Phase == ConnectionPhase.Connecting)
             {
                 // Writable without an error is a completed connect; only a failure needs SO_ERROR for its reason.
                 if ((flags & (Native.EPOLLERR | Native.EPOLLHUP)) != 0)
@@ -135,7 +111,7 @@ internal sealed unsafe partial class EventLoop
             }
         }
 
-        if (connection.Phase == SplicePhase.Open)
+        if (connection.Phase == ConnectionPhase.Open)
         {
             Transfer(connection);
         }
@@ -143,7 +119,7 @@ internal sealed unsafe partial class EventLoop
 
     private void OnConnected(SpliceConnection connection)
     {
-        connection.Phase = SplicePhase.Open;
+        connection.Phase = ConnectionPhase.Open;
         ListenerContext.ConnectSucceeded(connection.Backend!);
         connection.Upstream.SourceFd = connection.ClientFd;
         connection.Upstream.TargetFd = connection.BackendFd;
@@ -337,59 +313,28 @@ internal sealed unsafe partial class EventLoop
 
     private void Close(SpliceConnection connection, bool reset)
     {
-        if (connection.Phase == SplicePhase.Closed)
+        if (connection.Phase == ConnectionPhase.Closed)
         {
             return;
         }
 
-        var wasOpen = connection.Phase == SplicePhase.Open;
-        connection.Phase = SplicePhase.Closed;
-        FlushCounters(connection);
-        CloseSocket(connection.ClientFd, reset);
+        var wasOpen = connection.Phase == ConnectionPhase.Open;
+        connection.Phase = ConnectionPhase.Closed;
+        connection.FlushCounters();
+        Native.CloseSocket(connection.ClientFd, reset);
         if (connection.BackendFd >= 0)
         {
-            CloseSocket(connection.BackendFd, reset);
+            Native.CloseSocket(connection.BackendFd, reset);
         }
 
-        ReleasePipe(connection.Upstream);
-        ReleasePipe(connection.Downstream);
+        connection.Upstream.ReleasePipe(_pipes);
+        connection.Downstream.ReleasePipe(_pipes);
         connection.Context.ConnectionClosed();
         if (wasOpen)
         {
             connection.Backend?.Counters.ConnectionClosed();
         }
 
-        _slotsToFree.Add(connection.Slot);
-    }
-
-    private static void CloseSocket(int fd, bool reset)
-    {
-        if (reset)
-        {
-            Native.CloseWithReset(fd);
-        }
-        else
-        {
-            _ = Libc.close(fd);
-        }
-    }
-
-    private void ReleasePipe(SpliceDirection direction)
-    {
-        if (direction.Pipe is not { } pipe)
-        {
-            return;
-        }
-
-        if (direction.InPipe == 0)
-        {
-            _pipes.Return(pipe);
-        }
-        else
-        {
-            PipePool.Close(pipe);
-        }
-
-        direction.Pipe = null;
+        _slots.Release(connection.Slot);
     }
 }

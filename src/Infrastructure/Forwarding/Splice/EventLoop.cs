@@ -1,9 +1,7 @@
-using System.Collections.Concurrent;
-using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using LoadBalancer.Infrastructure.Forwarding.Backends;
 using LoadBalancer.Infrastructure.Forwarding.Listeners;
+using LoadBalancer.Infrastructure.Forwarding.Loops;
 using LoadBalancer.Infrastructure.Interop;
 
 namespace LoadBalancer.Infrastructure.Forwarding.Splice;
@@ -11,9 +9,9 @@ namespace LoadBalancer.Infrastructure.Forwarding.Splice;
 /// <summary>
 /// One thread with its own epoll set, the way HAProxy runs a thread per core: it accepts, connects and splices for
 /// the connections it accepted, so no fd is ever touched by two threads and nothing on the data path takes a lock.
-/// Other threads talk to it only through <see cref="Post"/>.
+/// Other threads talk to it only through its mailbox, whose eventfd sits in the epoll set.
 /// </summary>
-internal sealed unsafe partial class EventLoop : IDisposable
+internal sealed unsafe partial class EventLoop : IEngineLoop, IDisposable
 {
     private const int MaxEvents = 256;
     private const int AcceptBatch = 64;
@@ -26,20 +24,14 @@ internal sealed unsafe partial class EventLoop : IDisposable
     private readonly ForwarderClock _clock;
     private readonly Microsoft.Extensions.Logging.ILogger _logger;
     private readonly int _epollFd;
-    private readonly int _wakeFd;
+    private readonly LoopMailbox<EventLoop> _mailbox;
     private readonly PipePool _pipes;
-    private readonly ConcurrentQueue<Action<EventLoop>> _commands = new();
-    private readonly Stack<int> _freeSlots = new();
-    private readonly List<int> _slotsToFree = [];
     private readonly Thread _thread;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly long _housekeepingInterval;
     private readonly byte[] _addressBuffer = new byte[128];
-    private object?[] _slots = new object?[256];
-    private int _slotHighWater;
+    private readonly LoopSlots _slots = new();
     private bool _stopping;
-    private readonly Lock _wakeGate = new();
-    private volatile bool _closed;
     private readonly bool _virtualClock;
     private readonly int _waitMilliseconds;
     private long _now;
@@ -59,15 +51,17 @@ internal sealed unsafe partial class EventLoop : IDisposable
             throw new SocketException(Libc.LastError);
         }
 
-        _wakeFd = Native.eventfd(0, Native.EFD_NONBLOCK | Native.EFD_CLOEXEC);
-        if (_wakeFd < 0)
+        try
         {
-            var error = Libc.LastError;
+            _mailbox = new LoopMailbox<EventLoop>(this);
+        }
+        catch (SocketException)
+        {
             _ = Libc.close(_epollFd);
-            throw new SocketException(error);
+            throw;
         }
 
-        _ = Native.EpollControl(_epollFd, Native.EPOLL_CTL_ADD, _wakeFd, Native.EPOLLIN, WakeToken);
+        _ = Native.EpollControl(_epollFd, Native.EPOLL_CTL_ADD, _mailbox.WakeFd, Native.EPOLLIN, WakeToken);
 
         // Timers are checked at this granularity: a quarter of the shortest timeout, between 10 ms and 250 ms.
         var shortest = Math.Min(options.ConnectTimeout.TotalMilliseconds, options.IdleTimeout.TotalMilliseconds) / 4;
@@ -85,42 +79,21 @@ internal sealed unsafe partial class EventLoop : IDisposable
 
     public void Start() => _thread.Start();
 
+    /// <summary>Ready at once: the epoll set is made by the constructor.</summary>
+    public Task Started => Task.CompletedTask;
+
+    private bool Closed => _mailbox.IsClosed;
+
     /// <summary>Runs <paramref name="command"/> on the loop's thread.</summary>
-    public void Post(Action<EventLoop> command)
-    {
-        _commands.Enqueue(command);
-        lock (_wakeGate)
-        {
-            if (!_closed)
-            {
-                ulong one = 1;
-                _ = Native.write(_wakeFd, &one, sizeof(ulong));
-                return;
-            }
-        }
+    public void Post(Action<EventLoop> command) => _mailbox.Post(command);
 
-        // The loop is gone (stopped or failed): run the command here against its empty state, so that nobody waits
-        // forever for a thread that will not answer.
-        RunPendingCommands();
-    }
+    public Task PostAsync(Action<EventLoop> command) => _mailbox.PostAsync(command);
 
-    public Task PostAsync(Action<EventLoop> command)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Post(loop =>
-        {
-            try
-            {
-                command(loop);
-                done.SetResult();
-            }
-            catch (Exception exception)
-            {
-                done.SetException(exception);
-            }
-        });
-        return done.Task;
-    }
+    public void PostAddListener(int fd, ListenerContext context) => Post(loop => loop.AddListener(fd, context));
+
+    public Task RemoveListenerAsync(ListenerContext context) => PostAsync(loop => loop.RemoveListener(context));
+
+    public Task CloseConnectionsAsync(ListenerContext context) => PostAsync(loop => loop.CloseConnections(context));
 
     /// <summary>The loop closes its connections and pipes, then its thread ends (<see cref="Stopped"/>).</summary>
     public void RequestStop() => Post(loop => loop._stopping = true);
@@ -169,7 +142,7 @@ internal sealed unsafe partial class EventLoop : IDisposable
                     Dispatch(flags, token);
                 }
 
-                FreeClosedSlots();
+                _slots.FreeClosed();
                 if (_now >= _nextHousekeeping || _virtualClock)
                 {
                     Housekeeping();
@@ -183,23 +156,11 @@ internal sealed unsafe partial class EventLoop : IDisposable
         }
         finally
         {
-            lock (_wakeGate)
-            {
-                _closed = true;
-            }
-
+            _mailbox.Close();
             CloseEverything();
-            RunPendingCommands();
+            _mailbox.RunPending();
             NativeMemory.Free(events);
             _stopped.TrySetResult();
-        }
-    }
-
-    private void RunPendingCommands()
-    {
-        while (_commands.TryDequeue(out var command))
-        {
-            command(this);
         }
     }
 
@@ -207,9 +168,8 @@ internal sealed unsafe partial class EventLoop : IDisposable
     {
         if (token == WakeToken)
         {
-            ulong value;
-            _ = Native.read(_wakeFd, &value, sizeof(ulong));
-            RunPendingCommands();
+            _mailbox.ClearWake();
+            _mailbox.RunPending();
             return;
         }
 
@@ -218,7 +178,7 @@ internal sealed unsafe partial class EventLoop : IDisposable
         {
             Accept(listener);
         }
-        else if (target is SpliceConnection connection && connection.Phase != SplicePhase.Closed)
+        else if (target is SpliceConnection connection && connection.Phase != ConnectionPhase.Closed)
         {
             try
             {
@@ -232,53 +192,20 @@ internal sealed unsafe partial class EventLoop : IDisposable
         }
     }
 
-    private int TakeSlot(object target)
-    {
-        int slot;
-        if (_freeSlots.Count > 0)
-        {
-            slot = _freeSlots.Pop();
-        }
-        else
-        {
-            if (_slotHighWater == _slots.Length)
-            {
-                Array.Resize(ref _slots, _slots.Length * 2);
-            }
-
-            slot = _slotHighWater++;
-        }
-
-        _slots[slot] = target;
-        return slot;
-    }
-
-    /// <summary>Slots are reused only after the batch, so an event later in the same batch never finds a stranger.</summary>
-    private void FreeClosedSlots()
-    {
-        foreach (var slot in _slotsToFree)
-        {
-            _slots[slot] = null;
-            _freeSlots.Push(slot);
-        }
-
-        _slotsToFree.Clear();
-    }
-
     private static ulong Token(int slot, bool backendSide) => ((ulong)slot << 1) | (backendSide ? 1UL : 0UL);
 
     private void Housekeeping()
     {
         var idleLimit = (long)_options.IdleTimeout.TotalMilliseconds;
-        for (var slot = 0; slot < _slotHighWater; slot++)
+        for (var slot = 0; slot < _slots.HighWater; slot++)
         {
             switch (_slots[slot])
             {
-                case SpliceConnection { Phase: SplicePhase.Connecting } connecting when _now >= connecting.ConnectDeadline:
+                case SpliceConnection { Phase: ConnectionPhase.Connecting } connecting when _now >= connecting.ConnectDeadline:
                     OnConnectFailed(connecting, "connect timed out");
                     break;
-                case SpliceConnection { Phase: SplicePhase.Open } open:
-                    FlushCounters(open);
+                case SpliceConnection { Phase: ConnectionPhase.Open } open:
+                    open.FlushCounters();
                     if (_now - open.LastActivity >= idleLimit)
                     {
                         Close(open, reset: false);
@@ -292,61 +219,21 @@ internal sealed unsafe partial class EventLoop : IDisposable
             }
         }
 
-        FreeClosedSlots();
+        _slots.FreeClosed();
     }
 
     private void CloseEverything()
     {
-        for (var slot = 0; slot < _slotHighWater; slot++)
+        for (var slot = 0; slot < _slots.HighWater; slot++)
         {
-            if (_slots[slot] is SpliceConnection connection && connection.Phase != SplicePhase.Closed)
+            if (_slots[slot] is SpliceConnection connection && connection.Phase != ConnectionPhase.Closed)
             {
                 Close(connection, reset: false);
             }
         }
 
-        FreeClosedSlots();
+        _slots.FreeClosed();
         _pipes.Dispose();
-        _ = Libc.close(_wakeFd);
         _ = Libc.close(_epollFd);
-    }
-
-    private IPEndPoint? DecodeAddress(int length)
-    {
-        var family = MemoryMarshal.Read<ushort>(_addressBuffer);
-        var addressFamily = family switch
-        {
-            Native.AF_INET => AddressFamily.InterNetwork,
-            Native.AF_INET6 => AddressFamily.InterNetworkV6,
-            _ => AddressFamily.Unknown,
-        };
-        if (addressFamily == AddressFamily.Unknown)
-        {
-            return null;
-        }
-
-        var socketAddress = new SocketAddress(addressFamily, length);
-        _addressBuffer.AsSpan(0, length).CopyTo(socketAddress.Buffer.Span);
-        var template = addressFamily == AddressFamily.InterNetwork
-            ? new IPEndPoint(IPAddress.Any, 0)
-            : new IPEndPoint(IPAddress.IPv6Any, 0);
-        return (IPEndPoint)template.Create(socketAddress);
-    }
-
-    private static void FlushCounters(SpliceConnection connection)
-    {
-        if (connection.Upstream.Unreported != 0)
-        {
-            connection.Context.Counters.AddFromClient(connection.Upstream.Unreported);
-            connection.Backend?.Counters.AddFromClient(connection.Upstream.Unreported);
-            connection.Upstream.Unreported = 0;
-        }
-
-        if (connection.Downstream.Unreported != 0)
-        {
-            connection.Context.Counters.AddFromBackend(connection.Downstream.Unreported);
-            connection.Backend?.Counters.AddFromBackend(connection.Downstream.Unreported);
-            connection.Downstream.Unreported = 0;
-        }
     }
 }

@@ -152,6 +152,19 @@ internal static unsafe partial class Native
         _ = Libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(int));
     }
 
+    /// <summary>Closes a connection's socket: with a reset to pass one on (<paramref name="reset"/>), else with a FIN.</summary>
+    public static void CloseSocket(int fd, bool reset)
+    {
+        if (reset)
+        {
+            CloseWithReset(fd);
+        }
+        else
+        {
+            _ = Libc.close(fd);
+        }
+    }
+
     /// <summary>Close with SO_LINGER 0: the peer gets a reset instead of a FIN, which is how a reset is passed on.</summary>
     public static void CloseWithReset(int fd)
     {

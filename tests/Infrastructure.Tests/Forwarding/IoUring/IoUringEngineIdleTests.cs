@@ -1,4 +1,3 @@
-using System.Text;
 using LoadBalancer.Infrastructure.Forwarding;
 using LoadBalancer.Infrastructure.Tests.Forwarding.Support;
 using Xunit.Abstractions;
@@ -12,30 +11,8 @@ public sealed class IoUringEngineIdleTests(ITestOutputHelper output)
     [Fact]
     public async Task IdleConnectionsAfterSmallMessages_HoldNoPipe()
     {
-        const int Connections = 100;
-        await using var echo = LoopbackServer.StartEcho();
-        await using var forwarder = TestForwarders.Create(ForwardingEngine.IoUring, output);
-        var binding = await forwarder.ListenAsync(echo.Endpoint);
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        var pipesBefore = FileDescriptors.CountByKind().GetValueOrDefault("pipe");
-        var clients = new List<System.Net.Sockets.Socket>();
-        try
-        {
-            for (var i = 0; i < Connections; i++)
-            {
-                var client = await TestSockets.ConnectAsync(binding);
-                clients.Add(client);
-                await client.EchoAsync(Encoding.ASCII.GetBytes($"message {i}"));
-            }
+        var pipeFds = await IdleConnections.PipeFdsHeldAsync(ForwardingEngine.IoUring, connections: 100, output);
 
-            var pipeFds = FileDescriptors.CountByKind().GetValueOrDefault("pipe") - pipesBefore;
-            output.WriteLine($"{Connections} idle connections, {pipeFds} pipe fds held by the forwarder");
-            Assert.Equal(0, pipeFds);
-        }
-        finally
-        {
-            TestSockets.DisposeAll(clients);
-        }
+        Assert.Equal(0, pipeFds);
     }
 }
