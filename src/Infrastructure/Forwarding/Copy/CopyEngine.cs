@@ -196,7 +196,6 @@ internal sealed class CopyConnection(Socket client, ListenerContext context, Lis
         var connected = false;
         try
         {
-            client.NoDelay = true;
             connected = await ConnectAsync().ConfigureAwait(false);
             if (!connected)
             {

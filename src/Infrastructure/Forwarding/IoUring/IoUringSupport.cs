@@ -19,6 +19,7 @@ internal static unsafe class IoUringSupport
         (IORING_OP_ACCEPT, "ACCEPT"), (IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"), (IORING_OP_LINK_TIMEOUT, "LINK_TIMEOUT"),
         (IORING_OP_CONNECT, "CONNECT"), (IORING_OP_READ, "READ"), (IORING_OP_SEND, "SEND"), (IORING_OP_RECV, "RECV"),
         (IORING_OP_SHUTDOWN, "SHUTDOWN"), (IORING_OP_POLL_ADD, "POLL_ADD"),
+        (IORING_OP_CLOSE, "CLOSE"),
     ];
 
     private static readonly Lazy<string?> Probe = new(() => RunProbe(ReadDisabledSysctl));

@@ -212,7 +212,8 @@ internal sealed unsafe class Ring : IDisposable
         NativeMemory.Free(_waitArgument);
     }
 
-    private void Flush()
+    /// <summary>Submits every filled SQE without waiting for a completion.</summary>
+    public void Flush()
     {
         Volatile.Write(ref *_sqTail, _sqeTail);
         Enter(_sqeTail - _submittedTail, 0, 0, null, 0);

@@ -19,6 +19,9 @@ internal enum UringOp : byte
 
     /// <summary>An ASYNC_CANCEL: its own completion says nothing the cancelled operation's will not.</summary>
     Cancel = 11,
+
+    /// <summary>An IORING_OP_CLOSE of a finished connection's socket: it names no slot (the slot may serve another connection by then).</summary>
+    Close = 12,
 }
 
 /// <summary>

@@ -261,7 +261,6 @@ internal sealed unsafe partial class UringLoop
         }
 
         connection.Slot = _slots.Take(connection);
-        Native.SetNoDelay(fd);
         StartConnect(connection);
     }
 }

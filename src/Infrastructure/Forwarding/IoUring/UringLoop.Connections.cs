@@ -173,6 +173,27 @@ internal sealed unsafe partial class UringLoop
         }
     }
 
+    private void CloseSocket(int fd, bool reset, bool inRing)
+    {
+        if (!inRing)
+        {
+            Native.CloseSocket(fd, reset);
+            return;
+        }
+
+        if (reset)
+        {
+            // SO_LINGER 0 before the close: the peer gets a reset, not a FIN.
+            Native.SetLingerZero(fd);
+        }
+
+        var sqe = _ring!.NextSqe();
+        sqe->Opcode = IORING_OP_CLOSE;
+        sqe->Fd = fd;
+        sqe->UserData = (byte)UringOp.Close;
+        _inFlight++;
+    }
+
     private void SendProxyHeader(UringConnection connection)
     {
         var header = connection.ProxyHeader!;
@@ -413,16 +434,21 @@ internal sealed unsafe partial class UringLoop
 
     private void Finish(UringConnection connection)
     {
-        CloseDescriptors(connection, connection.ResetOnClose);
+        CloseDescriptors(connection, connection.ResetOnClose, inRing: true);
         _slots.Release(connection.Slot);
     }
 
-    private void CloseDescriptors(UringConnection connection, bool reset)
+    /// <param name="inRing">
+    /// Close the sockets with IORING_OP_CLOSE, submitted with the turn's other SQEs instead of a close(2) each. Only once
+    /// every operation on them completed (so no completion can meet the fd number reused), and not when the ring is
+    /// about to go.
+    /// </param>
+    private void CloseDescriptors(UringConnection connection, bool reset, bool inRing)
     {
-        Native.CloseSocket(connection.ClientFd, reset);
+        CloseSocket(connection.ClientFd, reset, inRing);
         if (connection.BackendFd >= 0)
         {
-            Native.CloseSocket(connection.BackendFd, reset);
+            CloseSocket(connection.BackendFd, reset, inRing);
             connection.BackendFd = -1;
         }
 

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using LoadBalancer.Infrastructure.Forwarding.Listeners;
 using LoadBalancer.Infrastructure.Forwarding.Loops;
@@ -226,6 +227,17 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
     private void TearDown(bool clean)
     {
         _pipes?.Dispose();
+
+        // Closes queued by the last turn's finished connections go in before the ring does, or their fds would stay open.
+        try
+        {
+            _ring?.Flush();
+        }
+        catch (SocketException exception)
+        {
+            // The ring itself failed (what ended the loop, most likely): nothing more to do for those fds here.
+            ForwardingLog.EventLoopFailed(_logger, exception, _id);
+        }
         if (clean)
         {
             _buffers?.Dispose();
@@ -279,6 +291,12 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
         if ((cqe.Flags & IORING_CQE_F_MORE) == 0)
         {
             _inFlight--;
+        }
+
+        if (kind == UringOp.Close)
+        {
+            // The fd is gone whatever the result says (the kernel takes it out of the table first).
+            return;
         }
 
         var target = _slots[(int)(cqe.UserData >> 8)];
@@ -409,7 +427,7 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
                     Account(connection);
                 }
 
-                CloseDescriptors(connection, connection.Phase == ConnectionPhase.Closed ? connection.ResetOnClose : false);
+                CloseDescriptors(connection, connection.Phase == ConnectionPhase.Closed ? connection.ResetOnClose : false, inRing: false);
                 _slots[slot] = null;
             }
             else if (_slots[slot] is UringListener listener)

@@ -38,6 +38,7 @@ internal static unsafe partial class UringNative
     public const byte IORING_OP_ASYNC_CANCEL = 14;
     public const byte IORING_OP_LINK_TIMEOUT = 15;
     public const byte IORING_OP_CONNECT = 16;
+    public const byte IORING_OP_CLOSE = 19;
     public const byte IORING_OP_READ = 22;
     public const byte IORING_OP_SEND = 26;
     public const byte IORING_OP_RECV = 27;

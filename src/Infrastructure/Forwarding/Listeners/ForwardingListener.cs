@@ -122,6 +122,10 @@ internal sealed class ForwardingListener
 
             AddressReuse.Enable(socket);
 
+            // Linux copies TCP_NODELAY from the listening socket to every socket it accepts: set once here, it spares
+            // each connection a setsockopt on its client socket (the engines count on it; a test reads it back).
+            socket.NoDelay = true;
+
             // Before listen, so that no client from outside the ranges completes a handshake in between.
             filterProblem = sourceRanges.Count > 0 ? SourceRangeFilter.Attach(socket, sourceRanges) : null;
             socket.Bind(endPoint);

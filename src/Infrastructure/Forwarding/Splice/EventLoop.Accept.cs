@@ -177,7 +177,6 @@ internal sealed unsafe partial class EventLoop
             }
 
             connection.Slot = _slots.Take(connection);
-            Native.SetNoDelay(fd);
             _ = Native.EpollControl(_epollFd, Native.EPOLL_CTL_ADD, fd,
                 Native.EPOLLIN | Native.EPOLLOUT | Native.EPOLLRDHUP | Native.EPOLLET, Token(connection.Slot, backendSide: false));
             StartConnect(connection);

@@ -168,8 +168,14 @@ internal static unsafe partial class Native
     /// <summary>Close with SO_LINGER 0: the peer gets a reset instead of a FIN, which is how a reset is passed on.</summary>
     public static void CloseWithReset(int fd)
     {
+        SetLingerZero(fd);
+        _ = Libc.close(fd);
+    }
+
+    /// <summary>SO_LINGER 0: the close that follows sends a reset instead of a FIN.</summary>
+    public static void SetLingerZero(int fd)
+    {
         var linger = new Linger { OnOff = 1, Seconds = 0 };
         _ = Libc.setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(Linger));
-        _ = Libc.close(fd);
     }
 }

@@ -26,7 +26,7 @@ public sealed class IoUringSupportTests
     public void Probe_ChecksEveryOpcodeTheEngineSubmits()
     {
         Assert.Equal(
-            ["ACCEPT", "ASYNC_CANCEL", "CONNECT", "LINK_TIMEOUT", "POLL_ADD", "READ", "RECV", "SEND", "SHUTDOWN"],
+            ["ACCEPT", "ASYNC_CANCEL", "CLOSE", "CONNECT", "LINK_TIMEOUT", "POLL_ADD", "READ", "RECV", "SEND", "SHUTDOWN"],
             IoUringSupport.Opcodes.Select(op => op.Name).Order(StringComparer.Ordinal));
     }
 
