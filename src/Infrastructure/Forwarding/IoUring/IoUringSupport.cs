@@ -79,22 +79,44 @@ internal static unsafe class IoUringSupport
     /// <summary>Null when every opcode the engine submits is supported; else which are not.</summary>
     internal static string? MissingOpcodes(Ring ring)
     {
+        if (SupportedOpcodes(ring, out var error) is not { } supported)
+        {
+            return $"IORING_REGISTER_PROBE failed: {new SocketException(error).Message}";
+        }
+
+        var missing = Opcodes.Where(op => !supported[op.Op]).Select(op => op.Name).ToList();
+        return missing.Count == 0 ? null : $"this kernel's io_uring lacks IORING_OP_{string.Join(", IORING_OP_", missing)}";
+    }
+
+    /// <summary>
+    /// Whether the ring's kernel runs <paramref name="opcode"/>: for an opcode the engine uses when it can and replaces
+    /// with a system call when it cannot (IORING_OP_SOCKET, 5.19).
+    /// </summary>
+    internal static bool Supports(Ring ring, byte opcode) => SupportedOpcodes(ring, out _)?[opcode] ?? false;
+
+    /// <summary>Indexed by opcode; null when the kernel would not say (<paramref name="error"/> is why).</summary>
+    private static bool[]? SupportedOpcodes(Ring ring, out int error)
+    {
         const int slots = 256;
         var size = sizeof(ProbeHeader) + (slots * sizeof(ProbeOp));
         var probe = (ProbeHeader*)NativeMemory.AllocZeroed((nuint)size);
         try
         {
+            error = 0;
             if (ring.Register(IORING_REGISTER_PROBE, probe, slots) != 0)
             {
-                return $"IORING_REGISTER_PROBE failed: {new SocketException(Interop.Libc.LastError).Message}";
+                error = Interop.Libc.LastError;
+                return null;
             }
 
             var ops = (ProbeOp*)(probe + 1);
-            var missing = Opcodes
-                .Where(op => op.Op > probe->LastOp || (ops[op.Op].Flags & IO_URING_OP_SUPPORTED) == 0)
-                .Select(op => op.Name)
-                .ToList();
-            return missing.Count == 0 ? null : $"this kernel's io_uring lacks IORING_OP_{string.Join(", IORING_OP_", missing)}";
+            var supported = new bool[slots];
+            for (var op = 0; op <= probe->LastOp && op < slots; op++)
+            {
+                supported[op] = (ops[op].Flags & IO_URING_OP_SUPPORTED) != 0;
+            }
+
+            return supported;
         }
         finally
         {

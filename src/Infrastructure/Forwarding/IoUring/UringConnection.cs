@@ -22,6 +22,9 @@ internal enum UringOp : byte
 
     /// <summary>An IORING_OP_CLOSE of a finished connection's socket: it names no slot (the slot may serve another connection by then).</summary>
     Close = 12,
+
+    /// <summary>An IORING_OP_SOCKET for the backend attempt (kernel 5.19+).</summary>
+    Socket = 13,
 }
 
 /// <summary>

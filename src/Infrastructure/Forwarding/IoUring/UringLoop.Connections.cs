@@ -23,6 +23,12 @@ internal sealed unsafe partial class UringLoop
     {
         if (connection.TryBeginAttempt(_options.MaxConnectAttempts))
         {
+            if (_socketsInRing)
+            {
+                OpenSocketInRing(connection);
+                return;
+            }
+
             var backend = connection.Backend!;
             var opened = BackendSocket.TryOpen(connection, out var fd);
             if (opened == BackendSocketOutcome.OutOfDescriptors)
@@ -40,6 +46,38 @@ internal sealed unsafe partial class UringLoop
 
         connection.GiveUpConnecting();
         Close(connection, reset: true);
+    }
+
+    /// <summary>
+    /// The attempt's socket comes from an IORING_OP_SOCKET in this turn's submission; the connect follows its completion
+    /// (a linked connect would need the fd at submission, which only a fixed-file slot gives).
+    /// </summary>
+    private void OpenSocketInRing(UringConnection connection)
+    {
+        var sqe = Submit(connection.Slot, UringOp.Socket, IORING_OP_SOCKET, connection.Backend!.NativeAddressFamily);
+        sqe->Offset = BackendSocket.Type;
+        connection.Pending++;
+
+        // Not connecting yet: the housekeeping scan has no connect to time out until the socket is there.
+        connection.ConnectDeadline = long.MaxValue;
+    }
+
+    private void OnSocketOpened(UringConnection connection, int result)
+    {
+        if (result < 0)
+        {
+            if (BackendSocket.Failed(connection, -result) == BackendSocketOutcome.Failed)
+            {
+                connection.GiveUpConnecting();
+            }
+
+            Close(connection, reset: true);
+            return;
+        }
+
+        Interlocked.Increment(ref _ringSockets);
+        Native.SetNoDelay(result);
+        Connect(connection, connection.Backend!, result);
     }
 
     /// <summary>Submits the connect of the attempt's socket, linked to its timeout on the real clock.</summary>
@@ -81,6 +119,11 @@ internal sealed unsafe partial class UringLoop
             {
                 UnpinAddress(connection);
             }
+            else if (op == UringOp.Socket && cqe.Result >= 0)
+            {
+                // The socket came after the connection closed: nothing will connect it.
+                _ = Libc.close(cqe.Result);
+            }
 
             if (connection.Pending == 0)
             {
@@ -92,6 +135,9 @@ internal sealed unsafe partial class UringLoop
 
         switch (op)
         {
+            case UringOp.Socket:
+                OnSocketOpened(connection, cqe.Result);
+                break;
             case UringOp.Connect:
                 OnConnect(connection, cqe.Result);
                 break;

@@ -42,6 +42,11 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
     private readonly bool _virtualClock;
     private readonly int _waitMilliseconds;
     private readonly int _bufferCount;
+    private readonly bool _socketsInRingAllowed;
+
+    /// <summary>Backend sockets come from IORING_OP_SOCKET (allowed and probed at setup), else from socket(2).</summary>
+    private bool _socketsInRing;
+    private long _ringSockets;
     private Ring? _ring;
     private BufferRing? _buffers;
     private PipePool? _pipes;
@@ -70,7 +75,7 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
 
     /// <param name="bufferCount">Ring buffers of this loop, a power of two; tests make it tiny to run the ring dry.</param>
     public UringLoop(int id, ForwarderOptions options, ForwarderClock clock, Microsoft.Extensions.Logging.ILogger logger,
-        int bufferCount = DefaultBufferCount)
+        int bufferCount = DefaultBufferCount, bool socketsInRing = true)
     {
         ArgumentNullException.ThrowIfNull(clock);
         _id = id;
@@ -78,6 +83,7 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
         _clock = clock;
         _logger = logger;
         _bufferCount = bufferCount;
+        _socketsInRingAllowed = socketsInRing;
 
         // Timers are checked at this granularity: a quarter of the shortest timeout, between 10 ms and 250 ms.
         var shortest = Math.Min(options.ConnectTimeout.TotalMilliseconds, options.IdleTimeout.TotalMilliseconds) / 4;
@@ -101,6 +107,9 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
 
     /// <summary>Receives that found the buffer ring empty and went into a spill buffer.</summary>
     public long SpillReceives => Interlocked.Read(ref _spillReceives);
+
+    /// <summary>Backend sockets opened with IORING_OP_SOCKET.</summary>
+    public long RingSockets => Interlocked.Read(ref _ringSockets);
 
     /// <summary>Connects ended by their linked IORING_OP_LINK_TIMEOUT (not by the housekeeping backstop).</summary>
     public long LinkedTimeouts => Interlocked.Read(ref _linkedTimeouts);
@@ -218,6 +227,7 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
         }
 
         _buffers = new BufferRing(_ring, BufferGroup, _bufferCount, BufferSize);
+        _socketsInRing = _socketsInRingAllowed && IoUringSupport.Supports(_ring, IORING_OP_SOCKET);
         _pipes = new PipePool(_options.PipeSize, maxIdle: 32);
         _spill = new SpillBuffers(BufferSize, maxIdle: 64);
         ArmWake();
@@ -238,6 +248,12 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
             // The ring itself failed (what ended the loop, most likely): nothing more to do for those fds here.
             ForwardingLog.EventLoopFailed(_logger, exception, _id);
         }
+
+        if (!clean)
+        {
+            CloseUnclaimedSockets();
+        }
+
         if (clean)
         {
             _buffers?.Dispose();
@@ -251,6 +267,23 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
         {
             NativeMemory.Free(_wakeValue);
             _wakeValue = null;
+        }
+    }
+
+    /// <summary>The loop ends with operations in flight: a backend socket the kernel opened and nobody reaped is closed here.</summary>
+    private void CloseUnclaimedSockets()
+    {
+        if (_ring is null)
+        {
+            return;
+        }
+
+        while (_ring.TryTakeCompletion(out var cqe))
+        {
+            if (cqe.UserData != WakeToken && (UringOp)(cqe.UserData & 0x7f) == UringOp.Socket && cqe.Result >= 0)
+            {
+                _ = Libc.close(cqe.Result);
+            }
         }
     }
 

@@ -43,6 +43,7 @@ internal static unsafe partial class UringNative
     public const byte IORING_OP_SEND = 26;
     public const byte IORING_OP_RECV = 27;
     public const byte IORING_OP_SHUTDOWN = 34;
+    public const byte IORING_OP_SOCKET = 45;
 
     public const byte IOSQE_IO_LINK = 1 << 2;
     public const byte IOSQE_BUFFER_SELECT = 1 << 5;

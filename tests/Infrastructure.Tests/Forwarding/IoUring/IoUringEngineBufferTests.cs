@@ -20,13 +20,11 @@ namespace LoadBalancer.Infrastructure.Tests.Forwarding.IoUring;
 [Collection(TcpForwarderCollection.Name)]
 public sealed class IoUringEngineBufferTests
 {
-    private static int s_nextListener;
-
     [Fact]
     public async Task SmallEcho_StaysInRingBuffers()
     {
         await using var echo = LoopbackServer.StartEcho();
-        await using var harness = Harness.Start(echo.Endpoint);
+        await using var harness = IoUringHarness.Start(echo.Endpoint);
         using (var client = await TestSockets.ConnectAsync(harness.Binding))
         {
             for (var i = 0; i < 50; i++)
@@ -49,7 +47,7 @@ public sealed class IoUringEngineBufferTests
             await socket.SendAllAsync(System.Text.Encoding.ASCII.GetBytes(digest.Sha256), cancellationToken);
             socket.Shutdown(SocketShutdown.Send);
         });
-        await using var harness = Harness.Start(sink.Endpoint);
+        await using var harness = IoUringHarness.Start(sink.Endpoint);
         using var client = await TestSockets.ConnectAsync(harness.Binding);
         using var deadline = Bounded.Deadline(TimeSpan.FromSeconds(60));
         var sent = await client.SendSeededAsync(Length, seed: 5, deadline.Token);
@@ -65,7 +63,7 @@ public sealed class IoUringEngineBufferTests
     {
         // One ring buffer for twenty connections echoing at once: most receives find the ring empty.
         await using var echo = LoopbackServer.StartEcho();
-        await using var harness = Harness.Start(echo.Endpoint, bufferCount: 1);
+        await using var harness = IoUringHarness.Start(echo.Endpoint, bufferCount: 1);
         var clients = new List<Socket>();
         try
         {
@@ -97,7 +95,7 @@ public sealed class IoUringEngineBufferTests
     {
         using var blackhole = await BlackholeBackend.StartAsync();
         var options = new ForwarderOptions { EventLoops = 1, ConnectTimeout = TimeSpan.FromMilliseconds(300), MaxConnectAttempts = 1 };
-        await using var harness = Harness.Start(blackhole.Endpoint, options: options);
+        await using var harness = IoUringHarness.Start(blackhole.Endpoint, options: options);
         using var client = await TestSockets.ConnectAsync(harness.Binding);
         var started = System.Diagnostics.Stopwatch.StartNew();
 
@@ -108,49 +106,5 @@ public sealed class IoUringEngineBufferTests
 
         // The linked timeout fires at 300 ms; the housekeeping backstop would only act a second later.
         Assert.True(started.Elapsed < TimeSpan.FromMilliseconds(1200), $"the connect ended after {started.Elapsed.TotalMilliseconds:F0} ms");
-    }
-
-    private sealed class Harness : IAsyncDisposable
-    {
-        private readonly Socket _socket;
-        private readonly IListenerRuntime _runtime;
-
-        private Harness(IoUringEngine engine, Socket socket, IListenerRuntime runtime, PortBinding binding)
-        {
-            Engine = engine;
-            _socket = socket;
-            _runtime = runtime;
-            Binding = binding;
-        }
-
-        public IoUringEngine Engine { get; }
-
-        public PortBinding Binding { get; }
-
-        public static Harness Start(Domain.Endpoints.Endpoint backendEndpoint, int bufferCount = UringLoop.DefaultBufferCount,
-            ForwarderOptions? options = null)
-        {
-            options ??= new ForwarderOptions { EventLoops = 1 };
-            var engine = new IoUringEngine(options, TimeProvider.System, NullLogger.Instance, bufferCount);
-            var n = Interlocked.Increment(ref s_nextListener);
-            var ip = new IPAddress([127, 0, 140, (byte)(1 + ((n - 1) % 100))]);
-            var binding = new PortBinding(ip, ServicePort.Tcp(LoopbackAddresses.FreePort(ip)));
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            socket.Bind(binding.ToIPEndPoint());
-            socket.Listen(16);
-            var checksOff = Application.Forwarding.HealthCheckSettings.Default with { Enabled = false };
-            var backend = new BackendState(backendEndpoint, new BackendHealth(checksOff, options, TimeProvider.System));
-            var route = new ListenerRoute(new BackendSnapshot([backend]), new RoundRobinPolicy(), null);
-            var context = new ListenerContext(binding, $"{binding} (default/web)", route, options, TimeProvider.System, NullLogger.Instance);
-            return new Harness(engine, socket, engine.Start(socket, context), binding);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _runtime.StopAcceptingAsync();
-            await _runtime.CloseConnectionsAsync();
-            _socket.Dispose();
-            await Engine.DisposeAsync();
-        }
     }
 }
