@@ -31,9 +31,9 @@ internal sealed class UringListener(int fd, ListenerContext context)
 internal sealed unsafe partial class UringLoop
 {
     /// <summary>Every loop keeps a multishot accept on the listening socket; the kernel wakes one of them per connection.</summary>
-    public void AddListener(int fd, ListenerContext context)
+    public override void AddListener(int fd, ListenerContext context)
     {
-        if (Closed || _stopping)
+        if (Closed || Stopping)
         {
             return;
         }
@@ -44,7 +44,7 @@ internal sealed unsafe partial class UringLoop
     }
 
     /// <summary>Posts the removal; the task completes once this loop's accept on the listener is cancelled and confirmed.</summary>
-    public Task RemoveListenerAsync(ListenerContext context)
+    public override Task RemoveListenerAsync(ListenerContext context)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Post(loop => loop.RemoveListener(context, done));
@@ -52,7 +52,7 @@ internal sealed unsafe partial class UringLoop
     }
 
     /// <summary>Closes the connections of one listener (the end of its drain); returns how many were open.</summary>
-    public int CloseConnections(ListenerContext context)
+    public override int CloseConnections(ListenerContext context)
     {
         var closed = 0;
         if (Closed)
@@ -178,7 +178,7 @@ internal sealed unsafe partial class UringLoop
         {
             ForgetListener(listener);
         }
-        else if (!listener.Paused && !_stopping)
+        else if (!listener.Paused && !Stopping)
         {
             ArmAccept(listener);
         }

@@ -14,7 +14,7 @@ namespace LoadBalancer.Infrastructure.Forwarding.IoUring;
 /// io_uring_enter that submits what the last turn queued and sleeps until a completion (or the housekeeping tick).
 /// Other threads talk to it only through its mailbox, whose eventfd wakes it through a read kept armed in the ring.
 /// </summary>
-internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
+internal sealed unsafe partial class UringLoop : LoopThread<UringLoop>
 {
     /// <summary>Receive buffers of 16 KiB: a small message fits one, and a full one is the sign of a bulk stream.</summary>
     internal const int BufferSize = 16 * 1024;
@@ -26,21 +26,16 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
     private const ushort BufferGroup = 1;
     private const uint RingEntries = 4096;
     private const ulong WakeToken = ulong.MaxValue;
-    private const int VirtualClockPoll = 5;
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
     private readonly int _id;
     private readonly ForwarderOptions _options;
     private readonly ForwarderClock _clock;
     private readonly Microsoft.Extensions.Logging.ILogger _logger;
-    private readonly LoopMailbox<UringLoop> _mailbox;
-    private readonly Thread _thread;
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly long _housekeepingInterval;
+    private readonly HousekeepingTick _tick;
     private readonly byte[] _addressBuffer = new byte[128];
     private readonly bool _virtualClock;
-    private readonly int _waitMilliseconds;
     private readonly int _bufferCount;
     private readonly bool _socketsInRingAllowed;
 
@@ -54,7 +49,6 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
     private ulong* _wakeValue;
     private KernelTimespec* _connectTimeout;
     private readonly LoopSlots _slots = new();
-    private bool _stopping;
     private bool _stopIssued;
     private bool _wakeArmed;
 
@@ -68,7 +62,6 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
     /// an echo whose completion is reaped just after a test moved the clock would look fresh and never go idle.
     /// </summary>
     private long _activityNow;
-    private long _nextHousekeeping;
     private long _spliceSwitches;
     private long _spillReceives;
     private long _linkedTimeouts;
@@ -76,6 +69,7 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
     /// <param name="bufferCount">Ring buffers of this loop, a power of two; tests make it tiny to run the ring dry.</param>
     public UringLoop(int id, ForwarderOptions options, ForwarderClock clock, Microsoft.Extensions.Logging.ILogger logger,
         int bufferCount = DefaultBufferCount, bool socketsInRing = true)
+        : base($"uring-loop-{id}")
     {
         ArgumentNullException.ThrowIfNull(clock);
         _id = id;
@@ -84,23 +78,14 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
         _logger = logger;
         _bufferCount = bufferCount;
         _socketsInRingAllowed = socketsInRing;
+        _tick = new HousekeepingTick(options, clock);
 
-        // Timers are checked at this granularity: a quarter of the shortest timeout, between 10 ms and 250 ms.
-        var shortest = Math.Min(options.ConnectTimeout.TotalMilliseconds, options.IdleTimeout.TotalMilliseconds) / 4;
-        _housekeepingInterval = (long)Math.Clamp(shortest, 10, 250);
-
-        // The ring's wait times out on the real clock, which a virtual one (FakeTimeProvider in tests) does not follow:
-        // then the loop looks at it every few real milliseconds and runs housekeeping on every turn, as the splice loop does.
-        _virtualClock = clock.IsVirtual;
-        _waitMilliseconds = _virtualClock ? VirtualClockPoll : (int)_housekeepingInterval;
-        _mailbox = new LoopMailbox<UringLoop>(this);
-        _thread = new Thread(Run) { IsBackground = true, Name = $"uring-loop-{id}" };
+        // On a virtual clock the connect's linked timeout is left out: housekeeping follows that clock instead.
+        _virtualClock = _tick.IsVirtualClock;
     }
 
     /// <summary>Completes once the ring is set up on the loop's thread, or fails with why it could not be.</summary>
-    public Task Started => _started.Task;
-
-    public Task Stopped => _stopped.Task;
+    public override Task Started => _started.Task;
 
     /// <summary>Directions that went from ring buffers to splice (a bulk stream); read by tests and the ADR's measurements.</summary>
     public long SpliceSwitches => Interlocked.Read(ref _spliceSwitches);
@@ -114,32 +99,7 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
     /// <summary>Connects ended by their linked IORING_OP_LINK_TIMEOUT (not by the housekeeping backstop).</summary>
     public long LinkedTimeouts => Interlocked.Read(ref _linkedTimeouts);
 
-    public void Start() => _thread.Start();
-
-    private bool Closed => _mailbox.IsClosed;
-
-    /// <summary>Runs <paramref name="command"/> on the loop's thread.</summary>
-    public void Post(Action<UringLoop> command) => _mailbox.Post(command);
-
-    public Task PostAsync(Action<UringLoop> command) => _mailbox.PostAsync(command);
-
-    public void PostAddListener(int fd, ListenerContext context) => Post(loop => loop.AddListener(fd, context));
-
-    public Task CloseConnectionsAsync(ListenerContext context) => PostAsync(loop => loop.CloseConnections(context));
-
-    /// <summary>The loop cancels its accepts, closes its connections once their operations completed, then its thread ends.</summary>
-    public void RequestStop() => Post(loop => loop._stopping = true);
-
-    public void Dispose()
-    {
-        RequestStop();
-        if (_thread.IsAlive && Thread.CurrentThread != _thread)
-        {
-            _thread.Join(TimeSpan.FromSeconds(10));
-        }
-    }
-
-    private void Run()
+    protected override void Run()
     {
         var clean = false;
         try
@@ -148,10 +108,9 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
         }
         catch (Exception exception)
         {
-            _mailbox.Close();
+            Mailbox.Close();
             TearDown(clean: true);
             _started.TrySetException(exception);
-            _stopped.TrySetResult();
             return;
         }
 
@@ -159,13 +118,13 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
         try
         {
             // Commands posted before the eventfd read was armed run now (their wake-up completes the first read at once).
-            _mailbox.RunPending();
+            Mailbox.RunPending();
             _now = _activityNow = _clock.NowMilliseconds;
-            _nextHousekeeping = _now + _housekeepingInterval;
+            _tick.Start(_now);
             long stopDeadline = 0;
             while (true)
             {
-                if (_stopping && !_stopIssued)
+                if (Stopping && !_stopIssued)
                 {
                     _stopIssued = true;
                     stopDeadline = Environment.TickCount64 + (long)StopGrace.TotalMilliseconds;
@@ -178,7 +137,7 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
                     break;
                 }
 
-                _ring!.SubmitAndWait(_waitMilliseconds);
+                _ring!.SubmitAndWait(_tick.WaitMilliseconds);
                 _activityNow = _now;
                 _now = _clock.NowMilliseconds;
                 while (_ring.TryTakeCompletion(out var cqe))
@@ -187,10 +146,9 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
                 }
 
                 _slots.FreeClosed();
-                if (_now >= _nextHousekeeping || _virtualClock)
+                if (_tick.Due(_now))
                 {
                     Housekeeping();
-                    _nextHousekeeping = _now + _housekeepingInterval;
                 }
             }
         }
@@ -200,15 +158,14 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
         }
         finally
         {
-            _mailbox.Close();
+            Mailbox.Close();
             if (!clean)
             {
                 ForceCloseConnections();
             }
 
             TearDown(clean);
-            _mailbox.RunPending();
-            _stopped.TrySetResult();
+            Mailbox.RunPending();
         }
     }
 
@@ -291,7 +248,7 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
     {
         var sqe = _ring!.NextSqe();
         sqe->Opcode = IORING_OP_READ;
-        sqe->Fd = _mailbox.WakeFd;
+        sqe->Fd = Mailbox.WakeFd;
         sqe->Address = (ulong)_wakeValue;
         sqe->Length = sizeof(ulong);
         sqe->Offset = ulong.MaxValue;
@@ -307,8 +264,8 @@ internal sealed unsafe partial class UringLoop : IEngineLoop, IDisposable
         {
             _inFlight--;
             _wakeArmed = false;
-            _mailbox.RunPending();
-            if (!_stopping)
+            Mailbox.RunPending();
+            if (!Stopping)
             {
                 ArmWake();
             }

@@ -23,7 +23,7 @@ internal sealed class LoopListener(int fd, ListenerContext context)
 internal sealed unsafe partial class EventLoop
 {
     /// <summary>Every loop waits on the listening socket; EPOLLEXCLUSIVE wakes one of them per connection.</summary>
-    public void AddListener(int fd, ListenerContext context)
+    public override void AddListener(int fd, ListenerContext context)
     {
         if (Closed)
         {
@@ -58,7 +58,7 @@ internal sealed unsafe partial class EventLoop
     }
 
     /// <summary>Closes the connections of one listener (the end of its drain); returns how many were open.</summary>
-    public int CloseConnections(ListenerContext context)
+    public override int CloseConnections(ListenerContext context)
     {
         var closed = 0;
         if (Closed)

@@ -11,12 +11,11 @@ namespace LoadBalancer.Infrastructure.Forwarding.Splice;
 /// the connections it accepted, so no fd is ever touched by two threads and nothing on the data path takes a lock.
 /// Other threads talk to it only through its mailbox, whose eventfd sits in the epoll set.
 /// </summary>
-internal sealed unsafe partial class EventLoop : IEngineLoop, IDisposable
+internal sealed unsafe partial class EventLoop : LoopThread<EventLoop>
 {
     private const int MaxEvents = 256;
     private const int AcceptBatch = 64;
     private const ulong WakeToken = ulong.MaxValue;
-    private const int VirtualClockPoll = 5;
     private static readonly int PageSize = Environment.SystemPageSize;
 
     private readonly int _id;
@@ -24,20 +23,14 @@ internal sealed unsafe partial class EventLoop : IEngineLoop, IDisposable
     private readonly ForwarderClock _clock;
     private readonly Microsoft.Extensions.Logging.ILogger _logger;
     private readonly int _epollFd;
-    private readonly LoopMailbox<EventLoop> _mailbox;
     private readonly PipePool _pipes;
-    private readonly Thread _thread;
-    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly long _housekeepingInterval;
+    private readonly HousekeepingTick _tick;
     private readonly byte[] _addressBuffer = new byte[128];
     private readonly LoopSlots _slots = new();
-    private bool _stopping;
-    private readonly bool _virtualClock;
-    private readonly int _waitMilliseconds;
     private long _now;
-    private long _nextHousekeeping;
 
     public EventLoop(int id, ForwarderOptions options, ForwarderClock clock, Microsoft.Extensions.Logging.ILogger logger)
+        : base($"splice-loop-{id}")
     {
         ArgumentNullException.ThrowIfNull(clock);
         _id = id;
@@ -48,76 +41,28 @@ internal sealed unsafe partial class EventLoop : IEngineLoop, IDisposable
         _epollFd = Native.epoll_create1(Native.EPOLL_CLOEXEC);
         if (_epollFd < 0)
         {
-            throw new SocketException(Libc.LastError);
+            var error = Libc.LastError;
+            Mailbox.Close();
+            throw new SocketException(error);
         }
 
-        try
-        {
-            _mailbox = new LoopMailbox<EventLoop>(this);
-        }
-        catch (SocketException)
-        {
-            _ = Libc.close(_epollFd);
-            throw;
-        }
-
-        _ = Native.EpollControl(_epollFd, Native.EPOLL_CTL_ADD, _mailbox.WakeFd, Native.EPOLLIN, WakeToken);
-
-        // Timers are checked at this granularity: a quarter of the shortest timeout, between 10 ms and 250 ms.
-        var shortest = Math.Min(options.ConnectTimeout.TotalMilliseconds, options.IdleTimeout.TotalMilliseconds) / 4;
-        _housekeepingInterval = (long)Math.Clamp(shortest, 10, 250);
-
-        // epoll_wait times out on the real clock, which a virtual one (FakeTimeProvider in tests) does not follow: it
-        // jumps when the test advances it. Then the loop looks at it every few real milliseconds and runs housekeeping on
-        // every wake-up, so a timeout fires at the first wake-up after the clock passed it, whatever the jump.
-        _virtualClock = clock.IsVirtual;
-        _waitMilliseconds = _virtualClock ? VirtualClockPoll : (int)_housekeepingInterval;
-        _thread = new Thread(Run) { IsBackground = true, Name = $"splice-loop-{id}" };
+        _ = Native.EpollControl(_epollFd, Native.EPOLL_CTL_ADD, Mailbox.WakeFd, Native.EPOLLIN, WakeToken);
+        _tick = new HousekeepingTick(options, clock);
     }
 
-    public Task Stopped => _stopped.Task;
+    public override Task RemoveListenerAsync(ListenerContext context) => PostAsync(loop => loop.RemoveListener(context));
 
-    public void Start() => _thread.Start();
-
-    /// <summary>Ready at once: the epoll set is made by the constructor.</summary>
-    public Task Started => Task.CompletedTask;
-
-    private bool Closed => _mailbox.IsClosed;
-
-    /// <summary>Runs <paramref name="command"/> on the loop's thread.</summary>
-    public void Post(Action<EventLoop> command) => _mailbox.Post(command);
-
-    public Task PostAsync(Action<EventLoop> command) => _mailbox.PostAsync(command);
-
-    public void PostAddListener(int fd, ListenerContext context) => Post(loop => loop.AddListener(fd, context));
-
-    public Task RemoveListenerAsync(ListenerContext context) => PostAsync(loop => loop.RemoveListener(context));
-
-    public Task CloseConnectionsAsync(ListenerContext context) => PostAsync(loop => loop.CloseConnections(context));
-
-    /// <summary>The loop closes its connections and pipes, then its thread ends (<see cref="Stopped"/>).</summary>
-    public void RequestStop() => Post(loop => loop._stopping = true);
-
-    public void Dispose()
-    {
-        RequestStop();
-        if (_thread.IsAlive && Thread.CurrentThread != _thread)
-        {
-            _thread.Join(TimeSpan.FromSeconds(10));
-        }
-    }
-
-    private void Run()
+    protected override void Run()
     {
         var eventSize = Native.PackedEpollEvents ? sizeof(Native.EpollEventPacked) : sizeof(Native.EpollEventAligned);
         var events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * eventSize));
         try
         {
             _now = _clock.NowMilliseconds;
-            _nextHousekeeping = _now + _housekeepingInterval;
-            while (!_stopping)
+            _tick.Start(_now);
+            while (!Stopping)
             {
-                var count = Native.epoll_wait(_epollFd, events, MaxEvents, _waitMilliseconds);
+                var count = Native.epoll_wait(_epollFd, events, MaxEvents, _tick.WaitMilliseconds);
                 if (count < 0 && Libc.LastError != Native.EINTR)
                 {
                     throw new SocketException(Libc.LastError);
@@ -143,10 +88,9 @@ internal sealed unsafe partial class EventLoop : IEngineLoop, IDisposable
                 }
 
                 _slots.FreeClosed();
-                if (_now >= _nextHousekeeping || _virtualClock)
+                if (_tick.Due(_now))
                 {
                     Housekeeping();
-                    _nextHousekeeping = _now + _housekeepingInterval;
                 }
             }
         }
@@ -156,11 +100,10 @@ internal sealed unsafe partial class EventLoop : IEngineLoop, IDisposable
         }
         finally
         {
-            _mailbox.Close();
+            Mailbox.Close();
             CloseEverything();
-            _mailbox.RunPending();
+            Mailbox.RunPending();
             NativeMemory.Free(events);
-            _stopped.TrySetResult();
         }
     }
 
@@ -168,8 +111,8 @@ internal sealed unsafe partial class EventLoop : IEngineLoop, IDisposable
     {
         if (token == WakeToken)
         {
-            _mailbox.ClearWake();
-            _mailbox.RunPending();
+            Mailbox.ClearWake();
+            Mailbox.RunPending();
             return;
         }
 
