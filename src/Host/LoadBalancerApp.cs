@@ -17,8 +17,18 @@ public static class LoadBalancerApp
 
     /// <param name="cancellationToken">Stops the serving modes as SIGTERM does: they drain and exit 0.</param>
     /// <param name="seams">What a test replaces (environment, configuration file places, log providers); none when run.</param>
-    public static async Task<int> RunAsync(
-        IReadOnlyList<string> args, TextWriter output, TextWriter error, CancellationToken cancellationToken, HostSeams? seams = null)
+    public static Task<int> RunAsync(
+        IReadOnlyList<string> args, TextWriter output, TextWriter error, CancellationToken cancellationToken, HostSeams? seams = null) =>
+        RunAsync(LoadBalancerCommands.Create, args, output, error, seams, cancellationToken);
+
+    /// <summary>The command line of the native forwarder (src/Forwarder): <c>loadbalancer forward</c> and nothing else.</summary>
+    public static Task<int> RunForwardOnlyAsync(
+        IReadOnlyList<string> args, TextWriter output, TextWriter error, CancellationToken cancellationToken, HostSeams? seams = null) =>
+        RunAsync(LoadBalancerCommands.CreateForwardOnly, args, output, error, seams, cancellationToken);
+
+    private static async Task<int> RunAsync(
+        Func<RunContext, System.CommandLine.Command> commands, IReadOnlyList<string> args, TextWriter output, TextWriter error,
+        HostSeams? seams, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(output);
@@ -26,7 +36,7 @@ public static class LoadBalancerApp
 
         // The serving modes write from listener and watcher threads too.
         var run = new RunContext(TextWriter.Synchronized(output), TextWriter.Synchronized(error), seams ?? HostSeams.None);
-        var parsed = LoadBalancerCommands.Create(run).Parse(args);
+        var parsed = commands(run).Parse(args);
         if (parsed.Action is ParseErrorAction)
         {
             return await run.FailAsync(UsageError, parsed.Errors.Select(problem => problem.Message)).ConfigureAwait(false);

@@ -32,6 +32,19 @@ public static class LoadBalancerCommands
 
     public static Command Create(RunContext run) => Build(run).Root;
 
+    /// <summary>
+    /// The same root with only <c>forward</c>: what the native forwarder (src/Forwarder) compiles in. Nothing the other
+    /// commands reach (the Kubernetes client and its models, the admin endpoint) is reachable from it, so the ahead-of-time
+    /// compiler leaves it out (docs/adr/0011-memory-footprint.md).
+    /// </summary>
+    public static Command CreateForwardOnly(RunContext run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var root = new Command(Name, Description) { new HelpOption(), new VersionOption { Action = new PrintVersion(run) } };
+        root.Subcommands.Add(Forward(run, new()));
+        return root;
+    }
+
     /// <summary>The commands, and for each the configuration inputs its flags give (what tests inspect).</summary>
     public static CommandTree Build(RunContext run)
     {

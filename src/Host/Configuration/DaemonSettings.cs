@@ -15,56 +15,61 @@ namespace LoadBalancer.Host.Configuration;
 /// fails), checked by <see cref="DaemonSettingsValidator"/>, then read through the typed accessors below, from which each
 /// layer's options are derived. The keys and their defaults are in docs/configuration.md.
 /// </summary>
+/// <remarks>
+/// The properties have setters, not <c>init</c>: the binding is generated at compile time
+/// (<c>EnableConfigurationBindingGenerator</c>, so that the native forwarder binds without reflection), and the generator
+/// silently leaves <c>init</c> properties unbound. Nothing sets them after binding.
+/// </remarks>
 public sealed record DaemonSettings
 {
-    public string? Kubeconfig { get; init; }
+    public string? Kubeconfig { get; set; }
 
-    public string? Kubernetes { get; init; }
+    public string? Kubernetes { get; set; }
 
-    public string? LinkDevice { get; init; }
+    public string? LinkDevice { get; set; }
 
-    public string? RestrictedCidr { get; init; }
+    public string? RestrictedCidr { get; set; }
 
-    public string? Exclude { get; init; }
+    public string? Exclude { get; set; }
 
-    public string? TagWorkerNodes { get; init; }
+    public string? TagWorkerNodes { get; set; }
 
-    public string? Debug { get; init; }
+    public string? Debug { get; set; }
 
-    public string? LogFormat { get; init; }
+    public string? LogFormat { get; set; }
 
-    public string? DrainTimeout { get; init; }
+    public string? DrainTimeout { get; set; }
 
-    public string? Engine { get; init; }
+    public string? Engine { get; set; }
 
-    public string? Policy { get; init; }
+    public string? Policy { get; set; }
 
-    public string? Announce { get; init; }
+    public string? Announce { get; set; }
 
-    public string? StateFile { get; init; }
+    public string? StateFile { get; set; }
 
-    public string? LoadBalancerClass { get; init; }
+    public string? LoadBalancerClass { get; set; }
 
-    public string? IgnoreUnclassed { get; init; }
+    public string? IgnoreUnclassed { get; set; }
 
-    public string? Backends { get; init; }
+    public string? Backends { get; set; }
 
-    public string? WorkerSelector { get; init; }
+    public string? WorkerSelector { get; set; }
 
-    public string? NodeAddressTypes { get; init; }
+    public string? NodeAddressTypes { get; set; }
 
-    public string? SetExternalIps { get; init; }
+    public string? SetExternalIps { get; set; }
 
-    public string? KubeApiQps { get; init; }
+    public string? KubeApiQps { get; set; }
 
-    public string? KubeApiBurst { get; init; }
+    public string? KubeApiBurst { get; set; }
 
-    public string? AdminAddress { get; init; }
+    public string? AdminAddress { get; set; }
 
-    public LeaderElectionSettings LeaderElection { get; init; } = new();
+    public LeaderElectionSettings LeaderElection { get; set; } = new();
 
     /// <summary>The named pools (<c>pools</c>, docs/configuration.md).</summary>
-    public IReadOnlyList<PoolSettings> Pools { get; init; } = [];
+    public IReadOnlyList<PoolSettings> Pools { get; set; } = [];
 
     /// <summary>
     /// Whether <see cref="RestrictedCidr"/> is only the built-in default: with named pools configured, that default is
@@ -202,13 +207,13 @@ public sealed record DaemonSettings
 /// <summary>The <c>leaderElection</c> section.</summary>
 public sealed record LeaderElectionSettings
 {
-    public string? Enabled { get; init; }
+    public string? Enabled { get; set; }
 
-    public string? Namespace { get; init; }
+    public string? Namespace { get; set; }
 
-    public string? Name { get; init; }
+    public string? Name { get; set; }
 
-    public string? Identity { get; init; }
+    public string? Identity { get; set; }
 
     public bool IsEnabled => DaemonSettings.Switch(Enabled, true);
 }
@@ -223,17 +228,17 @@ public enum LogFormat
 /// <summary>One entry of <c>pools</c>, as written (text, so that binding never fails; the validator names mistakes).</summary>
 public sealed record PoolSettings
 {
-    public string? Name { get; init; }
+    public string? Name { get; set; }
 
-    public IReadOnlyList<string> Addresses { get; init; } = [];
+    public IReadOnlyList<string> Addresses { get; set; } = [];
 
-    public IReadOnlyList<string> Exclude { get; init; } = [];
+    public IReadOnlyList<string> Exclude { get; set; } = [];
 
-    public IReadOnlyList<string> Namespaces { get; init; } = [];
+    public IReadOnlyList<string> Namespaces { get; set; } = [];
 
-    public string? ServiceSelector { get; init; }
+    public string? ServiceSelector { get; set; }
 
-    public string? AutoAssign { get; init; }
+    public string? AutoAssign { get; set; }
 
     public PoolOptions ToOptions() => new()
     {
