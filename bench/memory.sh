@@ -15,7 +15,10 @@
 #               connection budget (open-files limit, see below) refuses more: the count held is printed
 #   --duration  seconds of each load (default 10)
 #   --settle    seconds to wait before each idle reading (default 8)
-#   --lb-dir    where the published daemon is (loadbalancer or loadbalancer.dll) (default /tmp/memory-lb)
+#   --lb-dir    where the published daemon is (loadbalancer or loadbalancer.dll) (default /tmp/memory-lb); with
+#               loadbalancer-forward beside it (what dotnet publish src/Host ships), `loadbalancer forward` becomes the
+#               native forwarder (docs/adr/0011-memory-footprint.md): remove that file from a copy to measure the
+#               framework-dependent forwarder
 #   --build     dotnet publish src/Host -c Release into --lb-dir first (done anyway when it is missing)
 #   --env       an environment variable for the daemon only, for trials (DOTNET_GCgen0size=0x400000); the shipped
 #               figures are taken without any

@@ -19,8 +19,9 @@
 #   --quick     --duration 4 --warmup 2: all targets, tests and 3 rounds in about 15 minutes
 #               on an idle machine (the default 10 s: about 25); the estimate is printed at the start
 #   --wait-idle up to this many seconds, wait for the machine to be idle before starting  (default: 60)
-#   --lb-dir    where the published forwarder is (loadbalancer.dll)          (default: /tmp/bench-lb)
-#   --build     dotnet publish src/Host into --lb-dir first (done anyway when the dll is missing)
+#   --lb-dir    where the published forwarder is (loadbalancer.dll, and loadbalancer-forward that `loadbalancer forward`
+#               becomes: docs/adr/0011-memory-footprint.md)                   (default: /tmp/bench-lb)
+#   --build     dotnet publish src/Host into --lb-dir first (done anyway when the dll or loadbalancer-forward is missing)
 #   --no-docs   do not rewrite the "TCP forwarder" results in docs/benchmarks.md
 #   --keep      keep the work directory (configs, logs, raw results) instead of deleting it
 #   --proxy-protocol v1|v2

@@ -1,3 +1,4 @@
+using LoadBalancer.Host.CommandLine;
 using LoadBalancer.Host.Standalone;
 using LoadBalancer.Host.Tests.Support;
 using LoadBalancer.Infrastructure.Forwarding;
@@ -6,6 +7,30 @@ namespace LoadBalancer.Host.Tests.CommandLine;
 
 public sealed class LoadBalancerCommandsTests
 {
+    [Fact]
+    public void ForwardOnly_OffersForwardAlone_WithTheSameOptionsAsTheFullCommandLine()
+    {
+        var run = new LoadBalancer.Host.Hosting.RunContext(TextWriter.Null, TextWriter.Null, LoadBalancer.Host.Hosting.HostSeams.None);
+        var full = LoadBalancerCommands.Create(run).Subcommands.Single(command => command.Name == "forward");
+
+        var only = LoadBalancerCommands.CreateForwardOnly(run);
+
+        Assert.Equal(LoadBalancerCommands.Name, only.Name);
+        Assert.Equal(["forward"], only.Subcommands.Select(command => command.Name));
+        Assert.Equal(full.Options.Select(option => option.Name), only.Subcommands[0].Options.Select(option => option.Name));
+    }
+
+    [Fact]
+    public async Task ForwardOnly_RefusesAnotherCommand()
+    {
+        using var error = new StringWriter();
+
+        var exit = await LoadBalancerApp.RunForwardOnlyAsync(["standalone", "services.yaml"], TextWriter.Null, error, CancellationToken.None);
+
+        Assert.Equal(LoadBalancerApp.UsageError, exit);
+        Assert.Contains("standalone", error.ToString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("standalone", "services.yaml")]
     [InlineData("--standalone", "services.yaml")]

@@ -178,7 +178,9 @@ internal sealed class PublishedProcess : IDisposable
     private readonly SharedWriter _output = new();
     private readonly SharedWriter _error = new();
 
-    private PublishedProcess(Process process) => _process = process;
+    private readonly DirectoryInfo _workingDirectory;
+
+    private PublishedProcess(Process process, DirectoryInfo workingDirectory) => (_process, _workingDirectory) = (process, workingDirectory);
 
     public string Output => _output.ToString();
 
@@ -191,13 +193,14 @@ internal sealed class PublishedProcess : IDisposable
     public static async Task<PublishedProcess> StartAsync(string[] args, IReadOnlyDictionary<string, string>? environment)
     {
         var directory = await PublishedDaemon.DirectoryAsync();
+        // From an empty place: no ./config.json of the test run is picked up.
+        var workingDirectory = Directory.CreateTempSubdirectory("littlelb-native-");
         var start = new ProcessStartInfo(Path.Combine(directory, "loadbalancer"))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            // From an empty place: no ./config.json of the test run is picked up.
-            WorkingDirectory = Directory.CreateTempSubdirectory("littlelb-native-").FullName,
+            WorkingDirectory = workingDirectory.FullName,
         };
         foreach (var name in start.Environment.Keys.Where(name => name.StartsWith("LITTLELB_", StringComparison.Ordinal)).ToList())
         {
@@ -215,7 +218,7 @@ internal sealed class PublishedProcess : IDisposable
         }
 
         var process = new Process { StartInfo = start };
-        var daemon = new PublishedProcess(process);
+        var daemon = new PublishedProcess(process, workingDirectory);
         process.OutputDataReceived += (_, line) => daemon._output.WriteLine(line.Data);
         process.ErrorDataReceived += (_, line) => daemon._error.WriteLine(line.Data);
         process.Start();
@@ -260,6 +263,7 @@ internal sealed class PublishedProcess : IDisposable
         _process.Dispose();
         _output.Dispose();
         _error.Dispose();
+        _workingDirectory.Delete(recursive: true);
     }
 }
 
