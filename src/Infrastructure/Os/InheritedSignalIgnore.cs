@@ -17,36 +17,24 @@ public static unsafe partial class InheritedSignalIgnore
     /// Resets <paramref name="signal"/> to its default action when it is ignored now; answers whether it was. Call it
     /// right before registering the handler: until then the default action (for SIGHUP, ending the process) applies.
     /// </summary>
-    public static bool Clear(PosixSignal signal)
-    {
-        var number = Number(signal);
-        // struct sigaction is 152 bytes on 64-bit glibc and starts with the handler; only that first field is read.
-        var current = stackalloc byte[256];
-        if (sigaction(number, null, current) != 0 || *(nint*)current != Ignore)
-        {
-            return false;
-        }
-
-        return signal_(number, Default) == Ignore;
-    }
+    public static bool Clear(PosixSignal signal) => IsIgnored(signal) && signal_(Number(signal), Default) == Ignore;
 
     /// <summary>Whether <paramref name="signal"/> is ignored now (as /proc/self/status's SigIgn shows it).</summary>
     public static bool IsIgnored(PosixSignal signal)
     {
+        // struct sigaction is 152 bytes on 64-bit glibc and starts with the handler; only that first field is read.
         var current = stackalloc byte[256];
         return sigaction(Number(signal), null, current) == 0 && *(nint*)current == Ignore;
     }
 
     /// <summary>
     /// The Linux number: <see cref="PosixSignal"/>'s named values are negative stand-ins, and a signal without a name
-    /// (SIGUSR1 is 10) is its number. Only the stand-ins of the signals a daemon handles beyond stopping are mapped.
+    /// (SIGUSR1 is 10) is its number. SIGHUP is the one stand-in mapped: SIGINT and SIGQUIT stay ignored when inherited
+    /// so (.NET's choice, so that children started from a shell keep them ignored), and SIGTERM is not cleared here.
     /// </summary>
     private static int Number(PosixSignal signal) => signal switch
     {
         PosixSignal.SIGHUP => 1,
-        PosixSignal.SIGINT => 2,
-        PosixSignal.SIGQUIT => 3,
-        PosixSignal.SIGTERM => 15,
         _ when (int)signal > 0 => (int)signal,
         _ => throw new ArgumentOutOfRangeException(nameof(signal), signal, $"signal '{signal}' has no Linux number here"),
     };
