@@ -40,7 +40,7 @@ public static class LoadBalancerCommands
     public static Command CreateForwardOnly(RunContext run)
     {
         ArgumentNullException.ThrowIfNull(run);
-        var root = new Command(Name, Description) { new HelpOption(), new VersionOption { Action = new PrintVersion(run) } };
+        var root = Root(run);
         root.Subcommands.Add(Forward(run, new()));
         return root;
     }
@@ -50,7 +50,7 @@ public static class LoadBalancerCommands
     {
         ArgumentNullException.ThrowIfNull(run);
         var inputs = new Dictionary<Command, Func<ParseResult, ConfigurationInputs>>();
-        var root = new Command(Name, Description) { new HelpOption(), new VersionOption { Action = new PrintVersion(run) } };
+        var root = Root(run);
         var clusterFlags = new ConfigurationFlags(FlagGroups.All);
         var standaloneFile = new Option<string>("--standalone") { Description = "Same as the standalone command.", HelpName = "FILE" };
         Add(root, clusterFlags);
@@ -69,6 +69,10 @@ public static class LoadBalancerCommands
         root.Subcommands.Add(Status(run, inputs));
         return new CommandTree(root, inputs);
     }
+
+    /// <summary>The program's root command with its help and version options: both command lines start from it.</summary>
+    private static Command Root(RunContext run) =>
+        new(Name, Description) { new HelpOption(), new VersionOption { Action = new PrintVersion(run) } };
 
     public static ConfigurationInputs Inputs(RunContext run, DaemonMode mode, ConfigurationFlags flags, ParseResult parsed)
     {
